@@ -1,0 +1,284 @@
+"""Build the pinned third-party binaries gitward is tested against, once, from the Go module proxy.
+
+Why here: the machines have no Kubernetes packages and no download sites, only the Go module proxy.
+Every binary is built from source at a pinned version and kept in a cache folder keyed by name and
+version (``~/.cache/gitward/tools/<name>-<version>/``) outside the repository, so a second run builds
+nothing and CI on a warm machine is fast.
+
+Kubernetes and etcd cannot be ``go install``-ed (their go.mod files carry ``replace`` directives), so each
+is built inside a small generated wrapper module; Kubernetes' staging modules are replaced by their
+published ``v0.X.Y`` releases, and the version is stamped in with ``-ldflags`` so servers report the
+real version. Deliberately not here: starting anything (see ``localcluster``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+KUBERNETES_VERSION = "v1.36.3"
+ETCD_VERSION = "v3.6.8"
+KWOK_VERSION = "v0.8.0"
+KUSTOMIZE_VERSION = "v5.8.1"
+HELM_VERSION = "v3.22.0"
+
+KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+
+
+class ToolError(RuntimeError):
+    """A build step failed; the message names the step and the log file to read."""
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(os.environ.get("GITWARD_CACHE", str(Path(base) / "gitward")))
+
+
+def go_env() -> dict[str, str]:
+    """Go caches live outside the repository so clean clones reuse them."""
+    env = dict(os.environ)
+    root = cache_root()
+    env.setdefault("GOMODCACHE", str(root / "gomod"))
+    env.setdefault("GOCACHE", str(root / "gobuild"))
+    env["GOFLAGS"] = "-mod=mod"
+    env["CGO_ENABLED"] = "0"
+    env.setdefault("GOTOOLCHAIN", "local")
+    return env
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One pinned binary: where it lives once built."""
+
+    name: str
+    version: str
+
+    @property
+    def directory(self) -> Path:
+        return cache_root() / "tools" / f"{self.name}-{self.version}"
+
+    @property
+    def path(self) -> Path:
+        return self.directory / self.name
+
+    def is_built(self) -> bool:
+        return self.path.is_file() and os.access(self.path, os.X_OK)
+
+
+def _log_path(step: str) -> Path:
+    logs = cache_root() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return logs / f"build-{step}.log"
+
+
+def _run(step: str, argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+    """Run one build command, logging to a file; raise a one-line error naming step and log."""
+    if shutil.which("go") is None:
+        raise ToolError(f"{step}: the Go toolchain is missing (install Go >= 1.26 and put `go` on PATH)")
+    log = _log_path(step)
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(argv)}\n".encode())
+        out.flush()
+        result = subprocess.run(argv, cwd=cwd, env=env or go_env(), stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise ToolError(f"{step}: `{' '.join(argv[:3])}` failed (exit {result.returncode}); read {log}")
+
+
+def _install_atomically(built: Path, tool: Tool) -> None:
+    tool.directory.mkdir(parents=True, exist_ok=True)
+    tmp = tool.directory / f".{tool.name}.tmp"
+    shutil.copy2(built, tmp)
+    tmp.chmod(0o755)
+    tmp.replace(tool.path)
+
+
+def _go_install(tool: Tool, package: str, *, ldflags: str = "") -> Path:
+    """`go install pkg@version` into a scratch GOBIN, then move the binary into the cache."""
+    if tool.is_built():
+        return tool.path
+    gobin = cache_root() / "scratch" / f"{tool.name}-{tool.version}"
+    gobin.mkdir(parents=True, exist_ok=True)
+    env = go_env()
+    env["GOBIN"] = str(gobin)
+    argv = ["go", "install"]
+    if ldflags:
+        argv += ["-ldflags", ldflags]
+    argv.append(f"{package}@{tool.version}")
+    _run(tool.name, argv, env=env)
+    _install_atomically(gobin / tool.name, tool)
+    return tool.path
+
+
+def _module_file(module: str, version: str) -> str:
+    out = subprocess.run(
+        ["go", "mod", "download", "-json", f"{module}@{version}"],
+        env=go_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise ToolError(f"download {module}@{version} failed: {out.stderr.strip()[:300]}")
+    return Path(json.loads(out.stdout)["GoMod"]).read_text()
+
+
+def staging_replacements(kubernetes_go_mod: str, kube_version: str) -> list[str]:
+    """Each staging module k8s.io/kubernetes requires at v0.0.0 maps to its published v0.<minor>.<patch>."""
+    staging_version = "v0." + kube_version.removeprefix("v1.")
+    modules = sorted(set(re.findall(r"^\s*(k8s\.io/[\w.-]+) v0\.0\.0\s*$", kubernetes_go_mod, re.M)))
+    return [f"\t{m} => {m} {staging_version}" for m in modules]
+
+
+def _wrapper(name: str, go_mod: str, main_go: str | None, tools_go: str | None) -> Path:
+    work = cache_root() / "wrappers" / name
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "go.mod").write_text(go_mod)
+    if main_go is not None:
+        (work / "main.go").write_text(main_go)
+    if tools_go is not None:
+        (work / "tools.go").write_text(tools_go)
+    return work
+
+
+def build_kubernetes() -> dict[str, Path]:
+    tools = {cmd: Tool(cmd, KUBERNETES_VERSION) for cmd in KUBE_COMMANDS}
+    if all(t.is_built() for t in tools.values()):
+        return {c: t.path for c, t in tools.items()}
+    go_mod_text = _module_file("k8s.io/kubernetes", KUBERNETES_VERSION)
+    go_line = re.search(r"^go (\S+)", go_mod_text, re.M)
+    replaces = "\n".join(staging_replacements(go_mod_text, KUBERNETES_VERSION))
+    go_mod = (
+        "module gitward.dev/kubebuild\n\n"
+        f"go {go_line.group(1) if go_line else '1.26.0'}\n\n"
+        f"require k8s.io/kubernetes {KUBERNETES_VERSION}\n\n"
+        f"replace (\n{replaces}\n)\n"
+    )
+    imports = "\n".join(f'\t_ "k8s.io/kubernetes/cmd/{c}"' for c in KUBE_COMMANDS)
+    tools_go = f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n"
+    work = _wrapper(f"kubernetes-{KUBERNETES_VERSION}", go_mod, None, tools_go)
+    _run("kubernetes-mod-tidy", ["go", "mod", "tidy"], cwd=work)
+    minor = KUBERNETES_VERSION.split(".")[1]
+    stamp = "k8s.io/component-base/version"
+    ldflags = (
+        f"-s -w -X {stamp}.gitVersion={KUBERNETES_VERSION} -X {stamp}.gitMajor=1 -X {stamp}.gitMinor={minor}"
+        f" -X {stamp}.gitTreeState=clean"
+    )
+    for cmd, tool in tools.items():
+        if tool.is_built():
+            continue
+        out = work / "bin" / cmd
+        _run(cmd, ["go", "build", "-ldflags", ldflags, "-o", str(out), f"k8s.io/kubernetes/cmd/{cmd}"], cwd=work)
+        _install_atomically(out, tool)
+    return {c: t.path for c, t in tools.items()}
+
+
+ETCD_MAIN = """package main
+
+import (
+\t"os"
+
+\t"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+"""
+
+
+def build_etcd() -> Path:
+    tool = Tool("etcd", ETCD_VERSION)
+    if tool.is_built():
+        return tool.path
+    go_mod = f"module gitward.dev/etcdbuild\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 {ETCD_VERSION}\n"
+    work = _wrapper(f"etcd-{ETCD_VERSION}", go_mod, ETCD_MAIN, None)
+    _run("etcd-mod-tidy", ["go", "mod", "tidy"], cwd=work)
+    out = work / "bin" / "etcd"
+    _run("etcd", ["go", "build", "-ldflags", "-s -w", "-o", str(out), "."], cwd=work)
+    _install_atomically(out, tool)
+    return tool.path
+
+
+def build_kwok() -> Path:
+    return _go_install(Tool("kwok", KWOK_VERSION), "sigs.k8s.io/kwok/cmd/kwok", ldflags="-s -w")
+
+
+def build_kustomize() -> Path:
+    return _go_install(Tool("kustomize", KUSTOMIZE_VERSION), "sigs.k8s.io/kustomize/kustomize/v5", ldflags="-s -w")
+
+
+def build_helm() -> Path:
+    stamp = "helm.sh/helm/v3/internal/version"
+    kube = "helm.sh/helm/v3/pkg/chartutil"
+    minor = KUBERNETES_VERSION.split(".")[1]
+    ldflags = (
+        f"-s -w -X {stamp}.version={HELM_VERSION} -X {stamp}.gitTreeState=clean"
+        f" -X {kube}.k8sVersionMajor=1 -X {kube}.k8sVersionMinor={minor}"
+    )
+    return _go_install(Tool("helm", HELM_VERSION), "helm.sh/helm/v3/cmd/helm", ldflags=ldflags)
+
+
+BUILDERS = {
+    "etcd": build_etcd,
+    "kwok": build_kwok,
+    "kustomize": build_kustomize,
+    "helm": build_helm,
+}
+
+
+def tool_path(name: str) -> Path:
+    """Path of an already-built tool; raises a clear error if it has not been built."""
+    version = {
+        "etcd": ETCD_VERSION,
+        "kwok": KWOK_VERSION,
+        "kustomize": KUSTOMIZE_VERSION,
+        "helm": HELM_VERSION,
+    }.get(name, KUBERNETES_VERSION)
+    tool = Tool(name, version)
+    if not tool.is_built():
+        raise ToolError(f"{name} {version} is not built yet; run `./dev tools`")
+    return tool.path
+
+
+def build_all(names: list[str] | None = None) -> dict[str, Path]:
+    """Build every pinned tool (or the named ones); already-built ones cost nothing."""
+    wanted = names or ["etcd", "kubernetes", "kwok", "kustomize", "helm"]
+    built: dict[str, Path] = {}
+    for name in wanted:
+        if name == "kubernetes":
+            built.update(build_kubernetes())
+        else:
+            built[name] = BUILDERS[name]()
+        print(f"tool ready: {name}", file=sys.stderr, flush=True)
+    return built
+
+
+def bin_dir() -> Path:
+    """A folder of symlinks to every built tool, to put first on PATH."""
+    target = cache_root() / "bin"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ["etcd", "kwok", "kustomize", "helm", *KUBE_COMMANDS]:
+        try:
+            src = tool_path(name)
+        except ToolError:
+            continue
+        link = target / name
+        if link.is_symlink() or link.exists():
+            if link.resolve() == src:
+                continue
+            link.unlink()
+        link.symlink_to(src)
+    return target
+
+
+if __name__ == "__main__":
+    try:
+        build_all(sys.argv[1:] or None)
+    except ToolError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    print(bin_dir())

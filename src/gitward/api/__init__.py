@@ -1,0 +1,1 @@
+"""gitward.api (see DESIGN.md section 3)."""

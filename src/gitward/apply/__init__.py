@@ -1,0 +1,1 @@
+"""gitward.apply (see DESIGN.md section 3)."""

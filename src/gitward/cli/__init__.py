@@ -1,0 +1,1 @@
+"""gitward.cli (see DESIGN.md section 3)."""

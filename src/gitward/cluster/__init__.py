@@ -1,0 +1,1 @@
+"""gitward.cluster (see DESIGN.md section 3)."""

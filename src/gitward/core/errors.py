@@ -1,0 +1,79 @@
+"""One tree of errors; its branch decides what the control loop does next.
+
+    GitwardError
+     +-- Stalled      needs a human: bad input, forbidden by policy, invalid spec. Not retried until the
+     |   |            spec or the source changes.
+     |   +-- ValidationError   an Application/Project/Cluster object is invalid
+     |   +-- RenderError       manifests could not be produced (bad YAML, tool error, sandbox refusal)
+     |   +-- PolicyError       the project forbids what was rendered
+     +-- Waiting      a precondition is not met yet (dependency not ready, CRD not established):
+     |                retried after ``retry_after`` seconds without counting as a failure.
+     +-- Transient    the world misbehaved (network, API 5xx/429, Git server down): retried with
+         |            exponential backoff.
+         +-- FetchError        Git or Helm repository unreachable or refused
+         +-- ClusterError      the Kubernetes API failed or refused a request
+         +-- ApplyError        some objects failed to apply (the API's message is kept)
+
+Messages must never contain Secret values: they are shown in the API, UI, CLI, logs and events.
+"""
+
+from __future__ import annotations
+
+
+class GitwardError(Exception):
+    """Base of every error gitward raises on purpose; ``reason`` is a CamelCase word for conditions."""
+
+    reason = "Error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class Stalled(GitwardError):
+    reason = "Stalled"
+
+
+class ValidationError(Stalled):
+    reason = "ValidationFailed"
+
+
+class RenderError(Stalled):
+    reason = "RenderFailed"
+
+
+class PolicyError(Stalled):
+    reason = "PolicyViolation"
+
+
+class Waiting(GitwardError):
+    reason = "Waiting"
+
+    def __init__(self, message: str, *, retry_after: float = 5.0, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after = retry_after
+
+
+class Transient(GitwardError):
+    reason = "TransientError"
+
+
+class FetchError(Transient):
+    reason = "FetchFailed"
+
+
+class ClusterError(Transient):
+    reason = "ClusterUnavailable"
+
+    def __init__(self, message: str, *, status: int = 0, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.status = status
+
+
+class ApplyError(Transient):
+    reason = "ApplyFailed"

@@ -1,0 +1,1 @@
+"""gitward.diff (see DESIGN.md section 3)."""

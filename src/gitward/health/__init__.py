@@ -1,0 +1,1 @@
+"""gitward.health (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""gitward.model (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""gitward.plan (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""gitward.policy (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""gitward.reconcile (see DESIGN.md section 3)."""

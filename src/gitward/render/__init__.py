@@ -1,0 +1,1 @@
+"""gitward.render (see DESIGN.md section 3)."""

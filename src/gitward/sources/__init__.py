@@ -1,0 +1,1 @@
+"""gitward.sources (see DESIGN.md section 3)."""

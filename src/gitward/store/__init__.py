@@ -1,0 +1,1 @@
+"""gitward.store (see DESIGN.md section 3)."""

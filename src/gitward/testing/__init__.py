@@ -1,0 +1,1 @@
+"""gitward.testing (see DESIGN.md section 3)."""

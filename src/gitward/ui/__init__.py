@@ -1,0 +1,1 @@
+"""gitward.ui (see DESIGN.md section 3)."""
