@@ -1,0 +1,56 @@
+"""The engine as the API and CLI see it: the ``EngineService`` protocol.
+
+``api/`` serves exactly these calls over HTTP and ``cli/`` calls them through the HTTP API, so the
+control loop can change freely behind this seam. Every result is a JSON-ready dict (Secret data
+already masked) so no layer above has to know the engine's internal types.
+
+Shapes (keys are camelCase, as in the Application status the user reads):
+- app summary: ``{name, project, repoURL, path, revision, destination: {cluster, namespace},
+  sync: {status, revision}, health: {status, message}, conditions: [...], suspended: bool,
+  suspendReason: str, operation: {...} | None, resources: [{id, group, kind, namespace, name,
+  version, sync, health, message}]}``
+- operation: ``{id, app, revision, commit, phase, startedAt, finishedAt, message, trigger,
+  resources: [Change.to_dict()...]}``
+- diff entry: ``{id, group, kind, namespace, name, action: create|update|delete|none, diff: str}``
+- event: ``{id, app, time, type: Normal|Warning, reason, message, object, fields: [...], manager}``
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from gitward.core.errors import GitwardError
+
+
+class AppNotFound(GitwardError):
+    reason = "NotFound"
+
+
+class EngineService(Protocol):
+    def list_apps(self) -> list[dict[str, Any]]: ...
+
+    def get_app(self, name: str) -> dict[str, Any]:
+        """Raises AppNotFound."""
+        ...
+
+    async def diff_app(self, name: str) -> list[dict[str, Any]]:
+        """Desired (at the current revision) against live, via server-side dry-run."""
+        ...
+
+    async def sync_app(
+        self, name: str, *, revision: str | None = None, prune: bool | None = None, force: bool = False
+    ) -> dict[str, Any]:
+        """Run one sync now and return the finished operation. A sync to a branch resumes automation."""
+        ...
+
+    async def refresh_app(self, name: str) -> dict[str, Any]:
+        """Fetch the source now, then reconcile; returns the app summary afterwards."""
+        ...
+
+    def history(self, name: str) -> list[dict[str, Any]]: ...
+
+    async def rollback(self, name: str, history_id: int) -> dict[str, Any]:
+        """Sync the revision of that history entry and suspend automated sync for the app."""
+        ...
+
+    def events(self, name: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]: ...
