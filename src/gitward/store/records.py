@@ -1,0 +1,103 @@
+"""Queries for the current-state tables: opaque JSON documents and per-app inventories.
+
+Each function takes an open ``Connection`` inside the caller's transaction, so ``Store`` decides
+transaction boundaries and a multi-step write (replace an inventory) stays atomic. Documents are
+upserted with the dialect's ``INSERT ... ON CONFLICT`` (SQLite and PostgreSQL both have it); other
+dialects fall back to update-then-insert. Not here: history (``history.py``), engine setup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from gitward.core.keys import InventoryEntry, ResourceKey
+from gitward.store.schema import documents, inventory
+
+# Document kinds: one row per (kind, name).
+STATUS = "status"
+VERDICTS = "verdicts"
+SOURCE = "source"
+
+APP_DOCUMENT_KINDS = (STATUS, VERDICTS)
+
+
+def dump_json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def load_json(text: str) -> Any:
+    return orjson.loads(text)
+
+
+def put_document(conn: Connection, *, kind: str, name: str, data: dict[str, Any]) -> None:
+    text = dump_json(data)
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        module = sqlite if dialect == "sqlite" else postgresql
+        stmt = module.insert(documents).values(kind=kind, name=name, data=text)
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=["kind", "name"], set_={"data": stmt.excluded.data})
+        )
+        return
+    where = (documents.c.kind == kind) & (documents.c.name == name)
+    if conn.execute(update(documents).where(where).values(data=text)).rowcount == 0:
+        conn.execute(insert(documents).values(kind=kind, name=name, data=text))
+
+
+def get_document(conn: Connection, *, kind: str, name: str) -> dict[str, Any] | None:
+    where = (documents.c.kind == kind) & (documents.c.name == name)
+    text = conn.execute(select(documents.c.data).where(where)).scalar()
+    return None if text is None else _as_dict(load_json(text))
+
+
+def all_documents(conn: Connection, *, kind: str) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(
+        select(documents.c.name, documents.c.data).where(documents.c.kind == kind).order_by(documents.c.name)
+    )
+    return {name: _as_dict(load_json(text)) for name, text in rows}
+
+
+def delete_documents(conn: Connection, *, kinds: Iterable[str], name: str) -> None:
+    conn.execute(delete(documents).where(documents.c.kind.in_(list(kinds)), documents.c.name == name))
+
+
+def replace_inventory(conn: Connection, *, app: str, entries: Iterable[InventoryEntry]) -> int:
+    """Replace the whole inventory of ``app``; duplicates collapse (the last version wins)."""
+    rows = {entry.key.id: entry.version for entry in entries}
+    conn.execute(delete(inventory).where(inventory.c.app == app))
+    if rows:
+        conn.execute(
+            insert(inventory),
+            [{"app": app, "object_id": oid, "version": version} for oid, version in rows.items()],
+        )
+    return len(rows)
+
+
+def read_inventory(conn: Connection, *, app: str) -> list[InventoryEntry]:
+    rows = conn.execute(
+        select(inventory.c.object_id, inventory.c.version)
+        .where(inventory.c.app == app)
+        .order_by(inventory.c.object_id)
+    )
+    return sorted(InventoryEntry(ResourceKey.from_id(oid), version) for oid, version in rows)
+
+
+def inventory_apps(conn: Connection) -> list[str]:
+    rows = conn.execute(select(inventory.c.app).distinct().order_by(inventory.c.app))
+    return [app for (app,) in rows]
+
+
+def delete_inventory(conn: Connection, *, app: str) -> None:
+    conn.execute(delete(inventory).where(inventory.c.app == app))
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    # Documents are always written from dicts; anything else means a foreign writer touched the row.
+    if not isinstance(value, dict):
+        raise TypeError("stored document is not a JSON object")
+    return value

@@ -1,0 +1,133 @@
+"""The tables gitward persists, and forward-only migrations that bring a database up to date.
+
+Only portable SQLAlchemy Core types are used (strings, integers, floats, text) so the same schema runs
+on SQLite and PostgreSQL. Opaque JSON documents (app status, apply verdicts, fetch state, operation
+resources, event fields) are stored as text encoded with orjson: the store never queries inside them.
+Times are seconds since the epoch as floats, like ``Clock.now()`` and ``Condition.last_transition``.
+
+Migrations are a list of functions; the database records how many have run in ``schema_version``.
+A migration is never edited once released: a schema change appends a new function. Migration 1
+creates the tables declared here; when a later migration changes one of them, freeze that table's
+original definition inside migration 1 first. Not here: engine setup (``engine.py``) and queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+)
+
+from gitward.core.errors import Stalled
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+# One row per (kind, name): app status, apply verdicts and per-repository fetch state.
+documents = Table(
+    "documents",
+    metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("data", Text, nullable=False),
+)
+
+inventory = Table(
+    "inventory",
+    metadata,
+    Column("app", String(253), primary_key=True),
+    Column("object_id", String(1024), primary_key=True),
+    Column("version", String(64), nullable=False),
+)
+
+operations = Table(
+    "operations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app", String(253), nullable=False),
+    Column("revision", String(256), nullable=False),
+    Column("commit_sha", String(64), nullable=False),
+    Column("triggered_by", String(64), nullable=False),
+    Column("phase", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Column("resources", Text, nullable=False),
+    Index("ix_operations_app_id", "app", "id"),
+    Index("ix_operations_phase", "phase"),
+    # Never reuse an id after deletes: clients keep operation ids (rollback targets, links).
+    sqlite_autoincrement=True,
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app", String(253), nullable=False),
+    Column("time", Float, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("reason", String(128), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("object_id", String(1024), nullable=False),
+    Column("fields", Text, nullable=False),
+    Column("manager", String(256), nullable=False),
+    Index("ix_events_app_id", "app", "id"),
+    sqlite_autoincrement=True,
+)
+
+
+class StoreVersionError(Stalled):
+    """The database was written by a newer gitward; running older code on it could lose data."""
+
+    reason = "StoreVersionTooNew"
+
+
+def _create_v1_tables(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[documents, inventory, operations, events])
+
+
+Migration = Callable[[Connection], None]
+
+MIGRATIONS: tuple[Migration, ...] = (_create_v1_tables,)
+
+
+def current_version(conn: Connection) -> int:
+    value = conn.execute(select(schema_version.c.version)).scalar()
+    return int(value) if value is not None else 0
+
+
+def migrate(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Run the migrations this database has not seen, inside the caller's write transaction.
+
+    Returns the resulting version. The caller's transaction makes concurrent openers of one fresh
+    file take turns: the second sees the first one's version and runs nothing.
+    """
+    metadata.create_all(conn, tables=[schema_version])
+    version = current_version(conn)
+    if version > len(migrations):
+        raise StoreVersionError(
+            f"state database schema version {version} is newer than this gitward supports "
+            f"({len(migrations)}); upgrade gitward or point it at another state database"
+        )
+    for migration in migrations[version:]:
+        migration(conn)
+    if version == 0:
+        conn.execute(schema_version.insert().values(version=len(migrations)))
+    elif version < len(migrations):
+        conn.execute(schema_version.update().values(version=len(migrations)))
+    return len(migrations)

@@ -1,0 +1,269 @@
+"""``Store``: everything gitward remembers between reconciles, behind one synchronous class.
+
+The control loop calls these methods directly from asyncio code, so each call is one short
+transaction (a handful of statements, batched with executemany) on one shared engine. Writes that
+belong together run in one transaction: an inventory is replaced whole, an app is deleted whole.
+A sync operation is recorded before it starts and after each wave, so ``unfinished_operations()``
+after a restart lists exactly the syncs a crash interrupted.
+
+The store never logs and never formats stored values into errors: callers pass already redacted
+text, and what comes back is the caller's own data. Not here: the CR status writer of in-cluster
+mode, and any interpretation of status or verdict documents (they are opaque JSON objects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from gitward.core.keys import InventoryEntry
+from gitward.core.status import OperationPhase
+from gitward.store import history, records
+from gitward.store.engine import WRITE_OPTION, create_store_engine
+from gitward.store.schema import migrate
+
+DEFAULT_MAX_EVENTS_PER_APP = 1000
+DEFAULT_MAX_OPERATIONS_PER_APP = 200
+
+
+class StoreClosed(RuntimeError):
+    """A method was called after ``close()``."""
+
+
+class Store:
+    """Persistence for app status, inventories, apply verdicts, operations, events and fetch state."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_events_per_app: int = DEFAULT_MAX_EVENTS_PER_APP,
+        max_operations_per_app: int = DEFAULT_MAX_OPERATIONS_PER_APP,
+    ) -> None:
+        """Use ``Store.open``; this takes an engine whose schema is already migrated."""
+        self._engine: Engine | None = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self.max_events_per_app = max_events_per_app
+        self.max_operations_per_app = max_operations_per_app
+
+    @classmethod
+    def open(
+        cls,
+        path_or_url: str | Path,
+        *,
+        max_events_per_app: int = DEFAULT_MAX_EVENTS_PER_APP,
+        max_operations_per_app: int = DEFAULT_MAX_OPERATIONS_PER_APP,
+    ) -> Store:
+        """Open (creating if missing) the database at a file path or SQLAlchemy URL, migrating it."""
+        engine = create_store_engine(path_or_url)
+        try:
+            with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+                migrate(conn)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(
+            engine,
+            max_events_per_app=max_events_per_app,
+            max_operations_per_app=max_operations_per_app,
+        )
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> str:
+        return self._live_engine().dialect.name
+
+    # -- app status ---------------------------------------------------------------------------
+
+    def save_status(self, app: str, status: dict[str, Any]) -> None:
+        with self._write() as conn:
+            records.put_document(conn, kind=records.STATUS, name=app, data=status)
+
+    def load_status(self, app: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            return records.get_document(conn, kind=records.STATUS, name=app)
+
+    def all_statuses(self) -> dict[str, dict[str, Any]]:
+        with self._read() as conn:
+            return records.all_documents(conn, kind=records.STATUS)
+
+    # -- inventory ----------------------------------------------------------------------------
+
+    def save_inventory(self, app: str, entries: Iterable[InventoryEntry]) -> None:
+        """Replace the whole inventory of ``app`` in one transaction (an empty list clears it)."""
+        with self._write() as conn:
+            records.replace_inventory(conn, app=app, entries=entries)
+
+    def load_inventory(self, app: str) -> list[InventoryEntry]:
+        """The owned objects of ``app``, sorted; an unknown app has an empty inventory."""
+        with self._read() as conn:
+            return records.read_inventory(conn, app=app)
+
+    def apps_with_inventory(self) -> list[str]:
+        with self._read() as conn:
+            return records.inventory_apps(conn)
+
+    # -- apply verdicts -----------------------------------------------------------------------
+
+    def save_verdicts(self, app: str, data: dict[str, Any]) -> None:
+        with self._write() as conn:
+            records.put_document(conn, kind=records.VERDICTS, name=app, data=data)
+
+    def load_verdicts(self, app: str) -> dict[str, Any]:
+        """The verdict cache of ``app``; empty when none was saved (a cold cache, not an error)."""
+        with self._read() as conn:
+            return records.get_document(conn, kind=records.VERDICTS, name=app) or {}
+
+    # -- per-repository fetch state -----------------------------------------------------------
+
+    def save_source_state(self, url: str, data: dict[str, Any]) -> None:
+        with self._write() as conn:
+            records.put_document(conn, kind=records.SOURCE, name=url, data=data)
+
+    def load_source_state(self, url: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            return records.get_document(conn, kind=records.SOURCE, name=url)
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def start_operation(
+        self, app: str, *, revision: str, commit: str, trigger: str, started_at: float
+    ) -> int:
+        """Record a sync in phase Running before it touches the cluster; returns its id."""
+        with self._write() as conn:
+            op_id = history.insert_operation(
+                conn, app=app, revision=revision, commit=commit, trigger=trigger, started_at=started_at
+            )
+            history.trim_finished_operations(conn, app=app, keep=self.max_operations_per_app)
+        return op_id
+
+    def update_operation(
+        self,
+        op_id: int,
+        *,
+        phase: OperationPhase | str,
+        message: str,
+        resources: list[dict[str, Any]],
+        commit: str | None = None,
+    ) -> None:
+        """Progress after a wave: phase, message and the resources so far (replacing the old list)."""
+        values: dict[str, Any] = {"phase": phase, "message": message, "resources": resources}
+        if commit is not None:
+            values["commit_sha"] = commit
+        self._change_operation(op_id, values)
+
+    def finish_operation(
+        self,
+        op_id: int,
+        *,
+        phase: OperationPhase | str,
+        message: str,
+        resources: list[dict[str, Any]],
+        finished_at: float,
+    ) -> None:
+        values = {"phase": phase, "message": message, "resources": resources, "finished_at": finished_at}
+        self._change_operation(op_id, values)
+
+    def get_operation(self, op_id: int) -> dict[str, Any] | None:
+        with self._read() as conn:
+            return history.read_operation(conn, op_id)
+
+    def list_operations(
+        self, app: str, *, limit: int = 50, with_resources: bool = True
+    ) -> list[dict[str, Any]]:
+        """Operations of ``app``, newest first."""
+        with self._read() as conn:
+            return history.read_operations(conn, app=app, limit=limit, with_resources=with_resources)
+
+    def unfinished_operations(self) -> list[dict[str, Any]]:
+        """Operations still Running, across apps, oldest first: the syncs to resume after a crash."""
+        with self._read() as conn:
+            rows = history.read_operations(
+                conn, app=None, phase=OperationPhase.RUNNING.value, limit=None, with_resources=True
+            )
+        return rows[::-1]
+
+    # -- events -------------------------------------------------------------------------------
+
+    def add_event(
+        self,
+        app: str,
+        *,
+        type: str,
+        reason: str,
+        message: str,
+        object_id: str = "",
+        fields: Iterable[str] = (),
+        manager: str = "",
+        time: float,
+    ) -> int:
+        """Append an event and drop the app's oldest ones beyond ``max_events_per_app``."""
+        with self._write() as conn:
+            event_id = history.insert_event(
+                conn,
+                app=app,
+                time=time,
+                type=type,
+                reason=reason,
+                message=message,
+                object_id=object_id,
+                fields=fields,
+                manager=manager,
+            )
+            history.trim_events(conn, app=app, keep=self.max_events_per_app)
+        return event_id
+
+    def list_events(self, app: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Events of one app (or all apps), newest first."""
+        with self._read() as conn:
+            return history.read_events(conn, app=app, limit=limit)
+
+    # -- whole apps ---------------------------------------------------------------------------
+
+    def delete_app(self, app: str) -> None:
+        """Forget an app: status, verdicts, inventory, operations and events, in one transaction."""
+        with self._write() as conn:
+            records.delete_documents(conn, kinds=records.APP_DOCUMENT_KINDS, name=app)
+            records.delete_inventory(conn, app=app)
+            history.delete_history(conn, app=app)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _change_operation(self, op_id: int, values: dict[str, Any]) -> None:
+        with self._write() as conn:
+            found = history.change_operation(conn, op_id, values)
+        if not found:
+            raise KeyError(f"no operation with id {op_id}")
+
+    def _live_engine(self) -> Engine:
+        if self._engine is None:
+            raise StoreClosed("the store is closed")
+        return self._engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        self._live_engine()
+        with self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._live_engine().connect() as conn:
+            yield conn
