@@ -1,0 +1,82 @@
+"""Time the store's hot writes: a 500-entry inventory and a 500-resource operation record.
+
+Run: ``.venv/bin/python bench/bench_store.py [--entries 500] [--repeat 20]``. Prints a Markdown table
+(median and worst of ``repeat`` runs, milliseconds) for docs/benchmarks.md. Uses a fresh SQLite file
+in a temporary directory, so the figures include WAL commits on the local disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gitward.core.changes import Action, Change
+from gitward.core.keys import InventoryEntry, ResourceKey
+from gitward.store import Store
+
+
+def _keys(n: int) -> list[ResourceKey]:
+    return [ResourceKey("apps", "Deployment", f"ns{i % 10}", f"deploy-{i}") for i in range(n)]
+
+
+def _time(fn: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=500)
+    parser.add_argument("--waves", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+
+    keys = _keys(args.entries)
+    inventory = [InventoryEntry(k, "v1") for k in keys]
+    resources = [Change(k, Action.CONFIGURED, "v1").to_dict() for k in keys]
+    per_wave = max(1, len(resources) // args.waves)
+
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "bench.db") as store:
+
+        def save_inventory() -> None:
+            store.save_inventory("bench", inventory)
+
+        def record_operation() -> None:
+            op_id = store.start_operation(
+                "bench", revision="main", commit="c", trigger="bench", started_at=0.0
+            )
+            for wave in range(1, args.waves + 1):
+                store.update_operation(
+                    op_id, phase="Running", message="", resources=resources[: wave * per_wave]
+                )
+            store.finish_operation(op_id, phase="Succeeded", message="", resources=resources, finished_at=1.0)
+
+        def read_back() -> None:
+            store.load_inventory("bench")
+            store.list_operations("bench", limit=1)
+
+        rows = [
+            (f"save_inventory ({args.entries} entries)", _time(save_inventory, args.repeat)),
+            (
+                f"operation record ({args.entries} resources, start + {args.waves} waves + finish)",
+                _time(record_operation, args.repeat),
+            ),
+            ("load_inventory + latest operation", _time(read_back, args.repeat)),
+        ]
+
+    print("| store write | median ms | max ms |")
+    print("|---|---:|---:|")
+    for name, samples in rows:
+        print(f"| {name} | {statistics.median(samples):.2f} | {max(samples):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
