@@ -173,7 +173,11 @@ def build_kubernetes() -> dict[str, Path]:
         if tool.is_built():
             continue
         out = work / "bin" / cmd
-        _run(cmd, ["go", "build", "-ldflags", ldflags, "-o", str(out), f"k8s.io/kubernetes/cmd/{cmd}"], cwd=work)
+        _run(
+            cmd,
+            ["go", "build", "-ldflags", ldflags, "-o", str(out), f"k8s.io/kubernetes/cmd/{cmd}"],
+            cwd=work,
+        )
         _install_atomically(out, tool)
     return {c: t.path for c, t in tools.items()}
 
@@ -208,7 +212,9 @@ def build_kwok() -> Path:
 
 
 def build_kustomize() -> Path:
-    return _go_install(Tool("kustomize", KUSTOMIZE_VERSION), "sigs.k8s.io/kustomize/kustomize/v5", ldflags="-s -w")
+    return _go_install(
+        Tool("kustomize", KUSTOMIZE_VERSION), "sigs.k8s.io/kustomize/kustomize/v5", ldflags="-s -w"
+    )
 
 
 def build_helm() -> Path:
@@ -220,6 +226,31 @@ def build_helm() -> Path:
         f" -X {kube}.k8sVersionMajor=1 -X {kube}.k8sVersionMinor={minor}"
     )
     return _go_install(Tool("helm", HELM_VERSION), "helm.sh/helm/v3/cmd/helm", ldflags=ldflags)
+
+
+KWOK_STAGES = (
+    "kustomize/stage/node/fast/node-initialize.yaml",
+    "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "kustomize/stage/pod/fast/pod-ready.yaml",
+    "kustomize/stage/pod/fast/pod-complete.yaml",
+    "kustomize/stage/pod/fast/pod-delete.yaml",
+)
+
+
+def kwok_stages() -> str:
+    """kwok's own published lifecycle stages (node ready + heartbeat, pod ready/complete/delete), read
+    from the pinned kwok module: the kwok binary runs no stage unless it is given these."""
+    out = subprocess.run(
+        ["go", "mod", "download", "-json", f"sigs.k8s.io/kwok@{KWOK_VERSION}"],
+        env=go_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise ToolError(f"download sigs.k8s.io/kwok@{KWOK_VERSION} failed: {out.stderr.strip()[:300]}")
+    module = Path(json.loads(out.stdout)["Dir"])
+    return "\n---\n".join((module / stage).read_text() for stage in KWOK_STAGES)
 
 
 BUILDERS = {
