@@ -13,6 +13,7 @@ Deliberately not here: building the binaries (``toolchain``), or anything gitwar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -460,14 +461,10 @@ def _stop_pid(pid: int, timeout: float = 10.0) -> None:
             break
         time.sleep(0.1)
     else:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def stop_processes(cluster: LocalCluster) -> None:

@@ -119,7 +119,8 @@ def test_port_already_taken_gives_one_line_error_and_leaves_nothing_running(
         assert message.startswith("start kube-apiserver:")
         assert "kube-apiserver.log" in message
         state = localcluster.LocalCluster.load(name)
-        assert state is not None and state.pids, "the started processes were recorded"
+        assert state is not None
+        assert state.pids, "the started processes were recorded"
         assert not any(localcluster.is_alive(pid) for pid in state.pids.values()), "all were stopped"
     finally:
         holder.close()
