@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gitward.core.keys import InventoryEntry, ResourceKey
-from gitward.store import Store
+from gitward.store import Store, records
 
 
 def _entry(name: str, *, kind: str = "Deployment", group: str = "apps", ns: str = "web") -> InventoryEntry:
@@ -110,3 +112,14 @@ def test_delete_app_removes_its_rows_only(store: Store) -> None:
     assert store.load_inventory("kept") == [_entry("kept")]
     assert len(store.list_events("kept")) == 1
     assert store.load_source_state("https://repo") == {"refs": {}}
+
+
+def test_upsert_fallback_for_dialects_without_on_conflict(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store._write() as conn:
+        monkeypatch.setattr(conn.dialect, "name", "otherdb")
+        records.put_document(conn, kind=records.STATUS, name="app", data={"v": 1})
+        records.put_document(conn, kind=records.STATUS, name="app", data={"v": 2})
+    monkeypatch.undo()
+    assert store.all_statuses() == {"app": {"v": 2}}
