@@ -1,1 +1,29 @@
-"""gitward.apply (see DESIGN.md section 3)."""
+"""gitward.apply (L3): executes plans against a ``KubeClient`` (DESIGN.md section 3).
+
+One module per verb: ``ssa`` (one object, only if it drifted), ``staged`` (stages and waves),
+``namespace`` (CreateNamespace), ``prune``, ``diffview``, ``wait``, ``inventory`` (rebuild from the
+cluster). ``verdicts`` is the memory that makes a no-op reconcile send nothing.
+"""
+
+from gitward.apply.diffview import ObjectDiffView, diff_app
+from gitward.apply.inventory import rebuild_inventory
+from gitward.apply.namespace import ensure_namespace
+from gitward.apply.prune import prune
+from gitward.apply.ssa import apply_one
+from gitward.apply.staged import CrdNotReady, apply_staged
+from gitward.apply.verdicts import Verdict, VerdictCache
+from gitward.apply.wait import wait_healthy
+
+__all__ = [
+    "CrdNotReady",
+    "ObjectDiffView",
+    "Verdict",
+    "VerdictCache",
+    "apply_one",
+    "apply_staged",
+    "diff_app",
+    "ensure_namespace",
+    "prune",
+    "rebuild_inventory",
+    "wait_healthy",
+]

@@ -1,0 +1,43 @@
+"""Rebuilding an app's inventory from the cluster when the state database is lost (RELIABILITY F9).
+
+Objects of the given kinds carrying gitward's managed-by label are listed, and only those whose
+tracking mark names this app *and themselves* are kept — a copied mark names another object, so it
+never lands in the inventory and can never be pruned. Kinds the server does not serve (404) are
+skipped; any other failure raises, because an incomplete inventory must not look complete.
+
+Deliberately not here: choosing the kinds (the caller passes what the app renders plus what discovery
+lists) and objects whose managed-by label was overridden by the manifest (``with_marks`` keeps a
+label the user set, so such objects are found only by listing without the selector).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gitward.cluster.client import ApiResource, KubeClient
+from gitward.core.errors import ClusterError
+from gitward.core.keys import InventoryEntry
+from gitward.core.marks import MANAGED_BY_LABEL, MANAGED_BY_VALUE, is_owned_by
+
+MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
+
+
+async def rebuild_inventory(
+    client: KubeClient, kinds: Iterable[ApiResource | tuple[str, str]], *, app: str
+) -> list[InventoryEntry]:
+    """Sorted inventory entries of every live object of ``kinds`` that ``app`` provably owns."""
+    found: set[InventoryEntry] = set()
+    for kind in kinds:
+        api_version, name = (kind.api_version, kind.kind) if isinstance(kind, ApiResource) else kind
+        try:
+            objects, _ = await client.list(api_version, name, label_selector=MANAGED_SELECTOR)
+        except ClusterError as error:
+            if error.status == 404:
+                continue
+            raise
+        for obj in objects:
+            obj.setdefault("apiVersion", api_version)
+            obj.setdefault("kind", name)
+            if is_owned_by(obj, app):
+                found.add(InventoryEntry.of(obj))
+    return sorted(found)

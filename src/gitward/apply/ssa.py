@@ -1,0 +1,76 @@
+"""Server-side apply of one object, sending a request only when the object may have drifted.
+
+The decision, cheapest first:
+1. the marked manifest's digest equals the last applied one and the live resourceVersion equals the
+   one recorded afterwards -> UNCHANGED, nothing sent;
+2. the digest is unchanged and the manifest is a subset of the live object (only the server or other
+   managers touched other fields) -> UNCHANGED, nothing sent, the new resourceVersion recorded;
+3. otherwise a server-side dry-run; its result equal to live -> UNCHANGED (recorded);
+4. otherwise the real apply -> CREATED (no live object) or CONFIGURED.
+
+Any refusal becomes a FAILED change with the API's message (Secret values removed, conflicting field
+managers named) and the object's verdict is forgotten so the next reconcile asks the server again.
+Deliberately not here: ordering, stages and concurrency (``staged``), marking (the caller marks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gitward.apply._compare import comparable, desired_digest, is_subset, resource_version
+from gitward.apply._messages import safe_message
+from gitward.apply.verdicts import VerdictCache
+from gitward.cluster.client import KubeClient
+from gitward.core.changes import Action, Change
+from gitward.core.errors import GitwardError
+from gitward.core.keys import ResourceKey, version_of
+from gitward.core.marks import FIELD_MANAGER
+
+
+def _skip_verdict(
+    key: ResourceKey,
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any] | None,
+    *,
+    digest: str,
+    verdicts: VerdictCache,
+) -> bool:
+    """Cases 1 and 2: provably nothing to do, without any request."""
+    verdict = verdicts.get(key)
+    if live is None or verdict is None or verdict.digest != digest:
+        return False
+    live_version = resource_version(live)
+    if live_version and live_version == verdict.resource_version:
+        return True
+    if is_subset(desired, live):
+        verdicts.record(key, digest=digest, resource_version=live_version)
+        return True
+    return False
+
+
+async def apply_one(
+    client: KubeClient,
+    desired: Mapping[str, Any],
+    *,
+    live: Mapping[str, Any] | None,
+    verdicts: VerdictCache,
+    force: bool = False,
+) -> Change:
+    """Apply one already-marked manifest if it drifted; returns what happened."""
+    key = ResourceKey.of(desired)
+    version = version_of(str(desired.get("apiVersion", "")))
+    digest = desired_digest(desired)
+    if _skip_verdict(key, desired, live, digest=digest, verdicts=verdicts):
+        return Change(key, Action.UNCHANGED, version)
+    try:
+        predicted = await client.apply(desired, field_manager=FIELD_MANAGER, force=force, dry_run=True)
+        if live is not None and comparable(predicted) == comparable(live):
+            verdicts.record(key, digest=digest, resource_version=resource_version(live))
+            return Change(key, Action.UNCHANGED, version)
+        applied = await client.apply(desired, field_manager=FIELD_MANAGER, force=force)
+    except GitwardError as error:
+        verdicts.forget(key)
+        return Change(key, Action.FAILED, version, safe_message(error, desired))
+    verdicts.record(key, digest=digest, resource_version=resource_version(applied))
+    return Change(key, Action.CREATED if live is None else Action.CONFIGURED, version)
