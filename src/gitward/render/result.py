@@ -9,6 +9,6 @@ from typing import Any
 @dataclass(frozen=True)
 class RenderResult:
     manifests: tuple[dict[str, Any], ...]
-    digest: str                     # sha256 of the canonical JSON of the manifests
-    engine: str                     # "plain" | "kustomize" | "helm"
+    digest: str  # sha256 of the canonical JSON of the manifests
+    engine: str  # "plain" | "kustomize" | "helm"
     warnings: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,113 @@
+"""What a render is asked to do: source parameters, tool locations and the limits it runs under.
+
+These are render's own frozen values so that the render layer does not depend on the user-facing
+pydantic model; the reconcile layer maps an Application's source onto ``RenderParams``. Every value
+here is hashable and has a stable digest, which is part of the render cache key.
+
+Deliberately not here: reading or validating user objects (see ``gitward.model``), running tools.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENGINES = ("plain", "kustomize", "helm")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HelmParams:
+    release_name: str | None = None  # None: the chart directory's name
+    namespace: str | None = None  # None: the destination is decided by the caller; "default" here
+    values: dict[str, Any] = field(default_factory=dict)
+    value_files: tuple[str, ...] = ()  # relative to the app directory, must stay inside the checkout
+
+
+@dataclass(frozen=True, kw_only=True)
+class KustomizeParams:
+    images: tuple[str, ...] = ()  # "name:tag", "name@sha256:..", "name=newName[:tag|@digest]"
+    name_prefix: str = ""
+    name_suffix: str = ""
+    namespace: str = ""
+    common_labels: dict[str, str] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (
+            self.images or self.name_prefix or self.name_suffix or self.namespace or self.common_labels
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectoryParams:
+    recurse: bool = True
+    include: tuple[str, ...] = ()  # globs on the path relative to the app directory; empty: all
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderParams:
+    engine: str | None = None  # None: detect from the files (see ``detect.detect_engine``)
+    helm: HelmParams = field(default_factory=HelmParams)
+    kustomize: KustomizeParams = field(default_factory=KustomizeParams)
+    directory: DirectoryParams = field(default_factory=DirectoryParams)
+    substitute: dict[str, str] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        """Stable sha256 of every parameter, for the render cache key."""
+        text = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def __hash__(self) -> int:
+        # dict fields make the generated hash fail; the digest is the identity that matters
+        return hash(self.digest())
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderTools:
+    kustomize: Path
+    helm: Path
+    timeout: float = 60.0  # seconds per tool run; the process group is killed when it expires
+
+    @classmethod
+    def discover(cls, *, timeout: float = 60.0) -> RenderTools:
+        """Tools named by GITWARD_KUSTOMIZE / GITWARD_HELM, else found on PATH, else bare names.
+
+        A bare name that does not exist only fails when a render actually needs that tool.
+        """
+
+        def find(name: str) -> Path:
+            env = os.environ.get(f"GITWARD_{name.upper()}")
+            if env:
+                return Path(env)
+            found = shutil.which(name)
+            return Path(found) if found else Path(name)
+
+        return cls(kustomize=find("kustomize"), helm=find("helm"), timeout=timeout)
+
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderSettings:
+    """Caps checked before parsing (RELIABILITY 5, 6) and what the operator allows (RELIABILITY 3)."""
+
+    max_file_bytes: int = 8 * MiB
+    max_files: int = 10_000
+    max_total_bytes: int = 256 * MiB
+    max_depth: int = 200  # nesting of mappings/sequences in one document
+    max_aliases: int = 10_000  # alias uses per document
+    max_expanded_nodes: int = 2_000_000  # nodes per document once aliases are expanded
+    max_output_bytes: int = 64 * MiB  # stdout of kustomize/helm
+    max_stderr_bytes: int = 1 * MiB
+    max_chart_archive_bytes: int = 10 * MiB  # a .tgz in a chart's charts/ folder, compressed
+    max_chart_unpacked_bytes: int = 100 * MiB  # the same archive, decompressed
+    allow_remote_bases: bool = False  # kustomize resources/bases/components from URLs
+
+
+DEFAULT_SETTINGS = RenderSettings()

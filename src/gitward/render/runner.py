@@ -1,0 +1,156 @@
+"""Run kustomize and helm: minimal environment, a timeout that kills, capped output (RELIABILITY F6).
+
+Each run gets an environment built from nothing but a PATH and a private HOME inside the render's
+temporary directory: no KUBECONFIG, no user plugins, no Helm repositories or registry logins, no
+kustomize plugin home. The tool runs in its own process group, so on timeout the whole group
+(including anything it spawned) is killed with SIGKILL before the error is raised. Output beyond
+the caps kills the tool too; a tool that floods stdout must not exhaust memory.
+
+Deliberately not here: what arguments the tools get (``kustomize`` and ``helm`` modules).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitward.core.errors import RenderError
+from gitward.render.params import DEFAULT_SETTINGS, RenderSettings
+
+_SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+_MESSAGE_LIMIT = 2000
+
+
+def tool_environment(home: Path) -> dict[str, str]:
+    """A fresh environment whose every config and cache folder is inside ``home``."""
+    return {
+        "PATH": _SAFE_PATH,
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "TMPDIR": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "HELM_CACHE_HOME": str(home / "helm-cache"),
+        "HELM_CONFIG_HOME": str(home / "helm-config"),
+        "HELM_DATA_HOME": str(home / "helm-data"),
+        "HELM_PLUGINS": str(home / "helm-plugins"),
+        "HELM_REGISTRY_CONFIG": str(home / "helm-config" / "registry.json"),
+        "HELM_REPOSITORY_CONFIG": str(home / "helm-config" / "repositories.yaml"),
+        "HELM_REPOSITORY_CACHE": str(home / "helm-cache" / "repository"),
+        "KUSTOMIZE_PLUGIN_HOME": str(home / "kustomize-plugins"),
+        "GIT_TERMINAL_PROMPT": "0",
+    }
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    stdout: bytes
+    stderr: str
+
+
+async def _read_capped(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(65536):
+        size += len(chunk)
+        if size > cap:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
+def _kill_group(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _clean(text: str, scrub: dict[str, str]) -> str:
+    """Tool messages with temporary paths replaced by what the user knows, and shortened."""
+    for raw, shown in scrub.items():
+        text = text.replace(raw, shown)
+    text = text.strip()
+    return text if len(text) <= _MESSAGE_LIMIT else text[:_MESSAGE_LIMIT] + "..."
+
+
+async def _communicate(
+    process: asyncio.subprocess.Process, *, name: str, time_limit: float, settings: RenderSettings
+) -> tuple[bytes, bytes, int]:
+    """Read both streams and wait, all within ``time_limit``; kill the group on any way out."""
+    assert process.stdout is not None
+    assert process.stderr is not None
+    try:
+        async with asyncio.timeout(time_limit):
+            (stdout, out_over), (stderr, err_over) = await asyncio.gather(
+                _read_capped(process.stdout, settings.max_output_bytes),
+                _read_capped(process.stderr, settings.max_stderr_bytes),
+            )
+            if out_over or err_over:
+                raise RenderError(f"{name} output is larger than {settings.max_output_bytes} bytes")
+            code = await process.wait()
+    except TimeoutError:
+        raise RenderError(
+            f"{name} timed out after {time_limit:g}s and was killed", reason="RenderTimeout"
+        ) from None
+    finally:
+        if process.returncode is None:
+            _kill_group(process)
+            await process.wait()
+    return stdout, stderr, code
+
+
+async def run_tool(
+    argv: list[str],
+    *,
+    name: str,
+    home: Path,
+    cwd: Path,
+    time_limit: float,
+    settings: RenderSettings = DEFAULT_SETTINGS,
+    scrub: dict[str, str] | None = None,
+) -> ToolOutput:
+    """Run ``argv``; its stdout on success, else a RenderError with the tool's own message."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=tool_environment(home),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise RenderError(
+            f"{name} could not be started: {exc.strerror}", reason="RenderToolMissing"
+        ) from None
+    stdout, stderr, code = await _communicate(process, name=name, time_limit=time_limit, settings=settings)
+    message = _clean(stderr.decode("utf-8", "replace"), scrub or {})
+    if code != 0:
+        raise RenderError(f"{name} failed (exit {code}): {message or 'no message'}")
+    return ToolOutput(stdout=stdout, stderr=message)
+
+
+_versions: dict[tuple[str, int, int], str] = {}
+
+
+async def tool_version(binary: Path, *, name: str, args: list[str], time_limit: float) -> str:
+    """``<name> <version>`` as the binary reports it, remembered per binary file (path, size, mtime)."""
+    try:
+        info = os.stat(binary)
+    except OSError:
+        raise RenderError(f"{name} not found at {binary}", reason="RenderToolMissing") from None
+    key = (str(binary), info.st_size, info.st_mtime_ns)
+    if key not in _versions:
+        with tempfile.TemporaryDirectory(prefix="gitward-version-") as scratch:
+            home = Path(scratch)
+            output = await run_tool(
+                [str(binary), *args], name=name, home=home, cwd=home, time_limit=time_limit
+            )
+        _versions[key] = f"{name} {output.stdout.decode('utf-8', 'replace').strip()}"
+    return _versions[key]
