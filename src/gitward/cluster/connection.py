@@ -1,0 +1,113 @@
+"""One target cluster as the rest of gitward uses it: a client and the cache fed by its watches.
+
+A ``ClusterConnection`` is opened once per ``Cluster`` object and shared by every app that deploys
+there, so each kind is listed and watched once per cluster however many apps use it.
+``ClusterConnections`` keeps them by cluster name and closes them all on shutdown.
+
+Deliberately not here: choosing which cluster an app targets (reconcile) and credentials from
+Secrets (the caller writes a kubeconfig file for them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitward.cluster.cache import CacheSettings, ClusterCache
+from gitward.cluster.failures import RetryPolicy
+from gitward.cluster.lightkube_client import LightkubeClient
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Per-cluster request policy: client-side rate limit, retries, HTTP/2 and watch settings."""
+
+    qps: float = 50.0
+    burst: int = 100
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    request_timeout: float = 30.0
+    http2: bool = False
+    cache: CacheSettings = field(default_factory=CacheSettings)
+
+
+@dataclass(frozen=True)
+class ClusterConnection:
+    """A connected cluster: ``client`` for requests, ``cache`` for reads of watched kinds."""
+
+    name: str
+    client: LightkubeClient
+    cache: ClusterCache
+
+    @classmethod
+    async def connect(
+        cls,
+        kubeconfig: Path | str,
+        context: str | None = None,
+        *,
+        name: str | None = None,
+        settings: ConnectionSettings | None = None,
+    ) -> ClusterConnection:
+        """Open a client for the kubeconfig context and an (empty) cache over it.
+
+        Nothing is listed until ``cache.ensure_watched`` is called for a kind.
+        """
+        settings = settings or ConnectionSettings()
+        client = await LightkubeClient.from_kubeconfig(
+            kubeconfig,
+            context,
+            qps=settings.qps,
+            burst=settings.burst,
+            retry=settings.retry,
+            request_timeout=settings.request_timeout,
+            http2=settings.http2,
+        )
+        cache = ClusterCache(client, settings=settings.cache)
+        return cls(name=name or context or "default", client=client, cache=cache)
+
+    async def close(self) -> None:
+        """Stop every watch, then close the connection pool."""
+        try:
+            await self.cache.stop()
+        finally:
+            await self.client.close()
+
+
+class ClusterConnections:
+    """Open connections by cluster name; ``get_or_connect`` opens each one once."""
+
+    def __init__(self, *, settings: ConnectionSettings | None = None) -> None:
+        self._settings = settings or ConnectionSettings()
+        self._connections: dict[str, ClusterConnection] = {}
+        self._lock = asyncio.Lock()
+
+    async def get_or_connect(
+        self, name: str, kubeconfig: Path | str, context: str | None = None
+    ) -> ClusterConnection:
+        async with self._lock:
+            found = self._connections.get(name)
+            if found is None:
+                found = await ClusterConnection.connect(
+                    kubeconfig, context, name=name, settings=self._settings
+                )
+                self._connections[name] = found
+            return found
+
+    def get(self, name: str) -> ClusterConnection | None:
+        return self._connections.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._connections)
+
+    async def disconnect(self, name: str) -> None:
+        async with self._lock:
+            found = self._connections.pop(name, None)
+        if found is not None:
+            await found.close()
+
+    async def close_all(self) -> None:
+        async with self._lock:
+            connections = list(self._connections.values())
+            self._connections.clear()
+        for connection in connections:
+            await connection.close()
