@@ -1,1 +1,9 @@
-"""gitward.api (see DESIGN.md section 3)."""
+"""gitward.api: the HTTP API (FastAPI) over the engine's ``EngineService`` seam (DESIGN.md section 3).
+
+``create_app(service, token=...)`` builds the application; ``server.ApiServer`` runs it with uvicorn
+inside an existing asyncio loop; ``tokens`` keeps the admin token file and ``server.json``.
+"""
+
+from gitward.api.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,151 @@
+"""Pydantic models of the REST API's bodies: they document ``/openapi.json`` and shape responses.
+
+The shapes mirror the dicts that ``reconcile.service.EngineService`` returns (camelCase keys, as in
+the Application status). Response models allow extra keys so a field the engine adds later reaches
+clients before it is documented here, and most fields have defaults so a partially known app (never
+synced, no operation yet) still validates.
+
+Deliberately not here: masking of Secret data (the engine hands over masked dicts) and any logic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Refs and semver ranges may hold spaces, but never control characters, and a leading "-" could be
+# read as an option by the git CLI further down, so it is refused at the door.
+REVISION_PATTERN = r"^[^\x00-\x1f\x7f\-][^\x00-\x1f\x7f]*$"
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Destination(_Open):
+    cluster: str = ""
+    namespace: str = ""
+
+
+class SyncInfo(_Open):
+    status: str = Field("Unknown", description="Synced | OutOfSync | Unknown")
+    revision: str = ""
+
+
+class HealthInfo(_Open):
+    status: str = Field(
+        "Unknown", description="Healthy | Progressing | Degraded | Suspended | Missing | Unknown"
+    )
+    message: str = ""
+
+
+class ConditionModel(_Open):
+    type: str = Field(description="Ready | Reconciling | Stalled")
+    status: str = Field(description='"True" or "False"')
+    reason: str = ""
+    message: str = ""
+    lastTransitionTime: float | str | None = None
+
+
+class ResourceStatus(_Open):
+    id: str = ""
+    group: str = ""
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    version: str = ""
+    sync: str = ""
+    health: str = ""
+    message: str = ""
+
+
+class ResourceChange(_Open):
+    """What one sync did to one object (``core.changes.Change.to_dict``)."""
+
+    id: str = ""
+    group: str = ""
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    version: str = ""
+    action: str = Field("", description="created | configured | unchanged | deleted | skipped | failed")
+    message: str = ""
+
+
+class Operation(_Open):
+    id: int | str | None = None
+    app: str = ""
+    revision: str = ""
+    commit: str = ""
+    phase: str = Field("", description="Running | Succeeded | Failed | Error")
+    startedAt: float | str | None = None
+    finishedAt: float | str | None = None
+    message: str = ""
+    trigger: str = ""
+    resources: list[ResourceChange] = Field(default_factory=list)
+
+
+class AppSummary(_Open):
+    name: str
+    project: str = ""
+    repoURL: str = ""
+    path: str = ""
+    revision: str = ""
+    destination: Destination = Field(default_factory=Destination)
+    sync: SyncInfo = Field(default_factory=SyncInfo)
+    health: HealthInfo = Field(default_factory=HealthInfo)
+    conditions: list[ConditionModel] = Field(default_factory=list)
+    suspended: bool = False
+    suspendReason: str = ""
+    operation: Operation | None = None
+    resources: list[ResourceStatus] = Field(default_factory=list)
+
+
+class DiffEntry(_Open):
+    id: str = ""
+    group: str = ""
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    action: str = Field(description="create | update | delete | none")
+    diff: str = Field("", description="unified diff of live against desired, Secret data masked")
+
+
+class HistoryEntry(_Open):
+    id: int = Field(description="the id to pass to rollback")
+    revision: str = ""
+    deployedAt: float | str | None = None
+
+
+class Event(_Open):
+    id: int | str | None = None
+    app: str = ""
+    time: float | str | None = None
+    type: str = Field("Normal", description="Normal | Warning")
+    reason: str = ""
+    message: str = ""
+    object: str = ""
+    fields: list[Any] = Field(default_factory=list)
+    manager: str = ""
+
+
+class SyncRequest(BaseModel):
+    """Body of ``POST /apps/{name}/sync``; every field is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    revision: str | None = Field(
+        None, max_length=255, pattern=REVISION_PATTERN, description="branch, tag, semver range or SHA"
+    )
+    prune: bool | None = Field(None, description="override the app's prune setting for this sync")
+    force: bool = Field(False, description="replace objects the API refuses to patch")
+
+
+class ErrorBody(BaseModel):
+    reason: str = Field(description="CamelCase reason, as in conditions")
+    message: str
+
+
+class Probe(BaseModel):
+    status: str

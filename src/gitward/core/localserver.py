@@ -1,0 +1,55 @@
+"""Where a local gitward server announces itself, so the CLI finds it without flags.
+
+``gitward run`` writes ``server.json`` (``{"url": ..., "tokenFile": ...}``) into the user's state
+directory and the CLI reads it when neither ``--server`` nor ``GITWARD_SERVER`` is given. Both sides
+need the same path and the same format, and they live in sibling packages, so both are defined here.
+
+Deliberately not here: reading or writing the files (L0 does no I/O; ``api/`` writes, ``cli/``
+reads) and the token itself -- ``server.json`` names the token file, it never holds the token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVER_INFO_FILE = "server.json"
+DEFAULT_STATE_FILE = "state.db"
+
+
+def user_state_dir(*, environ: Mapping[str, str], home: Path) -> Path:
+    """``$XDG_STATE_HOME/gitward``, or ``~/.local/state/gitward`` when unset or relative.
+
+    The XDG spec says relative values are invalid and must be ignored, which also keeps a stray
+    relative setting from scattering state into the current directory.
+    """
+    xdg = environ.get("XDG_STATE_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "state"
+    return base / "gitward"
+
+
+def token_file_for(state_file: Path) -> Path:
+    """The admin token lives next to the state database: ``<stem>.token`` in the same folder."""
+    return state_file.with_name(f"{state_file.stem}.token")
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    url: str
+    token_file: Path
+
+    def to_json(self) -> str:
+        return json.dumps({"url": self.url, "tokenFile": str(self.token_file)}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerInfo:
+        """Raises ValueError on anything but an object with string ``url`` and ``tokenFile``."""
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("server info is not a JSON object")
+        url, token_file = data.get("url"), data.get("tokenFile")
+        if not isinstance(url, str) or not isinstance(token_file, str) or not url or not token_file:
+            raise ValueError("server info needs string fields url and tokenFile")
+        return cls(url=url, token_file=Path(token_file))
