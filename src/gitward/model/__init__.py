@@ -1,1 +1,70 @@
-"""gitward.model (see DESIGN.md section 3)."""
+"""gitward.model: the user-facing objects (Application, Project, Cluster) and their validation.
+
+Pydantic models in group ``gitward.dev/v1alpha1``; readers for Argo CD Applications and Flux
+Kustomization + GitRepository pairs; ``load_objects`` that validates each document on its own.
+Pure: no file or network access.
+"""
+
+from gitward.model.application import (
+    Application,
+    ApplicationSpec,
+    DependsOn,
+    Destination,
+    IgnoreDifference,
+)
+from gitward.model.argocd import from_argocd, is_argocd_application
+from gitward.model.cluster import IN_CLUSTER, Cluster, ClusterSpec
+from gitward.model.common import API_VERSION, GROUP, ObjectMeta
+from gitward.model.errors import ConversionError, ObjectError, describe
+from gitward.model.flux import from_flux, is_flux_git_repository, is_flux_kustomization
+from gitward.model.loader import (
+    LoadedConfig,
+    is_gitward_application,
+    is_gitward_object,
+    load_object,
+    load_objects,
+)
+from gitward.model.project import DEFAULT_PROJECT, GroupKind, Project, ProjectDestination, ProjectSpec
+from gitward.model.source import DirectorySource, HelmParameter, HelmSource, KustomizeSource, Source
+from gitward.model.syncpolicy import Automated, Backoff, Retry, SyncPolicy
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_PROJECT",
+    "GROUP",
+    "IN_CLUSTER",
+    "Application",
+    "ApplicationSpec",
+    "Automated",
+    "Backoff",
+    "Cluster",
+    "ClusterSpec",
+    "ConversionError",
+    "DependsOn",
+    "Destination",
+    "DirectorySource",
+    "GroupKind",
+    "HelmParameter",
+    "HelmSource",
+    "IgnoreDifference",
+    "KustomizeSource",
+    "LoadedConfig",
+    "ObjectError",
+    "ObjectMeta",
+    "Project",
+    "ProjectDestination",
+    "ProjectSpec",
+    "Retry",
+    "Source",
+    "SyncPolicy",
+    "describe",
+    "from_argocd",
+    "from_flux",
+    "is_argocd_application",
+    "is_flux_git_repository",
+    "is_flux_kustomization",
+    "is_gitward_application",
+    "is_gitward_object",
+    "load_object",
+    "load_objects",
+]

@@ -1,0 +1,108 @@
+"""The ``Application`` object: one source rendered into one destination, kept converged.
+
+Shape and defaults follow DESIGN.md section 1. ``status`` on input is dropped: gitward writes it.
+Cross-object checks (does the project or cluster exist, are dependencies acyclic) need the whole
+configuration and live in the loader and the scheduler, not here.
+
+Deliberately not here: the status types (store/ and reconcile/ own them), ApplicationSet.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from gitward.model.common import (
+    API_VERSION,
+    Name,
+    Namespace,
+    ObjectMeta,
+    SpecModel,
+    drop_status,
+)
+from gitward.model.source import Source
+from gitward.model.syncpolicy import SyncPolicy
+
+_JSON_POINTER = re.compile(r"^(/([^~/]|~[01])*)*$")
+
+
+class Destination(SpecModel):
+    """A Cluster by name (``in-cluster`` is where gitward runs) and the default namespace for
+    namespaced objects that do not name one."""
+
+    cluster: Name = "in-cluster"
+    namespace: Namespace = ""
+
+
+class DependsOn(SpecModel):
+    name: Name
+
+
+class IgnoreDifference(SpecModel):
+    """Fields of matching live objects that are not compared (and, with RespectIgnoreDifferences,
+    not overwritten). ``name``/``namespace`` None match any."""
+
+    group: str = ""
+    kind: str = Field(min_length=1)
+    name: str | None = None
+    namespace: str | None = None
+    json_pointers: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("json_pointers")
+    @classmethod
+    def _pointers_valid(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pointer in value:
+            if not _JSON_POINTER.match(pointer):
+                raise ValueError(
+                    f"{pointer!r} is not a JSON pointer (RFC 6901: '/a/b', '~1' for '/', '~0' for '~')"
+                )
+        return value
+
+    def matches(self, *, group: str, kind: str, namespace: str, name: str) -> bool:
+        return (
+            self.group == group
+            and self.kind == kind
+            and self.name in (None, name)
+            and self.namespace in (None, namespace)
+        )
+
+
+class ApplicationSpec(SpecModel):
+    project: Name = "default"
+    source: Source
+    destination: Destination = Field(default_factory=Destination)
+    sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
+    depends_on: tuple[DependsOn, ...] = ()
+    ignore_differences: tuple[IgnoreDifference, ...] = ()
+
+
+class Application(SpecModel):
+    api_version: Literal["gitward.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["Application"] = "Application"
+    metadata: ObjectMeta
+    spec: ApplicationSpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_status(cls, data: Any) -> Any:
+        return drop_status(data)
+
+    @model_validator(mode="after")
+    def _not_own_dependency(self) -> Self:
+        if any(dep.name == self.metadata.name for dep in self.spec.depends_on):
+            raise ValueError("an Application cannot depend on itself")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        return tuple(dep.name for dep in self.spec.depends_on)
+
+    def to_document(self) -> dict[str, Any]:
+        """The object as a user would write it (camelCase, durations in seconds)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -1,0 +1,161 @@
+"""Reading an Argo CD ``argoproj.io/v1alpha1`` Application as a gitward Application.
+
+Field by field: ``source`` (``targetRevision`` -> ``revision``; helm, kustomize, directory),
+``destination`` (``name`` is a gitward Cluster name; ``server`` only as the in-cluster address),
+``syncPolicy`` (``syncOptions`` -> ``options``), ``ignoreDifferences`` (JSON pointers only).
+Argo CD does not recurse into plain directories unless asked, so a converted plain source keeps
+``recurse: false``; the render type is still detected from the files, as Argo CD does.
+
+Deliberately not here: AppProjects, multiple sources, plugins, jsonnet, jq ignore rules and
+managed-namespace metadata. Each is refused with the field named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gitward.model.application import Application
+from gitward.model.errors import ConversionError
+from gitward.model.foreign import (
+    application_document,
+    converted_metadata,
+    inline_values,
+    mapping,
+    only,
+    pick,
+)
+
+ARGO_API_VERSION = "argoproj.io/v1alpha1"
+ARGO_KIND = "Application"
+IN_CLUSTER_SERVERS = frozenset({"https://kubernetes.default.svc", "https://kubernetes.default.svc/"})
+
+_SPEC_FIELDS = {"project", "source", "destination", "syncPolicy", "ignoreDifferences"}
+# Read-only or informational fields that do not change what is deployed.
+_SPEC_HARMLESS = {"info", "revisionHistoryLimit"}
+_SOURCE_FIELDS = {"repoURL", "targetRevision", "path", "chart", "helm", "kustomize", "directory", "ref"}
+_HELM_FIELDS = {"releaseName", "values", "valuesObject", "valueFiles", "parameters", "namespace", "version"}
+_KUSTOMIZE_FIELDS = {"images", "namePrefix", "nameSuffix", "namespace", "commonLabels"}
+_DIRECTORY_FIELDS = {"recurse", "include", "exclude", "jsonnet"}
+_SYNC_FIELDS = {"automated", "syncOptions", "retry"}
+_IGNORE_FIELDS = {"group", "kind", "name", "namespace", "jsonPointers"}
+
+
+def is_argocd_application(obj: Mapping[str, Any]) -> bool:
+    return obj.get("apiVersion") == ARGO_API_VERSION and obj.get("kind") == ARGO_KIND
+
+
+def from_argocd(obj: Mapping[str, Any]) -> Application:
+    """The gitward Application that runs ``obj``; ConversionError or pydantic ValidationError if not."""
+    spec = mapping(obj.get("spec"), "spec")
+    if "sources" in spec:
+        raise ConversionError("spec.sources (multiple sources) is not supported by gitward")
+    only(spec, allowed=_SPEC_FIELDS | _SPEC_HARMLESS, where="spec")
+    out: dict[str, Any] = {
+        "project": spec.get("project") or "default",
+        "source": _source(mapping(spec.get("source"), "spec.source")),
+        "destination": _destination(mapping(spec.get("destination"), "spec.destination")),
+    }
+    if spec.get("syncPolicy") is not None:
+        out["syncPolicy"] = _sync_policy(mapping(spec["syncPolicy"], "spec.syncPolicy"))
+    if spec.get("ignoreDifferences"):
+        out["ignoreDifferences"] = [
+            _ignore_rule(mapping(rule, f"spec.ignoreDifferences[{i}]"), i)
+            for i, rule in enumerate(spec["ignoreDifferences"])
+        ]
+    metadata = converted_metadata(obj, origin=f"{ARGO_API_VERSION}/{ARGO_KIND}")
+    return Application.model_validate(application_document(metadata, out))
+
+
+def _source(source: Mapping[str, Any]) -> dict[str, Any]:
+    only(source, allowed=_SOURCE_FIELDS, where="spec.source")
+    if source.get("ref"):
+        raise ConversionError("spec.source.ref is only meaningful with multiple sources")
+    out = pick(source, {"repoURL": "repoURL", "path": "path", "chart": "chart"})
+    out["revision"] = source.get("targetRevision") or "HEAD"
+    if source.get("helm") is not None:
+        out["helm"] = _helm(mapping(source["helm"], "spec.source.helm"))
+    if source.get("kustomize") is not None:
+        kustomize = mapping(source["kustomize"], "spec.source.kustomize")
+        only(kustomize, allowed=_KUSTOMIZE_FIELDS, where="spec.source.kustomize")
+        out["kustomize"] = dict(kustomize)
+    if source.get("directory") is not None:
+        out["directory"] = _directory(mapping(source["directory"], "spec.source.directory"))
+    elif not ({"helm", "kustomize", "chart"} & set(out)):
+        # Argo CD reads only the top directory of a plain source unless told to recurse.
+        out["directory"] = {"recurse": False}
+    return out
+
+
+def _helm(helm: Mapping[str, Any]) -> dict[str, Any]:
+    only(helm, allowed=_HELM_FIELDS, where="spec.source.helm")
+    out = pick(helm, {"releaseName": "releaseName", "valueFiles": "valueFiles", "namespace": "namespace"})
+    values: dict[str, Any] = {}
+    if helm.get("values"):
+        values = inline_values(helm["values"], "spec.source.helm.values")
+    if helm.get("valuesObject") is not None:
+        # Argo CD gives valuesObject precedence over the values string.
+        values = dict(mapping(helm["valuesObject"], "spec.source.helm.valuesObject"))
+    if values:
+        out["values"] = values
+    if helm.get("parameters"):
+        out["parameters"] = [
+            pick(
+                mapping(p, "spec.source.helm.parameters"),
+                {"name": "name", "value": "value", "forceString": "forceString"},
+            )
+            for p in helm["parameters"]
+        ]
+    return out
+
+
+def _directory(directory: Mapping[str, Any]) -> dict[str, Any]:
+    only(directory, allowed=_DIRECTORY_FIELDS, where="spec.source.directory")
+    if directory.get("jsonnet"):
+        raise ConversionError("spec.source.directory.jsonnet is not supported by gitward")
+    out = pick(directory, {"include": "include", "exclude": "exclude"})
+    out["recurse"] = bool(directory.get("recurse", False))
+    return out
+
+
+def _destination(destination: Mapping[str, Any]) -> dict[str, Any]:
+    only(destination, allowed={"name", "server", "namespace"}, where="spec.destination")
+    name, server = destination.get("name"), destination.get("server")
+    if name and server:
+        raise ConversionError("spec.destination: set either name or server, not both")
+    if server and server not in IN_CLUSTER_SERVERS:
+        raise ConversionError(
+            f"spec.destination.server {server!r} is not the in-cluster address; "
+            "name a gitward Cluster with spec.destination.name instead"
+        )
+    out: dict[str, Any] = {"cluster": name or "in-cluster"}
+    if destination.get("namespace"):
+        out["namespace"] = destination["namespace"]
+    return out
+
+
+def _sync_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
+    only(policy, allowed=_SYNC_FIELDS, where="spec.syncPolicy")
+    out: dict[str, Any] = {}
+    if policy.get("automated") is not None:
+        automated = mapping(policy["automated"], "spec.syncPolicy.automated")
+        only(
+            automated,
+            allowed={"prune", "selfHeal", "allowEmpty", "enabled"},
+            where="spec.syncPolicy.automated",
+        )
+        if automated.get("enabled", True) is not False:
+            out["automated"] = pick(
+                automated, {"prune": "prune", "selfHeal": "selfHeal", "allowEmpty": "allowEmpty"}
+            )
+    if policy.get("syncOptions"):
+        out["options"] = list(policy["syncOptions"])
+    if policy.get("retry") is not None:
+        out["retry"] = dict(mapping(policy["retry"], "spec.syncPolicy.retry"))
+    return out
+
+
+def _ignore_rule(rule: Mapping[str, Any], index: int) -> dict[str, Any]:
+    where = f"spec.ignoreDifferences[{index}]"
+    only(rule, allowed=_IGNORE_FIELDS, where=where)
+    return dict(rule)

@@ -1,0 +1,46 @@
+"""The ``Cluster`` object: a deployment target, named by ``Application.spec.destination.cluster``.
+
+In standalone mode a target is a kubeconfig file and optionally one of its contexts. The name
+``in-cluster`` means the cluster gitward itself runs in (or the current kubeconfig context) and needs
+no Cluster object; defining one with that name overrides it.
+
+Deliberately not here: reading the kubeconfig or connecting (cluster/), credentials from Secrets.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from gitward.model.common import API_VERSION, ObjectMeta, SpecModel, drop_status
+
+IN_CLUSTER = "in-cluster"
+
+
+class ClusterSpec(SpecModel):
+    kubeconfig: str = Field(min_length=1)
+    context: str | None = Field(default=None, min_length=1)
+
+    @field_validator("kubeconfig")
+    @classmethod
+    def _path_like(cls, value: str) -> str:
+        if "\x00" in value or "\n" in value:
+            raise ValueError("kubeconfig must be a file path")
+        return value
+
+
+class Cluster(SpecModel):
+    api_version: Literal["gitward.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["Cluster"] = "Cluster"
+    metadata: ObjectMeta
+    spec: ClusterSpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_status(cls, data: Any) -> Any:
+        return drop_status(data)
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name

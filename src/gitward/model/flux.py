@@ -1,0 +1,148 @@
+"""Reading a Flux ``Kustomization`` and the ``GitRepository`` it points at as a gitward Application.
+
+Flux always heals drift and retries at a fixed ``retryInterval`` without end; the converted app is
+automated with ``selfHeal`` (unless suspended), ``prune`` as written, and a retry of limit -1 with
+factor 1. ``targetNamespace`` becomes both the destination namespace and the kustomize namespace
+override, as in Flux. The revision is taken from ``ref`` with Flux's precedence (commit, name,
+semver, tag, branch) and defaults to ``master`` like Flux.
+
+Deliberately not here: other source kinds (OCIRepository, Bucket, HelmRelease), substituteFrom,
+decryption, patches, components, remote kubeconfigs, service-account impersonation and commit
+verification. Each is refused with the field named; ``timeout``, ``wait`` and ``healthChecks`` are
+accepted because gitward always waits for health.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gitward.model.application import Application
+from gitward.model.errors import ConversionError
+from gitward.model.foreign import application_document, converted_metadata, mapping, only, pick
+
+KUSTOMIZATION_GROUP = "kustomize.toolkit.fluxcd.io"
+SOURCE_GROUP = "source.toolkit.fluxcd.io"
+FLUX_VERSIONS = frozenset({"v1", "v1beta2"})
+
+_KUSTOMIZATION_FIELDS = {
+    "interval", "retryInterval", "path", "prune", "sourceRef", "targetNamespace", "dependsOn",
+    "postBuild", "suspend", "force", "images", "namePrefix", "nameSuffix", "commonMetadata",
+}  # fmt: skip
+_KUSTOMIZATION_HARMLESS = {"timeout", "wait", "healthChecks"}
+# secretRef holds fetch credentials, configured for gitward's fetcher separately; the rest are timing.
+_REPOSITORY_FIELDS = {"url", "ref", "interval", "timeout", "secretRef", "suspend"}
+_REF_PRECEDENCE = ("commit", "name", "semver", "tag", "branch")
+
+
+def _is_flux(obj: Mapping[str, Any], group: str, kind: str) -> bool:
+    api_version = str(obj.get("apiVersion", ""))
+    grp, _, version = api_version.partition("/")
+    return grp == group and version in FLUX_VERSIONS and obj.get("kind") == kind
+
+
+def is_flux_kustomization(obj: Mapping[str, Any]) -> bool:
+    return _is_flux(obj, KUSTOMIZATION_GROUP, "Kustomization")
+
+
+def is_flux_git_repository(obj: Mapping[str, Any]) -> bool:
+    return _is_flux(obj, SOURCE_GROUP, "GitRepository")
+
+
+def object_ref(obj: Mapping[str, Any]) -> tuple[str, str]:
+    """(namespace, name) of a Flux object."""
+    meta = mapping(obj.get("metadata"), "metadata")
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def source_ref(kustomization: Mapping[str, Any]) -> tuple[str, str]:
+    """(namespace, name) of the GitRepository a Kustomization reads; namespace defaults to its own."""
+    spec = mapping(kustomization.get("spec"), "spec")
+    ref = mapping(spec.get("sourceRef"), "spec.sourceRef")
+    kind = ref.get("kind")
+    if kind != "GitRepository":
+        raise ConversionError(f"spec.sourceRef.kind {kind!r} is not supported (only GitRepository)")
+    if not ref.get("name"):
+        raise ConversionError("spec.sourceRef.name is required")
+    namespace = ref.get("namespace") or object_ref(kustomization)[0]
+    return str(namespace), str(ref["name"])
+
+
+def from_flux(*, kustomization: Mapping[str, Any], git_repository: Mapping[str, Any]) -> Application:
+    """The gitward Application that runs the pair; ConversionError or pydantic ValidationError if not."""
+    spec = mapping(kustomization.get("spec"), "spec")
+    only(spec, allowed=_KUSTOMIZATION_FIELDS | _KUSTOMIZATION_HARMLESS, where="spec")
+    repo_spec = mapping(git_repository.get("spec"), "GitRepository spec")
+    only(repo_spec, allowed=_REPOSITORY_FIELDS, where="GitRepository spec")
+    suspended = bool(spec.get("suspend")) or bool(repo_spec.get("suspend"))
+    out: dict[str, Any] = {
+        "source": _source(spec, repo_spec),
+        "destination": {"namespace": spec.get("targetNamespace") or ""},
+        "syncPolicy": _sync_policy(spec, suspended=suspended),
+    }
+    if spec.get("dependsOn"):
+        out["dependsOn"] = [{"name": mapping(dep, "spec.dependsOn").get("name")} for dep in spec["dependsOn"]]
+    group_version = str(kustomization.get("apiVersion"))
+    metadata = converted_metadata(kustomization, origin=f"{group_version}/Kustomization")
+    return Application.model_validate(application_document(metadata, out))
+
+
+def _source(spec: Mapping[str, Any], repo_spec: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "repoURL": repo_spec.get("url"),
+        "revision": _revision(mapping(repo_spec.get("ref"), "GitRepository spec.ref")),
+        "path": spec.get("path") or "",
+    }
+    post_build = mapping(spec.get("postBuild"), "spec.postBuild")
+    only(post_build, allowed={"substitute"}, where="spec.postBuild")
+    if post_build.get("substitute"):
+        out["substitute"] = dict(mapping(post_build["substitute"], "spec.postBuild.substitute"))
+    kustomize = pick(spec, {"namePrefix": "namePrefix", "nameSuffix": "nameSuffix"})
+    if spec.get("targetNamespace"):
+        kustomize["namespace"] = spec["targetNamespace"]
+    if spec.get("images"):
+        kustomize["images"] = [_image(mapping(image, "spec.images")) for image in spec["images"]]
+    common = mapping(spec.get("commonMetadata"), "spec.commonMetadata")
+    only(common, allowed={"labels"}, where="spec.commonMetadata")
+    if common.get("labels"):
+        kustomize["commonLabels"] = dict(mapping(common["labels"], "spec.commonMetadata.labels"))
+    if kustomize:
+        out["kustomize"] = kustomize
+    return out
+
+
+def _revision(ref: Mapping[str, Any]) -> str:
+    only(ref, allowed=_REF_PRECEDENCE, where="GitRepository spec.ref")
+    for field in _REF_PRECEDENCE:
+        if ref.get(field):
+            return str(ref[field])
+    return "master"
+
+
+def _image(image: Mapping[str, Any]) -> str:
+    """Flux's ``{name, newName, newTag, digest}`` as a ``kustomize edit set image`` argument."""
+    only(image, allowed={"name", "newName", "newTag", "digest"}, where="spec.images[]")
+    name = str(image.get("name") or "")
+    if not name:
+        raise ConversionError("spec.images[].name is required")
+    target = f"{name}={image['newName']}" if image.get("newName") else name
+    if image.get("digest"):
+        return f"{target}@{image['digest']}"
+    if image.get("newTag"):
+        return f"{target}:{image['newTag']}"
+    return target
+
+
+def _sync_policy(spec: Mapping[str, Any], *, suspended: bool) -> dict[str, Any]:
+    interval = spec.get("interval") or "5m"
+    retry_interval = spec.get("retryInterval") or interval
+    out: dict[str, Any] = {
+        "interval": interval,
+        "retry": {"limit": -1, "backoff": {"duration": retry_interval, "factor": 1,
+                                            "maxDuration": retry_interval}},
+    }  # fmt: skip
+    if not suspended:
+        out["automated"] = {"prune": bool(spec.get("prune", False)), "selfHeal": True}
+    if spec.get("force"):
+        out["options"] = ["Force=true"]
+    return out

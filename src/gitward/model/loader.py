@@ -1,0 +1,185 @@
+"""Loading a whole configuration: every document validated on its own, bad ones reported.
+
+One invalid Application must not stop the others (RELIABILITY.md bad input 17), so each document is
+validated independently and failures become ``ObjectError`` values instead of exceptions. Names must
+be unique per kind: when two documents claim one name, every copy is refused, so which one runs
+never depends on file order. Documents that are not gitward, Argo CD or Flux objects are reported.
+
+Deliberately not here: reading files and YAML (the caller passes parsed documents), and cross-object
+rules (a missing Project or Cluster is reported when the app is reconciled).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+
+from gitward.model.application import Application
+from gitward.model.argocd import from_argocd, is_argocd_application
+from gitward.model.cluster import Cluster
+from gitward.model.common import GROUP
+from gitward.model.errors import ConversionError, ObjectError, describe
+from gitward.model.flux import (
+    from_flux,
+    is_flux_git_repository,
+    is_flux_kustomization,
+    object_ref,
+    source_ref,
+)
+from gitward.model.project import DEFAULT_PROJECT, Project
+
+GitwardObject = Application | Project | Cluster
+_GITWARD_KINDS: dict[str, type[Application] | type[Project] | type[Cluster]] = {
+    "Application": Application,
+    "Project": Project,
+    "Cluster": Cluster,
+}
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """The valid objects, sorted by name, and one error per refused document."""
+
+    applications: tuple[Application, ...] = ()
+    clusters: tuple[Cluster, ...] = ()
+    projects: tuple[Project, ...] = ()
+    errors: tuple[ObjectError, ...] = field(default_factory=tuple)
+
+    def application(self, name: str) -> Application | None:
+        return next((app for app in self.applications if app.name == name), None)
+
+    def cluster(self, name: str) -> Cluster | None:
+        return next((c for c in self.clusters if c.name == name), None)
+
+    def project(self, name: str) -> Project | None:
+        """A defined Project, or the implicit ``default`` (allow all) when none is defined by that name."""
+        found = next((p for p in self.projects if p.name == name), None)
+        if found is None and name == DEFAULT_PROJECT:
+            return Project.implicit_default()
+        return found
+
+    def failed(self, kind: str) -> frozenset[str]:
+        """Names of objects of ``kind`` that were refused: keep their last good state, do not delete."""
+        return frozenset(e.name for e in self.errors if e.kind == kind and e.name)
+
+
+def is_gitward_application(obj: Mapping[str, Any]) -> bool:
+    """True for a gitward Application of any version (app-of-apps: managed here, not sent to a cluster).
+
+    Any version counts so that an object of a version this build does not know is reported as an
+    error by the loader instead of being applied to a cluster that has no such kind.
+    """
+    return _group(obj) == GROUP and obj.get("kind") == "Application"
+
+
+def is_gitward_object(obj: Mapping[str, Any]) -> bool:
+    return _group(obj) == GROUP
+
+
+def _group(obj: Mapping[str, Any]) -> str:
+    api_version = obj.get("apiVersion")
+    return api_version.partition("/")[0] if isinstance(api_version, str) else ""
+
+
+def load_object(document: Mapping[str, Any]) -> GitwardObject:
+    """One gitward or Argo CD object; raises ``ConversionError`` or pydantic's ValidationError.
+
+    Flux Kustomizations need their GitRepository and go through ``load_objects``.
+    """
+    if is_argocd_application(document):
+        return from_argocd(document)
+    api_version, kind = document.get("apiVersion"), document.get("kind")
+    if _group(document) != GROUP:
+        raise ConversionError(f"apiVersion {api_version!r} kind {kind!r} is not a gitward object")
+    model = _GITWARD_KINDS.get(str(kind))
+    if model is None:
+        raise ConversionError(f"kind {kind!r} is not supported (known: {', '.join(_GITWARD_KINDS)})")
+    return model.model_validate(document)
+
+
+def load_objects(documents: Iterable[Mapping[str, Any] | None]) -> LoadedConfig:
+    """Validate every document; empty documents (``None``, as YAML gives for ``---``) are skipped."""
+    loaded: list[tuple[int, GitwardObject]] = []
+    errors: list[ObjectError] = []
+    repositories: dict[tuple[str, str], Mapping[str, Any]] = {}
+    kustomizations: list[tuple[int, Mapping[str, Any]]] = []
+    for index, document in enumerate(documents):
+        if document is None:
+            continue
+        if not isinstance(document, Mapping):
+            errors.append(ObjectError("", "", "document is not a mapping", index))
+        elif is_flux_git_repository(document):
+            repositories[object_ref(document)] = document
+        elif is_flux_kustomization(document):
+            kustomizations.append((index, document))
+        else:
+            _load_one(index, document, loaded, errors)
+    for index, kustomization in kustomizations:
+        _load_flux(index, kustomization, repositories, loaded, errors)
+    return _without_duplicates(loaded, errors)
+
+
+def _load_one(
+    index: int,
+    document: Mapping[str, Any],
+    loaded: list[tuple[int, GitwardObject]],
+    errors: list[ObjectError],
+) -> None:
+    try:
+        loaded.append((index, load_object(document)))
+    except (ConversionError, pydantic.ValidationError) as exc:
+        errors.append(_error(index, document, exc))
+
+
+def _load_flux(
+    index: int,
+    kustomization: Mapping[str, Any],
+    repositories: Mapping[tuple[str, str], Mapping[str, Any]],
+    loaded: list[tuple[int, GitwardObject]],
+    errors: list[ObjectError],
+) -> None:
+    try:
+        ref = source_ref(kustomization)
+        repository = repositories.get(ref)
+        if repository is None:
+            raise ConversionError(
+                f"GitRepository {ref[0]}/{ref[1]} referenced by spec.sourceRef is not defined"
+            )
+        loaded.append((index, from_flux(kustomization=kustomization, git_repository=repository)))
+    except (ConversionError, pydantic.ValidationError) as exc:
+        errors.append(_error(index, kustomization, exc))
+
+
+def _error(index: int, document: Mapping[str, Any], exc: Exception) -> ObjectError:
+    message = describe(exc) if isinstance(exc, pydantic.ValidationError) else str(exc)
+    kind = "Application" if is_argocd_application(document) or is_flux_kustomization(document) else ""
+    kind = kind or (str(document.get("kind")) if isinstance(document.get("kind"), str) else "")
+    metadata = document.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    return ObjectError(kind, name if isinstance(name, str) else "", message, index)
+
+
+def _without_duplicates(loaded: list[tuple[int, GitwardObject]], errors: list[ObjectError]) -> LoadedConfig:
+    """Refuse every copy of a name claimed twice in one kind, including by a document that failed."""
+    claims: Counter[tuple[str, str]] = Counter((obj.kind, obj.name) for _, obj in loaded)
+    claims.update((e.kind, e.name) for e in errors if e.kind in _GITWARD_KINDS and e.name)
+    kept: list[GitwardObject] = []
+    for index, obj in loaded:
+        count = claims[(obj.kind, obj.name)]
+        if count > 1:
+            message = f"{obj.kind} name {obj.name!r} is defined {count} times; names must be unique"
+            errors.append(ObjectError(obj.kind, obj.name, message, index))
+        else:
+            kept.append(obj)
+    errors.sort(key=lambda e: (e.document, e.kind, e.name))
+    by_name = sorted(kept, key=lambda o: o.name)
+    return LoadedConfig(
+        applications=tuple(o for o in by_name if isinstance(o, Application)),
+        clusters=tuple(o for o in by_name if isinstance(o, Cluster)),
+        projects=tuple(o for o in by_name if isinstance(o, Project)),
+        errors=tuple(errors),
+    )

@@ -1,0 +1,65 @@
+"""The ``Project`` object: the tenancy boundary an Application must stay inside.
+
+A Project lists the source repositories (globs), destinations (cluster and namespace globs) and the
+kinds its Applications may deploy. Globs use ``fnmatch`` syntax; an entry starting with ``!`` denies
+(it wins over any allow). For the kind lists, an omitted whitelist allows every kind and an explicit
+empty list allows none; the blacklist is applied after the whitelist.
+
+The implicit project ``default`` allows everything, unless the user defines a Project named default.
+
+Deliberately not here: evaluating the rules against rendered objects (policy/), roles and signature
+keys (not modelled yet).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from gitward.model.common import API_VERSION, ObjectMeta, SpecModel, drop_status
+
+DEFAULT_PROJECT = "default"
+
+
+class GroupKind(SpecModel):
+    """A kind pattern: ``group`` ("" is the core group) and ``kind``, each a glob."""
+
+    group: str
+    kind: str = Field(min_length=1)
+
+
+class ProjectDestination(SpecModel):
+    cluster: str = Field(default="*", min_length=1)
+    namespace: str = Field(default="*", min_length=1)
+
+
+class ProjectSpec(SpecModel):
+    description: str = ""
+    source_repos: tuple[str, ...] = ("*",)
+    destinations: tuple[ProjectDestination, ...] = (ProjectDestination(),)
+    cluster_resource_whitelist: tuple[GroupKind, ...] | None = None
+    cluster_resource_blacklist: tuple[GroupKind, ...] = ()
+    namespace_resource_whitelist: tuple[GroupKind, ...] | None = None
+    namespace_resource_blacklist: tuple[GroupKind, ...] = ()
+
+
+class Project(SpecModel):
+    api_version: Literal["gitward.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["Project"] = "Project"
+    metadata: ObjectMeta
+    spec: ProjectSpec = Field(default_factory=ProjectSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_status(cls, data: Any) -> Any:
+        return drop_status(data)
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @classmethod
+    def implicit_default(cls) -> Project:
+        """The project every Application is in unless it names another: everything allowed."""
+        return cls(metadata=ObjectMeta(name=DEFAULT_PROJECT), spec=ProjectSpec())

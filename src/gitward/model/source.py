@@ -1,0 +1,172 @@
+"""Where an Application's manifests come from and how they are rendered (``spec.source``).
+
+``repoURL`` is a Git repository (https, http, ssh, git, file, scp-like ``git@host:org/repo``, or a local
+absolute path), or a Helm repository (https or ``oci://``) when ``chart`` is set. Passwords in the URL
+are refused without echoing the URL, because the URL is shown everywhere the app is shown.
+
+The ``helm``/``kustomize``/``directory`` blocks carry options for that render; ``render_hint`` says
+which render the spec asks for explicitly. When it is ``None`` the render is detected from the files.
+
+Deliberately not here: fetching, rendering, or resolving paths against a checkout (render/ checks
+again after symlinks are resolved).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from gitward.model.common import Namespace, RelativePath, SpecModel, check_relative_path
+
+_URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file", "oci", "git+ssh"})
+_SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:(?!//)[^\s]+$")
+_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_repo_url(value: str) -> str:
+    if not value:
+        raise ValueError("repoURL must not be empty")
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValueError("repoURL must not contain whitespace or control characters")
+    if "://" in value:
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            raise ValueError("repoURL is not a valid URL") from None
+        if parts.scheme.lower() not in _URL_SCHEMES:
+            allowed = ", ".join(sorted(_URL_SCHEMES))
+            raise ValueError(f"repoURL scheme {parts.scheme!r} is not supported (use {allowed})")
+        if parts.password is not None:
+            # The URL itself is not repeated: it holds a secret.
+            raise ValueError("repoURL must not contain a password; configure repository credentials instead")
+        return value
+    if value.startswith("/") or _SCP_LIKE.match(value):
+        return value
+    raise ValueError(f"repoURL {value!r} is not a URL, an scp-like address or an absolute path")
+
+
+def _scalar_to_str(value: Any) -> Any:
+    """YAML turns ``2`` and ``true`` into numbers and booleans; parameters are strings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def split_globs(value: Any) -> Any:
+    """``"*.yaml"`` -> ``("*.yaml",)``; Argo CD's ``"{a.yaml,b.yaml}"`` -> ``("a.yaml", "b.yaml")``."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{") and text.endswith("}"):
+            return tuple(p.strip() for p in text[1:-1].split(",") if p.strip())
+        return (text,) if text else ()
+    return value
+
+
+class HelmParameter(SpecModel):
+    """``--set name=value`` (``--set-string`` when ``forceString``)."""
+
+    name: str = Field(min_length=1)
+    value: Annotated[str, BeforeValidator(_scalar_to_str)]
+    force_string: bool = False
+
+
+class HelmSource(SpecModel):
+    release_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=53)
+    namespace: Namespace | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
+    value_files: tuple[RelativePath, ...] = ()
+    parameters: tuple[HelmParameter, ...] = ()
+
+
+class KustomizeSource(SpecModel):
+    images: tuple[str, ...] = ()
+    name_prefix: str = ""
+    name_suffix: str = ""
+    namespace: Namespace = ""
+    common_labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("images")
+    @classmethod
+    def _images_valid(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for image in value:
+            if not image or any(ch.isspace() for ch in image):
+                raise ValueError(f"kustomize image {image!r} must be non-empty and contain no spaces")
+        return value
+
+
+class DirectorySource(SpecModel):
+    """Options for plain YAML/JSON rendering; include/exclude are globs on paths below ``path``."""
+
+    recurse: bool = True
+    include: Annotated[tuple[str, ...], BeforeValidator(split_globs)] = ()
+    exclude: Annotated[tuple[str, ...], BeforeValidator(split_globs)] = ()
+
+
+class Source(SpecModel):
+    repo_url: str = Field(alias="repoURL")
+    revision: str = Field(default="HEAD", min_length=1)
+    path: RelativePath = ""
+    chart: str | None = None
+    helm: HelmSource | None = None
+    kustomize: KustomizeSource | None = None
+    directory: DirectorySource | None = None
+    substitute: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("repo_url")
+    @classmethod
+    def _repo_url_valid(cls, value: str) -> str:
+        return check_repo_url(value)
+
+    @field_validator("revision")
+    @classmethod
+    def _revision_valid(cls, value: str) -> str:
+        if any(ch.isspace() or ord(ch) < 32 for ch in value) or value.startswith("-"):
+            # A leading '-' would be read as an option by the git command line.
+            raise ValueError(f"revision {value!r} must not start with '-' or contain whitespace")
+        return value
+
+    @field_validator("chart")
+    @classmethod
+    def _chart_valid(cls, value: str | None) -> str | None:
+        if value is not None:
+            if not value or value.startswith("-") or any(ch.isspace() for ch in value):
+                raise ValueError(f"chart {value!r} must be a chart name")
+            check_relative_path(value)
+        return value
+
+    @field_validator("substitute")
+    @classmethod
+    def _substitute_names_valid(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not _VAR_NAME.match(name):
+                raise ValueError(f"substitute variable name {name!r} must match [A-Za-z_][A-Za-z0-9_]*")
+        return value
+
+    @model_validator(mode="after")
+    def _one_render(self) -> Self:
+        if self.chart is not None and self.path:
+            raise ValueError("set either chart (a Helm repository chart) or path, not both")
+        asked = [n for n in ("helm", "kustomize", "directory") if getattr(self, n) is not None]
+        if self.chart is not None and ("kustomize" in asked or "directory" in asked):
+            raise ValueError("a chart source is rendered by helm: remove kustomize/directory")
+        if len(asked) > 1:
+            raise ValueError(f"set at most one of helm, kustomize and directory (found {', '.join(asked)})")
+        return self
+
+    @property
+    def render_hint(self) -> str | None:
+        """``"helm"`` or ``"kustomize"`` when the spec asks for it; ``None``: detect from the files."""
+        if self.chart is not None or self.helm is not None:
+            return "helm"
+        if self.kustomize is not None:
+            return "kustomize"
+        return None
+
+    @property
+    def is_helm_repository(self) -> bool:
+        return self.chart is not None

@@ -1,0 +1,174 @@
+"""How an Application syncs: automation, the resync interval, retry with backoff, and sync options.
+
+Durations are written as Go strings (``5m``, ``1h30m``) and held as seconds. Sync options are the
+``Name=value`` strings Argo CD users know (``CreateNamespace=true``); unknown names and bad values are
+errors, and each option has a typed accessor so no caller parses strings.
+
+Deliberately not here: when to sync or how to back off (reconcile/), what the options do (apply/).
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
+
+from gitward.model.common import Duration, SpecModel
+
+#: Boolean options and their value when not written.
+BOOL_OPTIONS: dict[str, bool] = {
+    "CreateNamespace": False,
+    "PruneLast": False,
+    "ServerSideApply": True,
+    "Force": False,
+    "Replace": False,
+    "Prune": True,
+    "Validate": True,
+    "ApplyOutOfSyncOnly": False,
+    "RespectIgnoreDifferences": False,
+    "SkipDryRunOnMissingResource": False,
+    "FailOnSharedResource": True,
+}
+#: Options with a fixed set of values; the first is the default.
+CHOICE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "PrunePropagationPolicy": ("foreground", "background", "orphan"),
+}
+
+
+def parse_options(options: tuple[str, ...]) -> dict[str, str]:
+    """``("CreateNamespace=true", ...)`` -> ``{"CreateNamespace": "true"}``, validating each entry."""
+    parsed: dict[str, str] = {}
+    for entry in options:
+        name, sep, raw = entry.partition("=")
+        name, value = name.strip(), raw.strip()
+        if not sep or not name:
+            raise ValueError(f"sync option {entry!r} must have the form Name=value")
+        if name in BOOL_OPTIONS:
+            value = value.lower()
+            if value not in ("true", "false"):
+                raise ValueError(f"sync option {name} must be true or false, not {raw!r}")
+        elif name in CHOICE_OPTIONS:
+            value = value.lower()
+            if value not in CHOICE_OPTIONS[name]:
+                choices = ", ".join(CHOICE_OPTIONS[name])
+                raise ValueError(f"sync option {name} must be one of {choices}, not {raw!r}")
+        else:
+            known = ", ".join(sorted([*BOOL_OPTIONS, *CHOICE_OPTIONS]))
+            raise ValueError(f"unknown sync option {name!r} (known: {known})")
+        if parsed.get(name, value) != value:
+            raise ValueError(f"sync option {name} is given twice with different values")
+        parsed[name] = value
+    return parsed
+
+
+class Automated(SpecModel):
+    """Present means: sync on every change without a human. ``allowEmpty`` lets a render of zero objects
+    prune everything the app owns (otherwise an empty render is an error, RELIABILITY.md bad input 10)."""
+
+    prune: bool = False
+    self_heal: bool = False
+    allow_empty: bool = False
+
+
+class Backoff(SpecModel):
+    duration: Duration = 5.0
+    factor: float = Field(default=2.0, ge=1.0)
+    max_duration: Duration = 180.0
+
+    @model_validator(mode="after")
+    def _max_not_below_first(self) -> Self:
+        if self.max_duration < self.duration:
+            raise ValueError("backoff maxDuration must not be shorter than duration")
+        return self
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based), capped at ``max_duration``."""
+        exponent = max(attempt - 1, 0)
+        # Cap the exponent so a long failure streak cannot overflow the float.
+        return min(self.duration * self.factor ** min(exponent, 64), self.max_duration)
+
+
+class Retry(SpecModel):
+    """``limit`` failed syncs are retried with backoff; a negative limit retries without end."""
+
+    limit: int = Field(default=5, ge=-1)
+    backoff: Backoff = Field(default_factory=Backoff)
+
+
+class SyncPolicy(SpecModel):
+    automated: Automated | None = None
+    interval: Duration = 300.0
+    retry: Retry = Field(default_factory=Retry)
+    options: tuple[str, ...] = ()
+
+    @field_validator("options")
+    @classmethod
+    def _options_valid(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        parse_options(value)
+        return value
+
+    @property
+    def parsed_options(self) -> dict[str, str]:
+        return parse_options(self.options)
+
+    def _flag(self, name: str) -> bool:
+        value = self.parsed_options.get(name)
+        return BOOL_OPTIONS[name] if value is None else value == "true"
+
+    @property
+    def is_automated(self) -> bool:
+        return self.automated is not None
+
+    @property
+    def create_namespace(self) -> bool:
+        return self._flag("CreateNamespace")
+
+    @property
+    def prune_last(self) -> bool:
+        return self._flag("PruneLast")
+
+    @property
+    def server_side_apply(self) -> bool:
+        return self._flag("ServerSideApply")
+
+    @property
+    def force(self) -> bool:
+        return self._flag("Force")
+
+    @property
+    def replace(self) -> bool:
+        return self._flag("Replace")
+
+    @property
+    def prune_allowed(self) -> bool:
+        """``Prune=false`` keeps everything the app ever applied, even when automated prune is on."""
+        return self._flag("Prune")
+
+    @property
+    def validate_objects(self) -> bool:
+        return self._flag("Validate")
+
+    @property
+    def apply_out_of_sync_only(self) -> bool:
+        return self._flag("ApplyOutOfSyncOnly")
+
+    @property
+    def respect_ignore_differences(self) -> bool:
+        return self._flag("RespectIgnoreDifferences")
+
+    @property
+    def skip_dry_run_on_missing_resource(self) -> bool:
+        return self._flag("SkipDryRunOnMissingResource")
+
+    @property
+    def fail_on_shared_resource(self) -> bool:
+        return self._flag("FailOnSharedResource")
+
+    @property
+    def prune_propagation_policy(self) -> str:
+        return self.parsed_options.get("PrunePropagationPolicy", CHOICE_OPTIONS["PrunePropagationPolicy"][0])
+
+    @property
+    def prunes_automatically(self) -> bool:
+        """Automated prune is on and not vetoed by ``Prune=false``."""
+        return self.automated is not None and self.automated.prune and self.prune_allowed
