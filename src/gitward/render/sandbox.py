@@ -55,7 +55,7 @@ def safe_join(root: Path, relative: str | os.PathLike[str]) -> Path:
             raise RenderError(f"path escapes repository: {text}", reason="PathEscapesRepository")
     joined = root.joinpath(*pure.parts)
     resolved = joined.resolve()
-    if not _inside(resolved, root):
+    if not _inside(resolved, root) or (joined.is_symlink() and not resolved.exists()):
         raise RenderError(f"symlink escapes repository: {text}", reason="SymlinkEscapesRepository")
     return resolved
 

@@ -1,0 +1,168 @@
+"""``render``: an app directory in a checkout plus its parameters in, manifests and digest out.
+
+The one entry point the reconcile layer calls. It checks the directory is inside the checkout,
+picks the engine (given or detected), runs it in a fresh temporary directory that is removed
+afterwards, applies ``${VAR}`` substitution to the result and digests it (sha256 of the canonical
+JSON, sorted keys), so an unchanged render is recognised without comparing objects.
+
+Deliberately not here: caching (``cache``), SOPS decryption, policy checks on what was rendered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gitward.core.errors import RenderError
+from gitward.render.cache import RenderCache, RenderKey
+from gitward.render.detect import detect_engine
+from gitward.render.helm import render_helm
+from gitward.render.kustomize import render_kustomize
+from gitward.render.manifests import manifests_digest
+from gitward.render.params import DEFAULT_SETTINGS, RenderParams, RenderSettings, RenderTools
+from gitward.render.plain import render_plain
+from gitward.render.result import RenderResult
+from gitward.render.runner import tool_version
+from gitward.render.sandbox import safe_join
+from gitward.render.substitute import substitute_manifests
+
+
+def checked_directory(directory: Path, *, root: Path) -> Path:
+    """``directory`` resolved and refused unless it is an existing folder inside ``root``."""
+    root = root.resolve()
+    try:
+        relative = directory.relative_to(root) if directory.is_absolute() else directory
+    except ValueError:
+        # an absolute path elsewhere, or one through a differently spelled root: resolve and retry
+        try:
+            relative = directory.resolve().relative_to(root)
+        except ValueError:
+            raise RenderError(
+                f"path escapes repository: {directory}", reason="PathEscapesRepository"
+            ) from None
+    resolved = safe_join(root, relative.as_posix() or ".")
+    if not resolved.is_dir():
+        raise RenderError(
+            f"path not found in repository: {relative.as_posix() or '.'}", reason="PathNotFound"
+        )
+    return resolved
+
+
+async def engine_version(engine: str, tools: RenderTools) -> str:
+    """What identifies the renderer's behaviour, for cache keys: the tool and its version."""
+    if engine == "kustomize":
+        return await tool_version(
+            tools.kustomize, name="kustomize", args=["version"], time_limit=tools.timeout
+        )
+    if engine == "helm":
+        return await tool_version(
+            tools.helm, name="helm", args=["version", "--short"], time_limit=tools.timeout
+        )
+    return "plain"
+
+
+async def _run_engine(
+    engine: str,
+    directory: Path,
+    *,
+    root: Path,
+    params: RenderParams,
+    tools: RenderTools,
+    kube_version: str,
+    api_versions: Sequence[str],
+    settings: RenderSettings,
+) -> list[dict[str, Any]]:
+    if engine == "plain":
+        return await asyncio.to_thread(
+            render_plain, directory, root=root, params=params.directory, settings=settings
+        )
+    workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="gitward-render-"))
+    try:
+        await asyncio.to_thread((workdir / "home").mkdir)
+        if engine == "kustomize":
+            return await render_kustomize(
+                directory, root=root, params=params.kustomize, tools=tools, workdir=workdir, settings=settings
+            )
+        return await render_helm(
+            directory,
+            root=root,
+            params=params.helm,
+            tools=tools,
+            workdir=workdir,
+            kube_version=kube_version,
+            api_versions=list(api_versions),
+            settings=settings,
+        )
+    finally:
+        await asyncio.to_thread(shutil.rmtree, workdir, True)
+
+
+async def render(
+    directory: Path,
+    *,
+    root: Path,
+    params: RenderParams,
+    tools: RenderTools,
+    kube_version: str,
+    api_versions: Sequence[str],
+    settings: RenderSettings = DEFAULT_SETTINGS,
+) -> RenderResult:
+    """Render the app in ``directory`` of the checkout at ``root``. Raises RenderError."""
+    directory = await asyncio.to_thread(checked_directory, directory, root=root)
+    root = await asyncio.to_thread(Path.resolve, root)
+    engine = detect_engine(directory, hint=params.engine)
+    manifests = await _run_engine(
+        engine,
+        directory,
+        root=root,
+        params=params,
+        tools=tools,
+        kube_version=kube_version,
+        api_versions=api_versions,
+        settings=settings,
+    )
+    manifests = substitute_manifests(manifests, params.substitute)
+    return RenderResult(manifests=tuple(manifests), digest=manifests_digest(manifests), engine=engine)
+
+
+async def render_cached(
+    directory: Path,
+    *,
+    root: Path,
+    tree: str,
+    params: RenderParams,
+    tools: RenderTools,
+    kube_version: str,
+    api_versions: Sequence[str],
+    cache: RenderCache,
+    settings: RenderSettings = DEFAULT_SETTINGS,
+) -> RenderResult:
+    """``render`` through ``cache``, keyed by tree hash, parameters, tool version and cluster version.
+
+    Pass an artifact's ``tree``, ``root`` and ``directory``; with an empty ``tree`` (path unknown to
+    Git) nothing is cached.
+    """
+
+    async def produce() -> RenderResult:
+        return await render(
+            directory,
+            root=root,
+            params=params,
+            tools=tools,
+            kube_version=kube_version,
+            api_versions=api_versions,
+            settings=settings,
+        )
+
+    if not tree:
+        return await produce()
+    checked = await asyncio.to_thread(checked_directory, directory, root=root)
+    tool = await engine_version(detect_engine(checked, hint=params.engine), tools)
+    key = RenderKey.build(
+        tree=tree, params=params.digest(), tool=tool, kube_version=kube_version, api_versions=api_versions
+    )
+    return await cache.get_or_render(key, produce)

@@ -1,0 +1,145 @@
+"""Render a Helm chart directory with the real ``helm template``, sandboxed and offline.
+
+The chart folder (from the checkout, or one a Helm repository fetch unpacked inside the artifact
+root) is copied after its symlinks are checked; value files are resolved relative to the app
+directory with ``safe_join`` (``../`` inside the checkout is fine, outside or absolute is refused),
+parsed once with the bounded loader and passed as copies; ``spec.values`` becomes one more values
+file, last, so it wins. Chart archives in ``charts/`` are capped compressed and decompressed before
+Helm opens them (archive bombs, RELIABILITY 5). Helm's HOME and config/cache/data folders point into
+the temporary directory and no repository is configured, so dependencies must be vendored in
+``charts/``: ``helm template`` never downloads.
+
+Deliberately not here: fetching charts from repositories (``sources``), post-renderers, Helm hooks
+(rendered as objects; ``plan`` orders them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import zlib
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gitward.core.errors import RenderError
+from gitward.render.manifests import collect_manifests
+from gitward.render.params import DEFAULT_SETTINGS, HelmParams, RenderSettings, RenderTools
+from gitward.render.runner import run_tool
+from gitward.render.sandbox import TreeFile, copy_tree, read_capped, safe_join, walk_files
+from gitward.render.yamlload import load_yaml_documents
+
+
+def check_chart_archive(file: TreeFile, *, settings: RenderSettings = DEFAULT_SETTINGS) -> None:
+    """Refuse a ``.tgz`` that is too big, or decompresses to too much, without keeping its content."""
+    if file.size > settings.max_chart_archive_bytes:
+        raise RenderError(
+            f"{file.relative}: chart archive is larger than {settings.max_chart_archive_bytes} bytes"
+        )
+    unpacked = 0
+    try:
+        with gzip.open(file.path, "rb") as stream:
+            while chunk := stream.read(1024 * 1024):
+                unpacked += len(chunk)
+                if unpacked > settings.max_chart_unpacked_bytes:
+                    raise RenderError(
+                        f"{file.relative}: chart archive unpacks to more than "
+                        f"{settings.max_chart_unpacked_bytes} bytes"
+                    )
+    except (OSError, EOFError, zlib.error):
+        raise RenderError(f"{file.relative}: chart archive is not a valid gzip file") from None
+
+
+def _value_file(directory: Path, entry: str, *, root: Path, settings: RenderSettings) -> TreeFile:
+    if "://" in entry:
+        raise RenderError(f"remote value files are not allowed: {entry}", reason="PathEscapesRepository")
+    base = directory.relative_to(root).as_posix()
+    real = safe_join(root, f"{base}/{entry}" if base != "." else entry)
+    if not real.is_file():
+        raise RenderError(f"value file not found: {entry}")
+    return TreeFile(path=real, relative=real.relative_to(root).as_posix(), size=real.stat().st_size)
+
+
+def _prepare(
+    directory: Path, *, root: Path, params: HelmParams, workdir: Path, settings: RenderSettings
+) -> tuple[Path, list[Path]]:
+    """Checked copies of the chart and every values file; returns (chart copy, values files)."""
+    root = root.resolve()
+    directory = directory.resolve()
+    for file in walk_files(directory, root=root, skip_hidden=False, settings=settings):
+        if file.relative.endswith((".tgz", ".tar.gz")):
+            check_chart_archive(file, settings=settings)
+    chart = workdir / "chart" / (directory.name or "chart")
+    copy_tree(directory, chart, root=root, settings=settings)
+    values_dir = workdir / "values"
+    values_dir.mkdir()
+    values: list[Path] = []
+    for index, entry in enumerate(params.value_files):
+        file = _value_file(directory, entry, root=root, settings=settings)
+        data = read_capped(file, settings=settings)
+        load_yaml_documents(data, where=file.relative, settings=settings)  # bounded before helm sees it
+        copy = values_dir / f"{index:03d}.yaml"
+        copy.write_bytes(data)
+        values.append(copy)
+    if params.values:
+        generated = values_dir / "spec-values.yaml"
+        generated.write_bytes(orjson.dumps(params.values))  # JSON is YAML
+        values.append(generated)
+    return chart, values
+
+
+def helm_arguments(
+    chart: Path,
+    *,
+    release: str,
+    namespace: str,
+    kube_version: str,
+    api_versions: list[str],
+    values: list[Path],
+) -> list[str]:
+    argv = ["template", release, str(chart), "--namespace", namespace, "--include-crds"]
+    if kube_version:
+        argv += ["--kube-version", kube_version]
+    for api_version in api_versions:
+        argv += ["--api-versions", api_version]
+    for path in values:
+        argv += ["--values", str(path)]
+    return argv
+
+
+async def render_helm(
+    directory: Path,
+    *,
+    root: Path,
+    params: HelmParams,
+    tools: RenderTools,
+    workdir: Path,
+    kube_version: str,
+    api_versions: list[str],
+    settings: RenderSettings = DEFAULT_SETTINGS,
+) -> list[dict[str, Any]]:
+    """``helm template`` of the chart in ``directory`` (inside ``root``), run on checked copies."""
+    chart, values = await asyncio.to_thread(
+        _prepare, directory, root=root, params=params, workdir=workdir, settings=settings
+    )
+    release = params.release_name or chart.name
+    arguments = helm_arguments(
+        chart,
+        release=release,
+        namespace=params.namespace or "default",
+        kube_version=kube_version,
+        api_versions=api_versions,
+        values=values,
+    )
+    output = await run_tool(
+        [str(tools.helm), *arguments],
+        name="helm",
+        home=workdir / "home",
+        cwd=workdir,
+        time_limit=tools.timeout,
+        settings=settings,
+        scrub={f"{workdir}/chart/": "", f"{workdir}/values/": "values/", str(workdir): "."},
+    )
+    where = f"helm template {chart.name}"
+    return collect_manifests(load_yaml_documents(output.stdout, where=where, settings=settings), where=where)
