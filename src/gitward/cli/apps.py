@@ -1,0 +1,282 @@
+"""``gitward app ...``: list, inspect, diff, sync, refresh, roll back and read events over the API.
+
+Each command makes one API call and prints the answer as a table (default) or ``-o json|yaml``.
+Exit status: 0 on success, 1 on any error (unreachable server, refused token, engine error, a sync
+or rollback whose operation did not succeed). ``diff`` follows diff(1): 0 when live matches desired,
+2 when there are differences, 1 on error.
+
+Deliberately not here: finding the server (``discovery.py``) and formatting helpers (``output.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from gitward.cli.client import ApiClient
+from gitward.cli.discovery import connect
+from gitward.cli.output import (
+    OutputFormat,
+    console,
+    print_data,
+    print_fields,
+    print_table,
+    print_unified_diff,
+    reporting_errors,
+    short,
+)
+
+app = typer.Typer(help="Inspect and operate applications on a gitward server.", no_args_is_help=True)
+
+Server = Annotated[
+    str | None,
+    typer.Option("--server", help="API URL; default: $GITWARD_SERVER, then the local server.json."),
+]
+Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="table, json or yaml.")]
+Name = Annotated[str, typer.Argument(help="Application name.")]
+Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server.", min=1)]
+
+DIFF_EXIT_DIFFERENT = 2
+
+
+def _client(server: str | None, timeout: float) -> ApiClient:
+    return connect(server, environ=os.environ, home=Path.home(), timeout=timeout)
+
+
+def _app_path(name: str, suffix: str = "") -> str:
+    return f"/api/v1/apps/{urllib.parse.quote(name, safe='')}{suffix}"
+
+
+def _destination(summary: dict[str, Any]) -> str:
+    destination = summary.get("destination") or {}
+    return f"{destination.get('cluster', '')}/{destination.get('namespace', '')}"
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    sync, health = summary.get("sync") or {}, summary.get("health") or {}
+    print_fields(
+        [
+            ("Name", summary.get("name")),
+            ("Project", summary.get("project")),
+            (
+                "Source",
+                f"{summary.get('repoURL', '')} {summary.get('path', '')} @ {summary.get('revision', '')}",
+            ),
+            ("Destination", _destination(summary)),
+            ("Sync", sync.get("status")),
+            ("Revision", short(sync.get("revision"))),
+            ("Health", health.get("status")),
+            ("Message", health.get("message") or ""),
+            ("Suspended", _suspended(summary)),
+        ]
+    )
+    resources = summary.get("resources") or []
+    if resources:
+        print_table(
+            ["KIND", "NAMESPACE", "NAME", "SYNC", "HEALTH", "MESSAGE"],
+            (
+                [
+                    r.get("kind"),
+                    r.get("namespace"),
+                    r.get("name"),
+                    r.get("sync"),
+                    r.get("health"),
+                    r.get("message"),
+                ]
+                for r in resources
+            ),
+        )
+
+
+def _suspended(summary: dict[str, Any]) -> str:
+    if not summary.get("suspended"):
+        return "no"
+    reason = summary.get("suspendReason") or ""
+    return f"yes ({reason})" if reason else "yes"
+
+
+def _print_operation(operation: dict[str, Any]) -> None:
+    print_fields(
+        [
+            ("Operation", operation.get("id")),
+            ("Phase", operation.get("phase")),
+            ("Revision", short(operation.get("commit") or operation.get("revision"))),
+            ("Message", operation.get("message") or ""),
+        ]
+    )
+    changes = operation.get("resources") or []
+    if changes:
+        print_table(
+            ["KIND", "NAMESPACE", "NAME", "ACTION", "MESSAGE"],
+            (
+                [c.get("kind"), c.get("namespace"), c.get("name"), c.get("action"), c.get("message")]
+                for c in changes
+            ),
+        )
+
+
+def _finish_operation(operation: dict[str, Any], fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.TABLE:
+        _print_operation(operation)
+    else:
+        print_data(operation, fmt)
+    if operation.get("phase") != "Succeeded":
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_apps(server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 30) -> None:
+    """List applications with their sync and health status."""
+    with reporting_errors():
+        apps = _client(server, timeout).get("/api/v1/apps")
+    if output is not OutputFormat.TABLE:
+        print_data(apps, output)
+        return
+    print_table(
+        ["NAME", "SYNC", "HEALTH", "REVISION", "DESTINATION", "PROJECT"],
+        (
+            [
+                a.get("name"),
+                (a.get("sync") or {}).get("status"),
+                (a.get("health") or {}).get("status"),
+                short((a.get("sync") or {}).get("revision")),
+                _destination(a),
+                a.get("project"),
+            ]
+            for a in apps
+        ),
+    )
+
+
+@app.command("get")
+def get_app(
+    name: Name, server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 30
+) -> None:
+    """Show one application: source, destination, status and its resources."""
+    with reporting_errors():
+        summary = _client(server, timeout).get(_app_path(name))
+    if output is OutputFormat.TABLE:
+        _print_summary(summary)
+    else:
+        print_data(summary, output)
+
+
+@app.command("diff")
+def diff_app(
+    name: Name, server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 120
+) -> None:
+    """Show what a sync would change. Exit status: 0 no differences, 2 differences, 1 error."""
+    with reporting_errors():
+        entries = _client(server, timeout).get(_app_path(name, "/diff"))
+    changed = [e for e in entries if e.get("action") != "none"]
+    if output is not OutputFormat.TABLE:
+        print_data(entries, output)
+    elif not changed:
+        console().print(Text(f"{name}: live matches desired", style="green"))
+    for entry in changed if output is OutputFormat.TABLE else []:
+        where = "/".join(p for p in (entry.get("namespace"), entry.get("name")) if p)
+        header = f"=== {entry.get('kind', '')} {where} ({entry.get('action', '')})"
+        print_unified_diff(header, entry.get("diff") or "")
+    if changed:
+        raise typer.Exit(DIFF_EXIT_DIFFERENT)
+
+
+@app.command("sync")
+def sync_app(
+    name: Name,
+    revision: Annotated[
+        str | None, typer.Option("--revision", help="Branch, tag, semver range or SHA.")
+    ] = None,
+    prune: Annotated[
+        bool | None, typer.Option("--prune/--no-prune", help="Override the app's prune.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace objects the API refuses to patch.")] = False,
+    server: Server = None,
+    output: Output = OutputFormat.TABLE,
+    timeout: Timeout = 600,
+) -> None:
+    """Sync now and wait for the operation; exit status 1 unless it succeeded."""
+    body: dict[str, Any] = {"force": force}
+    if revision is not None:
+        body["revision"] = revision
+    if prune is not None:
+        body["prune"] = prune
+    with reporting_errors(), console(stderr=True).status(f"Syncing {name}..."):
+        operation = _client(server, timeout).post(_app_path(name, "/sync"), body=body)
+    _finish_operation(operation, output)
+
+
+@app.command("refresh")
+def refresh_app(
+    name: Name, server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 600
+) -> None:
+    """Fetch the source now and reconcile; shows the application afterwards."""
+    with reporting_errors(), console(stderr=True).status(f"Refreshing {name}..."):
+        summary = _client(server, timeout).post(_app_path(name, "/refresh"))
+    if output is OutputFormat.TABLE:
+        _print_summary(summary)
+    else:
+        print_data(summary, output)
+
+
+@app.command("history")
+def history(
+    name: Name, server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 30
+) -> None:
+    """Past deployments; their ID is what `rollback` takes."""
+    with reporting_errors():
+        entries = _client(server, timeout).get(_app_path(name, "/history"))
+    if output is not OutputFormat.TABLE:
+        print_data(entries, output)
+        return
+    print_table(
+        ["ID", "REVISION", "DEPLOYED AT"],
+        ([e.get("id"), short(e.get("revision")), e.get("deployedAt")] for e in entries),
+    )
+
+
+@app.command("rollback")
+def rollback(
+    name: Name,
+    history_id: Annotated[
+        int, typer.Argument(metavar="ID", help="History ID (see `gitward app history`).", min=0)
+    ],
+    server: Server = None,
+    output: Output = OutputFormat.TABLE,
+    timeout: Timeout = 600,
+) -> None:
+    """Sync the revision of a history entry; automated sync is suspended for the app."""
+    with reporting_errors(), console(stderr=True).status(f"Rolling back {name} to {history_id}..."):
+        operation = _client(server, timeout).post(_app_path(name, f"/rollback/{history_id}"))
+    _finish_operation(operation, output)
+
+
+@app.command("events")
+def events(
+    name: Annotated[str | None, typer.Argument(help="Only this application's events.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 100,
+    server: Server = None,
+    output: Output = OutputFormat.TABLE,
+    timeout: Timeout = 30,
+) -> None:
+    """Recent events, newest last."""
+    query = {"limit": str(limit)}
+    if name is not None:
+        query["app"] = name
+    with reporting_errors():
+        items = _client(server, timeout).get("/api/v1/events", query=query)
+    if output is not OutputFormat.TABLE:
+        print_data(items, output)
+        return
+    print_table(
+        ["TIME", "APP", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        (
+            [e.get("time"), e.get("app"), e.get("type"), e.get("reason"), e.get("object"), e.get("message")]
+            for e in items
+        ),
+    )

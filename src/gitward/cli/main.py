@@ -1,0 +1,35 @@
+"""``gitward``: the command line entry point (console script ``gitward = gitward.cli.main:app``).
+
+Commands: ``run`` (the standalone server), ``app ...`` (talk to a server over its API),
+``render`` (offline rendering of a local directory) and ``version``. Each group lives in its own
+module; this one only assembles them.
+
+Deliberately not here: any command logic.
+"""
+
+from __future__ import annotations
+
+import typer
+
+import gitward
+from gitward.cli import apps, render, run
+
+app = typer.Typer(
+    name="gitward",
+    help="GitOps continuous delivery: Git to Kubernetes, converged, healed, pruned and recorded.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals could hold a token
+)
+app.add_typer(apps.app, name="app")
+app.command("run")(run.run)
+app.command("render")(render.render)
+
+
+@app.command("version")
+def version() -> None:
+    """Print gitward's version."""
+    typer.echo(f"gitward {gitward.__version__}")
+
+
+if __name__ == "__main__":
+    app()

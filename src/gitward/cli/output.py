@@ -1,0 +1,115 @@
+"""How results reach the terminal: ``-o json|yaml`` for scripts, rich tables and coloured diffs for people.
+
+Every string that comes from the server is wrapped in ``rich.text.Text`` before it is printed, so a
+name or message holding ``[bold]``-like text is shown as it is, never interpreted as markup. Colours
+follow the status: Synced/Healthy/Succeeded green, OutOfSync/Degraded/Failed red, Progressing/Running
+yellow. Consoles are made per call because test runners swap ``sys.stdout``.
+
+Deliberately not here: paging and colour configuration (rich honours ``NO_COLOR`` and ``TERM``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gitward.cli.client import CliError
+
+_STYLE = {
+    "Synced": "green",
+    "Healthy": "green",
+    "Succeeded": "green",
+    "Normal": "green",
+    "OutOfSync": "red",
+    "Degraded": "red",
+    "Missing": "red",
+    "Failed": "red",
+    "Error": "red",
+    "Warning": "red",
+    "failed": "red",
+    "Progressing": "yellow",
+    "Running": "yellow",
+    "Suspended": "blue",
+}
+
+
+class OutputFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    YAML = "yaml"
+
+
+def console(*, stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False)
+
+
+def styled(value: Any) -> Text:
+    text = "" if value is None else str(value)
+    return Text(text, style=_STYLE.get(text, ""))
+
+
+def print_data(data: Any, fmt: OutputFormat) -> None:
+    """Machine-readable output: plain text without colour or markup."""
+    if fmt is OutputFormat.YAML:
+        typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+    else:
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None:
+    table = Table(*columns, title=title, box=None, header_style="bold", pad_edge=False)
+    for row in rows:
+        table.add_row(*(styled(cell) for cell in row))
+    console().print(table)
+
+
+def print_fields(pairs: Sequence[tuple[str, Any]]) -> None:
+    out = console()
+    width = max(len(label) for label, _ in pairs)
+    for label, value in pairs:
+        line = Text(f"{label + ':':<{width + 1}} ", style="bold")
+        line.append_text(styled(value))
+        out.print(line)
+
+
+def print_unified_diff(header: str, diff: str) -> None:
+    out = console()
+    out.print(Text(header, style="bold"))
+    for line in diff.splitlines():
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        else:
+            style = ""
+        out.print(Text(line, style=style))
+
+
+def short(revision: Any) -> str:
+    """Commit SHAs shortened like git does; branch and tag names are left alone."""
+    text = "" if revision is None else str(revision)
+    is_sha = len(text) == 40 and all(c in "0123456789abcdef" for c in text)
+    return text[:7] if is_sha else text
+
+
+@contextlib.contextmanager
+def reporting_errors() -> Iterator[None]:
+    """Turn a CliError into one red line on stderr and exit status 1."""
+    try:
+        yield
+    except CliError as exc:
+        console(stderr=True).print(Text(f"error: {exc}", style="red"))
+        raise typer.Exit(1) from None

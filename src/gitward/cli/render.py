@@ -1,0 +1,61 @@
+"""``gitward render PATH``: render a local directory offline, exactly as the engine would.
+
+Plain YAML, Kustomize or Helm is detected by ``gitward.render``; the result is printed as a YAML
+stream (default) or a JSON list, so it can be piped into ``kubectl diff -f -``. Nothing talks to a
+cluster or a server.
+
+Deliberately not here: fetching from Git (render a checkout) and applying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+import gitward.render
+from gitward.cli.client import CliError
+from gitward.cli.output import reporting_errors
+from gitward.core.errors import GitwardError
+
+
+def _render_local(path: Path, helm_values: list[Path]) -> Any:
+    render_local = getattr(gitward.render, "render_local", None)
+    if render_local is None:
+        raise CliError("offline rendering is not available in this build (gitward.render.render_local)")
+    try:
+        result = render_local(path, helm_values=tuple(helm_values))
+        if inspect.isawaitable(result):
+            result = asyncio.run(_await(result))
+    except GitwardError as exc:
+        raise CliError(f"{exc.reason}: {exc.message}") from None
+    return result
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def render(
+    path: Annotated[Path, typer.Argument(help="Directory to render.", exists=True, file_okay=False)],
+    helm_values: Annotated[
+        list[Path] | None,
+        typer.Option("--helm-values", help="Helm values file; repeatable, later wins.", exists=True),
+    ] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="yaml or json.")] = "yaml",
+) -> None:
+    """Render manifests from a local directory and print them."""
+    with reporting_errors():
+        if output not in ("yaml", "json"):
+            raise CliError(f"-o must be yaml or json, got {output!r}")
+        result = _render_local(path, list(helm_values or []))
+    manifests = [dict(m) for m in getattr(result, "manifests", result)]
+    if output == "json":
+        typer.echo(json.dumps(manifests, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(yaml.safe_dump_all(manifests, sort_keys=False, allow_unicode=True), nl=False)

@@ -1,0 +1,93 @@
+"""``gitward run``: the standalone server -- engine, API and ``server.json`` in one process.
+
+The engine (``gitward.reconcile.engine``) and the API stack are imported only when ``run`` is
+invoked, so ``gitward app list`` starts without loading FastAPI or the control loop. The token is
+never printed unless ``--print-token`` is given; the token file's path always is.
+
+Deliberately not here: the server's life cycle itself (``api/server.py: run_standalone``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from gitward.cli.client import CliError
+from gitward.cli.output import reporting_errors
+from gitward.core.errors import GitwardError
+from gitward.core.localserver import DEFAULT_STATE_FILE, ServerInfo, user_state_dir
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[IPv6]:PORT`` or ``:PORT`` (loopback) -> (host, port)."""
+    host, sep, port_text = listen.rpartition(":")
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise CliError(f"--listen must be HOST:PORT, got {listen!r}")
+    host = host.removeprefix("[").removesuffix("]") or "127.0.0.1"
+    return host, int(port_text)
+
+
+def default_state_file() -> Path:
+    return user_state_dir(environ=os.environ, home=Path.home()) / DEFAULT_STATE_FILE
+
+
+def _engine_module() -> Any:
+    # Imported by name: the engine module is the one piece `run` needs that the rest does not.
+    try:
+        return importlib.import_module("gitward.reconcile.engine")
+    except ImportError as exc:
+        raise CliError(f"the reconcile engine is not available: {exc}") from None
+
+
+def run(
+    config: Annotated[
+        Path, typer.Option("--config", help="Applications: a file or directory of YAML.", exists=True)
+    ],
+    state: Annotated[
+        Path | None, typer.Option("--state", help="SQLite state file; default: <state dir>/state.db.")
+    ] = None,
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT for the API.")] = DEFAULT_LISTEN,
+    print_token: Annotated[bool, typer.Option("--print-token", help="Also print the admin token.")] = False,
+) -> None:
+    """Run the engine and its HTTP API until SIGINT or SIGTERM."""
+    with reporting_errors():
+        host, port = parse_listen(listen)
+        state_file = (state or default_state_file()).absolute()
+        engine_module = _engine_module()
+        settings = engine_module.EngineSettings(config_path=config.absolute(), state_path=state_file)
+        try:
+            asyncio.run(_serve(engine_module, settings, state_file, host, port, print_token))
+        except GitwardError as exc:
+            raise CliError(f"{exc.reason}: {exc.message}") from None
+
+
+async def _serve(
+    engine_module: Any, settings: Any, state_file: Path, host: str, port: int, print_token: bool
+) -> None:
+    from gitward.api.server import run_standalone
+    from gitward.cli.output import console
+
+    def announce(info: ServerInfo) -> None:
+        out = console()
+        out.print(Text(f"gitward API listening on {info.url}", style="green"))
+        out.print(Text(f"admin token file: {info.token_file}"))
+        if print_token:
+            out.print(Text(f"admin token: {info.token_file.read_text(encoding='ascii').strip()}"))
+
+    state_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    await run_standalone(
+        start_engine=lambda: engine_module.Engine.start(settings),
+        state_file=state_file,
+        user_state_dir=user_state_dir(environ=os.environ, home=Path.home()),
+        host=host,
+        port=port,
+        announce=announce,
+    )
