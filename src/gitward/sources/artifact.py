@@ -12,12 +12,12 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Artifact:
-    url: str            # the repository URL as the user wrote it (credentials never included)
-    revision: str       # what the user asked for: branch, tag, semver range or SHA
-    commit: str         # the resolved full commit SHA
-    path: str           # the app's path inside the repository ("" for the root)
-    tree: str           # Git tree hash of ``path`` at ``commit`` ("" when the path does not exist)
-    root: Path          # a directory holding the checkout of the whole commit (read-only use)
+    url: str  # the repository URL as the user wrote it (credentials never included)
+    revision: str  # what the user asked for: branch, tag, semver range or SHA
+    commit: str  # the resolved full commit SHA
+    path: str  # the app's path inside the repository ("" for the root)
+    tree: str  # Git tree hash of ``path`` at ``commit`` ("" when the path does not exist)
+    root: Path  # a directory holding the checkout of the whole commit (read-only use)
 
     @property
     def directory(self) -> Path:

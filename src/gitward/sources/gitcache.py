@@ -1,0 +1,208 @@
+"""A local cache of Git repositories: one bare mirror per URL, one read-only checkout per commit.
+
+Why: DESIGN §2 asks for one fetch per repository per trigger whatever the number of apps, and for
+re-rendering only apps whose path's tree hash changed. So every app using a URL shares one mirror;
+concurrent ``fetch`` calls for the same URL (and credentials) join the one in flight (``fetch_count``
+counts real fetches); reads (``resolve``, ``tree_hash``) are in-process pygit2 calls on the mirror;
+``checkout`` exports a commit once and reuses it, read-only, for every app and render.
+
+Layout under ``root``: ``mirrors/<sha256(url)[:32]>.git`` (bare), ``checkouts/<commit>/`` (export),
+``helpers/askpass.sh``. Mirrors hold only branches, tags and the remote's HEAD (not pull-request refs).
+
+Deliberately not here: verifying commit signatures, garbage collection of old checkouts beyond
+``discard_checkout``, and sharing one cache between processes (git's own locks keep that safe but
+coalescing works within one process only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from gitward.core.errors import FetchError
+from gitward.sources.artifact import Artifact
+from gitward.sources.credentials import GitCredentials, display_url, git_environment
+from gitward.sources.gitcli import check_url, run_git
+from gitward.sources.gitread import (
+    REMOTE_HEAD,
+    export_tree,
+    make_writable,
+    normalize_path,
+    path_hash,
+    resolve_revision,
+)
+
+_REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", f"+HEAD:{REMOTE_HEAD}"]
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one fetch did: ``changed`` is True when any branch, tag or HEAD moved (or on first fetch)."""
+
+    url: str
+    changed: bool
+    refs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def head(self) -> str:
+        return self.refs.get(REMOTE_HEAD, "")
+
+
+def _refs(mirror: Path) -> dict[str, str]:
+    repo = pygit2.Repository(str(mirror))
+    out: dict[str, str] = {}
+    for name in repo.references:
+        ref = repo.references.get(name)
+        if ref is not None and ref.type == pygit2.enums.ReferenceType.DIRECT:
+            out[name] = str(ref.target)
+    return out
+
+
+class GitCache:
+    """Mirrors and checkouts under ``root``; safe for many concurrent tasks on one event loop."""
+
+    def __init__(self, root: Path, *, timeout: float = 120.0, connect_timeout: int = 30) -> None:
+        self.root = root
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.fetch_count = 0  # real git fetches run (coalesced calls do not count)
+        self._inflight: dict[tuple[str, GitCredentials | None], asyncio.Future[FetchResult]] = {}
+        self._mirror_locks: dict[str, asyncio.Lock] = {}
+        self._checkouts: dict[str, asyncio.Future[Path]] = {}
+
+    # -- layout -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _key(url: str) -> str:
+        return hashlib.sha256(url.strip().rstrip("/").encode()).hexdigest()[:32]
+
+    def mirror_path(self, url: str) -> Path:
+        return self.root / "mirrors" / f"{self._key(url)}.git"
+
+    def checkout_path(self, commit: str) -> Path:
+        return self.root / "checkouts" / commit
+
+    def _repo(self, url: str) -> pygit2.Repository:
+        mirror = self.mirror_path(url)
+        if not (mirror / "HEAD").exists():
+            raise FetchError(f"{display_url(url)} has not been fetched yet", reason="NotFetched")
+        return pygit2.Repository(str(mirror))
+
+    # -- network ----------------------------------------------------------------------------------
+
+    async def fetch(self, url: str, *, credentials: GitCredentials | None = None) -> FetchResult:
+        """Bring the mirror of ``url`` up to date; joins a fetch of the same URL already running."""
+        check_url(url)
+        key = (url.strip(), credentials)
+        running = self._inflight.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._fetch_locked(url, credentials))
+            self._inflight[key] = running
+            running.add_done_callback(lambda _f: self._inflight.pop(key, None))
+        # shield: one caller being cancelled must not cancel the fetch the others are waiting for
+        return await asyncio.shield(running)
+
+    async def _fetch_locked(self, url: str, credentials: GitCredentials | None) -> FetchResult:
+        lock = self._mirror_locks.setdefault(self._key(url), asyncio.Lock())
+        async with lock:
+            self.fetch_count += 1
+            mirror = self.mirror_path(url)
+            first = not (mirror / "HEAD").exists()
+            if first:
+                await self._init_mirror(mirror, url)
+            before = {} if first else await asyncio.to_thread(_refs, mirror)
+            env = git_environment(
+                credentials, helper_dir=self.root / "helpers", connect_timeout=self.connect_timeout
+            )
+            args = ["fetch", "--prune", "--force", "--no-tags", "--no-write-fetch-head", "--quiet"]
+            await run_git(
+                [*args, "--", url, *_REFSPECS],
+                env=env,
+                cwd=mirror,
+                timeout=self.timeout,
+                url=url,
+                credentials=credentials,
+            )
+            after = await asyncio.to_thread(_refs, mirror)
+            return FetchResult(url=url, changed=first or before != after, refs=after)
+
+    async def _init_mirror(self, mirror: Path, url: str) -> None:
+        mirror.parent.mkdir(parents=True, exist_ok=True)
+        staging = mirror.parent / f".init-{uuid.uuid4().hex}"
+        env = git_environment(None, helper_dir=self.root / "helpers")
+        await run_git(["init", "--quiet", "--bare", str(staging)], env=env, timeout=self.timeout, url=url)
+        staging.rename(mirror)  # atomic: a half-initialised mirror is never seen at the final path
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def resolve(self, url: str, revision: str) -> str:
+        """Commit SHA for a branch, tag, ``HEAD``, full or short SHA, or semver range over tags."""
+        return resolve_revision(self._repo(url), revision, url=display_url(url))
+
+    def tree_hash(self, url: str, commit: str, path: str) -> str:
+        """Git object id of ``path`` at ``commit``; "" when the path does not exist."""
+        return path_hash(self._repo(url), commit, path, url=display_url(url))
+
+    async def checkout(self, url: str, commit: str) -> Path:
+        """A read-only directory holding ``commit``'s tree; exported once, then reused."""
+        final = self.checkout_path(commit)
+        if final.is_dir():
+            return final
+        running = self._checkouts.get(commit)
+        if running is None:
+            running = asyncio.ensure_future(asyncio.to_thread(self._export, url, commit))
+            self._checkouts[commit] = running
+            running.add_done_callback(lambda _f: self._checkouts.pop(commit, None))
+        return await asyncio.shield(running)
+
+    def _export(self, url: str, commit: str) -> Path:
+        final = self.checkout_path(commit)
+        if final.is_dir():
+            return final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = final.parent / f".export-{commit}-{uuid.uuid4().hex}"
+        try:
+            export_tree(self._repo(url), commit, staging, url=display_url(url))
+            os.rename(staging, final)
+        except OSError:
+            if not final.is_dir():
+                raise
+        finally:
+            if staging.exists():
+                make_writable(staging)
+                shutil.rmtree(staging, ignore_errors=True)
+        return final
+
+    def discard_checkout(self, commit: str) -> None:
+        """Delete one exported commit (it is re-exported on the next ``checkout``)."""
+        final = self.checkout_path(commit)
+        if final.is_dir():
+            make_writable(final)
+            shutil.rmtree(final)
+
+    async def artifact(
+        self,
+        url: str,
+        revision: str,
+        path: str,
+        *,
+        credentials: GitCredentials | None = None,
+        fetch: bool = True,
+    ) -> Artifact:
+        """Fetch (unless ``fetch`` is False), resolve, hash the path and check out: one app's input."""
+        rel = normalize_path(path)
+        if fetch:
+            await self.fetch(url, credentials=credentials)
+        commit = self.resolve(url, revision)
+        tree = self.tree_hash(url, commit, rel)
+        root = await self.checkout(url, commit)
+        return Artifact(
+            url=display_url(url), revision=revision, commit=commit, path=rel, tree=tree, root=root
+        )
