@@ -4,8 +4,8 @@ The live objects come through a callable (usually the cluster cache, which is fe
 polling it costs no API requests). Objects are re-checked until every one has settled — Healthy,
 Suspended or Degraded — or the timeout passes; at the timeout the current health is returned with a
 note, never an exception, so the caller records it and decides (Argo CD marks the sync as failed).
-Deliberately not here: the per-kind health rules (``gitward.health``; pass its function as
-``health_of``) and hooks.
+Deliberately not here: the per-kind health rules (``gitward.health.health_of`` by default; pass a
+function with custom checks bound as ``health_of``) and hooks.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from gitward.apply._health import default_health
 from gitward.core.keys import ResourceKey
 from gitward.core.status import Health, HealthStatus
+from gitward.health import health_of as default_health
 
 LiveObject = Mapping[str, Any] | None
 GetLive = Callable[[ResourceKey], LiveObject | Awaitable[LiveObject]]

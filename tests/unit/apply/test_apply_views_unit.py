@@ -93,6 +93,7 @@ async def test_wait_returns_once_healthy() -> None:
         reads["n"] += 1
         available = 1 if reads["n"] >= 3 else 0
         return {
+            "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {"generation": 1},
             "spec": {"replicas": 1},
@@ -108,7 +109,7 @@ async def test_wait_timeout_reports_current_health() -> None:
     key = ResourceKey("", "Pod", "shop", "p")
 
     async def get_live(k: ResourceKey) -> dict[str, Any] | None:
-        return {"kind": "Pod", "status": {"phase": "Pending"}}
+        return {"apiVersion": "v1", "kind": "Pod", "status": {"phase": "Pending"}}
 
     missing = ResourceKey("", "ConfigMap", "shop", "nope")
     health = await wait_healthy(
