@@ -8,9 +8,9 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import APP_FILES, BEARER_TOKEN, HTTP_PASSWORD, HTTP_USER
-
 from devtools.gitservers import GitServer, HttpGitServer, SshGitServer
+
+from conftest import APP_FILES, BEARER_TOKEN, HTTP_PASSWORD, HTTP_USER
 from gitward.core.errors import FetchError, ValidationError
 from gitward.sources.credentials import GitCredentials
 from gitward.sources.gitcache import GitCache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from gitward.sources.semver import is_constraint, parse_constraint, parse_version
@@ -61,15 +63,13 @@ def test_prerelease_only_when_named() -> None:
 def test_version_order() -> None:
     ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0"]
     versions = [parse_version(v) for v in ordered]
-    assert all(
-        a is not None and b is not None and a < b for a, b in zip(versions, versions[1:], strict=False)
-    )
+    assert all(a is not None and b is not None and a < b for a, b in itertools.pairwise(versions))
 
 
 @pytest.mark.parametrize("text", ["main", "", "feature/x", ">=", "1.2.3.4", "a || b", "1.0 ||", "release-1"])
 def test_not_a_constraint(text: str) -> None:
     assert not is_constraint(text)
-    with pytest.raises(ValueError, match="range|version"):
+    with pytest.raises(ValueError, match=r"range|version"):
         parse_constraint(text)
 
 
