@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from gitward.apply import VerdictCache, apply_staged, prune
+from gitward.apply import VerdictCache, apply_staged, prune, rebuild_inventory
 from gitward.cluster.lightkube_client import LightkubeClient
 from gitward.core.changes import Action
 from gitward.core.keys import InventoryEntry, ResourceKey
@@ -241,3 +241,36 @@ async def test_delete_refused_by_admission_stays_failed(
     finally:
         kube_cluster.kubectl("delete", "validatingadmissionpolicybinding", policy_name, "--ignore-not-found")
         kube_cluster.kubectl("delete", "validatingadmissionpolicy", policy_name, "--ignore-not-found")
+
+
+async def test_stuck_finalizer_counts_as_deleted_and_is_reported(
+    client: LightkubeClient, kube_cluster: Any, ns: str
+) -> None:
+    held = configmap(ns, "held", {"a": "1"})
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    await sync(client, [namespace(ns), held], VerdictCache())
+    try:
+        live = await snapshot(client, [held])
+        result = await prune(client, [InventoryEntry.of(held)], app=APP, live=live.get)
+        assert [c.action for c in result] == [Action.DELETED]
+        assert "example.com/hold" in result.changes[0].message
+        assert kube_cluster.get_json("configmap", "-n", ns, "held")["metadata"].get("deletionTimestamp")
+    finally:
+        kube_cluster.kubectl(
+            "patch", "configmap", "held", "-n", ns, "--type=merge", "-p", '{"metadata":{"finalizers":null}}'
+        )
+
+
+async def test_inventory_is_rebuilt_from_marks_alone(
+    client: LightkubeClient, kube_cluster: Any, ns: str
+) -> None:
+    mine = configmap(ns, "mine", {"a": "1"})
+    await sync(client, [namespace(ns), mine], VerdictCache())
+    copied = configmap(ns, "copied", {"a": "1"})
+    copied["metadata"]["annotations"] = {TRACKING_ANNOTATION: tracking_id(APP, ResourceKey.of(mine))}
+    copied["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "gitward"}
+    kube_cluster.kubectl("apply", "-f", "-", stdin=json.dumps(copied))
+
+    entries = await rebuild_inventory(client, [("v1", "ConfigMap"), ("v1", "Namespace")], app=APP)
+    ours = [e for e in entries if e.key.namespace in (ns, "") and e.key.name in ("mine", "copied", ns)]
+    assert ours == sorted([InventoryEntry.of(mine), InventoryEntry.of(namespace(ns))])
