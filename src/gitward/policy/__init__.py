@@ -43,4 +43,5 @@ __all__ = [
     "raise_for",
     "repo_allowed",
     "sorted_violations",
+    "validate_render",
 ]
