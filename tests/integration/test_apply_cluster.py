@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from gitward.apply import VerdictCache, apply_staged, prune, rebuild_inventory
+from gitward.cluster.cache import ClusterCache
 from gitward.cluster.lightkube_client import LightkubeClient
 from gitward.core.changes import Action
 from gitward.core.keys import InventoryEntry, ResourceKey
@@ -274,3 +275,28 @@ async def test_inventory_is_rebuilt_from_marks_alone(
     entries = await rebuild_inventory(client, [("v1", "ConfigMap"), ("v1", "Namespace")], app=APP)
     ours = [e for e in entries if e.key.namespace in (ns, "") and e.key.name in ("mine", "copied", ns)]
     assert ours == sorted([InventoryEntry.of(mine), InventoryEntry.of(namespace(ns))])
+
+
+async def test_noop_through_the_watch_fed_cache_makes_no_writes_and_no_dry_runs(
+    client: LightkubeClient, ns: str
+) -> None:
+    manifests = [namespace(ns), configmap(ns, "a", {"k": "1"}), configmap(ns, "b", {"k": "2"})]
+    verdicts = VerdictCache()
+    cache = ClusterCache(client)
+    try:
+        await cache.ensure_watched("v1", "Namespace")
+        await cache.ensure_watched("v1", "ConfigMap")
+        first = await apply_staged(client, manifests, app=APP, live=cache.get, verdicts=verdicts)
+        assert {c.action for c in first} == {Action.CREATED}
+        # The cache learns about the writes through its watches; wait until it has all of them.
+        for _ in range(200):
+            if all(cache.get(ResourceKey.of(m)) is not None for m in manifests):
+                break
+            await asyncio.sleep(0.05)
+        before = dict(client.request_counts())
+        second = await apply_staged(client, manifests, app=APP, live=cache.get, verdicts=verdicts)
+        assert {c.action for c in second} == {Action.UNCHANGED}
+        assert client.request_counts()["apply"] == before["apply"]
+        assert client.request_counts()["dryrun"] == before["dryrun"]
+    finally:
+        await cache.stop()
