@@ -1,0 +1,69 @@
+"""Helpers shared by the cluster integration tests: unique namespaces and a throw-away CRD."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from gitward.cluster.lightkube_client import LightkubeClient
+
+MANAGER = "gitward-test"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def configmap(namespace: str, name: str, **data: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": data,
+    }
+
+
+def crd(group: str, kind: str = "Widget") -> dict[str, Any]:
+    plural = kind.lower() + "s"
+    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+            "scope": "Namespaced",
+            "versions": [
+                {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}
+            ],
+        },
+    }
+
+
+async def eventually(predicate: Callable[[], Any], *, deadline: float = 60.0) -> None:
+    """Wait for an async or plain predicate; the deadline only turns a hang into a failure."""
+    async with asyncio.timeout(deadline):
+        while True:
+            result = predicate()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def create_established_crd(client: LightkubeClient, group: str, kind: str = "Widget") -> dict[str, Any]:
+    manifest = crd(group, kind)
+    await client.apply(manifest, field_manager=MANAGER)
+    name = manifest["metadata"]["name"]
+
+    async def established() -> bool:
+        live = await client.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", "", name)
+        conditions = ((live or {}).get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+    await eventually(established)
+    return manifest
