@@ -27,7 +27,7 @@ from gitward.core.errors import RenderError
 from gitward.render.manifests import collect_manifests
 from gitward.render.params import DEFAULT_SETTINGS, HelmParams, RenderSettings, RenderTools
 from gitward.render.runner import run_tool
-from gitward.render.sandbox import TreeFile, copy_tree, read_capped, safe_join, walk_files
+from gitward.render.sandbox import TreeFile, copy_tree, read_capped, safe_join_from, walk_files
 from gitward.render.yamlload import load_yaml_documents
 
 
@@ -54,8 +54,7 @@ def check_chart_archive(file: TreeFile, *, settings: RenderSettings = DEFAULT_SE
 def _value_file(directory: Path, entry: str, *, root: Path, settings: RenderSettings) -> TreeFile:
     if "://" in entry:
         raise RenderError(f"remote value files are not allowed: {entry}", reason="PathEscapesRepository")
-    base = directory.relative_to(root).as_posix()
-    real = safe_join(root, f"{base}/{entry}" if base != "." else entry)
+    real = safe_join_from(root, directory.relative_to(root).as_posix(), entry)
     if not real.is_file():
         raise RenderError(f"value file not found: {entry}")
     return TreeFile(path=real, relative=real.relative_to(root).as_posix(), size=real.stat().st_size)

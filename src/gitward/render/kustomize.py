@@ -28,7 +28,7 @@ from gitward.render.detect import kustomization_file
 from gitward.render.manifests import collect_manifests
 from gitward.render.params import DEFAULT_SETTINGS, KustomizeParams, RenderSettings, RenderTools
 from gitward.render.runner import run_tool
-from gitward.render.sandbox import TreeFile, copy_tree, read_capped, safe_join
+from gitward.render.sandbox import TreeFile, copy_tree, read_capped, safe_join, safe_join_from
 from gitward.render.yamlload import load_yaml_documents
 
 _REFERENCE_FIELDS = ("resources", "bases", "components")
@@ -91,7 +91,7 @@ def kustomize_closure(
                         reason="RemoteBaseRefused",
                     )
                 continue
-            target = safe_join(root, f"{where}/{entry}" if where != "." else entry)
+            target = safe_join_from(root, where, entry)
             if not target.exists():
                 raise RenderError(f"{where}: kustomize resource not found: {entry}")
             if target.is_dir():

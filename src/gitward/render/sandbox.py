@@ -60,6 +60,16 @@ def safe_join(root: Path, relative: str | os.PathLike[str]) -> Path:
     return resolved
 
 
+def safe_join_from(root: Path, base: str, entry: str) -> Path:
+    """``entry`` relative to the folder ``base`` (itself relative to ``root``), by ``safe_join``'s rule.
+
+    ``entry`` is refused when absolute even though ``base/entry`` would not be.
+    """
+    if PurePosixPath(entry).is_absolute() or entry.startswith("~"):
+        raise RenderError(f"path must be relative to the repository: {entry}", reason="PathEscapesRepository")
+    return safe_join(root, f"{base}/{entry}" if base not in ("", ".") else entry)
+
+
 def check_link(path: Path, *, root: Path) -> Path:
     """The real target of symlink ``path``; refused when it is outside ``root`` or dangling."""
     target = path.resolve()
