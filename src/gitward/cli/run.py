@@ -77,10 +77,12 @@ async def _serve(
 
     def announce(info: ServerInfo) -> None:
         out = console()
-        out.print(Text(f"gitward API listening on {info.url}", style="green"))
-        out.print(Text(f"admin token file: {info.token_file}"))
+        out.print(Text(f"gitward API listening on {info.url}", style="green"), soft_wrap=True)
+        out.print(Text(f"admin token file: {info.token_file}"), soft_wrap=True)
         if print_token:
-            out.print(Text(f"admin token: {info.token_file.read_text(encoding='ascii').strip()}"))
+            out.print(
+                Text(f"admin token: {info.token_file.read_text(encoding='ascii').strip()}"), soft_wrap=True
+            )
 
     state_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     await run_standalone(
