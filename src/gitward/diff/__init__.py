@@ -8,7 +8,7 @@ from gitward.diff.compare import ObjectDiff, compare
 from gitward.diff.ignore import IgnoreRule
 from gitward.diff.managers import field_managers
 from gitward.diff.masking import mask_object, mask_secrets, redact_text, secret_values
-from gitward.diff.normalize import normalize
+from gitward.diff.normalize import fold_string_data, normalize
 from gitward.diff.pointer import changed_paths
 from gitward.diff.subset import is_subset
 from gitward.diff.unified import unified_diff
@@ -19,6 +19,7 @@ __all__ = [
     "changed_paths",
     "compare",
     "field_managers",
+    "fold_string_data",
     "is_subset",
     "mask_object",
     "mask_secrets",

@@ -12,6 +12,7 @@ relationships a user may set. The result is for comparing and showing, never for
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,3 +76,20 @@ def _clean(value: Any) -> Any:
         items = [{} if (c := _clean(v)) is _DROP else c for v in value]
         return items if items else _DROP
     return value
+
+
+def fold_string_data(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A core Secret with ``stringData`` merged into base64 ``data``, as the API server stores it.
+
+    The live Secret never has ``stringData``, so without this a manifest using it would never look
+    like a subset of its live object. Anything else is returned as is (not copied).
+    """
+    string_data = obj.get("stringData")
+    if obj.get("kind") != "Secret" or obj.get("apiVersion") != "v1" or not isinstance(string_data, Mapping):
+        return obj
+    data = dict(obj.get("data") or {})
+    for key, value in string_data.items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    out = {k: v for k, v in obj.items() if k != "stringData"}
+    out["data"] = data
+    return out

@@ -19,18 +19,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from gitward.diff.normalize import fold_string_data
+
 
 def is_subset(desired: Any, live: Any) -> bool:
-    """Every field set in ``desired`` has the same value in ``live``."""
+    """Every field set in ``desired`` has the same value in ``live``.
+
+    A Secret's ``stringData`` is compared as the base64 ``data`` the server turns it into.
+    """
+    if type(desired) is dict and "stringData" in desired:
+        desired = fold_string_data(desired)
+    return _subset(desired, live)
+
+
+def _subset(desired: Any, live: Any) -> bool:
     td = type(desired)
     if td is dict:
         if type(live) is not dict:
             if isinstance(live, dict):
-                return is_subset(desired, dict(live))
+                return _subset(desired, dict(live))
             return live is None and _empty(desired)
         for key, value in desired.items():
             if key in live:
-                if not is_subset(value, live[key]):
+                if not _subset(value, live[key]):
                     return False
             elif not _empty(value):
                 return False
@@ -38,11 +49,11 @@ def is_subset(desired: Any, live: Any) -> bool:
     if td is list:
         if type(live) is not list:
             if isinstance(live, list):
-                return is_subset(desired, list(live))
+                return _subset(desired, list(live))
             return live is None and not desired
         if len(desired) != len(live):
             return False
-        return all(is_subset(d, v) for d, v in zip(desired, live, strict=True))
+        return all(_subset(d, v) for d, v in zip(desired, live, strict=True))
     if desired is None:
         return True  # null is "not set" to the server, whatever the live value
     if td is type(live):
@@ -65,7 +76,7 @@ def _scalar_equal(desired: Any, live: Any) -> bool:
     if isinstance(desired, int | float) and isinstance(live, int | float):
         return bool(desired == live)
     if isinstance(desired, dict):  # dict and list subclasses from some loaders
-        return is_subset(dict(desired), live)
+        return _subset(dict(desired), live)
     if isinstance(desired, list):
-        return is_subset(list(desired), live)
+        return _subset(list(desired), live)
     return False

@@ -88,3 +88,15 @@ def test_is_subset_realistic_deployment() -> None:
     assert is_subset(desired, live)
     desired["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:2"  # type: ignore[index]
     assert not is_subset(desired, live)
+
+
+def test_is_subset_secret_string_data_compares_as_data() -> None:
+    desired = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"p": "abc"}}
+    live = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"p": "YWJj"}}
+    assert is_subset(desired, live)
+    assert not is_subset(dict(desired, stringData={"p": "abd"}), live)
+    # stringData wins over data for the same key, as on the server
+    assert is_subset(dict(desired, data={"p": "b2xk"}), live)
+    assert "stringData" in desired  # input untouched
+    other = {"apiVersion": "example.com/v1", "kind": "Secret", "stringData": {"p": "abc"}}
+    assert not is_subset(other, {"apiVersion": "example.com/v1", "kind": "Secret", "data": {"p": "YWJj"}})
