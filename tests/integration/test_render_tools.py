@@ -9,8 +9,8 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from devtools.toolchain import tool_path
+
 from gitward.core.errors import RenderError
 from gitward.render import (
     HelmParams,
@@ -276,7 +276,7 @@ async def test_helm_missing_dependency_is_not_downloaded(chart_repo: Path, tools
         "apiVersion: v2\nname: web\nversion: 0.1.0\n"
         "dependencies: [{name: redis, version: 1.0.0, repository: https://charts.example.com}]\n",
     )
-    with pytest.raises(RenderError, match="helm failed.*missing in charts/"):
+    with pytest.raises(RenderError, match=r"helm failed.*missing in charts/"):
         await render(
             chart_repo / "charts" / "web",
             root=chart_repo,
