@@ -9,8 +9,6 @@ Deliberately not here: fetching from Git (render a checkout) and applying.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,27 +16,19 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-import gitward.render
 from gitward.cli.client import CliError
 from gitward.cli.output import reporting_errors
 from gitward.core.errors import GitwardError
 
 
-def _render_local(path: Path, helm_values: list[Path]) -> Any:
-    render_local = getattr(gitward.render, "render_local", None)
-    if render_local is None:
-        raise CliError("offline rendering is not available in this build (gitward.render.render_local)")
+def _render_local(path: Path, helm_values: list[Path]) -> list[dict[str, Any]]:
+    # Imported on use: rendering pulls in the tool runners, which other commands never need.
+    from gitward.render import render_local
+
     try:
-        result = render_local(path, helm_values=tuple(helm_values))
-        if inspect.isawaitable(result):
-            result = asyncio.run(_await(result))
+        return render_local(path, helm_values=tuple(helm_values))
     except GitwardError as exc:
         raise CliError(f"{exc.reason}: {exc.message}") from None
-    return result
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
 
 
 def render(
@@ -54,7 +44,7 @@ def render(
         if output not in ("yaml", "json"):
             raise CliError(f"-o must be yaml or json, got {output!r}")
         result = _render_local(path, list(helm_values or []))
-    manifests = [dict(m) for m in getattr(result, "manifests", result)]
+    manifests = [dict(m) for m in result]
     if output == "json":
         typer.echo(json.dumps(manifests, indent=2, ensure_ascii=False))
     else:

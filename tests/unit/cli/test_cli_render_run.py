@@ -15,7 +15,6 @@ from gitward.cli.client import CliError
 from gitward.cli.main import app
 from gitward.cli.run import parse_listen
 from gitward.core.errors import RenderError
-from gitward.render.result import RenderResult
 
 MANIFESTS = (
     {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"mode": "0644"}},
@@ -27,11 +26,11 @@ MANIFESTS = (
 def fake_render(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
 
-    def render_local(path: Path, *, helm_values: tuple[Path, ...] = ()) -> RenderResult:
+    def render_local(path: Path, *, helm_values: tuple[Path, ...] = ()) -> list[dict[str, Any]]:
         calls.append({"path": path, "helm_values": helm_values})
         if path.name == "bad":
             raise RenderError("kustomization.yaml: invalid YAML at line 3")
-        return RenderResult(manifests=MANIFESTS, digest="sha256:x", engine="plain")
+        return [dict(m) for m in MANIFESTS]
 
     monkeypatch.setattr(gitward.render, "render_local", render_local, raising=False)
     return calls
@@ -58,6 +57,29 @@ def test_render_error_is_one_line(
     result = runner.invoke(app, ["render", str(bad)])
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: RenderFailed: kustomization.yaml: invalid YAML at line 3"
+
+
+def test_render_real_plain_directory_keeps_yaml_1_1_octals(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {mode: 0644}\n"
+    )
+    result = runner.invoke(app, ["render", str(tmp_path), "-o", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"mode": 420}}
+    ]
+
+
+def test_render_real_refuses_escaping_symlink(runner: CliRunner, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: hidden-value}\n")
+    inside = tmp_path / "repo"
+    inside.mkdir()
+    (inside / "link.yaml").symlink_to(outside)
+    result = runner.invoke(app, ["render", str(inside)])
+    assert result.exit_code == 1
+    assert "symlink" in result.stderr
+    assert "hidden-value" not in result.output
 
 
 def test_render_refuses_unknown_format(runner: CliRunner, tmp_path: Path, fake_render: list[Any]) -> None:
