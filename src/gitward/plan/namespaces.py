@@ -34,7 +34,7 @@ def fill_namespaces(
     out = []
     for manifest in manifests:
         obj = copy.deepcopy(manifest)
-        meta = obj.setdefault("metadata", {})
+        meta = obj["metadata"] = dict(obj.get("metadata") or {})
         scoped = is_namespaced(group_of(str(obj.get("apiVersion", ""))), str(obj.get("kind", "")))
         if scoped is False:
             meta.pop("namespace", None)

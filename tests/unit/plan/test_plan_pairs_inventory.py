@@ -73,6 +73,7 @@ def _scope(group: str, kind: str) -> bool | None:
         (obj("Widget", "w", api="example.com/v1"), "dest"),
         (obj("Widget", "w", api="example.com/v1", ns="mine"), "mine"),
         ({"apiVersion": "v1", "kind": "ConfigMap"}, "dest"),
+        ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": None}, "dest"),
     ],
 )
 def test_fill_namespaces(manifest: dict[str, Any], namespace: str | None) -> None:
