@@ -1,0 +1,275 @@
+"""Argo CD and Flux objects read as gitward Applications, and what cannot be run faithfully refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+import pytest
+import yaml
+
+from gitward.model import ConversionError, from_argocd, from_flux, load_objects
+from gitward.model.foreign import CONVERTED_FROM_ANNOTATION
+
+ARGO = yaml.safe_load(
+    """
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: guestbook
+  namespace: argocd
+  labels: {team: web}
+  finalizers: [resources-finalizer.argocd.argoproj.io]
+spec:
+  project: web
+  source:
+    repoURL: https://github.com/argoproj/argocd-example-apps.git
+    targetRevision: v1.0.0
+    path: helm-guestbook
+    helm:
+      releaseName: gb
+      valueFiles: [values-prod.yaml]
+      values: |
+        replicaCount: 3
+        image: {tag: "1.2"}
+      parameters:
+        - {name: service.type, value: NodePort, forceString: true}
+  destination: {name: prod, namespace: guestbook}
+  syncPolicy:
+    automated: {prune: true, selfHeal: true}
+    syncOptions: [CreateNamespace=true, ServerSideApply=true]
+    retry: {limit: 3, backoff: {duration: 10s, factor: 3, maxDuration: 5m}}
+  ignoreDifferences:
+    - {group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}
+  revisionHistoryLimit: 5
+status: {sync: {status: Synced}}
+"""
+)
+
+
+def _argo(**patch: Any) -> dict[str, Any]:
+    doc = yaml.safe_load(yaml.safe_dump(ARGO))
+    doc["spec"].update(patch)
+    return doc
+
+
+def test_argo_application_fields_map() -> None:
+    app = from_argocd(ARGO)
+    spec = app.spec
+    assert app.name == "guestbook"
+    assert app.metadata.labels == {"team": "web"}
+    assert app.metadata.annotations[CONVERTED_FROM_ANNOTATION] == "argoproj.io/v1alpha1/Application"
+    assert spec.project == "web"
+    assert spec.source.revision == "v1.0.0"
+    assert spec.source.path == "helm-guestbook"
+    assert spec.source.helm is not None
+    assert spec.source.helm.release_name == "gb"
+    assert spec.source.helm.values == {"replicaCount": 3, "image": {"tag": "1.2"}}
+    assert spec.source.helm.parameters[0].force_string is True
+    assert spec.source.directory is None
+    assert (spec.destination.cluster, spec.destination.namespace) == ("prod", "guestbook")
+    assert spec.sync_policy.automated is not None
+    assert spec.sync_policy.automated.prune is True
+    assert spec.sync_policy.create_namespace is True
+    assert spec.sync_policy.retry.limit == 3
+    assert spec.sync_policy.retry.backoff.max_duration == 300.0
+    assert spec.ignore_differences[0].kind == "Deployment"
+
+
+def test_argo_values_object_wins_over_values_string() -> None:
+    doc = _argo()
+    doc["spec"]["source"]["helm"]["valuesObject"] = {"replicaCount": 9}
+    assert from_argocd(doc).spec.source.helm.values == {"replicaCount": 9}  # type: ignore[union-attr]
+
+
+def test_argo_plain_source_does_not_recurse_and_defaults() -> None:
+    doc = _argo(
+        source={"repoURL": "https://git.example.com/x.git", "path": "manifests"},
+        destination={"server": "https://kubernetes.default.svc"},
+        syncPolicy=None,
+    )
+    spec = from_argocd(doc).spec
+    assert spec.source.revision == "HEAD"
+    assert spec.source.directory is not None
+    assert spec.source.directory.recurse is False
+    assert spec.source.render_hint is None
+    assert spec.destination.cluster == "in-cluster"
+    assert spec.sync_policy.automated is None
+
+
+def test_argo_automated_disabled_means_manual() -> None:
+    doc = _argo(syncPolicy={"automated": {"enabled": False, "prune": True}})
+    assert from_argocd(doc).spec.sync_policy.automated is None
+
+
+@pytest.mark.parametrize(
+    ("patch", "fragment"),
+    [
+        ({"sources": []}, "spec.sources"),
+        ({"destination": {"server": "https://10.0.0.1:6443"}}, "destination.name"),
+        ({"destination": {"name": "a", "server": "https://kubernetes.default.svc"}}, "either name or server"),
+        ({"source": {"repoURL": "https://x/y.git", "plugin": {"name": "cmp"}}}, "spec.source.plugin"),
+        ({"source": {"repoURL": "https://x/y.git", "directory": {"jsonnet": {"libs": ["x"]}}}}, "jsonnet"),
+        ({"source": {"repoURL": "https://x/y.git", "kustomize": {"patches": []}}}, "kustomize.patches"),
+        ({"syncPolicy": {"managedNamespaceMetadata": {}}}, "syncPolicy.managedNamespaceMetadata"),
+        (
+            {"ignoreDifferences": [{"kind": "Secret", "jqPathExpressions": [".data"]}]},
+            "ignoreDifferences[0].jqPathExpressions",
+        ),
+        ({"somethingNew": True}, "spec.somethingNew"),
+    ],
+)
+def test_argo_unsupported_fields_are_refused_by_name(patch: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ConversionError, match=r"not supported|destination") as info:
+        from_argocd(_argo(**patch))
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ("a: &x [1]\nb: *x\n", "aliases"),
+        ("password: [unclosed", "not valid YAML"),
+        ("- a list", "must be a YAML mapping"),
+    ],
+)
+def test_argo_inline_values_are_parsed_safely(values: str, fragment: str) -> None:
+    doc = _argo()
+    doc["spec"]["source"]["helm"]["values"] = values
+    with pytest.raises(ConversionError) as info:
+        from_argocd(doc)
+    assert fragment in str(info.value)
+    assert "unclosed" not in str(info.value)
+
+
+def test_argo_invalid_result_is_a_validation_error() -> None:
+    doc = _argo(syncPolicy={"syncOptions": ["NoSuchOption=true"]})
+    with pytest.raises(pydantic.ValidationError):
+        from_argocd(doc)
+
+
+KUSTOMIZATION = yaml.safe_load(
+    """
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  retryInterval: 2m
+  path: ./apps/prod
+  prune: true
+  force: true
+  targetNamespace: apps
+  sourceRef: {kind: GitRepository, name: fleet}
+  dependsOn: [{name: infra}]
+  postBuild: {substitute: {CLUSTER: prod}}
+  images:
+    - {name: podinfo, newName: ghcr.io/x/podinfo, newTag: 6.5.0}
+    - {name: nginx, digest: "sha256:abc"}
+    - {name: redis, newTag: "7"}
+  commonMetadata: {labels: {env: prod}}
+  wait: true
+  timeout: 5m
+"""
+)
+REPOSITORY = yaml.safe_load(
+    """
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: flux-system}
+spec:
+  url: ssh://git@git.example.com/org/fleet.git
+  ref: {branch: main, tag: v2.0.0}
+  interval: 1m
+  secretRef: {name: fleet-auth}
+"""
+)
+
+
+def _flux(kustomization: dict[str, Any] | None = None, repository: dict[str, Any] | None = None) -> Any:
+    k = yaml.safe_load(yaml.safe_dump(KUSTOMIZATION))
+    r = yaml.safe_load(yaml.safe_dump(REPOSITORY))
+    k["spec"].update(kustomization or {})
+    r["spec"].update(repository or {})
+    return from_flux(kustomization=k, git_repository=r)
+
+
+def test_flux_pair_fields_map() -> None:
+    app = _flux()
+    spec = app.spec
+    assert app.name == "apps"
+    assert spec.source.repo_url == "ssh://git@git.example.com/org/fleet.git"
+    assert spec.source.revision == "v2.0.0"  # tag takes precedence over branch, as in Flux
+    assert spec.source.path == "apps/prod"
+    assert spec.source.substitute == {"CLUSTER": "prod"}
+    assert spec.source.kustomize is not None
+    assert spec.source.kustomize.namespace == "apps"
+    assert spec.source.kustomize.images == (
+        "podinfo=ghcr.io/x/podinfo:6.5.0",
+        "nginx@sha256:abc",
+        "redis:7",
+    )
+    assert spec.source.kustomize.common_labels == {"env": "prod"}
+    assert spec.destination.namespace == "apps"
+    assert spec.sync_policy.automated is not None
+    assert spec.sync_policy.automated.prune is True
+    assert spec.sync_policy.automated.self_heal is True
+    assert spec.sync_policy.interval == 600.0
+    assert spec.sync_policy.retry.limit == -1
+    assert spec.sync_policy.retry.backoff.delay(9) == 120.0
+    assert spec.sync_policy.force is True
+    assert app.dependencies == ("infra",)
+
+
+@pytest.mark.parametrize(
+    ("ref", "revision"),
+    [
+        ({}, "master"),
+        ({"branch": "main"}, "main"),
+        ({"branch": "main", "semver": ">=1.0.0"}, ">=1.0.0"),
+        ({"tag": "v1", "commit": "3f1c2a"}, "3f1c2a"),
+        ({"name": "refs/heads/x", "tag": "v1"}, "refs/heads/x"),
+    ],
+)
+def test_flux_revision_precedence(ref: dict[str, str], revision: str) -> None:
+    assert _flux(repository={"ref": ref}).spec.source.revision == revision
+
+
+def test_flux_suspended_is_manual() -> None:
+    assert _flux({"suspend": True}).spec.sync_policy.automated is None
+
+
+@pytest.mark.parametrize(
+    ("kustomization", "repository", "fragment"),
+    [
+        ({"decryption": {"provider": "sops"}}, {}, "spec.decryption"),
+        ({"patches": []}, {}, "spec.patches"),
+        ({"kubeConfig": {"secretRef": {"name": "k"}}}, {}, "spec.kubeConfig"),
+        ({"postBuild": {"substituteFrom": [{"kind": "Secret", "name": "s"}]}}, {}, "substituteFrom"),
+        ({"sourceRef": {"kind": "OCIRepository", "name": "fleet"}}, {}, "OCIRepository"),
+        ({}, {"verify": {"mode": "HEAD"}}, "verify"),
+        ({}, {"include": []}, "include"),
+    ],
+)
+def test_flux_unsupported_fields_are_refused(
+    kustomization: dict[str, Any], repository: dict[str, Any], fragment: str
+) -> None:
+    k = yaml.safe_load(yaml.safe_dump(KUSTOMIZATION))
+    k["spec"].update(kustomization)
+    r = yaml.safe_load(yaml.safe_dump(REPOSITORY))
+    r["spec"].update(repository)
+    config = load_objects([k, r])
+    assert config.applications == ()
+    assert [e.name for e in config.errors] == ["apps"]
+    assert fragment in config.errors[0].message
+
+
+def test_flux_loader_pairs_by_namespace_and_name_in_any_order() -> None:
+    other_ns = yaml.safe_load(yaml.safe_dump(REPOSITORY))
+    other_ns["metadata"]["namespace"] = "elsewhere"
+    config = load_objects([KUSTOMIZATION, other_ns])
+    assert config.applications == ()
+    assert "GitRepository flux-system/fleet" in config.errors[0].message
+    config = load_objects([REPOSITORY, KUSTOMIZATION])
+    assert [a.name for a in config.applications] == ["apps"]
+    assert config.errors == ()
