@@ -355,3 +355,24 @@ def test_render_local_with_helm_values_files(chart_repo: Path, tools: RenderTool
     manifests = render_local(chart_repo / "charts" / "web", helm_values=[local_values], tools=tools)
     [deployment] = [m for m in manifests if m["kind"] == "Deployment"]
     assert deployment["spec"]["replicas"] == 7
+
+
+async def test_kustomize_exec_function_is_never_run(
+    kustomize_repo: Path, tools: RenderTools, tmp_path: Path
+) -> None:
+    marker = tmp_path / "executed"
+    app = kustomize_repo / "apps" / "evil"
+    write(app / "evil.sh", f"#!/bin/sh\ntouch {marker}\ncat\n")
+    (app / "evil.sh").chmod(0o755)
+    write(
+        app / "fn.yaml",
+        "apiVersion: example.com/v1\nkind: Evil\nmetadata:\n  name: evil\n  annotations:\n"
+        "    config.kubernetes.io/function: |\n      exec:\n        path: ./evil.sh\n",
+    )
+    write(app / "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n")
+    write(app / "kustomization.yaml", "resources: [cm.yaml]\ntransformers: [fn.yaml]\n")
+    with pytest.raises(RenderError, match="kustomize failed"):
+        await render(
+            app, root=kustomize_repo, params=RenderParams(), tools=tools, kube_version=KUBE, api_versions=()
+        )
+    assert not marker.exists()
