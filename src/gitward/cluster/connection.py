@@ -27,7 +27,7 @@ class ConnectionSettings:
     burst: int = 100
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     request_timeout: float = 30.0
-    http2: bool = False
+    http2: bool = True
     cache: CacheSettings = field(default_factory=CacheSettings)
 
 

@@ -9,9 +9,12 @@ Server-side apply sends the manifest as JSON with ``application/apply-patch+yaml
 with ``fieldManager``, ``force`` and ``dryRun=All``. Namespaced objects without a namespace go to the
 kubeconfig context's namespace, as kubectl does.
 
-HTTP/1.1 with keep-alive is the default; HTTP/2 is a setting (``http2=True``) to turn on only where
-it measures faster. Deliberately not here: caching (``cluster.cache``), retries of whole operations
-(the control loop's), and anything that builds manifests.
+HTTP/2 is on by default (``http2=False`` falls back to pooled HTTP/1.1): against the local
+kube-apiserver, 300 concurrent plus 100 sequential GETs took about half the time over HTTP/2, and
+all watches of a cluster share one connection instead of holding one each.
+
+Deliberately not here: caching (``cluster.cache``), retries of whole operations (the control
+loop's), and anything that builds manifests.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ class LightkubeClient:
         burst: int = 100,
         retry: RetryPolicy | None = None,
         request_timeout: float = 30.0,
-        http2: bool = False,
+        http2: bool = True,
     ) -> LightkubeClient:
         """A client for ``context`` (default: current) of the kubeconfig at ``path``.
 
