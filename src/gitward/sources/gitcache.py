@@ -2,8 +2,8 @@
 
 Why: DESIGN §2 asks for one fetch per repository per trigger whatever the number of apps, and for
 re-rendering only apps whose path's tree hash changed. So every app using a URL shares one mirror;
-concurrent ``fetch`` calls for the same URL (and credentials) join the one in flight (``fetch_count``
-counts real fetches); reads (``resolve``, ``tree_hash``) are in-process pygit2 calls on the mirror;
+concurrent ``fetch`` calls for the same URL (and credentials) join one fetch (``fetch_count`` counts
+real fetches); reads (``resolve``, ``tree_hash``) are in-process pygit2 calls on the mirror;
 ``checkout`` exports a commit once and reuses it, read-only, for every app and render.
 
 Layout under ``root``: ``mirrors/<sha256(url)[:32]>.git`` (bare), ``checkouts/<commit>/`` (export),
@@ -39,6 +39,7 @@ from gitward.sources.gitread import (
     resolve_revision,
 )
 
+_FetchKey = tuple[str, GitCredentials | None]
 _REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", f"+HEAD:{REMOTE_HEAD}"]
 
 
@@ -73,7 +74,7 @@ class GitCache:
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.fetch_count = 0  # real git fetches run (coalesced calls do not count)
-        self._inflight: dict[tuple[str, GitCredentials | None], asyncio.Future[FetchResult]] = {}
+        self._pending: dict[_FetchKey, asyncio.Future[FetchResult]] = {}
         self._mirror_locks: dict[str, asyncio.Lock] = {}
         self._checkouts: dict[str, asyncio.Future[Path]] = {}
 
@@ -98,20 +99,33 @@ class GitCache:
     # -- network ----------------------------------------------------------------------------------
 
     async def fetch(self, url: str, *, credentials: GitCredentials | None = None) -> FetchResult:
-        """Bring the mirror of ``url`` up to date; joins a fetch of the same URL already running."""
+        """Bring the mirror of ``url`` up to date, sharing work with concurrent callers.
+
+        Callers join a fetch that has not reached the network yet; once git is running, a new caller
+        gets the next fetch (queued behind it), never the running one: that one may have started
+        before the push the caller was told about, and must not hide it.
+        """
         check_url(url)
         key = (url.strip(), credentials)
-        running = self._inflight.get(key)
-        if running is None:
-            running = asyncio.ensure_future(self._fetch_locked(url, credentials))
-            self._inflight[key] = running
-            running.add_done_callback(lambda _f: self._inflight.pop(key, None))
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._fetch_locked(url, credentials, key))
+            self._pending[key] = pending
+            pending.add_done_callback(lambda done: self._forget(key, done))
         # shield: one caller being cancelled must not cancel the fetch the others are waiting for
-        return await asyncio.shield(running)
+        return await asyncio.shield(pending)
 
-    async def _fetch_locked(self, url: str, credentials: GitCredentials | None) -> FetchResult:
+    def _forget(self, key: _FetchKey, done: asyncio.Future[FetchResult]) -> None:
+        if self._pending.get(key) is done:
+            del self._pending[key]
+
+    async def _fetch_locked(
+        self, url: str, credentials: GitCredentials | None, key: _FetchKey
+    ) -> FetchResult:
         lock = self._mirror_locks.setdefault(self._key(url), asyncio.Lock())
         async with lock:
+            # From here on this fetch is under way: later callers must queue a new one.
+            self._forget(key, asyncio.current_task())  # type: ignore[arg-type]
             self.fetch_count += 1
             mirror = self.mirror_path(url)
             first = not (mirror / "HEAD").exists()

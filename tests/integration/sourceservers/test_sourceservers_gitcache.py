@@ -212,3 +212,34 @@ async def test_hanging_server_times_out(tmp_path: Path) -> None:
         url = f"git://127.0.0.1:{sock.getsockname()[1]}/apps.git"
         with pytest.raises(FetchError, match="timed out"):
             await GitCache(tmp_path / "cache", timeout=1).fetch(url)
+
+
+async def test_caller_arriving_during_a_running_fetch_gets_a_newer_one(
+    file_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gitward.sources.gitcache as gitcache_module
+
+    repo = file_server.create_repo("apps", APP_FILES)
+    url = file_server.url("apps")
+    cache = GitCache(tmp_path / "cache")
+    await cache.fetch(url)
+    started, release = asyncio.Event(), asyncio.Event()
+    real_run_git = gitcache_module.run_git
+
+    async def gated_run_git(args, **kwargs):
+        if args[0] == "fetch" and not release.is_set():
+            started.set()
+            await release.wait()
+        return await real_run_git(args, **kwargs)
+
+    monkeypatch.setattr(gitcache_module, "run_git", gated_run_git)
+    running = asyncio.create_task(cache.fetch(url))
+    await started.wait()  # git is "on the network" now, before the push below
+    pushed = repo.commit({"apps/web/new.yaml": "x: 1\n"})
+    later = [asyncio.create_task(cache.fetch(url)) for _ in range(3)]
+    release.set()
+    first = await running
+    results = await asyncio.gather(*later)
+    assert cache.fetch_count == 3  # initial, the running one, and one shared by the three late callers
+    assert all(r.refs["refs/heads/main"] == pushed for r in results)
+    assert first.url == url
