@@ -5,11 +5,12 @@ One module per verb: ``ssa`` (one object, only if it drifted), ``staged`` (stage
 cluster). ``verdicts`` is the memory that makes a no-op reconcile send nothing.
 """
 
+from gitward.apply._compare import desired_digest
 from gitward.apply.diffview import ObjectDiffView, diff_app
 from gitward.apply.inventory import rebuild_inventory
 from gitward.apply.namespace import ensure_namespace
 from gitward.apply.prune import prune
-from gitward.apply.ssa import apply_one
+from gitward.apply.ssa import Standing, apply_one, standing
 from gitward.apply.staged import CrdNotReady, apply_staged
 from gitward.apply.verdicts import Verdict, VerdictCache
 from gitward.apply.wait import wait_healthy
@@ -17,13 +18,16 @@ from gitward.apply.wait import wait_healthy
 __all__ = [
     "CrdNotReady",
     "ObjectDiffView",
+    "Standing",
     "Verdict",
     "VerdictCache",
     "apply_one",
     "apply_staged",
+    "desired_digest",
     "diff_app",
     "ensure_namespace",
     "prune",
     "rebuild_inventory",
+    "standing",
     "wait_healthy",
 ]

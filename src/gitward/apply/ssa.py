@@ -15,6 +15,7 @@ Deliberately not here: ordering, stages and concurrency (``staged``), marking (t
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,6 +48,31 @@ def _skip_verdict(
         verdicts.record(key, digest=digest, resource_version=live_version)
         return True
     return False
+
+
+class Standing(enum.StrEnum):
+    """Where one object stands before any request: what the control loop may conclude for free."""
+
+    UNCHANGED = "unchanged"  # provably as last applied
+    MISSING = "missing"  # no live object
+    DRIFTED = "drifted"  # the manifest is as last applied but the live object no longer matches it
+    UNKNOWN = "unknown"  # the manifest changed, or nothing was recorded: only the server can tell
+
+
+def standing(
+    desired: Mapping[str, Any], live: Mapping[str, Any] | None, *, verdicts: VerdictCache
+) -> Standing:
+    """Classify one already-marked manifest against live, without any request."""
+    if live is None:
+        return Standing.MISSING
+    key = ResourceKey.of(desired)
+    digest = desired_digest(desired)
+    if _skip_verdict(key, desired, live, digest=digest, verdicts=verdicts):
+        return Standing.UNCHANGED
+    verdict = verdicts.get(key)
+    if verdict is not None and verdict.digest == digest:
+        return Standing.DRIFTED
+    return Standing.UNKNOWN
 
 
 async def apply_one(

@@ -10,7 +10,7 @@ Deliberately not here: the server's life cycle itself (``api/server.py: run_stan
 from __future__ import annotations
 
 import asyncio
-import importlib
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,11 +40,10 @@ def default_state_file() -> Path:
 
 
 def _engine_module() -> Any:
-    # Imported by name: the engine module is the one piece `run` needs that the rest does not.
-    try:
-        return importlib.import_module("gitward.reconcile.engine")
-    except ImportError as exc:
-        raise CliError(f"the reconcile engine is not available: {exc}") from None
+    """The engine, imported only when ``run`` needs it (``gitward app ...`` never loads it)."""
+    import gitward.reconcile.engine as engine_module
+
+    return engine_module
 
 
 def run(
@@ -62,15 +61,16 @@ def run(
         host, port = parse_listen(listen)
         state_file = (state or default_state_file()).absolute()
         engine_module = _engine_module()
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         settings = engine_module.EngineSettings(config_path=config.absolute(), state_path=state_file)
         try:
-            asyncio.run(_serve(engine_module, settings, state_file, host, port, print_token))
+            asyncio.run(_serve(engine_module.Engine, settings, state_file, host, port, print_token))
         except GitwardError as exc:
             raise CliError(f"{exc.reason}: {exc.message}") from None
 
 
 async def _serve(
-    engine_module: Any, settings: Any, state_file: Path, host: str, port: int, print_token: bool
+    engine_class: Any, settings: Any, state_file: Path, host: str, port: int, print_token: bool
 ) -> None:
     from gitward.api.server import run_standalone
     from gitward.cli.output import console
@@ -86,7 +86,7 @@ async def _serve(
 
     state_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     await run_standalone(
-        start_engine=lambda: engine_module.Engine.start(settings),
+        start_engine=lambda: engine_class.start(settings),
         state_file=state_file,
         user_state_dir=user_state_dir(environ=os.environ, home=Path.home()),
         host=host,

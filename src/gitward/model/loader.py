@@ -31,12 +31,14 @@ from gitward.model.flux import (
     source_ref,
 )
 from gitward.model.project import DEFAULT_PROJECT, Project
+from gitward.model.repository import Repository
 
-GitwardObject = Application | Project | Cluster
-_GITWARD_KINDS: dict[str, type[Application] | type[Project] | type[Cluster]] = {
+GitwardObject = Application | Project | Cluster | Repository
+_GITWARD_KINDS: dict[str, type[Application] | type[Project] | type[Cluster] | type[Repository]] = {
     "Application": Application,
     "Project": Project,
     "Cluster": Cluster,
+    "Repository": Repository,
 }
 
 
@@ -48,6 +50,7 @@ class LoadedConfig:
     clusters: tuple[Cluster, ...] = ()
     projects: tuple[Project, ...] = ()
     errors: tuple[ObjectError, ...] = field(default_factory=tuple)
+    repositories: tuple[Repository, ...] = ()
 
     def application(self, name: str) -> Application | None:
         return next((app for app in self.applications if app.name == name), None)
@@ -182,4 +185,5 @@ def _without_duplicates(loaded: list[tuple[int, GitwardObject]], errors: list[Ob
         clusters=tuple(o for o in by_name if isinstance(o, Cluster)),
         projects=tuple(o for o in by_name if isinstance(o, Project)),
         errors=tuple(errors),
+        repositories=tuple(o for o in by_name if isinstance(o, Repository)),
     )

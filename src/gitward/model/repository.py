@@ -1,0 +1,49 @@
+"""The ``Repository`` object: credentials for Git or Helm repositories whose URL starts with ``url``.
+
+Credentials live in files (a mounted Secret, a file only the operator can read), never inline in the
+config, so the config itself can be committed to Git. The longest matching ``url`` prefix wins, as
+with Argo CD's repository credential templates.
+Deliberately not here: reading the files (reconcile does, when it needs them).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from gitward.model.common import API_VERSION, ObjectMeta, SpecModel, drop_status
+
+
+class RepositorySpec(SpecModel):
+    url: str = Field(min_length=1)
+    username: str | None = None
+    password_file: str | None = None
+    bearer_token_file: str | None = None
+    ssh_private_key_file: str | None = None
+    known_hosts_file: str | None = None
+
+
+class Repository(SpecModel):
+    api_version: Literal["gitward.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["Repository"] = "Repository"
+    metadata: ObjectMeta
+    spec: RepositorySpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_status(cls, data: Any) -> Any:
+        return drop_status(data)
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    def matches(self, url: str) -> bool:
+        return url.startswith(self.spec.url)
+
+
+def credentials_for(repositories: tuple[Repository, ...], url: str) -> Repository | None:
+    """The Repository with the longest URL prefix of ``url``, if any."""
+    matching = [r for r in repositories if r.matches(url)]
+    return max(matching, key=lambda r: len(r.spec.url), default=None)

@@ -1,0 +1,46 @@
+"""What a reconcile needs from the engine around it, as a Protocol, so the pipeline is testable alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from gitward.cluster.connection import ClusterConnection
+from gitward.core.clock import Clock
+from gitward.core.keys import ResourceKey
+from gitward.model import Project
+from gitward.reconcile.desired import SourceFetcher
+from gitward.reconcile.runtime import AppRuntime
+from gitward.reconcile.settings import EngineSettings
+from gitward.store import Store
+
+
+class PipelineContext(Protocol):
+    settings: EngineSettings
+    store: Store
+    fetcher: SourceFetcher
+    clock: Clock
+
+    async def connection(self, cluster: str) -> ClusterConnection: ...
+
+    def project(self, name: str) -> Project | None: ...
+
+    def claimed_by_other(self, app: str, key: ResourceKey) -> str | None:
+        """Another app whose inventory holds ``key`` (an object may belong to one app only)."""
+        ...
+
+    def apply_children(self, parent: AppRuntime, children: Sequence[dict[str, Any]]) -> list[str]:
+        """Register the Applications an app-of-apps rendered; returns problems found."""
+        ...
+
+    def record_event(
+        self,
+        app: str,
+        *,
+        type: str,
+        reason: str,
+        message: str,
+        object_id: str = "",
+        fields: Sequence[str] = (),
+        manager: str = "",
+    ) -> None: ...

@@ -1,0 +1,237 @@
+"""What an app wants: fetch its source, render it, split child apps from cluster objects.
+
+This is the "fetch" and "render" half of the pipeline (DESIGN §2). It never talks to a cluster except to
+ask the target's version and API groups for Helm. Every failure here happens before anything is
+applied, so the caller keeps the last good state.
+Deliberately not here: validation against a project and anything that writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitward.core.errors import FetchError, RenderError
+from gitward.model import Application, is_gitward_application
+from gitward.model.repository import Repository, credentials_for
+from gitward.render import (
+    DirectoryParams,
+    HelmParams,
+    KustomizeParams,
+    RenderCache,
+    RenderParams,
+    RenderResult,
+    RenderSettings,
+    RenderTools,
+    render_cached,
+)
+from gitward.sources import Artifact, GitCache, GitCredentials, fetch_chart
+
+
+@dataclass(frozen=True)
+class Desired:
+    """The rendered state of one app at one commit."""
+
+    revision: str
+    commit: str
+    tree: str
+    digest: str
+    objects: tuple[dict[str, Any], ...]
+    children: tuple[dict[str, Any], ...]
+    engine: str
+
+
+def render_params(app: Application) -> RenderParams:
+    """Map the user's source spec onto render parameters."""
+    source = app.spec.source
+    destination_ns = app.spec.destination.namespace or None
+    helm = HelmParams()
+    if source.helm is not None:
+        values = dict(source.helm.values)
+        for parameter in source.helm.parameters:
+            _set_dotted(values, parameter.name, parameter.value)
+        helm = HelmParams(
+            release_name=source.helm.release_name or app.name,
+            namespace=source.helm.namespace or destination_ns,
+            values=values,
+            value_files=tuple(source.helm.value_files),
+        )
+    else:
+        helm = HelmParams(release_name=app.name, namespace=destination_ns)
+    kustomize = KustomizeParams()
+    if source.kustomize is not None:
+        k = source.kustomize
+        kustomize = KustomizeParams(
+            images=tuple(k.images),
+            name_prefix=k.name_prefix,
+            name_suffix=k.name_suffix,
+            namespace=k.namespace,
+            common_labels=dict(k.common_labels),
+        )
+    directory = DirectoryParams()
+    if source.directory is not None:
+        d = source.directory
+        directory = DirectoryParams(recurse=d.recurse, include=tuple(d.include), exclude=tuple(d.exclude))
+    engine = "helm" if source.chart else source.render_hint
+    return RenderParams(
+        engine=engine, helm=helm, kustomize=kustomize, directory=directory, substitute=dict(source.substitute)
+    )
+
+
+def _set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
+    """``a.b.c=v`` as helm --set does (without list indices)."""
+    parts = dotted.split(".")
+    node = values
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def read_credentials(repository: Repository | None) -> GitCredentials | None:
+    """Credentials from the files a Repository names; read at use so rotated secrets take effect."""
+    if repository is None:
+        return None
+    spec = repository.spec
+
+    def read(path: str | None) -> str | None:
+        return Path(path).read_text().strip() if path else None
+
+    try:
+        return GitCredentials(
+            username=spec.username,
+            password=read(spec.password_file),
+            bearer_token=read(spec.bearer_token_file),
+            ssh_private_key=Path(spec.ssh_private_key_file) if spec.ssh_private_key_file else None,
+            known_hosts=Path(spec.known_hosts_file) if spec.known_hosts_file else None,
+        )
+    except OSError as exc:
+        raise FetchError(
+            f"credentials of repository {repository.name!r} unreadable: {exc.strerror}"
+        ) from None
+
+
+class SourceFetcher:
+    """Fetches and renders for every app; one fetch per repository per freshness window."""
+
+    def __init__(
+        self,
+        *,
+        cache_dir: Path,
+        tools: RenderTools,
+        render_settings: RenderSettings,
+        render_cache_entries: int,
+        fetch_freshness: float,
+    ) -> None:
+        self.git = GitCache(cache_dir / "git")
+        self.charts_dir = cache_dir / "charts"
+        self.tools = tools
+        self.render_settings = render_settings
+        self.render_cache = RenderCache(max_entries=render_cache_entries)
+        self.fetch_freshness = fetch_freshness
+        self.repositories: tuple[Repository, ...] = ()
+        self._fetched_at: dict[str, float] = {}
+        self.renders = 0
+
+    def credentials(self, url: str) -> GitCredentials | None:
+        return read_credentials(credentials_for(self.repositories, url))
+
+    def _needs_fetch(self, url: str, force: bool) -> bool:
+        last = self._fetched_at.get(url)
+        return force or last is None or time.monotonic() - last > self.fetch_freshness
+
+    async def artifact(self, app: Application, revision: str, *, fetch: bool) -> Artifact:
+        source = app.spec.source
+        credentials = self.credentials(source.repo_url)
+        if source.chart:
+            return await self._chart_artifact(app, revision, credentials)
+        do_fetch = self._needs_fetch(source.repo_url, fetch)
+        started = time.monotonic()
+        try:
+            artifact = await self.git.artifact(
+                source.repo_url, revision, source.path, credentials=credentials, fetch=do_fetch
+            )
+        except FetchError as exc:
+            if do_fetch or "not been fetched" not in str(exc):
+                raise
+            artifact = await self.git.artifact(
+                source.repo_url, revision, source.path, credentials=credentials, fetch=True
+            )
+        if do_fetch:
+            self._fetched_at[source.repo_url] = started
+        return artifact
+
+    async def _chart_artifact(
+        self, app: Application, version_spec: str, credentials: GitCredentials | None
+    ) -> Artifact:
+        source = app.spec.source
+        chart = str(source.chart)
+        directory = await fetch_chart(
+            source.repo_url, chart, version_spec, dest=self.charts_dir, credentials=credentials
+        )
+        version = directory.name
+        return Artifact(
+            url=source.repo_url,
+            revision=version_spec,
+            commit=version,
+            path="",
+            tree=f"chart:{source.repo_url}:{chart}:{version}",
+            root=directory,
+        )
+
+    async def desired(
+        self,
+        app: Application,
+        revision: str,
+        *,
+        fetch: bool,
+        kube_version: str,
+        api_versions: list[str],
+    ) -> Desired:
+        artifact = await self.artifact(app, revision, fetch=fetch)
+        if not artifact.tree:
+            raise RenderError(
+                f"path {app.spec.source.path!r} does not exist at {artifact.commit[:12]}",
+                reason="PathNotFound",
+            )
+        before = self.render_cache.misses
+        result: RenderResult = await render_cached(
+            artifact.directory,
+            root=artifact.root,
+            tree=artifact.tree,
+            params=render_params(app),
+            tools=self.tools,
+            kube_version=kube_version,
+            api_versions=api_versions,
+            cache=self.render_cache,
+            settings=self.render_settings,
+        )
+        self.renders += self.render_cache.misses - before
+        children = tuple(m for m in result.manifests if is_gitward_application(m))
+        objects = tuple(m for m in result.manifests if not is_gitward_application(m))
+        return Desired(
+            revision=revision,
+            commit=artifact.commit,
+            tree=artifact.tree,
+            digest=result.digest,
+            objects=objects,
+            children=children,
+            engine=result.engine,
+        )
+
+
+async def gather_limited(limit: int, *coros: Any) -> list[Any]:
+    """``asyncio.gather`` with at most ``limit`` awaiting at once."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def run(coro: Any) -> Any:
+        async with semaphore:
+            return await coro
+
+    return await asyncio.gather(*(run(c) for c in coros))

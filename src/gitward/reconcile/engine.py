@@ -1,0 +1,341 @@
+"""The engine: the apps, the clusters, the triggers, and the loop that keeps them converged.
+
+One process, one asyncio loop. Triggers (start, interval with jitter, watch events on managed objects,
+user actions through the API) land in a keyed work queue, so each app has at most one reconcile in
+flight and bursts collapse. Failures back off per app; a stalled app waits for its source or spec to
+change (the interval still re-checks). State is persisted in the store after every reconcile.
+Deliberately not here: the steps of one reconcile (``pipeline``), HTTP (``api/``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gitward.apply import Standing, VerdictCache
+from gitward.cluster.connection import ClusterConnection, ClusterConnections
+from gitward.core.clock import Clock, SystemClock
+from gitward.core.errors import ClusterError, GitwardError, Stalled, ValidationError, Waiting
+from gitward.core.keys import ResourceKey
+from gitward.model import IN_CLUSTER, Application, Project, load_object
+from gitward.reconcile import pipeline
+from gitward.reconcile.backoff import Backoff, BackoffPolicy, jittered
+from gitward.reconcile.config import load_config
+from gitward.reconcile.desired import SourceFetcher
+from gitward.reconcile.engine_service import EngineServiceMixin
+from gitward.reconcile.outcome import record_failure, record_success
+from gitward.reconcile.queue import Priority, WorkQueue
+from gitward.reconcile.runtime import AppRuntime, SyncRequest
+from gitward.reconcile.settings import EngineSettings
+from gitward.reconcile.status import mark_reconciling
+from gitward.render import RenderTools
+from gitward.store import Store
+
+log = logging.getLogger("gitward.engine")
+
+_FETCH_REASONS = {"start", "interval", "retry", "refresh", "config"}
+
+
+class Engine(EngineServiceMixin):
+    """Implements ``EngineService``; ``start`` opens everything, ``stop`` closes everything."""
+
+    def __init__(self, settings: EngineSettings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.store = Store.open(settings.state_path)
+        self.fetcher = SourceFetcher(
+            cache_dir=settings.cache_dir,
+            tools=RenderTools.discover(),
+            render_settings=settings.render,
+            render_cache_entries=settings.render_cache_entries,
+            fetch_freshness=settings.fetch_freshness,
+        )
+        self.connections = ClusterConnections(settings=settings.connection)
+        self.runtimes: dict[str, AppRuntime] = {}
+        self.invalid: dict[str, str] = {}
+        self.projects: dict[str, Project] = {}
+        self.clusters: dict[str, Any] = {}
+        self.backoff = Backoff()
+        self.queue = WorkQueue(self._work, concurrency=settings.concurrency)
+        self._owner_index: dict[ResourceKey, str] = {}
+        self._subscribed: set[str] = set()
+        self._ticker: asyncio.Task[None] | None = None
+        self.reconciles = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    @classmethod
+    async def start(cls, settings: EngineSettings, *, clock: Clock | None = None) -> Engine:
+        engine = cls(settings, clock=clock)
+        engine.load()
+        engine.resume_interrupted()
+        engine.queue.start()
+        engine._ticker = asyncio.create_task(engine._tick(), name="gitward-ticker")
+        for name in sorted(engine.runtimes):
+            engine.queue.add(name, priority=Priority.INTERVAL, reason="start")
+        return engine
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        await self.queue.stop()
+        await self.connections.close_all()
+        self.store.close()
+
+    def load(self) -> None:
+        config = load_config(self.settings.config_path, settings=self.settings.render)
+        self.fetcher.repositories = config.repositories
+        self.clusters = {c.name: c for c in config.clusters}
+        self.projects = {p.name: p for p in config.projects}
+        for error in config.errors:
+            name = error.name or f"document {error.document}"
+            self.invalid[name] = error.message
+            log.warning("invalid %s %s: %s", error.kind or "object", name, error.message)
+        for app in config.applications:
+            self._register(app)
+
+    def _register(self, app: Application, *, parent: str | None = None) -> AppRuntime:
+        status = self.store.load_status(app.name)
+        rows = self.store.load_verdicts(app.name).get("rows", [])
+        rt = AppRuntime(
+            app=app,
+            status=status or {},
+            verdicts=VerdictCache.from_export(rows),
+            inventory=self.store.load_inventory(app.name),
+            parent=parent,
+            inventory_known=status is not None,
+        )
+        self.runtimes[app.name] = rt
+        self._reindex(rt)
+        return rt
+
+    def resume_interrupted(self) -> None:
+        """Operations a killed process left Running are closed and their apps synced again."""
+        for op in self.store.unfinished_operations():
+            self.store.finish_operation(
+                op["id"],
+                phase="Failed",
+                message="interrupted by a restart; retried",
+                resources=op.get("resources") or [],
+                finished_at=self.clock.now(),
+            )
+
+    # -- context for the pipeline ------------------------------------------------------------------------
+
+    def _kubeconfig_of(self, cluster: str) -> tuple[Path, str | None]:
+        spec = self.clusters.get(cluster)
+        if spec is not None:
+            path = Path(os.path.expanduser(spec.spec.kubeconfig))
+            if not path.is_absolute():
+                base = self.settings.config_path
+                path = (base if base.is_dir() else base.parent) / path
+            return path, spec.spec.context
+        if cluster == IN_CLUSTER and os.environ.get("KUBECONFIG"):
+            return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0]), None
+        raise ValidationError(f"cluster {cluster!r} is not defined", reason="ClusterNotFound")
+
+    async def connection(self, cluster: str) -> ClusterConnection:
+        found = self.connections.get(cluster)
+        if found is not None:
+            return found
+        kubeconfig, context = self._kubeconfig_of(cluster)
+        conn = await self.connections.get_or_connect(cluster, kubeconfig, context)
+        if cluster not in self._subscribed:
+            self._subscribed.add(cluster)
+            conn.cache.on_change(self._on_cluster_change)
+        return conn
+
+    def project(self, name: str) -> Project | None:
+        found = self.projects.get(name)
+        if found is None and name == "default":
+            return Project.implicit_default()
+        return found
+
+    def claimed_by_other(self, app: str, key: ResourceKey) -> str | None:
+        owner = self._owner_index.get(key)
+        return owner if owner is not None and owner != app and owner in self.runtimes else None
+
+    def apply_children(self, parent: AppRuntime, children: Sequence[dict[str, Any]]) -> list[str]:
+        problems: list[str] = []
+        wanted: set[str] = set()
+        for document in children:
+            try:
+                child = load_object(document)
+            except Exception as exc:
+                problems.append(f"child application: {exc}")
+                continue
+            if not isinstance(child, Application):
+                problems.append(f"child {child.kind} {child.name!r} is not an Application")
+                continue
+            existing = self.runtimes.get(child.name)
+            if existing is not None and existing.parent != parent.name:
+                problems.append(f"child application {child.name!r} is already defined elsewhere")
+                continue
+            wanted.add(child.name)
+            if existing is None or existing.app != child:
+                rt = self._register(child, parent=parent.name) if existing is None else existing
+                rt.app = child
+                self.queue.add(child.name, priority=Priority.DEPENDENCY, reason="config")
+        for name, rt in list(self.runtimes.items()):
+            if rt.parent == parent.name and name not in wanted and not problems:
+                del self.runtimes[name]
+                self.record_event(
+                    parent.name,
+                    type="Normal",
+                    reason="ChildRemoved",
+                    message=f"application {name!r} left the parent's render",
+                )
+        return problems
+
+    def record_event(
+        self,
+        app: str,
+        *,
+        type: str,
+        reason: str,
+        message: str,
+        object_id: str = "",
+        fields: Sequence[str] = (),
+        manager: str = "",
+    ) -> None:
+        self.store.add_event(
+            app,
+            type=type,
+            reason=reason,
+            message=message,
+            object_id=object_id,
+            fields=tuple(fields),
+            manager=manager,
+            time=self.clock.now(),
+        )
+
+    def _reindex(self, rt: AppRuntime) -> None:
+        for key in [k for k, owner in self._owner_index.items() if owner == rt.name]:
+            del self._owner_index[key]
+        for entry in rt.inventory:
+            self._owner_index.setdefault(entry.key, rt.name)
+
+    # -- triggers ------------------------------------------------------------------------------------
+
+    def _on_cluster_change(self, event_type: str, key: ResourceKey, obj: dict[str, Any]) -> None:
+        """A watched object changed: wake its owning app (drift, health) — and only that app."""
+        owner = self._owner_index.get(key)
+        if owner is not None and owner in self.runtimes:
+            self.queue.add(owner, priority=Priority.DRIFT, reason="drift")
+
+    async def _tick(self) -> None:
+        """Interval resyncs (with jitter) and retries after backoff."""
+        while True:
+            now = self.clock.monotonic()
+            for name, rt in list(self.runtimes.items()):
+                if rt.retry_at is not None and rt.retry_at <= now:
+                    rt.retry_at = None
+                    self.queue.add(name, priority=Priority.INTERVAL, reason="retry")
+                elif rt.next_due and rt.next_due <= now:
+                    rt.next_due = 0.0
+                    self.queue.add(name, priority=Priority.INTERVAL, reason="interval")
+            await asyncio.sleep(0.5)
+
+    async def _work(self, name: str, reasons: frozenset[str]) -> None:
+        rt = self.runtimes.get(name)
+        if rt is None:
+            return
+        fetch = bool(reasons & _FETCH_REASONS)
+        await self.reconcile(rt, SyncRequest(trigger=",".join(sorted(reasons)), fetch=fetch))
+
+    # -- one reconcile ---------------------------------------------------------------------------------
+
+    def _should_apply(
+        self,
+        rt: AppRuntime,
+        req: SyncRequest,
+        prepared: pipeline.Prepared,
+        found: dict[ResourceKey, Standing],
+    ) -> bool:
+        if req.apply:
+            return True
+        automated = rt.app.spec.sync_policy.automated
+        if automated is None or rt.suspended:
+            return False
+        status = rt.status
+        if status.get("lastSyncedDigest") != prepared.desired.digest or status.get("lastSyncFailed"):
+            return True
+        if pipeline.stale_pending(rt, prepared) and automated.prune:
+            return True
+        return automated.self_heal and any(s is not Standing.UNCHANGED for s in found.values())
+
+    async def reconcile(self, rt: AppRuntime, req: SyncRequest) -> int | None:
+        """One pass; returns the id of the operation it ran, if it applied anything."""
+        async with rt.lock:
+            self.reconciles += 1
+            mark_reconciling(rt.status, now=self.clock.now(), message=req.trigger)
+            op_id: int | None = None
+            try:
+                prepared = await pipeline.prepare(self, rt, req)
+                conn = prepared.connection
+                await pipeline.watch_kinds(conn, prepared.objects, rt.inventory)
+                await pipeline.restore_inventory(self, rt, conn, prepared)
+                self._reindex(rt)
+                found = pipeline.standings(rt, conn, prepared)
+                await pipeline.report_drift(self, rt, conn, prepared, found)
+                if self._should_apply(rt, req, prepared, found):
+                    op_id = self._start_operation(rt, req, prepared)
+                    result = await pipeline.sync(self, rt, prepared, req, op_id=op_id)
+                    self._persist_sync(rt, result)
+                    record_success(self, rt, prepared, result=result, op_id=op_id, out_of_sync=None)
+                else:
+                    out = await pipeline.compare(self, rt, prepared, found)
+                    record_success(self, rt, prepared, result=None, op_id=None, out_of_sync=out)
+                self.backoff.reset(rt.name)
+                rt.retry_at = None
+            except GitwardError as err:
+                self._on_failure(rt, err, op_id)
+            except Exception as err:
+                log.exception("reconcile of %s failed unexpectedly", rt.name)
+                self._on_failure(rt, GitwardError(f"internal error: {type(err).__name__}"), op_id)
+            finally:
+                rt.next_due = self.clock.monotonic() + jittered(rt.app.spec.sync_policy.interval)
+                self.store.save_status(rt.name, rt.status)
+            return op_id
+
+    def _start_operation(self, rt: AppRuntime, req: SyncRequest, prepared: pipeline.Prepared) -> int:
+        return self.store.start_operation(
+            rt.name,
+            revision=prepared.desired.revision,
+            commit=prepared.desired.commit,
+            trigger=req.trigger,
+            started_at=self.clock.now(),
+        )
+
+    def _persist_sync(self, rt: AppRuntime, result: pipeline.SyncResult) -> None:
+        rt.inventory = result.inventory
+        self.store.save_inventory(rt.name, rt.inventory)
+        self.store.save_verdicts(rt.name, {"rows": rt.verdicts.export()})
+        self._reindex(rt)
+
+    def _on_failure(self, rt: AppRuntime, err: GitwardError, op_id: int | None) -> None:
+        retry = rt.app.spec.sync_policy.retry
+        policy = BackoffPolicy(
+            duration=retry.backoff.duration,
+            factor=retry.backoff.factor,
+            max_duration=retry.backoff.max_duration,
+            limit=retry.limit,
+        )
+        delay: float | None
+        if isinstance(err, Waiting):
+            delay = err.retry_after
+        elif isinstance(err, Stalled):
+            delay = None
+        else:
+            delay = self.backoff.record_failure(rt.name, policy)
+        rt.retry_at = None if delay is None else self.clock.monotonic() + delay
+        record_failure(self, rt, err, op_id=op_id, retry_in=delay)
+        if isinstance(err, ClusterError) and err.status == 0:
+            log.warning("cluster of %s unreachable: %s", rt.name, err)

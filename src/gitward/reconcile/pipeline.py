@@ -1,0 +1,325 @@
+"""One reconcile of one app, end to end: fetch -> render -> validate -> plan -> apply -> prune -> record.
+
+Safety rules (DESIGN §2) live here as the order of the steps: everything that can fail for a reason
+other than the cluster (fetch, render, policy, claims, an empty render) happens before the first
+write, and a failure there leaves the cluster and the stored inventory exactly as they were. Prune
+only runs after every apply succeeded, only for objects the stored inventory names and the live object
+proves we own (``apply.prune``).
+
+Speed rules: a reconcile whose manifests did not change and whose objects did not drift sends no
+request at all (the verdict cache and the watch-fed cluster cache answer), and the dry-run runs only
+for objects whose standing is unknown.
+Deliberately not here: when reconciles run (``engine``), the status shape (``status``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gitward.apply import (
+    Standing,
+    apply_staged,
+    diff_app,
+    ensure_namespace,
+    prune,
+    rebuild_inventory,
+    standing,
+)
+from gitward.cluster.connection import ClusterConnection
+from gitward.core.changes import Action, ChangeSet
+from gitward.core.errors import ClusterError, RenderError, ValidationError
+from gitward.core.keys import InventoryEntry, ResourceKey
+from gitward.core.marks import owner_of, with_marks
+from gitward.core.status import OperationPhase
+from gitward.diff import IgnoreRule
+from gitward.plan import fill_namespaces, inventory_of, stale
+from gitward.policy import Limits, validate_render
+from gitward.reconcile.context import PipelineContext
+from gitward.reconcile.desired import Desired
+from gitward.reconcile.drift import drift_paths, managers_of
+from gitward.reconcile.runtime import AppRuntime, SyncRequest
+
+log = logging.getLogger("gitward.reconcile")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything decided before the first write."""
+
+    connection: ClusterConnection
+    desired: Desired
+    objects: tuple[dict[str, Any], ...]  # namespaces filled, marked
+    inventory: tuple[InventoryEntry, ...]
+
+
+async def _namespaced_lookup(
+    conn: ClusterConnection, objects: Sequence[Mapping[str, Any]]
+) -> dict[tuple[str, str], bool | None]:
+    """Scope of every kind rendered: discovery first, then CRDs in the same render."""
+    crd_scopes: dict[tuple[str, str], bool] = {}
+    for obj in objects:
+        if obj.get("kind") == "CustomResourceDefinition":
+            spec = obj.get("spec") or {}
+            names = spec.get("names") or {}
+            crd_scopes[(str(spec.get("group", "")), str(names.get("kind", "")))] = (
+                spec.get("scope") != "Cluster"
+            )
+    scopes: dict[tuple[str, str], bool | None] = {}
+    for obj in objects:
+        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+        if (group, kind) in scopes:
+            continue
+        try:
+            scopes[(group, kind)] = (await conn.client.resource_for(api_version, kind)).namespaced
+        except ClusterError as err:
+            if err.status != 404:
+                raise
+            scopes[(group, kind)] = crd_scopes.get((group, kind))
+    return scopes
+
+
+async def prepare(ctx: PipelineContext, rt: AppRuntime, req: SyncRequest) -> Prepared:
+    """Fetch, render and validate; raises before anything is written."""
+    app = rt.app
+    conn = await ctx.connection(app.spec.destination.cluster)
+    kube_version = await conn.client.server_version()
+    api_versions = await conn.client.api_versions()
+    revision = req.revision or rt.pinned_revision or app.spec.source.revision
+    desired = await ctx.fetcher.desired(
+        app, revision, fetch=req.fetch, kube_version=kube_version, api_versions=api_versions
+    )
+    problems = ctx.apply_children(rt, desired.children)
+    if problems:
+        raise ValidationError("; ".join(problems), reason="InvalidChildApplication")
+    automated = app.spec.sync_policy.automated
+    if not desired.objects and not desired.children and not (automated and automated.allow_empty):
+        raise RenderError(
+            "render produced no objects; nothing is applied or pruned "
+            "(set syncPolicy.automated.allowEmpty: true if an empty app is intended)",
+            reason="EmptyRender",
+        )
+    scopes = await _namespaced_lookup(conn, desired.objects)
+    objects = fill_namespaces(
+        list(desired.objects),
+        default_namespace=app.spec.destination.namespace or "default",
+        is_namespaced=lambda group, kind: scopes.get((group, kind)),
+    )
+    project = ctx.project(app.spec.project)
+    if project is None:
+        raise ValidationError(f"project {app.spec.project!r} does not exist", reason="ProjectNotFound")
+    limits = Limits(
+        max_objects=ctx.settings.max_objects_per_app, max_object_bytes=ctx.settings.max_object_bytes
+    )
+    validate_render(project, app, objects, is_namespaced=lambda g, k: scopes.get((g, k)), limits=limits)
+    marked = tuple(with_marks(dict(o), app.name) for o in objects)
+    _check_claims(ctx, rt, conn, marked)
+    return Prepared(conn, desired, marked, tuple(inventory_of(list(marked))))
+
+
+def _check_claims(
+    ctx: PipelineContext, rt: AppRuntime, conn: ClusterConnection, marked: Sequence[dict[str, Any]]
+) -> None:
+    """An object may belong to one app only (RELIABILITY bad input 8): refuse, never flip-flop."""
+    claims: list[str] = []
+    for obj in marked:
+        key = ResourceKey.of(obj)
+        other = ctx.claimed_by_other(rt.name, key)
+        if other is None:
+            live = conn.cache.get(key)
+            owner = owner_of(live) if live is not None else None
+            other = owner if owner not in (None, rt.name) else None
+        if other is not None:
+            claims.append(f"{key} is managed by application {other!r}")
+    if claims:
+        raise ValidationError("; ".join(sorted(claims)), reason="SharedResource")
+
+
+async def watch_kinds(
+    conn: ClusterConnection, objects: Sequence[Mapping[str, Any]], inventory: Sequence[InventoryEntry]
+) -> None:
+    """Make the cluster cache watch every kind the app owns; kinds not served yet are skipped."""
+    kinds = {(str(o.get("apiVersion", "")), str(o.get("kind", ""))) for o in objects}
+    kinds |= {(e.api_version, e.key.kind) for e in inventory}
+    for api_version, kind in sorted(kinds):
+        if conn.cache.is_watched(api_version, kind):
+            continue
+        try:
+            await conn.cache.ensure_watched(api_version, kind)
+        except ClusterError as err:
+            if err.status not in (404, 403):
+                raise
+
+
+async def restore_inventory(
+    ctx: PipelineContext, rt: AppRuntime, conn: ClusterConnection, prepared: Prepared
+) -> None:
+    """After the state database was lost: rebuild what this app owns from the marks on live objects."""
+    if rt.inventory_known:
+        return
+    kinds = {(e.api_version, e.key.kind) for e in prepared.inventory}
+    found = await rebuild_inventory(conn.client, sorted(kinds), app=rt.name)
+    rt.inventory = sorted(set(rt.inventory) | set(found))
+    rt.inventory_known = True
+    ctx.store.save_inventory(rt.name, rt.inventory)
+
+
+def standings(rt: AppRuntime, conn: ClusterConnection, prepared: Prepared) -> dict[ResourceKey, Standing]:
+    return {
+        ResourceKey.of(obj): standing(obj, conn.cache.get(ResourceKey.of(obj)), verdicts=rt.verdicts)
+        for obj in prepared.objects
+    }
+
+
+async def report_drift(
+    ctx: PipelineContext,
+    rt: AppRuntime,
+    conn: ClusterConnection,
+    prepared: Prepared,
+    found: Mapping[ResourceKey, Standing],
+) -> list[ResourceKey]:
+    """Record one event per out-of-band change: the object, the fields, who changed them."""
+    drifted: list[ResourceKey] = []
+    for obj in prepared.objects:
+        key = ResourceKey.of(obj)
+        state = found.get(key)
+        live = conn.cache.get(key)
+        if state is Standing.MISSING and rt.verdicts.get(key) is not None:
+            marker = "deleted"
+        elif state is Standing.DRIFTED and live is not None:
+            marker = str((live.get("metadata") or {}).get("resourceVersion", ""))
+        else:
+            continue
+        drifted.append(key)
+        if rt.reported_drift.get(key) == marker:
+            continue
+        rt.reported_drift[key] = marker
+        if marker == "deleted":
+            ctx.record_event(
+                rt.name,
+                type="Warning",
+                reason="Drift",
+                message=f"{key} was deleted out of band",
+                object_id=key.id,
+            )
+            continue
+        assert live is not None
+        paths = drift_paths(obj, live)
+        full = await conn.client.get(str(obj["apiVersion"]), key.kind, key.namespace, key.name)
+        managers = managers_of(full, paths)
+        who = f" by {', '.join(managers)}" if managers else ""
+        ctx.record_event(
+            rt.name,
+            type="Warning",
+            reason="Drift",
+            message=f"{key} changed out of band{who}: {', '.join(paths) or '(fields)'}",
+            object_id=key.id,
+            fields=paths,
+            manager=", ".join(managers),
+        )
+    return drifted
+
+
+def ignore_rules(rt: AppRuntime) -> list[IgnoreRule]:
+    return [
+        IgnoreRule(
+            group=r.group,
+            kind=r.kind,
+            name=r.name or "",
+            namespace=r.namespace or "",
+            json_pointers=tuple(r.json_pointers),
+        )
+        for r in rt.app.spec.ignore_differences
+    ]
+
+
+async def compare(
+    ctx: PipelineContext, rt: AppRuntime, prepared: Prepared, found: Mapping[ResourceKey, Standing]
+) -> set[ResourceKey]:
+    """Objects out of sync, asking the server (dry-run) only where the standing is unknown."""
+    conn = prepared.connection
+    out = {k for k, s in found.items() if s in (Standing.MISSING, Standing.DRIFTED)}
+    unknown = [o for o in prepared.objects if found.get(ResourceKey.of(o)) is Standing.UNKNOWN]
+    if unknown:
+        views = await diff_app(
+            conn.client,
+            unknown,
+            app=rt.name,
+            live=conn.cache.get,
+            ignore=ignore_rules(rt),
+            concurrency=ctx.settings.apply_concurrency,
+        )
+        out |= {v.key for v in views if v.action != "none"}
+    return out
+
+
+def _kept_after_prune(pruned: ChangeSet, stale_entries: Sequence[InventoryEntry]) -> list[InventoryEntry]:
+    """Stale entries still owned after prune: failed deletes stay in the inventory and are retried."""
+    deleted = {c.key for c in pruned if c.action is Action.DELETED}
+    skipped_foreign = {c.key for c in pruned if c.action is Action.SKIPPED}
+    return [e for e in stale_entries if e.key not in deleted and e.key not in skipped_foreign]
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    changes: ChangeSet
+    inventory: list[InventoryEntry]
+    pending_prune: list[InventoryEntry]
+
+
+async def sync(
+    ctx: PipelineContext, rt: AppRuntime, prepared: Prepared, req: SyncRequest, *, op_id: int
+) -> SyncResult:
+    """Apply in stages, then prune if allowed and everything applied; persist after each step."""
+    conn, app = prepared.connection, rt.app
+    policy = app.spec.sync_policy
+    changes = ChangeSet()
+    namespace = app.spec.destination.namespace
+    if policy.create_namespace and namespace:
+        changes += await ensure_namespace(
+            conn.client, namespace, app=rt.name, live=conn.cache.get, verdicts=rt.verdicts
+        )
+    self_heal = bool(policy.automated and policy.automated.self_heal)
+    force = req.force or policy.force or (self_heal and not req.apply)
+    changes += await apply_staged(
+        conn.client,
+        prepared.objects,
+        app=rt.name,
+        live=conn.cache.get,
+        verdicts=rt.verdicts,
+        force=force,
+        concurrency=ctx.settings.apply_concurrency,
+        crd_timeout=ctx.settings.wait_crd_timeout,
+    )
+    await watch_kinds(conn, prepared.objects, ())
+    ctx.store.update_operation(
+        op_id, phase=OperationPhase.RUNNING, message="applied", resources=[c.to_dict() for c in changes]
+    )
+    stale_entries = stale(rt.inventory, prepared.inventory)
+    pending = list(stale_entries)
+    prune_wanted = req.prune if req.prune is not None else bool(policy.automated and policy.automated.prune)
+    if stale_entries and prune_wanted and policy.prune_allowed and not changes.failed:
+        pruned = await prune(
+            conn.client,
+            stale_entries,
+            app=rt.name,
+            live=conn.cache.get,
+            concurrency=ctx.settings.apply_concurrency,
+        )
+        changes += pruned
+        pending = _kept_after_prune(pruned, stale_entries)
+        for change in pruned:
+            if change.action is Action.DELETED:
+                rt.verdicts.forget(change.key)
+    inventory = sorted(set(prepared.inventory) | set(pending))
+    return SyncResult(
+        changes, inventory, [e for e in pending if e.key not in {c.key for c in changes.failed}]
+    )
+
+
+def stale_pending(rt: AppRuntime, prepared: Prepared) -> list[InventoryEntry]:
+    """Owned objects that left Git and are still in the inventory (pruned later, or never)."""
+    return stale(rt.inventory, prepared.inventory)

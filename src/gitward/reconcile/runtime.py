@@ -1,0 +1,51 @@
+"""What the engine keeps in memory per app between reconciles, and the request for one reconcile."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitward.apply import VerdictCache
+from gitward.core.keys import InventoryEntry, ResourceKey
+from gitward.model import Application
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """One reconcile: ``apply`` forces a sync (user action); otherwise the sync policy decides."""
+
+    trigger: str
+    apply: bool = False
+    fetch: bool = False
+    revision: str | None = None  # pin to this revision (rollback / sync --revision)
+    prune: bool | None = None
+    force: bool = False
+    history_id: int | None = None
+
+
+@dataclass
+class AppRuntime:
+    app: Application
+    status: dict[str, Any]
+    verdicts: VerdictCache
+    inventory: list[InventoryEntry]
+    parent: str | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_due: float = 0.0
+    retry_at: float | None = None
+    reported_drift: dict[ResourceKey, str] = field(default_factory=dict)
+    inventory_known: bool = True  # False after the state database was lost: rebuild from the cluster
+
+    @property
+    def name(self) -> str:
+        return self.app.name
+
+    @property
+    def suspended(self) -> bool:
+        return bool(self.status.get("suspended"))
+
+    @property
+    def pinned_revision(self) -> str | None:
+        value = self.status.get("pinnedRevision")
+        return str(value) if value else None

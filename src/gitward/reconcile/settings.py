@@ -1,0 +1,34 @@
+"""How one gitward process runs: where its config and state live and the knobs of the control loop.
+
+Every limit is a setting, not a constant (DESIGN §2), so a benchmark or a large installation can raise
+them without a code change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitward.cluster.connection import ConnectionSettings
+from gitward.render import RenderSettings
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    config_path: Path
+    state_path: Path
+    listen: str = "127.0.0.1:8080"
+    concurrency: int = 8  # apps reconciled in parallel
+    apply_concurrency: int = 8  # objects applied in parallel within one app's wave
+    fetch_freshness: float = 2.0  # seconds during which a fetched repository is not re-fetched
+    render_cache_entries: int = 512
+    wait_crd_timeout: float = 60.0
+    health_timeout: float = 0.0  # a sync never blocks on health: health follows by watch
+    connection: ConnectionSettings = field(default_factory=ConnectionSettings)
+    render: RenderSettings = field(default_factory=RenderSettings)
+    max_objects_per_app: int = 10_000
+    max_object_bytes: int = 1_500_000
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.state_path.parent / f"{self.state_path.stem}-cache"

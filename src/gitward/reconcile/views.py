@@ -1,0 +1,60 @@
+"""The JSON-ready views of apps the API serves (shapes documented in ``service``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitward.core.conditions import Condition, ConditionType
+from gitward.reconcile.runtime import AppRuntime
+
+
+def app_summary(rt: AppRuntime) -> dict[str, Any]:
+    app, status = rt.app, rt.status
+    source = app.spec.source
+    return {
+        "name": app.name,
+        "project": app.spec.project,
+        "parent": rt.parent,
+        "repoURL": source.repo_url,
+        "path": source.path,
+        "chart": source.chart,
+        "revision": rt.pinned_revision or source.revision,
+        "destination": {
+            "cluster": app.spec.destination.cluster,
+            "namespace": app.spec.destination.namespace,
+        },
+        "automated": app.spec.sync_policy.automated is not None,
+        "sync": status.get("sync") or {"status": "Unknown", "revision": ""},
+        "health": status.get("health") or {"status": "Unknown", "message": ""},
+        "conditions": status.get("conditions") or [],
+        "suspended": rt.suspended,
+        "suspendReason": status.get("suspendReason", ""),
+        "operation": status.get("operation"),
+        "resources": status.get("resources") or [],
+        "message": status.get("error", ""),
+    }
+
+
+def invalid_app_summary(name: str, message: str) -> dict[str, Any]:
+    """An Application that failed validation is listed with its error, so its owner sees why."""
+    stalled = Condition(ConditionType.STALLED, True, "ValidationFailed", message).to_dict()
+    ready = Condition(ConditionType.READY, False, "ValidationFailed", message).to_dict()
+    return {
+        "name": name,
+        "project": "",
+        "parent": None,
+        "repoURL": "",
+        "path": "",
+        "chart": None,
+        "revision": "",
+        "destination": {"cluster": "", "namespace": ""},
+        "automated": False,
+        "sync": {"status": "Unknown", "revision": ""},
+        "health": {"status": "Unknown", "message": message},
+        "conditions": [ready, stalled],
+        "suspended": False,
+        "suspendReason": "",
+        "operation": None,
+        "resources": [],
+        "message": message,
+    }
