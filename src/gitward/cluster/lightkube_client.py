@@ -86,16 +86,24 @@ class LightkubeClient:
         Raises ``KubeconfigError`` for unusable files and for exec/auth-provider credential plugins.
         """
         endpoint = await asyncio.to_thread(load_endpoint, path, context)
-        http = httpx.AsyncClient(
-            base_url=endpoint.server,
-            verify=endpoint.ssl_context if endpoint.ssl_context is not None else True,
-            auth=endpoint.auth,
-            timeout=httpx.Timeout(request_timeout),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
-            http2=http2,
-            trust_env=False,
+
+        def pool(*, use_http2: bool) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                base_url=endpoint.server,
+                verify=endpoint.ssl_context if endpoint.ssl_context is not None else True,
+                auth=endpoint.auth,
+                timeout=httpx.Timeout(request_timeout),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
+                http2=use_http2,
+                trust_env=False,
+            )
+
+        transport = ApiTransport(
+            pool(use_http2=http2),
+            bucket=TokenBucket(RateLimit(qps=qps, burst=burst)),
+            retry=retry,
+            watch_http=pool(use_http2=False),
         )
-        transport = ApiTransport(http, bucket=TokenBucket(RateLimit(qps=qps, burst=burst)), retry=retry)
         return cls(transport, default_namespace=endpoint.namespace)
 
     # -- discovery ---------------------------------------------------------------------------

@@ -36,10 +36,14 @@ class ApiTransport:
         http: httpx.AsyncClient,
         *,
         bucket: TokenBucket,
+        watch_http: httpx.AsyncClient | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._http = http
+        # Watches get their own HTTP/1.1 pool: a long-lived stream multiplexed on the shared HTTP/2
+        # connection was seen to hold up unrelated requests on it for tens of seconds.
+        self._watch_http = watch_http or http
         self._bucket = bucket
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -93,15 +97,15 @@ class ApiTransport:
         self, verb: str, path: str, *, what: str, params: Params, read_timeout: float
     ) -> AsyncIterator[httpx.Response]:
         """A streaming GET (watch) whose start is retried like any request; the body is the caller's."""
-        timeout = httpx.Timeout(self._http.timeout.connect, read=read_timeout)
-        request = self._http.build_request("GET", path, params=params, timeout=timeout)
+        timeout = httpx.Timeout(self._watch_http.timeout.connect, read=read_timeout)
+        request = self._watch_http.build_request("GET", path, params=params, timeout=timeout)
         attempt = 0
         while True:
             attempt += 1
             await self._bucket.acquire()
             self._counts[verb] += 1
             try:
-                response = await self._http.send(request, stream=True)
+                response = await self._watch_http.send(request, stream=True)
             except httpx.TransportError as err:
                 if attempt >= self._retry.attempts:
                     raise self._unreachable(what, err) from None
@@ -129,6 +133,8 @@ class ApiTransport:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._watch_http is not self._http:
+            await self._watch_http.aclose()
 
 
 def json_body(data: Any) -> bytes:

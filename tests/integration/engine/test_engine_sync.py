@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 from devtools.gitservers import FileGitServer
-
-from tests.integration.engine.conftest import Harness, application, configmap, deployment
+from tests.integration.engine.harness import Harness, application, configmap, deployment
 
 pytestmark = pytest.mark.integration
 
