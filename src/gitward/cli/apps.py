@@ -29,6 +29,7 @@ from gitward.cli.output import (
     print_unified_diff,
     reporting_errors,
     short,
+    timestamp,
 )
 
 app = typer.Typer(help="Inspect and operate applications on a gitward server.", no_args_is_help=True)
@@ -235,8 +236,19 @@ def history(
         print_data(entries, output)
         return
     print_table(
-        ["ID", "REVISION", "DEPLOYED AT"],
-        ([e.get("id"), short(e.get("revision")), e.get("deployedAt")] for e in entries),
+        ["ID", "REVISION", "COMMIT", "PHASE", "STARTED", "TRIGGER", "MESSAGE"],
+        (
+            [
+                e.get("id"),
+                short(e.get("revision")),
+                short(e.get("commit")),
+                e.get("phase"),
+                timestamp(e.get("startedAt") or e.get("deployedAt")),
+                e.get("trigger"),
+                e.get("message"),
+            ]
+            for e in entries
+        ),
     )
 
 
@@ -276,7 +288,14 @@ def events(
     print_table(
         ["TIME", "APP", "TYPE", "REASON", "OBJECT", "MESSAGE"],
         (
-            [e.get("time"), e.get("app"), e.get("type"), e.get("reason"), e.get("object"), e.get("message")]
-            for e in items
+            [
+                timestamp(e.get("time")),
+                e.get("app"),
+                e.get("type"),
+                e.get("reason"),
+                e.get("object"),
+                e.get("message"),
+            ]
+            for e in reversed(items)
         ),
     )

@@ -11,6 +11,7 @@ Deliberately not here: paging and colour configuration (rich honours ``NO_COLOR`
 from __future__ import annotations
 
 import contextlib
+import datetime
 import enum
 import json
 from collections.abc import Iterable, Iterator, Sequence
@@ -103,6 +104,13 @@ def short(revision: Any) -> str:
     text = "" if revision is None else str(revision)
     is_sha = len(text) == 40 and all(c in "0123456789abcdef" for c in text)
     return text[:7] if is_sha else text
+
+
+def timestamp(value: Any) -> str:
+    """Epoch seconds from the API as local ``YYYY-MM-DD HH:MM:SS``; other values as given."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+    return "" if value is None else str(value)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
 """Offline rendering of a local folder, for ``gitward render PATH`` and users' own tests.
 
-The folder is treated as its own checkout (the sandbox root), so links out of it are refused just
-as in a real render. Helm value files given on the command line are the user's own local files
+The sandbox root is the enclosing Git work tree (the folder holding ``.git``), as in a real render
+where the root is the checkout: a Kustomize overlay may use ``../base`` inside the repository, and
+links out of the repository are refused. Outside any work tree the folder itself is the root. Helm value files given on the command line are the user's own local files
 (they may live outside the folder): they are read here, size-capped and bounded, and merged into
 the inline values, so Helm itself is never handed a path outside the sandbox.
 
@@ -48,6 +49,14 @@ def _deep_merge(target: dict[str, Any], extra: dict[str, Any]) -> None:
             target[key] = copy.deepcopy(value)
 
 
+def sandbox_root(path: Path) -> Path:
+    """The nearest enclosing folder holding ``.git``, else ``path`` itself."""
+    for candidate in (path, *path.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return path
+
+
 def render_local(
     path: Path,
     *,
@@ -68,11 +77,11 @@ def render_local(
         values = _local_values(helm_values, settings=settings)
         _deep_merge(values, params.helm.values)
         params = replace(params, helm=replace(params.helm, values=values))
-    root = path.resolve()
+    directory = path.resolve()
     result = asyncio.run(
         render(
-            root,
-            root=root,
+            directory,
+            root=sandbox_root(directory),
             params=params,
             tools=tools or RenderTools.discover(),
             kube_version=kube_version,
