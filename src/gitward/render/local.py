@@ -2,7 +2,8 @@
 
 The sandbox root is the enclosing Git work tree (the folder holding ``.git``), as in a real render
 where the root is the checkout: a Kustomize overlay may use ``../base`` inside the repository, and
-links out of the repository are refused. Outside any work tree the folder itself is the root. Helm value files given on the command line are the user's own local files
+links out of the repository are refused. Outside any work tree the folder itself is the root.
+Helm value files given on the command line are the user's own local files
 (they may live outside the folder): they are read here, size-capped and bounded, and merged into
 the inline values, so Helm itself is never handed a path outside the sandbox.
 
