@@ -71,7 +71,7 @@ async def test_rollback_pins_the_old_commit_until_a_sync_to_the_branch_resumes_a
     first = repo.head()
     for version in ("2", "3"):
         await _commit(harness, repo, name, {"app/cfg.yaml": configmap("cfg", {"v": version})}, version)
-        await harness.until(lambda v=version: live_data(kube_cluster, "cfg", namespace) == {"v": v})
+        await harness.until(lambda: live_data(kube_cluster, "cfg", namespace) == {"v": version})  # noqa: B023
     newest = repo.head()
 
     entries = engine.history(name)
@@ -109,7 +109,7 @@ async def test_restart_on_the_same_state_makes_no_writes_and_no_dry_runs(
     harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any
 ) -> None:
     name = unique("restart")
-    files = {
+    files: dict[str, str | bytes | None] = {
         "app/cfg.yaml": configmap("cfg", {"color": "blue"}),
         "app/svc.yaml": service("web"),
         "app/deploy.yaml": deployment("web", replicas=2),
@@ -196,14 +196,14 @@ async def test_app_of_apps_syncs_children_and_drops_a_child_that_leaves_the_rend
         doc = application(child, repo=apps_url, path=f"workloads/{child}", namespace=namespaces[child])
         return yaml.safe_dump(doc)
 
-    files: dict[str, str | None] = {f"apps/{c}.yaml": child_doc(c) for c in children}
+    files: dict[str, str | bytes | None] = {f"apps/{c}.yaml": child_doc(c) for c in children}
     files.update({f"workloads/{c}/cfg.yaml": configmap("cfg", {"app": c}) for c in children})
     repo = git_server.create_repo(parent, files)
     harness.configure(application(parent, repo=apps_url, path="apps", namespace="default"))
     engine = await harness.start()
     await harness.until(lambda: all(c in {a["name"] for a in engine.list_apps()} for c in children))
     for child in children:
-        await harness.until(lambda c=child: harness.is_synced_healthy(c))
+        await harness.until(lambda: harness.is_synced_healthy(child))  # noqa: B023
         assert live_data(kube_cluster, "cfg", namespaces[child]) == {"app": child}
         assert harness.app(child)["parent"] == parent
     await harness.until(lambda: harness.is_synced_healthy(parent))
