@@ -25,6 +25,7 @@ from gitward.model.loader import (
     load_objects,
 )
 from gitward.model.project import DEFAULT_PROJECT, GroupKind, Project, ProjectDestination, ProjectSpec
+from gitward.model.receiver import Receiver, ReceiverSpec
 from gitward.model.source import DirectorySource, HelmParameter, HelmSource, KustomizeSource, Source
 from gitward.model.syncpolicy import Automated, Backoff, Retry, SyncPolicy
 
@@ -54,6 +55,8 @@ __all__ = [
     "Project",
     "ProjectDestination",
     "ProjectSpec",
+    "Receiver",
+    "ReceiverSpec",
     "Retry",
     "Source",
     "SyncPolicy",

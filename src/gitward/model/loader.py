@@ -31,14 +31,18 @@ from gitward.model.flux import (
     source_ref,
 )
 from gitward.model.project import DEFAULT_PROJECT, Project
+from gitward.model.receiver import Receiver
 from gitward.model.repository import Repository
 
-GitwardObject = Application | Project | Cluster | Repository
-_GITWARD_KINDS: dict[str, type[Application] | type[Project] | type[Cluster] | type[Repository]] = {
+GitwardObject = Application | Project | Cluster | Repository | Receiver
+_GITWARD_KINDS: dict[
+    str, type[Application] | type[Project] | type[Cluster] | type[Repository] | type[Receiver]
+] = {
     "Application": Application,
     "Project": Project,
     "Cluster": Cluster,
     "Repository": Repository,
+    "Receiver": Receiver,
 }
 
 
@@ -51,6 +55,7 @@ class LoadedConfig:
     projects: tuple[Project, ...] = ()
     errors: tuple[ObjectError, ...] = field(default_factory=tuple)
     repositories: tuple[Repository, ...] = ()
+    receivers: tuple[Receiver, ...] = ()
 
     def application(self, name: str) -> Application | None:
         return next((app for app in self.applications if app.name == name), None)
@@ -186,4 +191,5 @@ def _without_duplicates(loaded: list[tuple[int, GitwardObject]], errors: list[Ob
         projects=tuple(o for o in by_name if isinstance(o, Project)),
         errors=tuple(errors),
         repositories=tuple(o for o in by_name if isinstance(o, Repository)),
+        receivers=tuple(o for o in by_name if isinstance(o, Receiver)),
     )

@@ -53,4 +53,5 @@ def load_config(path: Path, *, settings: RenderSettings = DEFAULT_SETTINGS) -> L
         projects=loaded.projects,
         errors=tuple(file_errors) + loaded.errors,
         repositories=loaded.repositories,
+        receivers=loaded.receivers,
     )

@@ -1,0 +1,49 @@
+"""The ``Receiver`` object: a webhook endpoint for one Git hosting service, with its shared secret.
+
+Served at ``POST /api/v1/webhooks/<name>``. ``type`` decides how a request is authenticated and where
+the repository URLs are read from the payload (``api/webhooks.py``). The secret lives in a file (a
+mounted Secret, a file only the operator can read) named by ``secretFile``, never inline, so the
+config can be committed; the file is read when a request arrives, so a rotated secret takes effect
+without a restart.
+
+Deliberately not here: reading the file or checking signatures (``api/``), and any choice of which
+apps to refresh (a webhook only triggers a fetch of the repository it names).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from gitward.model.common import API_VERSION, ObjectMeta, SpecModel, drop_status
+
+ReceiverType = Literal["github", "gitlab", "gitea", "bitbucket", "generic"]
+
+
+class ReceiverSpec(SpecModel):
+    type: ReceiverType
+    secret_file: str = Field(min_length=1)
+
+    @field_validator("secret_file")
+    @classmethod
+    def _path_like(cls, value: str) -> str:
+        if "\x00" in value or "\n" in value:
+            raise ValueError("secretFile must be a file path")
+        return value
+
+
+class Receiver(SpecModel):
+    api_version: Literal["gitward.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["Receiver"] = "Receiver"
+    metadata: ObjectMeta
+    spec: ReceiverSpec
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_status(cls, data: Any) -> Any:
+        return drop_status(data)
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
