@@ -125,10 +125,14 @@ class Source(SpecModel):
     @field_validator("revision")
     @classmethod
     def _revision_valid(cls, value: str) -> str:
-        if any(ch.isspace() or ord(ch) < 32 for ch in value) or value.startswith("-"):
+        # Plain spaces are allowed inside a value: semver ranges are written ">=1.0.0 <2.0.0".
+        text = value.strip(" ")
+        if not text or any(ch != " " and (ch.isspace() or ord(ch) < 32) for ch in value):
+            raise ValueError(f"revision {value!r} must not be blank or contain tabs, newlines or controls")
+        if text.startswith("-"):
             # A leading '-' would be read as an option by the git command line.
-            raise ValueError(f"revision {value!r} must not start with '-' or contain whitespace")
-        return value
+            raise ValueError(f"revision {value!r} must not start with '-'")
+        return text
 
     @field_validator("chart")
     @classmethod

@@ -153,3 +153,9 @@ def test_directory_globs_accept_argo_brace_lists() -> None:
     assert directory is not None
     assert directory.include == ("a.yaml", "b/*.yaml")
     assert directory.recurse is True
+
+
+@pytest.mark.parametrize("revision", [">=1.0 <2", ">=1.0.0, <2.0.0", "~1.2", "1.x || >=3.0.0 <3.1.0"])
+def test_semver_range_revisions_with_spaces_are_accepted(revision: str) -> None:
+    doc = _merge(_minimal(), {"spec": {"source": {"revision": revision}}})
+    assert Application.model_validate(doc).spec.source.revision == revision
