@@ -1,8 +1,9 @@
 """``create_app``: the FastAPI application that serves an ``EngineService`` over HTTP.
 
 Routes: ``/api/v1/...`` (see ``routes.py``) and ``/metrics`` need the bearer token; ``/healthz`` and
-``/readyz`` do not, so probes work without credentials. ``/openapi.json`` and ``/docs`` describe the
-API and hold no data, so they are open too.
+``/readyz`` do not, so probes work without credentials. ``/api/v1/webhooks/{receiver}`` (see
+``webhooks.py``) is authenticated by the receiver's own secret instead. ``/openapi.json`` and
+``/docs`` describe the API and hold no data, so they are open too.
 
 Deliberately not here: starting uvicorn and the token file (``server.py``, ``tokens.py``).
 """
@@ -22,6 +23,7 @@ from gitward.api.errors import install_error_handlers
 from gitward.api.metrics import install_request_counter, metrics_response
 from gitward.api.models import Probe
 from gitward.api.routes import build_router
+from gitward.api.webhooks import build_webhook_router
 from gitward.reconcile.service import EngineService
 
 
@@ -74,8 +76,11 @@ def create_app(service: EngineService, *, token: str, ready: Callable[[], bool] 
         summary="Prometheus metrics",
         response_class=Response,
     )
-    def metrics() -> Response:
+    async def metrics() -> Response:
+        # async: collected on the event loop, never while the engine's counters change underneath
         return metrics_response()
 
     app.include_router(build_router(service), dependencies=authenticated)
+    # Webhooks authenticate with their receiver's secret (HMAC or token), not the bearer token.
+    app.include_router(build_webhook_router(service))
     return app

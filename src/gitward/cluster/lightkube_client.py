@@ -286,5 +286,9 @@ class LightkubeClient:
     def request_counts(self) -> Mapping[str, int]:
         return self._transport.counts()
 
+    def answer_counts(self) -> Mapping[tuple[str, str], int]:
+        """Requests by (verb, HTTP status code or ``"error"``), for metrics."""
+        return self._transport.answer_counts()
+
     async def close(self) -> None:
         await self._transport.aclose()

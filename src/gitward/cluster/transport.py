@@ -48,6 +48,7 @@ class ApiTransport:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._counts: Counter[str] = Counter()
+        self._answers: Counter[tuple[str, str]] = Counter()  # (verb, HTTP status or "error")
 
     @property
     def server(self) -> str:
@@ -55,6 +56,10 @@ class ApiTransport:
 
     def counts(self) -> dict[str, int]:
         return {verb: self._counts[verb] for verb in VERBS}
+
+    def answer_counts(self) -> dict[tuple[str, str], int]:
+        """Requests by (verb, status code); ``"error"`` when no answer came (connection failed)."""
+        return dict(self._answers)
 
     async def request(
         self,
@@ -79,11 +84,13 @@ class ApiTransport:
             try:
                 response = await self._http.send(request)
             except httpx.TransportError as err:
+                self._answers[(verb, "error")] += 1
                 if attempt >= self._retry.attempts:
                     raise self._unreachable(what, err) from None
                 await self._sleep(self._retry.delay(attempt))
                 continue
             status, body = response.status_code, response.content
+            self._answers[(verb, str(status))] += 1
             if status < 400 or (status == 404 and not_found_ok):
                 return status, body
             if status in RETRYABLE_STATUSES and attempt < self._retry.attempts:
@@ -107,10 +114,12 @@ class ApiTransport:
             try:
                 response = await self._watch_http.send(request, stream=True)
             except httpx.TransportError as err:
+                self._answers[(verb, "error")] += 1
                 if attempt >= self._retry.attempts:
                     raise self._unreachable(what, err) from None
                 await self._sleep(self._retry.delay(attempt))
                 continue
+            self._answers[(verb, str(response.status_code))] += 1
             if response.status_code < 400:
                 break
             body = await response.aread()

@@ -17,6 +17,7 @@ from typing import Any
 from gitward.core.errors import FetchError, RenderError
 from gitward.model import Application, is_gitward_application
 from gitward.model.repository import Repository, credentials_for
+from gitward.reconcile import metrics
 from gitward.render import (
     DirectoryParams,
     HelmParams,
@@ -28,7 +29,7 @@ from gitward.render import (
     RenderTools,
     render_cached,
 )
-from gitward.sources import Artifact, GitCache, GitCredentials, fetch_chart
+from gitward.sources import Artifact, FetchResult, GitCache, GitCredentials, fetch_chart
 
 
 @dataclass(frozen=True)
@@ -152,20 +153,31 @@ class SourceFetcher:
         if source.chart:
             return await self._chart_artifact(app, revision, credentials)
         do_fetch = self._needs_fetch(source.repo_url, fetch)
-        started = time.monotonic()
+        if do_fetch:
+            await self.fetch_repository(source.repo_url, credentials=credentials)
         try:
-            artifact = await self.git.artifact(
-                source.repo_url, revision, source.path, credentials=credentials, fetch=do_fetch
+            return await self.git.artifact(
+                source.repo_url, revision, source.path, credentials=credentials, fetch=False
             )
         except FetchError as exc:
             if do_fetch or "not been fetched" not in str(exc):
                 raise
-            artifact = await self.git.artifact(
-                source.repo_url, revision, source.path, credentials=credentials, fetch=True
-            )
-        if do_fetch:
-            self._fetched_at[source.repo_url] = started
-        return artifact
+        await self.fetch_repository(source.repo_url, credentials=credentials)
+        return await self.git.artifact(
+            source.repo_url, revision, source.path, credentials=credentials, fetch=False
+        )
+
+    async def fetch_repository(self, url: str, *, credentials: GitCredentials | None = None) -> FetchResult:
+        """Fetch ``url`` now (joining a fetch not yet under way) and mark it fresh for reconciles."""
+        started = time.monotonic()
+        try:
+            result = await self.git.fetch(url, credentials=credentials)
+        except FetchError:
+            metrics.GIT_FETCH_SECONDS.labels("error").observe(time.monotonic() - started)
+            raise
+        metrics.GIT_FETCH_SECONDS.labels("ok").observe(time.monotonic() - started)
+        self._fetched_at[url] = started
+        return result
 
     async def _chart_artifact(
         self, app: Application, version_spec: str, credentials: GitCredentials | None
@@ -201,6 +213,7 @@ class SourceFetcher:
                 reason="PathNotFound",
             )
         before = self.render_cache.misses
+        started = time.monotonic()
         result: RenderResult = await render_cached(
             artifact.directory,
             root=artifact.root,
@@ -213,6 +226,8 @@ class SourceFetcher:
             settings=self.render_settings,
         )
         self.renders += self.render_cache.misses - before
+        cache = "miss" if self.render_cache.misses > before else "hit"
+        metrics.RENDER_SECONDS.labels(cache).observe(time.monotonic() - started)
         children = tuple(m for m in result.manifests if is_gitward_application(m))
         objects = tuple(m for m in result.manifests if not is_gitward_application(m))
         return Desired(

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ from gitward.cluster.connection import ClusterConnection, ClusterConnections
 from gitward.core.clock import Clock, SystemClock
 from gitward.core.errors import ClusterError, GitwardError, Stalled, ValidationError, Waiting
 from gitward.core.keys import ResourceKey
-from gitward.model import IN_CLUSTER, Application, Project, load_object
-from gitward.reconcile import pipeline
+from gitward.model import IN_CLUSTER, Application, Project, Receiver, load_object
+from gitward.reconcile import metrics, pipeline
 from gitward.reconcile.backoff import Backoff, BackoffPolicy, jittered
 from gitward.reconcile.config import load_config
 from gitward.reconcile.desired import SourceFetcher
@@ -33,6 +34,7 @@ from gitward.reconcile.queue import Priority, WorkQueue
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.settings import EngineSettings
 from gitward.reconcile.status import mark_reconciling
+from gitward.reconcile.triggers import RepositoryTriggersMixin
 from gitward.render import RenderTools
 from gitward.store import Store
 
@@ -41,7 +43,7 @@ log = logging.getLogger("gitward.engine")
 _FETCH_REASONS = {"start", "interval", "retry", "refresh", "config"}
 
 
-class Engine(EngineServiceMixin):
+class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsMixin):
     """Implements ``EngineService``; ``start`` opens everything, ``stop`` closes everything."""
 
     def __init__(self, settings: EngineSettings, *, clock: Clock | None = None) -> None:
@@ -60,6 +62,7 @@ class Engine(EngineServiceMixin):
         self.invalid: dict[str, str] = {}
         self.projects: dict[str, Project] = {}
         self.clusters: dict[str, Any] = {}
+        self.receivers: dict[str, Receiver] = {}
         self.backoff = Backoff()
         self.queue = WorkQueue(self._work, concurrency=settings.concurrency)
         self._owner_index: dict[ResourceKey, str] = {}
@@ -76,11 +79,13 @@ class Engine(EngineServiceMixin):
         engine.resume_interrupted()
         engine.queue.start()
         engine._ticker = asyncio.create_task(engine._tick(), name="gitward-ticker")
+        metrics.ENGINES.track(engine)
         for name in sorted(engine.runtimes):
             engine.queue.add(name, priority=Priority.INTERVAL, reason="start")
         return engine
 
     async def stop(self) -> None:
+        metrics.ENGINES.untrack(self)
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -94,6 +99,7 @@ class Engine(EngineServiceMixin):
         self.fetcher.repositories = config.repositories
         self.clusters = {c.name: c for c in config.clusters}
         self.projects = {p.name: p for p in config.projects}
+        self.receivers = {r.name: r for r in config.receivers}
         for error in config.errors:
             name = error.name or f"document {error.document}"
             self.invalid[name] = error.message
@@ -205,6 +211,8 @@ class Engine(EngineServiceMixin):
         fields: Sequence[str] = (),
         manager: str = "",
     ) -> None:
+        if reason == "Drift":
+            metrics.DRIFT_EVENTS.inc()
         self.store.add_event(
             app,
             type=type,
@@ -275,6 +283,7 @@ class Engine(EngineServiceMixin):
         """One pass; returns the id of the operation it ran, if it applied anything."""
         async with rt.lock:
             self.reconciles += 1
+            started, outcome = time.monotonic(), "failed"
             mark_reconciling(rt.status, now=self.clock.now(), message=req.trigger)
             op_id: int | None = None
             try:
@@ -288,11 +297,14 @@ class Engine(EngineServiceMixin):
                 if self._should_apply(rt, req, prepared, found):
                     op_id = self._start_operation(rt, req, prepared)
                     result = await pipeline.sync(self, rt, prepared, req, op_id=op_id)
+                    metrics.record_sync(result.changes)
                     self._persist_sync(rt, result)
                     record_success(self, rt, prepared, result=result, op_id=op_id, out_of_sync=None)
+                    outcome = "synced"
                 else:
                     out = await pipeline.compare(self, rt, prepared, found)
                     record_success(self, rt, prepared, result=None, op_id=None, out_of_sync=out)
+                    outcome = "compared"
                 self.backoff.reset(rt.name)
                 rt.retry_at = None
             except GitwardError as err:
@@ -301,6 +313,7 @@ class Engine(EngineServiceMixin):
                 log.exception("reconcile of %s failed unexpectedly", rt.name)
                 self._on_failure(rt, GitwardError(f"internal error: {type(err).__name__}"), op_id)
             finally:
+                metrics.RECONCILE_SECONDS.labels(outcome).observe(time.monotonic() - started)
                 rt.next_due = self.clock.monotonic() + jittered(rt.app.spec.sync_policy.interval)
                 self.store.save_status(rt.name, rt.status)
             return op_id
@@ -336,6 +349,8 @@ class Engine(EngineServiceMixin):
         else:
             delay = self.backoff.record_failure(rt.name, policy)
         rt.retry_at = None if delay is None else self.clock.monotonic() + delay
+        if op_id is not None and (self.store.get_operation(op_id) or {}).get("phase") == "Running":
+            metrics.record_failed_sync()  # the sync raised before it could report its changes
         record_failure(self, rt, err, op_id=op_id, retry_in=delay)
         if isinstance(err, ClusterError) and err.status == 0:
             log.warning("cluster of %s unreachable: %s", rt.name, err)

@@ -16,8 +16,11 @@ import asyncio
 import enum
 import heapq
 import itertools
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+
+from gitward.reconcile import metrics
 
 
 class Priority(enum.IntEnum):
@@ -32,6 +35,7 @@ class Priority(enum.IntEnum):
 class _Pending:
     priority: Priority
     reasons: set[str] = field(default_factory=set)
+    since: float = field(default_factory=time.monotonic)  # first trigger of the collapsed ones
 
 
 Worker = Callable[[str, frozenset[str]], Awaitable[None]]
@@ -107,6 +111,8 @@ class WorkQueue:
             if pending is None or int(pending.priority) != priority:
                 continue  # stale heap entry: superseded by a more urgent one
             del self._pending[key]
+            waited = time.monotonic() - pending.since
+            metrics.QUEUE_WAIT_SECONDS.labels(pending.priority.name.lower()).observe(waited)
             return key, frozenset(pending.reasons)
         return None
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from gitward.core.errors import GitwardError
+from gitward.model import Receiver
 
 
 class AppNotFound(GitwardError):
@@ -54,3 +55,11 @@ class EngineService(Protocol):
         ...
 
     def events(self, name: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    async def trigger_repository(self, url: str) -> list[str]:
+        """A push to ``url``: fetch it once, queue the apps whose path changed; returns their names."""
+        ...
+
+    def webhook_receiver(self, name: str) -> Receiver | None:
+        """The configured webhook Receiver ``name`` (``secretFile`` an absolute path), if any."""
+        ...

@@ -1,0 +1,173 @@
+"""Prometheus metrics of the control loop, in the default registry that ``/metrics`` serves.
+
+Two kinds: counters and histograms updated where the work happens (a reconcile, a fetch, a render,
+a sync, a wait in the queue), and ``EngineCollector``, which reads numbers the engine keeps anyway
+(queue depth, render cache hits and misses, requests sent to each cluster by verb and status code)
+when Prometheus scrapes, so those cost nothing between scrapes and can never drift from the source.
+
+Labels hold only values from small fixed sets (results, verbs, status codes, priorities) and cluster
+names from the config, never app names or anything from a request, so the number of series is bounded.
+Deliberately not here: serving ``/metrics`` (``api/``) and HTTP request counts of the API itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from gitward.core.changes import Action, ChangeSet
+
+if TYPE_CHECKING:
+    from gitward.cluster.connection import ClusterConnections
+    from gitward.reconcile.desired import SourceFetcher
+    from gitward.reconcile.queue import WorkQueue
+
+_SHORT = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+RECONCILE_SECONDS = Histogram(
+    "gitward_reconcile_duration_seconds",
+    "Time of one reconcile pass, by result (synced: applied something; compared: nothing to apply; failed).",
+    ["result"],
+    buckets=_SHORT,
+)
+QUEUE_WAIT_SECONDS = Histogram(
+    "gitward_queue_wait_seconds",
+    "Time an app waited in the work queue before its reconcile started, by priority.",
+    ["priority"],
+    buckets=_SHORT,
+)
+SYNCS = Counter("gitward_syncs_total", "Sync operations run, by result (succeeded or failed).", ["result"])
+PRUNES = Counter("gitward_prunes_total", "Objects deleted by prune because they left Git.")
+DRIFT_EVENTS = Counter(
+    "gitward_drift_events_total", "Out-of-band changes to managed objects recorded as Drift events."
+)
+GIT_FETCH_SECONDS = Histogram(
+    "gitward_git_fetch_duration_seconds",
+    "Time of one Git fetch (coalesced callers share one), by result (ok or error).",
+    ["result"],
+    buckets=_SHORT,
+)
+RENDER_SECONDS = Histogram(
+    "gitward_render_duration_seconds",
+    "Time to produce an app's manifests, by cache (hit: from the render cache; miss: rendered).",
+    ["cache"],
+    buckets=_SHORT,
+)
+
+
+def record_sync(changes: ChangeSet) -> None:
+    """One finished sync operation: its result, and the objects its prune deleted."""
+    SYNCS.labels("failed" if changes.failed else "succeeded").inc()
+    deleted = len(changes.with_action(Action.DELETED))
+    if deleted:
+        PRUNES.inc(deleted)
+
+
+def record_failed_sync() -> None:
+    """A sync operation that raised before it could report its changes."""
+    SYNCS.labels("failed").inc()
+
+
+# -- numbers read at scrape time ------------------------------------------------------------------
+
+
+class Observed(Protocol):
+    """What the collector reads from an engine (kept structural so this module imports no engine)."""
+
+    def queue_depth(self) -> int: ...
+
+    def render_cache_counts(self) -> tuple[int, int]:
+        """(hits, misses) since start."""
+        ...
+
+    def cluster_answer_counts(self) -> Mapping[str, Mapping[tuple[str, str], int]]:
+        """Per cluster name: requests by (verb, status code)."""
+        ...
+
+
+class EngineCollector:
+    """Sums what every running engine of this process reports (one in production, several in tests)."""
+
+    def __init__(self) -> None:
+        self._engines: weakref.WeakSet[Observed] = weakref.WeakSet()
+        self._lock = threading.Lock()  # scrapes may run on another thread than the event loop
+
+    def track(self, engine: Observed) -> None:
+        with self._lock:
+            self._engines.add(engine)
+
+    def untrack(self, engine: Observed) -> None:
+        with self._lock:
+            self._engines.discard(engine)
+
+    def _snapshot(self) -> list[Observed]:
+        with self._lock:
+            return list(self._engines)
+
+    def describe(self) -> Iterable[Metric]:
+        return list(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._families(self._snapshot())
+
+    @staticmethod
+    def _families(engines: Iterable[Observed] = ()) -> Iterator[Metric]:
+        depth = GaugeMetricFamily("gitward_queue_depth", "Apps waiting in the work queue (not running).")
+        hits = CounterMetricFamily("gitward_render_cache_hits", "Renders answered by the render cache.")
+        misses = CounterMetricFamily(
+            "gitward_render_cache_misses", "Render cache lookups that had to render."
+        )
+        requests = CounterMetricFamily(
+            "gitward_kube_requests",
+            "Requests sent to Kubernetes API servers, by cluster, verb and status code "
+            '("error" when no answer came).',
+            labels=["cluster", "verb", "code"],
+        )
+        total_depth = total_hits = total_misses = 0
+        answers: dict[tuple[str, str, str], int] = {}
+        for engine in engines:
+            total_depth += engine.queue_depth()
+            h, m = engine.render_cache_counts()
+            total_hits += h
+            total_misses += m
+            for cluster, counts in engine.cluster_answer_counts().items():
+                for (verb, code), n in counts.items():
+                    answers[(cluster, verb, code)] = answers.get((cluster, verb, code), 0) + n
+        depth.add_metric([], total_depth)
+        hits.add_metric([], total_hits)
+        misses.add_metric([], total_misses)
+        for labels, n in sorted(answers.items()):
+            requests.add_metric(list(labels), n)
+        yield from (depth, hits, misses, requests)
+
+
+ENGINES = EngineCollector()
+REGISTRY.register(ENGINES)
+
+
+class EngineMetricsMixin:
+    """Mixed into ``Engine``: the ``Observed`` side, read from the engine's own counters."""
+
+    queue: WorkQueue
+    fetcher: SourceFetcher
+    connections: ClusterConnections
+
+    def queue_depth(self) -> int:
+        return self.queue.depth()
+
+    def render_cache_counts(self) -> tuple[int, int]:
+        cache = self.fetcher.render_cache
+        return cache.hits, cache.misses
+
+    def cluster_answer_counts(self) -> dict[str, Mapping[tuple[str, str], int]]:
+        out: dict[str, Mapping[tuple[str, str], int]] = {}
+        for name in self.connections.names():
+            conn = self.connections.get(name)
+            if conn is not None:
+                out[name] = conn.client.answer_counts()
+        return out
