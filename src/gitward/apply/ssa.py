@@ -5,7 +5,8 @@ The decision, cheapest first:
    one recorded afterwards -> UNCHANGED, nothing sent;
 2. the digest is unchanged and the manifest is a subset of the live object (only the server or other
    managers touched other fields) -> UNCHANGED, nothing sent, the new resourceVersion recorded;
-3. otherwise a server-side dry-run; its result equal to live -> UNCHANGED (recorded);
+3. otherwise, when the object exists, a server-side dry-run; its result equal to live -> UNCHANGED
+   (recorded); a missing object skips the dry-run (it could only predict a create);
 4. otherwise the real apply -> CREATED (no live object) or CONFIGURED.
 
 Any refusal becomes a FAILED change with the API's message (Secret values removed, conflicting field
@@ -60,13 +61,20 @@ class Standing(enum.StrEnum):
 
 
 def standing(
-    desired: Mapping[str, Any], live: Mapping[str, Any] | None, *, verdicts: VerdictCache
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any] | None,
+    *,
+    verdicts: VerdictCache,
+    digest: str | None = None,
 ) -> Standing:
-    """Classify one already-marked manifest against live, without any request."""
+    """Classify one already-marked manifest against live, without any request.
+
+    ``digest`` is the manifest's ``desired_digest`` when the caller already has it (hot path).
+    """
     if live is None:
         return Standing.MISSING
     key = ResourceKey.of(desired)
-    digest = desired_digest(desired)
+    digest = digest or desired_digest(desired)
     if _skip_verdict(key, desired, live, digest=digest, verdicts=verdicts):
         return Standing.UNCHANGED
     verdict = verdicts.get(key)
@@ -90,10 +98,11 @@ async def apply_one(
     if _skip_verdict(key, desired, live, digest=digest, verdicts=verdicts):
         return Change(key, Action.UNCHANGED, version)
     try:
-        predicted = await client.apply(desired, field_manager=FIELD_MANAGER, force=force, dry_run=True)
-        if live is not None and comparable(predicted) == comparable(live):
-            verdicts.record(key, digest=digest, resource_version=resource_version(live))
-            return Change(key, Action.UNCHANGED, version)
+        if live is not None:  # a missing object is a create: the dry-run could only say so
+            predicted = await client.apply(desired, field_manager=FIELD_MANAGER, force=force, dry_run=True)
+            if comparable(predicted) == comparable(live):
+                verdicts.record(key, digest=digest, resource_version=resource_version(live))
+                return Change(key, Action.UNCHANGED, version)
         applied = await client.apply(desired, field_manager=FIELD_MANAGER, force=force)
     except GitwardError as error:
         verdicts.forget(key)

@@ -23,8 +23,8 @@ from gitward.cluster.lightkube_client import LightkubeClient
 class ConnectionSettings:
     """Per-cluster request policy: client-side rate limit, retries, HTTP/2 and watch settings."""
 
-    qps: float = 50.0
-    burst: int = 100
+    qps: float = 100.0  # per cluster; the bound of a cold sync (docs/benchmarks.md)
+    burst: int = 300
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     request_timeout: float = 30.0
     http2: bool = True

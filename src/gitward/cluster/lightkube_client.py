@@ -67,6 +67,7 @@ class LightkubeClient:
     ) -> None:
         self._transport = transport
         self._default_namespace = default_namespace
+        self._server_version: str | None = None
         self.discovery = Discovery(transport, max_age=discovery_max_age)
 
     @classmethod
@@ -109,8 +110,11 @@ class LightkubeClient:
     # -- discovery ---------------------------------------------------------------------------
 
     async def server_version(self) -> str:
-        _, body = await self._transport.request("discovery", "GET", "/version", what="server version")
-        return str(orjson.loads(body).get("gitVersion", ""))
+        """Asked once per client: a version change means a restarted server, which a new connection sees."""
+        if self._server_version is None:
+            _, body = await self._transport.request("discovery", "GET", "/version", what="server version")
+            self._server_version = str(orjson.loads(body).get("gitVersion", ""))
+        return self._server_version
 
     async def api_versions(self) -> list[str]:
         return await self.discovery.api_versions()

@@ -66,6 +66,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
         self.backoff = Backoff()
         self.queue = WorkQueue(self._work, concurrency=settings.concurrency)
         self._owner_index: dict[ResourceKey, str] = {}
+        self._owned_keys: dict[str, set[ResourceKey]] = {}
         self._subscribed: set[str] = set()
         self._ticker: asyncio.Task[None] | None = None
         self.reconciles = 0
@@ -225,10 +226,15 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
         )
 
     def _reindex(self, rt: AppRuntime) -> None:
-        for key in [k for k, owner in self._owner_index.items() if owner == rt.name]:
-            del self._owner_index[key]
-        for entry in rt.inventory:
-            self._owner_index.setdefault(entry.key, rt.name)
+        """Keep ``key -> owning app`` in step with ``rt.inventory`` (drift routing and claims)."""
+        keys = {entry.key for entry in rt.inventory}
+        previous = self._owned_keys.get(rt.name, set())
+        for key in previous - keys:
+            if self._owner_index.get(key) == rt.name:
+                del self._owner_index[key]
+        for key in keys - previous:
+            self._owner_index.setdefault(key, rt.name)
+        self._owned_keys[rt.name] = keys
 
     # -- triggers ------------------------------------------------------------------------------------
 
@@ -290,8 +296,9 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
                 prepared = await pipeline.prepare(self, rt, req)
                 conn = prepared.connection
                 await pipeline.watch_kinds(conn, prepared.objects, rt.inventory)
-                await pipeline.restore_inventory(self, rt, conn, prepared)
-                self._reindex(rt)
+                if not rt.inventory_known:
+                    await pipeline.restore_inventory(self, rt, conn, prepared)
+                    self._reindex(rt)
                 found = pipeline.standings(rt, conn, prepared)
                 await pipeline.report_drift(self, rt, conn, prepared, found)
                 if self._should_apply(rt, req, prepared, found):

@@ -15,13 +15,14 @@ Deliberately not here: when reconciles run (``engine``), the status shape (``sta
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gitward.apply import (
     Standing,
     apply_staged,
+    desired_digest,
     diff_app,
     ensure_namespace,
     prune,
@@ -35,6 +36,7 @@ from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.marks import owner_of, with_marks
 from gitward.core.status import OperationPhase
 from gitward.diff import IgnoreRule
+from gitward.model import Project
 from gitward.plan import fill_namespaces, inventory_of, stale
 from gitward.policy import Limits, validate_render
 from gitward.reconcile.context import PipelineContext
@@ -53,6 +55,7 @@ class Prepared:
     desired: Desired
     objects: tuple[dict[str, Any], ...]  # namespaces filled, marked
     inventory: tuple[InventoryEntry, ...]
+    digests: Mapping[ResourceKey, str]  # of each marked object, computed once per render
 
 
 async def _namespaced_lookup(
@@ -103,32 +106,56 @@ async def prepare(ctx: PipelineContext, rt: AppRuntime, req: SyncRequest) -> Pre
             reason="EmptyRender",
         )
     scopes = await _namespaced_lookup(conn, desired.objects)
+    project = ctx.project(app.spec.project)
+    if project is None:
+        raise ValidationError(f"project {app.spec.project!r} does not exist", reason="ProjectNotFound")
+    memo_key = (desired.digest, app, project, tuple(sorted(scopes.items())))
+    if rt.prepared_memo is not None and rt.prepared_memo[0] == memo_key:
+        marked, inventory, digests = rt.prepared_memo[1]
+    else:
+        marked, inventory, digests = _validated(ctx, rt, desired, scopes, project)
+        rt.prepared_memo = (memo_key, (marked, inventory, digests))
+    _check_claims(ctx, rt, conn, digests)
+    return Prepared(conn, desired, marked, inventory, digests)
+
+
+def _validated(
+    ctx: PipelineContext,
+    rt: AppRuntime,
+    desired: Desired,
+    scopes: Mapping[tuple[str, str], bool | None],
+    project: Project,
+) -> tuple[tuple[dict[str, Any], ...], tuple[InventoryEntry, ...], dict[ResourceKey, str]]:
+    """Namespaces filled, project rules and limits checked, marks added: the same for the same render,
+    so the result is remembered per app and a no-op reconcile does none of this work again."""
+    app = rt.app
     objects = fill_namespaces(
         list(desired.objects),
         default_namespace=app.spec.destination.namespace or "default",
         is_namespaced=lambda group, kind: scopes.get((group, kind)),
     )
-    project = ctx.project(app.spec.project)
-    if project is None:
-        raise ValidationError(f"project {app.spec.project!r} does not exist", reason="ProjectNotFound")
     limits = Limits(
         max_objects=ctx.settings.max_objects_per_app, max_object_bytes=ctx.settings.max_object_bytes
     )
     validate_render(project, app, objects, is_namespaced=lambda g, k: scopes.get((g, k)), limits=limits)
     marked = tuple(with_marks(dict(o), app.name) for o in objects)
-    _check_claims(ctx, rt, conn, marked)
-    return Prepared(conn, desired, marked, tuple(inventory_of(list(marked))))
+    digests = {ResourceKey.of(o): desired_digest(o) for o in marked}
+    return marked, tuple(inventory_of(list(marked))), digests
 
 
 def _check_claims(
-    ctx: PipelineContext, rt: AppRuntime, conn: ClusterConnection, marked: Sequence[dict[str, Any]]
+    ctx: PipelineContext, rt: AppRuntime, conn: ClusterConnection, keys: Iterable[ResourceKey]
 ) -> None:
-    """An object may belong to one app only (RELIABILITY bad input 8): refuse, never flip-flop."""
+    """An object may belong to one app only (RELIABILITY bad input 8): refuse, never flip-flop.
+
+    An object already in this app's inventory was proven ours when it was applied, so only new
+    objects have their live mark read.
+    """
     claims: list[str] = []
-    for obj in marked:
-        key = ResourceKey.of(obj)
+    owned = {entry.key for entry in rt.inventory}
+    for key in keys:
         other = ctx.claimed_by_other(rt.name, key)
-        if other is None:
+        if other is None and key not in owned:
             live = conn.cache.get(key)
             owner = owner_of(live) if live is not None else None
             other = owner if owner not in (None, rt.name) else None
@@ -169,8 +196,8 @@ async def restore_inventory(
 
 def standings(rt: AppRuntime, conn: ClusterConnection, prepared: Prepared) -> dict[ResourceKey, Standing]:
     return {
-        ResourceKey.of(obj): standing(obj, conn.cache.get(ResourceKey.of(obj)), verdicts=rt.verdicts)
-        for obj in prepared.objects
+        key: standing(obj, conn.cache.get(key), verdicts=rt.verdicts, digest=digest)
+        for obj, (key, digest) in zip(prepared.objects, prepared.digests.items(), strict=True)
     }
 
 
@@ -183,9 +210,10 @@ async def report_drift(
 ) -> list[ResourceKey]:
     """Record one event per out-of-band change: the object, the fields, who changed them."""
     drifted: list[ResourceKey] = []
-    for obj in prepared.objects:
-        key = ResourceKey.of(obj)
+    for obj, key in zip(prepared.objects, prepared.digests, strict=True):
         state = found.get(key)
+        if state not in (Standing.MISSING, Standing.DRIFTED):
+            continue
         live = conn.cache.get(key)
         if state is Standing.MISSING and rt.verdicts.get(key) is not None:
             marker = "deleted"

@@ -36,6 +36,7 @@ class AppRuntime:
     retry_at: float | None = None
     reported_drift: dict[ResourceKey, str] = field(default_factory=dict)
     inventory_known: bool = True  # False after the state database was lost: rebuild from the cluster
+    prepared_memo: tuple[Any, Any] | None = None  # (render digest, spec, ...) -> validated objects
 
     @property
     def name(self) -> str:
