@@ -118,7 +118,7 @@ async def test_escaping_paths_in_an_application_are_refused_and_other_apps_keep_
     harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any
 ) -> None:
     good = _name("good")
-    chart = {
+    chart: dict[str, str | bytes | None] = {
         "chart/Chart.yaml": yaml.safe_dump({"apiVersion": "v2", "name": "c", "version": "0.1.0"}),
         "chart/templates/cm.yaml": (
             'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "{{ .Release.Name }}"}\n'
@@ -128,7 +128,7 @@ async def test_escaping_paths_in_an_application_are_refused_and_other_apps_keep_
     }
     git_server.create_repo(good, chart)
     url = git_server.url(good)
-    bad_apps = {
+    bad_apps: dict[str, dict[str, Any]] = {
         _name("dotdot"): {"path": "../app"},
         _name("deepdotdot"): {"path": "app/../../app"},
         _name("absolute"): {"path": "/etc"},
@@ -246,7 +246,7 @@ async def test_an_empty_render_or_a_deleted_path_prunes_nothing(
     git_server: FileGitServer,
     namespace: str,
     kube_cluster: Any,
-    change: dict[str, str | None],
+    change: dict[str, str | bytes | None],
     expected: str,
 ) -> None:
     app = _name("empty")
