@@ -9,7 +9,7 @@ from gitward.apply._compare import desired_digest
 from gitward.apply.diffview import ObjectDiffView, diff_app
 from gitward.apply.inventory import rebuild_inventory
 from gitward.apply.namespace import ensure_namespace
-from gitward.apply.prune import prune
+from gitward.apply.prune import awaiting_deletion, prune
 from gitward.apply.ssa import Standing, apply_one, standing
 from gitward.apply.staged import CrdNotReady, apply_staged
 from gitward.apply.verdicts import Verdict, VerdictCache
@@ -23,6 +23,7 @@ __all__ = [
     "VerdictCache",
     "apply_one",
     "apply_staged",
+    "awaiting_deletion",
     "desired_digest",
     "diff_app",
     "ensure_namespace",

@@ -6,8 +6,9 @@ mark names another object and proves nothing (RELIABILITY bad input 16); an unma
 is SKIPPED with the reason.
 
 Results: already gone (404) -> DELETED; deletion accepted -> DELETED, with a note when finalizers hold
-the object; refused (admission, RBAC, any API error) -> FAILED, so it stays in the inventory and is
-retried (RELIABILITY F4). Order is the reverse of apply: dependents first, CRDs and Namespaces last.
+the object (``awaiting_deletion``: the caller keeps it in the inventory until it is really gone);
+refused (admission, RBAC, any API error) -> FAILED, so it stays in the inventory and is retried
+(RELIABILITY F4). Order is the reverse of apply: dependents first, CRDs and Namespaces last.
 Deliberately not here: deciding what is stale (``plan``) and the empty-render guard (the caller's).
 """
 
@@ -35,11 +36,26 @@ def prune_order(stale: Sequence[InventoryEntry]) -> list[list[InventoryEntry]]:
     return [list(g) for _, g in itertools.groupby(ordered, key=lambda e: apply_order(e.key)[:2])]
 
 
+_WAITING_FOR_FINALIZERS = "deletion requested; waiting for finalizers"
+_DELETION_IN_PROGRESS = "deletion in progress"
+
+
 def _finalizer_note(obj: Mapping[str, Any]) -> str:
     finalizers = (obj.get("metadata") or {}).get("finalizers") or []
     if not finalizers:
         return ""
-    return f"deletion requested; waiting for finalizers: {', '.join(str(f) for f in finalizers)}"
+    return f"{_WAITING_FOR_FINALIZERS}: {', '.join(str(f) for f in finalizers)}"
+
+
+def awaiting_deletion(change: Change) -> bool:
+    """A delete the API accepted whose object still exists because finalizers run first.
+
+    Forgetting it now would leave a marked object nobody tracks if a finalizer never completes
+    (RELIABILITY F4), so it stays owned until a later pass finds it gone.
+    """
+    return change.action is Action.DELETED and change.message.startswith(
+        (_WAITING_FOR_FINALIZERS, _DELETION_IN_PROGRESS)
+    )
 
 
 def _not_owned_reason(obj: Mapping[str, Any], app: str) -> str:
@@ -69,7 +85,7 @@ async def prune_one(client: KubeClient, entry: InventoryEntry, *, app: str, live
             return Change(k, Action.SKIPPED, entry.version, _not_owned_reason(obj, app))
         if (obj.get("metadata") or {}).get("deletionTimestamp"):
             # Asking again would be a write that changes nothing; the finalizers decide now.
-            return Change(k, Action.DELETED, entry.version, _finalizer_note(obj) or "deletion in progress")
+            return Change(k, Action.DELETED, entry.version, _finalizer_note(obj) or _DELETION_IN_PROGRESS)
         existed = await client.delete(entry.api_version, k.kind, k.namespace, k.name)
     except GitwardError as error:
         return Change(k, Action.FAILED, entry.version, safe_message(error, {"kind": k.kind}))

@@ -22,6 +22,7 @@ from typing import Any
 from gitward.apply import (
     Standing,
     apply_staged,
+    awaiting_deletion,
     desired_digest,
     diff_app,
     ensure_namespace,
@@ -285,8 +286,9 @@ async def compare(
 
 
 def _kept_after_prune(pruned: ChangeSet, stale_entries: Sequence[InventoryEntry]) -> list[InventoryEntry]:
-    """Stale entries still owned after prune: failed deletes stay in the inventory and are retried."""
-    deleted = {c.key for c in pruned if c.action is Action.DELETED}
+    """Stale entries still owned after prune: failed deletes stay in the inventory and are retried,
+    deletes held by finalizers stay until the object is gone."""
+    deleted = {c.key for c in pruned if c.action is Action.DELETED and not awaiting_deletion(c)}
     skipped_foreign = {c.key for c in pruned if c.action is Action.SKIPPED}
     return [e for e in stale_entries if e.key not in deleted and e.key not in skipped_foreign]
 

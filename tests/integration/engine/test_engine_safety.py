@@ -291,3 +291,44 @@ async def test_a_delete_refused_by_admission_stays_in_the_inventory_and_is_retri
     await harness.until(lambda: harness.is_synced_healthy(app))
     assert _row(harness, app, f"{app}-gone") is None
     assert _exists(kube_cluster, "configmap", f"{app}-keep", namespace)
+
+
+async def test_a_delete_held_by_a_finalizer_stays_in_the_inventory_until_the_object_is_gone(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any
+) -> None:
+    app = _name("fin")
+    held = yaml.safe_load(configmap(f"{app}-gone", {"k": "v"}))
+    held["metadata"]["finalizers"] = ["gitward.dev/test-hold"]
+    repo = git_server.create_repo(
+        app,
+        {"app/keep.yaml": configmap(f"{app}-keep", {"k": "v"}), "app/gone.yaml": yaml.safe_dump(held)},
+    )
+    harness.configure(application(app, repo=git_server.url(app), path="app", namespace=namespace))
+    engine = await harness.start()
+    await harness.until(lambda: harness.is_synced_healthy(app))
+
+    repo.commit({"app/gone.yaml": None}, message="remove the held object")
+    await engine.refresh_app(app)
+    await harness.until(
+        lambda: kube_cluster.get_json("configmap", f"{app}-gone", "-n", namespace)["metadata"].get(
+            "deletionTimestamp"
+        )
+    )
+    await harness.settle()
+    row = _row(harness, app, f"{app}-gone")
+    assert row is not None
+    assert "finalizers" in row["message"]
+    assert not harness.is_synced_healthy(app)
+
+    kube_cluster.kubectl(
+        "patch",
+        "configmap",
+        f"{app}-gone",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
+    )
+    await harness.until(lambda: not _exists(kube_cluster, "configmap", f"{app}-gone", namespace))
+    await harness.until(lambda: _row(harness, app, f"{app}-gone") is None and harness.is_synced_healthy(app))
