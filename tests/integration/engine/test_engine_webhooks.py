@@ -1,0 +1,200 @@
+"""Push notifications against the real engine, cluster and Git server, and the metrics they move.
+
+Two apps share one repository (different paths), a third lives in another repository. A signed
+webhook for a commit that touches one path makes exactly one fetch, re-renders exactly that app, and
+leaves the other two alone (their last reconciled commit stays the old one). ``/metrics`` is read
+through the real API app, in the same event loop as the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from devtools.gitservers import FileGitServer
+from prometheus_client.parser import text_string_to_metric_families
+from tests.integration.engine.harness import Harness, application, configmap
+
+from gitward.api import create_app
+from gitward.reconcile.engine import Engine
+from gitward.reconcile.settings import EngineSettings
+
+pytestmark = pytest.mark.integration
+
+SECRET = "push-secret-0123456789abcdef"
+TOKEN = "integration-token-0123456789"
+
+
+def _receiver(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "gitward.dev/v1alpha1",
+        "kind": "Receiver",
+        "metadata": {"name": name},
+        # relative: resolved against the config folder
+        "spec": {"type": "generic", "secretFile": "push.secret"},
+    }
+
+
+async def _start(harness: Harness) -> Engine:
+    # A fetch stays fresh for a minute, so a reconcile a push queued reuses the push's fetch.
+    settings = EngineSettings(config_path=harness.config_dir, state_path=harness.state, fetch_freshness=60.0)
+    harness.engine = await Engine.start(settings)
+    return harness.engine
+
+
+@pytest.fixture
+async def api(harness: Harness) -> AsyncIterator[httpx.AsyncClient]:
+    """The real API app over the harness's engine (started by the test before the first request)."""
+
+    class Late:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(harness.engine, name)
+
+    transport = httpx.ASGITransport(app=create_app(Late(), token=TOKEN))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://gitward") as client:
+        yield client
+
+
+async def _push_hook(api: httpx.AsyncClient, receiver: str, repo_url: str) -> httpx.Response:
+    body = json.dumps({"repository": repo_url}).encode()
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"X-Gitward-Signature": f"sha256={signature}", "Content-Type": "application/json"}
+    return await api.post(f"/api/v1/webhooks/{receiver}", content=body, headers=headers)
+
+
+async def test_push_fetches_once_and_rerenders_only_the_app_whose_path_changed(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any, api: httpx.AsyncClient
+) -> None:
+    suffix = uuid4().hex[:6]
+    app_a, app_b, app_c = f"push-a-{suffix}", f"push-b-{suffix}", f"push-c-{suffix}"
+    shared = git_server.create_repo(
+        f"shared-{suffix}",
+        {"a/cm.yaml": configmap(app_a, {"v": "1"}), "b/cm.yaml": configmap(app_b, {"v": "1"})},
+    )
+    git_server.create_repo(f"other-{suffix}", {"c/cm.yaml": configmap(app_c, {"v": "1"})})
+    shared_url, other_url = git_server.url(f"shared-{suffix}"), git_server.url(f"other-{suffix}")
+    receiver = f"hook-{suffix}"
+    (harness.config_dir / "push.secret").write_text(SECRET + "\n")
+    harness.configure(
+        application(app_a, repo=shared_url, path="a", namespace=f"{namespace}-a"),
+        application(app_b, repo=shared_url, path="b", namespace=f"{namespace}-b"),
+        application(app_c, repo=other_url, path="c", namespace=f"{namespace}-c"),
+        _receiver(receiver),
+    )
+    engine = await _start(harness)
+    for app in (app_a, app_b, app_c):
+        await harness.until(lambda app=app: harness.is_synced_healthy(app))
+    await harness.settle()
+    first_commit = shared.head()
+    commit_c = harness.app(app_c)["sync"]["revision"]
+
+    shared.commit({"a/cm.yaml": configmap(app_a, {"v": "2"})}, message="a only")
+    shared.push()
+    fetches, misses = engine.fetcher.git.fetch_count, engine.fetcher.render_cache.misses
+
+    response = await _push_hook(api, receiver, shared_url)
+    assert response.status_code == 200, response.text
+    assert response.json()["triggered"] == [app_a]
+    await harness.until(
+        lambda: kube_cluster.get_json("configmap", app_a, "-n", f"{namespace}-a")["data"] == {"v": "2"}
+    )
+    await harness.settle()
+
+    assert engine.fetcher.git.fetch_count - fetches == 1
+    assert engine.fetcher.render_cache.misses - misses == 1
+    assert harness.app(app_a)["sync"]["revision"] == shared.head()
+    # b shares the repository but its path did not change: not reconciled, still at the old commit
+    assert harness.app(app_b)["sync"]["revision"] == first_commit
+    assert harness.app(app_c)["sync"]["revision"] == commit_c
+    assert kube_cluster.get_json("configmap", app_b, "-n", f"{namespace}-b")["data"] == {"v": "1"}
+
+    # A push that changed nothing any app reads triggers nothing, whatever the URL's spelling.
+    shared.commit({"README.md": "docs\n"}, message="docs only")
+    shared.push()
+    fetches = engine.fetcher.git.fetch_count
+    respelled = shared_url.removesuffix(".git") + "/"  # file:///…/shared-x/ names the same repository
+    assert await engine.trigger_repository(respelled) == []
+    assert engine.fetcher.git.fetch_count - fetches == 1
+    assert engine.queue.depth() == 0
+
+    # Forged deliveries are refused and the receiver keeps working afterwards.
+    body = json.dumps({"repository": shared_url}).encode()
+    forged = await api.post(
+        f"/api/v1/webhooks/{receiver}", content=body, headers={"X-Gitward-Signature": "sha256=" + "0" * 64}
+    )
+    assert forged.status_code == 401
+    assert SECRET not in forged.text
+    assert (await _push_hook(api, receiver, other_url)).json()["triggered"] == []
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+async def _scrape(api: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await api.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    return _samples(response.text)
+
+
+async def test_metrics_expose_reconciles_syncs_prunes_drift_fetches_renders_and_requests(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any, api: httpx.AsyncClient
+) -> None:
+    app = f"metrics-{uuid4().hex[:6]}"
+    repo = git_server.create_repo(
+        app,
+        {"app/one.yaml": configmap(f"{app}-one", {"v": "1"}), "app/two.yaml": configmap(f"{app}-two", {})},
+    )
+    harness.configure(application(app, repo=git_server.url(app), path="app", namespace=namespace))
+    before = await _scrape(api)
+    engine = await _start(harness)
+    await harness.until(lambda: harness.is_synced_healthy(app))
+
+    repo.commit({"app/two.yaml": None}, message="drop two")
+    repo.push()
+    await engine.refresh_app(app)
+    await harness.until(lambda: harness.is_synced_healthy(app))
+    body = json.dumps({"data": {"v": "intruded"}})
+    kube_cluster.kubectl(
+        "patch", "configmap", f"{app}-one", "-n", namespace, "--type=merge", "-p", body, "--field-manager=x"
+    )
+    await harness.until(
+        lambda: kube_cluster.get_json("configmap", f"{app}-one", "-n", namespace)["data"] == {"v": "1"}
+    )
+    await harness.settle()
+    after = await _scrape(api)
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        assert key in after, f"{name}{labels} not exposed"
+        return after[key] - before.get(key, 0.0)
+
+    assert grew("gitward_reconcile_duration_seconds_count", result="synced") >= 2
+    assert grew("gitward_syncs_total", result="succeeded") >= 2
+    assert grew("gitward_prunes_total") >= 1
+    assert grew("gitward_drift_events_total") >= 1
+    assert grew("gitward_git_fetch_duration_seconds_count", result="ok") >= 2
+    assert grew("gitward_render_duration_seconds_count", cache="miss") >= 2
+    assert grew("gitward_render_cache_misses_total") >= 2
+    assert grew("gitward_queue_wait_seconds_count", priority="interval") >= 1
+    assert grew("gitward_queue_wait_seconds_count", priority="drift") >= 1
+    assert ("gitward_queue_depth", ()) in after
+    applies = [
+        value
+        for (name, labels), value in after.items()
+        if name == "gitward_kube_requests_total"
+        and dict(labels).get("cluster") == "local"
+        and dict(labels).get("verb") == "apply"
+        and dict(labels).get("code", "").startswith("2")
+    ]
+    assert sum(applies) >= 3  # two objects created, one healed
