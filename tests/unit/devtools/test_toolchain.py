@@ -62,3 +62,30 @@ def test_a_failed_build_names_the_step_and_the_log(tmp_path: Path, monkeypatch: 
     message = str(err.value)
     assert message.startswith("kwok: `go install")
     assert str(tmp_path / "logs" / "build-kwok.log") in message
+
+
+FLUX_GO_MOD = """module github.com/fluxcd/kustomize-controller
+
+go 1.26.0
+
+replace github.com/fluxcd/kustomize-controller/api => ./api
+
+// Replace digest lib to master to gather access to BLAKE3.
+replace github.com/opencontainers/go-digest => github.com/opencontainers/go-digest v1.0.1-0.2022
+
+require (
+\tgithub.com/fluxcd/kustomize-controller/api v1.9.6
+)
+
+replace (
+\tsigs.k8s.io/kustomize/api => sigs.k8s.io/kustomize/api v0.21.1 // pinned
+\tsigs.k8s.io/kustomize/kyaml => ../kyaml
+)
+"""
+
+
+def test_only_replacements_by_a_module_version_are_copied() -> None:
+    assert toolchain.module_replacements(FLUX_GO_MOD) == [
+        "\tsigs.k8s.io/kustomize/api => sigs.k8s.io/kustomize/api v0.21.1",
+        "\tgithub.com/opencontainers/go-digest => github.com/opencontainers/go-digest v1.0.1-0.2022",
+    ]

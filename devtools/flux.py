@@ -1,0 +1,496 @@
+"""Flux (source-controller + kustomize-controller) as a benchmark peer on a local cluster.
+
+Why: gitward's benchmarks compare it with Flux doing the same job on the same machine. Both controllers
+are built from the Go module proxy by ``toolchain.build_flux`` and run here as plain processes bound to
+127.0.0.1, the way ``localcluster`` runs Kubernetes: source-controller serves its artifacts on a free
+loopback port (``--storage-adv-addr`` points at it, so kustomize-controller downloads from there), leader
+election is off, metrics and health listen on free loopback ports, and ``KUBECONFIG`` is the cluster's.
+Flux's CRDs are read at run time from the pinned controller modules in the Go module cache
+(``config/crd/bases``), never copied into this repository.
+
+``run_flux`` is the one call a benchmark needs: CRDs, controllers, one GitRepository, one Kustomization
+per app path (prune on, interval 10m, a target namespace each), wait until every Kustomization is Ready,
+then the wall time and the two controller processes' CPU seconds and peak RSS (from ``/proc``).
+Deliberately not here: building (``toolchain``), the cluster (``localcluster``), the Git server
+(``gitservers.HttpGitServer``; Flux's GitRepository speaks HTTP(S) and SSH, not ``git://``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import yaml
+from lightkube import AsyncClient, KubeConfig
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.core_v1 import Namespace
+from lightkube.types import on_error_retry
+
+from devtools import toolchain
+from devtools.gitservers import free_port
+
+FLUX_NAMESPACE = "flux-system"
+SOURCE_NAME = "bench"
+STARTUP_TIMEOUT = 60.0
+# The controller (in controller-runtime's sense) of each binary that must be running before timing starts.
+MAIN_CONTROLLER = {"source-controller": "gitrepository", "kustomize-controller": "kustomization"}
+CRD_FOLDER = "config/crd/bases"
+
+GitRepository = create_namespaced_resource(
+    "source.toolkit.fluxcd.io", "v1", "GitRepository", "gitrepositories"
+)
+Kustomization = create_namespaced_resource(
+    "kustomize.toolkit.fluxcd.io", "v1", "Kustomization", "kustomizations"
+)
+
+
+class FluxError(RuntimeError):
+    """A Flux step failed; the message names the step and, where there is one, the log to read."""
+
+
+def available() -> str | None:
+    """None when both controllers are built, else why Flux cannot run (for a benchmark to print)."""
+    missing = [
+        f"{name} {version}"
+        for name, (_, version) in toolchain.FLUX_CONTROLLERS.items()
+        if not toolchain.Tool(name, version).is_built()
+    ]
+    if not missing:
+        return None
+    return f"Flux is not built ({', '.join(missing)}); run `python -m devtools.toolchain flux`"
+
+
+def crd_manifests() -> str:
+    """Flux's CRDs (every source kind and Kustomization), read from the pinned controller modules."""
+    docs: list[str] = []
+    for module, version in toolchain.FLUX_CONTROLLERS.values():
+        folder = toolchain.module_dir(module, version) / CRD_FOLDER
+        files = sorted(folder.glob("*.yaml"))
+        if not files:
+            raise FluxError(f"no CRDs in {folder}")
+        docs += [f.read_text() for f in files]
+    return "\n---\n".join(docs)
+
+
+def _kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [str(toolchain.tool_path("kubectl")), "--kubeconfig", str(kubeconfig), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise FluxError(f"kubectl {' '.join(args[:2])} failed: {done.stderr.strip()[:500]}")
+    return done.stdout
+
+
+def install_crds(kubeconfig: Path) -> list[str]:
+    """Server-side apply Flux's CRDs and wait until the API serves them; returns their names."""
+    manifests = crd_manifests()
+    names = re.findall(r"^  name: (\S+)$", manifests, re.M)
+    _kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=manifests)
+    _kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", *[f"crd/{n}" for n in names])
+    return names
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 (loopback)
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@dataclass
+class ProcessUsage:
+    """What the kernel counted for one process: CPU (user + system) and peak resident memory."""
+
+    cpu_seconds: float
+    peak_rss_mb: float
+
+
+def process_usage(pid: int) -> ProcessUsage:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
+    status = Path(f"/proc/{pid}/status").read_text()
+    hwm = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return ProcessUsage(cpu, int(hwm.group(1)) / 1024 if hwm else 0.0)
+
+
+@dataclass
+class Controller:
+    name: str
+    argv: list[str]
+    log: Path
+    health_port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    def workers_started(self, controller: str) -> bool:
+        """controller-runtime logs "Starting workers" for a controller once its caches have synced; the
+        health probe answers long before that (about 2 s on a small cluster)."""
+        needle = f'"msg":"Starting workers","controller":"{controller}"'
+        with contextlib.suppress(OSError):
+            return needle in self.log.read_text(errors="replace")
+        return False
+
+
+@dataclass
+class FluxControllers:
+    """source-controller and kustomize-controller as child processes against one cluster.
+
+    A context manager: exit stops both (SIGTERM, then SIGKILL after 10 s). State (artifacts, logs)
+    lives in ``workdir``, which the caller owns."""
+
+    kubeconfig: Path
+    workdir: Path
+    extra_args: dict[str, list[str]] = field(default_factory=dict)
+    controllers: dict[str, Controller] = field(default_factory=dict)
+    storage_port: int = 0
+
+    def _argv(self, name: str, health: int) -> list[str]:
+        argv = [
+            str(toolchain.tool_path(name)),
+            f"--metrics-addr=127.0.0.1:{free_port()}",
+            f"--health-addr=127.0.0.1:{health}",
+            "--enable-leader-election=false",
+            "--watch-all-namespaces=true",
+            "--events-addr=",
+            "--log-level=info",
+            "--log-encoding=json",
+        ]
+        if name == "source-controller":
+            self.storage_port = free_port()
+            storage = self.workdir / "storage"
+            storage.mkdir(parents=True, exist_ok=True)
+            argv += [
+                f"--storage-path={storage}",
+                f"--storage-addr=127.0.0.1:{self.storage_port}",
+                f"--storage-adv-addr=127.0.0.1:{self.storage_port}",
+            ]
+        return argv + self.extra_args.get(name, [])
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "RUNTIME_NAMESPACE": FLUX_NAMESPACE}
+        try:
+            for name in toolchain.FLUX_CONTROLLERS:
+                health = free_port()
+                ctl = Controller(name, self._argv(name, health), self.workdir / f"{name}.log", health)
+                with ctl.log.open("ab") as log:
+                    ctl.process = subprocess.Popen(
+                        ctl.argv,
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                self.controllers[name] = ctl
+            for ctl in self.controllers.values():
+                self._wait_ready(ctl)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, ctl: Controller) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        url = f"http://127.0.0.1:{ctl.health_port}/readyz"
+        while time.monotonic() < deadline:
+            assert ctl.process is not None
+            if ctl.process.poll() is not None:
+                raise FluxError(f"{ctl.name} exited with code {ctl.process.returncode}; read {ctl.log}")
+            if _http_ok(url) and ctl.workers_started(MAIN_CONTROLLER[ctl.name]):
+                return
+            time.sleep(0.05)
+        raise FluxError(f"{ctl.name} not ready after {STARTUP_TIMEOUT:.0f}s; read {ctl.log}")
+
+    def usage(self) -> dict[str, ProcessUsage]:
+        """CPU seconds and peak RSS of each running controller so far."""
+        return {
+            name: process_usage(ctl.process.pid)
+            for name, ctl in self.controllers.items()
+            if ctl.process is not None and ctl.process.poll() is None
+        }
+
+    def stop(self) -> None:
+        for ctl in self.controllers.values():
+            if ctl.process is not None and ctl.process.poll() is None:
+                ctl.process.terminate()
+        for ctl in self.controllers.values():
+            if ctl.process is None:
+                continue
+            try:
+                ctl.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                ctl.process.kill()
+                ctl.process.wait(timeout=10)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def git_repository(
+    url: str, *, name: str = SOURCE_NAME, branch: str = "main", interval: str = "10m"
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": name, "namespace": FLUX_NAMESPACE},
+        "spec": {"url": url, "interval": interval, "ref": {"branch": branch}},
+    }
+
+
+def kustomization(
+    name: str,
+    path: str,
+    target_namespace: str,
+    *,
+    source: str = SOURCE_NAME,
+    interval: str = "10m",
+    prune: bool = True,
+    wait: bool = False,
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": FLUX_NAMESPACE},
+        "spec": {
+            "interval": interval,
+            "path": f"./{path.strip('/')}",
+            "prune": prune,
+            "wait": wait,
+            "sourceRef": {"kind": "GitRepository", "name": source},
+            "targetNamespace": target_namespace,
+        },
+    }
+
+
+def target_namespace(namespace_prefix: str, index: int) -> str:
+    """The namespace the Kustomization of ``paths[index]`` applies into."""
+    return f"{namespace_prefix}{index}"
+
+
+def is_ready(obj: dict[str, Any]) -> bool:
+    """Ready=True for the object's current generation."""
+    status = obj.get("status") or {}
+    if status.get("observedGeneration") != (obj.get("metadata") or {}).get("generation"):
+        return False
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+async def _ensure_namespaces(client: AsyncClient, names: list[str]) -> None:
+    existing = {ns.metadata.name async for ns in client.list(Namespace) if ns.metadata is not None}
+    for name in names:
+        if name not in existing:
+            await client.create(Namespace.from_dict({"metadata": {"name": name}}))
+
+
+async def wait_ready(client: AsyncClient, names: set[str], within: float) -> tuple[int, dict[str, str]]:
+    """Watch the Kustomizations in ``names`` until all are Ready or ``within`` seconds pass; returns the
+    number Ready and, for the others, their last Ready message."""
+    ready: set[str] = set()
+    last: dict[str, str] = {}
+
+    def observe(obj: dict[str, Any]) -> None:
+        name = obj["metadata"]["name"]
+        if name not in names:
+            return
+        if is_ready(obj):
+            ready.add(name)
+            last.pop(name, None)
+            return
+        ready.discard(name)
+        for cond in (obj.get("status") or {}).get("conditions") or []:
+            if cond.get("type") == "Ready":
+                last[name] = f"{cond.get('reason')}: {cond.get('message')}"
+
+    async def watch() -> None:
+        listing = client.list(Kustomization, namespace=FLUX_NAMESPACE)
+        async for obj in listing:
+            observe(obj.to_dict())
+        if ready >= names:
+            return
+        watcher = client.watch(
+            Kustomization,
+            namespace=FLUX_NAMESPACE,
+            resource_version=listing.resourceVersion,
+            on_error=on_error_retry,
+        )
+        async for _, obj in watcher:
+            observe(obj.to_dict())
+            if ready >= names:
+                return
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(watch(), within)
+    return len(ready), {n: last.get(n, "no status yet") for n in sorted(names - ready)}
+
+
+async def run_flux(
+    kubeconfig: Path,
+    repo_url: str,
+    paths: list[str],
+    namespace_prefix: str,
+    *,
+    branch: str = "main",
+    wait: bool = False,
+    ready_within: float = 600.0,
+    workdir: Path | None = None,
+) -> dict[str, Any]:
+    """Flux's cold sync of ``paths`` (one Kustomization each) from ``repo_url`` into namespaces
+    ``<namespace_prefix><i>``, on a cluster where Flux has not run yet.
+
+    Setup (CRDs, namespaces, both controllers up and ready) is not timed. The clock starts when the
+    GitRepository and the Kustomizations are created and stops when every Kustomization is Ready.
+    ``cpu_seconds`` is the two controllers' CPU (user + system) during that window, ``peak_rss_mb`` the sum
+    of their peak resident sizes (VmHWM) over their whole life; per-controller numbers and start-up cost
+    are in ``controllers`` and ``startup_seconds``. ``wait=True`` sets ``spec.wait`` (Ready only once the
+    applied objects are healthy), like gitward's health wait."""
+    reason = available()
+    if reason is not None:
+        raise FluxError(reason)
+    work = workdir or toolchain.cache_root() / "flux" / f"run-{os.getpid()}-{int(time.time())}"
+    work.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(install_crds, kubeconfig)
+    client = AsyncClient(config=KubeConfig.from_file(kubeconfig), field_manager="gitward-bench")
+    try:
+        namespaces = [target_namespace(namespace_prefix, i) for i in range(len(paths))]
+        await _ensure_namespaces(client, [FLUX_NAMESPACE, *namespaces])
+        controllers = FluxControllers(kubeconfig, work)
+        started = time.perf_counter()
+        await asyncio.to_thread(controllers.start)
+        try:
+            startup = time.perf_counter() - started
+            before = controllers.usage()
+            names = {f"app-{i}" for i in range(len(paths))}
+            t0 = time.perf_counter()
+            await client.create(GitRepository.from_dict(git_repository(repo_url, branch=branch)))
+            for i, path in enumerate(paths):
+                obj = kustomization(f"app-{i}", path, namespaces[i], wait=wait)
+                await client.create(Kustomization.from_dict(obj))
+            ready, pending = await wait_ready(client, names, ready_within)
+            wall = time.perf_counter() - t0
+            after = controllers.usage()
+        finally:
+            await asyncio.to_thread(controllers.stop)
+    finally:
+        await client.close()
+    per = {
+        name: {
+            "cpu_seconds": round(after[name].cpu_seconds - before[name].cpu_seconds, 3),
+            "cpu_seconds_total": round(after[name].cpu_seconds, 3),
+            "peak_rss_mb": round(after[name].peak_rss_mb, 1),
+        }
+        for name in after
+    }
+    return {
+        "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(sum(p["cpu_seconds"] for p in per.values()), 3),
+        "peak_rss_mb": round(sum(p["peak_rss_mb"] for p in per.values()), 1),
+        "ready": ready,
+        "total": len(paths),
+        "pending": pending,
+        "startup_seconds": round(startup, 3),
+        "controllers": per,
+        "versions": {name: version for name, (_, version) in toolchain.FLUX_CONTROLLERS.items()},
+        "logs": str(work),
+    }
+
+
+def app_files(count: int) -> dict[str, str]:
+    """``count`` app folders (``apps/app-<i>/``), each a Deployment, Service, ConfigMap and ServiceAccount."""
+    files: dict[str, str] = {}
+    for i in range(count):
+        name = f"app-{i}"
+        labels = {"app": name}
+        docs: list[dict[str, Any]] = [
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"index": str(i)}},
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": name},
+                "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
+            },
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "serviceAccountName": name,
+                            "containers": [{"name": "web", "image": "nginx"}],
+                        },
+                    },
+                },
+            },
+        ]
+        files[f"apps/{name}/app.yaml"] = yaml.safe_dump_all(docs)
+    return files
+
+
+def main(argv: list[str]) -> int:
+    """``python -m devtools.flux [COUNT] [--wait]``: a fresh cluster named ``flux-dev``, a smart-HTTP Git
+    server with COUNT apps, ``run_flux``, the objects counted, everything stopped; prints the result."""
+    import json
+    import tempfile
+
+    from devtools import localcluster
+    from devtools.gitservers import HttpGitServer
+
+    count = int(next((a for a in argv if a.isdigit()), "10"))
+    toolchain.build_all(["kubernetes", "etcd", "kwok", "flux"])
+    cluster = localcluster.up("flux-dev")
+    try:
+        with tempfile.TemporaryDirectory() as tmp, HttpGitServer(Path(tmp)) as server:
+            server.create_repo("apps", app_files(count))
+            paths = [f"apps/app-{i}" for i in range(count)]
+            result = asyncio.run(
+                run_flux(cluster.kubeconfig, server.url("apps"), paths, "flux-app-", wait="--wait" in argv)
+            )
+            listed = _kubectl(
+                cluster.kubeconfig,
+                "get",
+                "deployments,services,configmaps,serviceaccounts",
+                "-A",
+                "-l",
+                "kustomize.toolkit.fluxcd.io/namespace=" + FLUX_NAMESPACE,
+                "-o",
+                "name",
+            ).split()
+            result["objects_applied"] = len(listed)
+            result["git_requests"] = server.requests
+            print(json.dumps(result, indent=2))
+            return 0 if result["ready"] == count and len(listed) == 4 * count else 1
+    finally:
+        localcluster.down("flux-dev")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
