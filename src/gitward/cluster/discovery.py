@@ -111,6 +111,12 @@ class Discovery:
                 await self._load_all()
         return sorted(gv for gv, kinds in self._by_gv.items() if kinds)
 
+    async def resources(self) -> list[ApiResource]:
+        """Every kind served, reloaded: for the rare scans that must not miss a kind (inventory rebuild)."""
+        async with self._lock:
+            await self._load_all()
+        return [res for kinds in self._by_gv.values() for res in kinds.values()]
+
     def invalidate(self) -> None:
         self._loaded_at = None
 

@@ -182,17 +182,37 @@ async def watch_kinds(
                 raise
 
 
+async def _rebuild_kinds(
+    conn: ClusterConnection, rendered: Sequence[InventoryEntry]
+) -> list[tuple[str, str]]:
+    """Every listable kind the cluster serves, not only the rendered ones: an object whose kind left
+    Git while the database was lost must still be found (and pruned). One version per kind, the
+    rendered one when there is one, so an object served in two versions is listed once.
+    """
+    versions = {(e.key.group, e.key.kind): e.api_version for e in rendered}
+    for res in await conn.client.discovery.resources():
+        if "list" in res.verbs:
+            versions.setdefault((res.group, res.kind), res.api_version)
+    return sorted((api_version, kind) for (_, kind), api_version in versions.items())
+
+
 async def restore_inventory(
     ctx: PipelineContext, rt: AppRuntime, conn: ClusterConnection, prepared: Prepared
 ) -> None:
     """After the state database was lost: rebuild what this app owns from the marks on live objects."""
     if rt.inventory_known:
         return
-    kinds = {(e.api_version, e.key.kind) for e in prepared.inventory}
-    found = await rebuild_inventory(conn.client, sorted(kinds), app=rt.name)
+    kinds = await _rebuild_kinds(conn, prepared.inventory)
+    found = await rebuild_inventory(conn.client, kinds, app=rt.name)
+    # CreateNamespace marks the namespace it creates but never inventories it (it is not pruned);
+    # unless Git renders it, it must not come back as an inventory entry that prune would then delete.
+    created = ResourceKey("", "Namespace", "", rt.app.spec.destination.namespace or "")
+    rendered = {e.key for e in prepared.inventory}
+    found = [e for e in found if e.key != created or e.key in rendered]
     rt.inventory = sorted(set(rt.inventory) | set(found))
     rt.inventory_known = True
     ctx.store.save_inventory(rt.name, rt.inventory)
+    await watch_kinds(conn, (), rt.inventory)  # prune proves ownership from the cache
 
 
 def standings(rt: AppRuntime, conn: ClusterConnection, prepared: Prepared) -> dict[ResourceKey, Standing]:

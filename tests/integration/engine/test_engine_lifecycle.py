@@ -218,3 +218,27 @@ async def test_app_of_apps_syncs_children_and_drops_a_child_that_leaves_the_rend
         engine.get_app(gone)
     assert harness.is_synced_healthy(kept)
     assert any(e["reason"] == "ChildRemoved" and gone in e["message"] for e in engine.events(parent))
+
+
+async def test_lost_state_database_still_prunes_a_kind_that_left_git_entirely(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any
+) -> None:
+    name = unique("lostkind")
+    repo = git_server.create_repo(
+        name, {"app/cfg.yaml": configmap("cfg", {"k": "v"}), "app/svc.yaml": service("web")}
+    )
+    harness.configure(application(name, repo=git_server.url(name), path="app", namespace=namespace))
+    await harness.start()
+    await harness.until(lambda: harness.is_synced_healthy(name))
+    await harness.settle()
+    await harness.stop()
+    _remove_state(harness.state)
+
+    # The only Service leaves Git while the database is gone: no kind in the render names it.
+    repo.commit({"app/svc.yaml": None}, message="drop the service")
+    await harness.start()
+    await harness.until(lambda: not exists(kube_cluster, "service", "web", namespace))
+    await harness.settle()
+    assert counts(harness)["delete"] == 1
+    assert exists(kube_cluster, "configmap", "cfg", namespace)
+    assert {(r["kind"], r["name"]) for r in harness.app(name)["resources"]} == {("ConfigMap", "cfg")}
