@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,14 @@ from typing import Any
 
 import pytest
 from devtools import localcluster, toolchain
+
+
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    """A CI time limit sends SIGTERM: end like Ctrl-C, so every fixture stops what it started."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+signal.signal(signal.SIGTERM, _terminate_as_interrupt)
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
         await self.queue.stop()
+        await self.fetcher.git.close()
         await self.connections.close_all()
         self.store.close()
 

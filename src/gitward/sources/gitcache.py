@@ -23,6 +23,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pygit2
 
@@ -40,6 +41,7 @@ from gitward.sources.gitread import (
 )
 
 _FetchKey = tuple[str, GitCredentials | None]
+_T = TypeVar("_T")
 _REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", f"+HEAD:{REMOTE_HEAD}"]
 
 
@@ -77,6 +79,7 @@ class GitCache:
         self._pending: dict[_FetchKey, asyncio.Future[FetchResult]] = {}
         self._mirror_locks: dict[str, asyncio.Lock] = {}
         self._checkouts: dict[str, asyncio.Future[Path]] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     # -- layout -----------------------------------------------------------------------------------
 
@@ -109,11 +112,24 @@ class GitCache:
         key = (url.strip(), credentials)
         pending = self._pending.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._fetch_locked(url, credentials, key))
+            pending = self._track(asyncio.ensure_future(self._fetch_locked(url, credentials, key)))
             self._pending[key] = pending
             pending.add_done_callback(lambda done: self._forget(key, done))
         # shield: one caller being cancelled must not cancel the fetch the others are waiting for
         return await asyncio.shield(pending)
+
+    def _track(self, task: asyncio.Future[_T]) -> asyncio.Future[_T]:
+        """Shared fetches and checkouts belong to no caller, so the cache owns them until they end."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        """Cancel the fetches and checkouts still running and wait for them (their git is killed)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _forget(self, key: _FetchKey, done: asyncio.Future[FetchResult]) -> None:
         if self._pending.get(key) is done:
@@ -171,7 +187,7 @@ class GitCache:
             return final
         running = self._checkouts.get(commit)
         if running is None:
-            running = asyncio.ensure_future(asyncio.to_thread(self._export, url, commit))
+            running = self._track(asyncio.ensure_future(asyncio.to_thread(self._export, url, commit)))
             self._checkouts[commit] = running
             running.add_done_callback(lambda _f: self._checkouts.pop(commit, None))
         return await asyncio.shield(running)

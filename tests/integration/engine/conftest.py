@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -30,6 +32,10 @@ async def harness(tmp_path: Path, kube_cluster: Any) -> AsyncIterator[Harness]:
         yield h
     finally:
         await h.stop()
+        leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+        for task in leftovers:
+            task.print_stack(file=sys.stderr)
+        assert not leftovers, f"the engine left {len(leftovers)} task(s) running after stop()"
 
 
 @pytest.fixture
