@@ -7,7 +7,7 @@ cluster). ``verdicts`` is the memory that makes a no-op reconcile send nothing.
 
 from gitward.apply._compare import desired_digest
 from gitward.apply.diffview import ObjectDiffView, diff_app
-from gitward.apply.inventory import rebuild_inventory
+from gitward.apply.inventory import marked_inventories, rebuild_inventory
 from gitward.apply.namespace import ensure_namespace
 from gitward.apply.prune import awaiting_deletion, prune
 from gitward.apply.ssa import Standing, apply_one, standing
@@ -27,6 +27,7 @@ __all__ = [
     "desired_digest",
     "diff_app",
     "ensure_namespace",
+    "marked_inventories",
     "prune",
     "rebuild_inventory",
     "standing",

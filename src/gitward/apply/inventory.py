@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from gitward.cluster.client import ApiResource, KubeClient
 from gitward.core.errors import ClusterError
 from gitward.core.keys import InventoryEntry
-from gitward.core.marks import MANAGED_BY_LABEL, MANAGED_BY_VALUE, is_owned_by
+from gitward.core.marks import MANAGED_BY_LABEL, MANAGED_BY_VALUE, is_owned_by, owner_of
 
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
 
@@ -41,3 +41,29 @@ async def rebuild_inventory(
             if is_owned_by(obj, app):
                 found.add(InventoryEntry.of(obj))
     return sorted(found)
+
+
+async def marked_inventories(
+    client: KubeClient, kinds: Iterable[ApiResource | tuple[str, str]]
+) -> dict[str, list[InventoryEntry]]:
+    """Every app's provable objects among ``kinds``, in one listing per kind for all apps at once.
+
+    The same proof as ``rebuild_inventory`` (the mark must name the object itself), grouped by the
+    app the mark names, so rebuilding many apps after a lost database costs one scan, not one per app.
+    """
+    found: dict[str, set[InventoryEntry]] = {}
+    for kind in kinds:
+        api_version, name = (kind.api_version, kind.kind) if isinstance(kind, ApiResource) else kind
+        try:
+            objects, _ = await client.list(api_version, name, label_selector=MANAGED_SELECTOR)
+        except ClusterError as error:
+            if error.status == 404:
+                continue
+            raise
+        for obj in objects:
+            obj.setdefault("apiVersion", api_version)
+            obj.setdefault("kind", name)
+            owner = owner_of(obj)
+            if owner is not None:
+                found.setdefault(owner, set()).add(InventoryEntry.of(obj))
+    return {app: sorted(entries) for app, entries in found.items()}

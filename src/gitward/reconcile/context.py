@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from gitward.cluster.connection import ClusterConnection
 from gitward.core.clock import Clock
-from gitward.core.keys import ResourceKey
+from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.model import Project
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.runtime import AppRuntime
@@ -24,6 +24,10 @@ class PipelineContext(Protocol):
     async def connection(self, cluster: str) -> ClusterConnection: ...
 
     def project(self, name: str) -> Project | None: ...
+
+    async def marked_inventories(self, conn: ClusterConnection) -> Mapping[str, Sequence[InventoryEntry]]:
+        """Objects on the cluster whose tracking marks prove an owner, by app (scanned once)."""
+        ...
 
     def claimed_by_other(self, app: str, key: ResourceKey) -> str | None:
         """Another app whose inventory holds ``key`` (an object may belong to one app only)."""

@@ -14,15 +14,15 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gitward.apply import Standing, VerdictCache
+from gitward.apply import Standing, VerdictCache, marked_inventories
 from gitward.cluster.connection import ClusterConnection, ClusterConnections
 from gitward.core.clock import Clock, SystemClock
 from gitward.core.errors import ClusterError, GitwardError, Stalled, ValidationError, Waiting
-from gitward.core.keys import ResourceKey
+from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.model import IN_CLUSTER, Application, Project, Receiver, load_object
 from gitward.reconcile import metrics, pipeline
 from gitward.reconcile.backoff import Backoff, BackoffPolicy, jittered
@@ -67,6 +67,8 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
         self.queue = WorkQueue(self._work, concurrency=settings.concurrency)
         self._owner_index: dict[ResourceKey, str] = {}
         self._owned_keys: dict[str, set[ResourceKey]] = {}
+        self._marked_scans: dict[str, dict[str, list[InventoryEntry]]] = {}
+        self._scan_locks: dict[str, asyncio.Lock] = {}
         self._subscribed: set[str] = set()
         self._ticker: asyncio.Task[None] | None = None
         self.reconciles = 0
@@ -159,6 +161,16 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
             self._subscribed.add(cluster)
             conn.cache.on_change(self._on_cluster_change)
         return conn
+
+    async def marked_inventories(self, conn: ClusterConnection) -> Mapping[str, Sequence[InventoryEntry]]:
+        """One scan of the cluster's marked objects for every app that lost its stored inventory."""
+        lock = self._scan_locks.setdefault(conn.name, asyncio.Lock())
+        async with lock:
+            found = self._marked_scans.get(conn.name)
+            if found is None:
+                found = await marked_inventories(conn.client, await pipeline.listable_kinds(conn))
+                self._marked_scans[conn.name] = found
+            return found
 
     def project(self, name: str) -> Project | None:
         found = self.projects.get(name)

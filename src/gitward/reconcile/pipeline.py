@@ -27,7 +27,6 @@ from gitward.apply import (
     diff_app,
     ensure_namespace,
     prune,
-    rebuild_inventory,
     standing,
 )
 from gitward.cluster.connection import ClusterConnection
@@ -182,14 +181,12 @@ async def watch_kinds(
                 raise
 
 
-async def _rebuild_kinds(
-    conn: ClusterConnection, rendered: Sequence[InventoryEntry]
-) -> list[tuple[str, str]]:
+async def listable_kinds(conn: ClusterConnection) -> list[tuple[str, str]]:
     """Every listable kind the cluster serves, not only the rendered ones: an object whose kind left
-    Git while the database was lost must still be found (and pruned). One version per kind, the
-    rendered one when there is one, so an object served in two versions is listed once.
+    Git while the database was lost must still be found (and pruned). One version per kind, so an
+    object served in two versions is listed once.
     """
-    versions = {(e.key.group, e.key.kind): e.api_version for e in rendered}
+    versions: dict[tuple[str, str], str] = {}
     for res in await conn.client.discovery.resources():
         if "list" in res.verbs:
             versions.setdefault((res.group, res.kind), res.api_version)
@@ -202,8 +199,7 @@ async def restore_inventory(
     """After the state database was lost: rebuild what this app owns from the marks on live objects."""
     if rt.inventory_known:
         return
-    kinds = await _rebuild_kinds(conn, prepared.inventory)
-    found = await rebuild_inventory(conn.client, kinds, app=rt.name)
+    found = list((await ctx.marked_inventories(conn)).get(rt.name, ()))
     # CreateNamespace marks the namespace it creates but never inventories it (it is not pruned);
     # unless Git renders it, it must not come back as an inventory entry that prune would then delete.
     created = ResourceKey("", "Namespace", "", rt.app.spec.destination.namespace or "")
