@@ -196,7 +196,12 @@ def sync_app(
     prune: Annotated[
         bool | None, typer.Option("--prune/--no-prune", help="Override the app's prune.")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace objects the API refuses to patch.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Take over fields another field manager owns (server-side apply force)."
+        ),
+    ] = False,
     server: Server = None,
     output: Output = OutputFormat.TABLE,
     timeout: Timeout = 600,
