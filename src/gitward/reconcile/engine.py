@@ -315,6 +315,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
                 found = pipeline.standings(rt, conn, prepared)
                 await pipeline.report_drift(self, rt, conn, prepared, found)
                 if self._should_apply(rt, req, prepared, found):
+                    self._check_dependencies(rt)
                     op_id = self._start_operation(rt, req, prepared)
                     result = await pipeline.sync(self, rt, prepared, req, op_id=op_id)
                     metrics.record_sync(result.changes)
@@ -327,6 +328,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
                     outcome = "compared"
                 self.backoff.reset(rt.name)
                 rt.retry_at = None
+                self._wake_dependents(rt)
             except GitwardError as err:
                 self._on_failure(rt, err, op_id)
             except Exception as err:
@@ -337,6 +339,30 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
                 rt.next_due = self.clock.monotonic() + jittered(rt.app.spec.sync_policy.interval)
                 self.store.save_status(rt.name, rt.status)
             return op_id
+
+    def _check_dependencies(self, rt: AppRuntime) -> None:
+        """``dependsOn``: nothing is applied until every dependency is Synced and Healthy."""
+        for name in rt.app.dependencies:
+            other = self.runtimes.get(name)
+            if other is None:
+                raise Waiting(
+                    f"dependency {name!r} is not defined", retry_after=10, reason="DependencyNotFound"
+                )
+            status = other.status
+            ready = (status.get("sync") or {}).get("status") == "Synced" and (status.get("health") or {}).get(
+                "status"
+            ) == "Healthy"
+            if not ready:
+                raise Waiting(
+                    f"waiting for dependency {name!r} to be Synced and Healthy",
+                    retry_after=5,
+                    reason="DependencyNotReady",
+                )
+
+    def _wake_dependents(self, rt: AppRuntime) -> None:
+        for name, other in self.runtimes.items():
+            if rt.name in other.app.dependencies and other.retry_at is not None:
+                self.queue.add(name, priority=Priority.DEPENDENCY, reason="dependency")
 
     def _start_operation(self, rt: AppRuntime, req: SyncRequest, prepared: pipeline.Prepared) -> int:
         return self.store.start_operation(

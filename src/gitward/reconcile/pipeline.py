@@ -36,12 +36,14 @@ from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.marks import owner_of, with_marks
 from gitward.core.status import OperationPhase
 from gitward.diff import IgnoreRule
+from gitward.diff import compare as compare_objects
 from gitward.model import Project
 from gitward.plan import fill_namespaces, inventory_of, stale
 from gitward.policy import Limits, validate_render
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.desired import Desired
 from gitward.reconcile.drift import drift_paths, managers_of
+from gitward.reconcile.drift import project as live_projection
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 
 log = logging.getLogger("gitward.reconcile")
@@ -212,10 +214,25 @@ async def restore_inventory(
 
 
 def standings(rt: AppRuntime, conn: ClusterConnection, prepared: Prepared) -> dict[ResourceKey, Standing]:
-    return {
-        key: standing(obj, conn.cache.get(key), verdicts=rt.verdicts, digest=digest)
-        for obj, (key, digest) in zip(prepared.objects, prepared.digests.items(), strict=True)
-    }
+    """Where each object stands, for free; a drift only in fields ``ignoreDifferences`` names is none."""
+    rules = ignore_rules(rt)
+    found: dict[ResourceKey, Standing] = {}
+    for obj, (key, digest) in zip(prepared.objects, prepared.digests.items(), strict=True):
+        live = conn.cache.get(key)
+        state = standing(obj, live, verdicts=rt.verdicts, digest=digest)
+        if state is Standing.DRIFTED and live is not None and _only_ignored(obj, live, key, rules):
+            state = Standing.UNCHANGED
+        found[key] = state
+    return found
+
+
+def _only_ignored(
+    obj: Mapping[str, Any], live: Mapping[str, Any], key: ResourceKey, rules: list[IgnoreRule]
+) -> bool:
+    matching = [r for r in rules if r.matches(key)]
+    if not matching:
+        return False
+    return not compare_objects(dict(obj), live_projection(obj, live), ignore=matching).changed
 
 
 async def report_drift(
