@@ -130,7 +130,8 @@ def _go_install(tool: Tool, package: str, *, ldflags: str = "") -> Path:
     return tool.path
 
 
-def _module_file(module: str, version: str) -> str:
+def _module_download(module: str, version: str) -> dict[str, str]:
+    """``go mod download -json`` of one module version: where its go.mod and source landed."""
     out = subprocess.run(
         ["go", "mod", "download", "-json", f"{module}@{version}"],
         env=go_env(),
@@ -140,7 +141,12 @@ def _module_file(module: str, version: str) -> str:
     )
     if out.returncode != 0:
         raise ToolError(f"download {module}@{version} failed: {out.stderr.strip()[:300]}")
-    return Path(json.loads(out.stdout)["GoMod"]).read_text()
+    info: dict[str, str] = json.loads(out.stdout)
+    return info
+
+
+def _module_file(module: str, version: str) -> str:
+    return Path(_module_download(module, version)["GoMod"]).read_text()
 
 
 def staging_replacements(kubernetes_go_mod: str, kube_version: str) -> list[str]:
@@ -308,16 +314,7 @@ def build_flux() -> dict[str, Path]:
 
 def module_dir(module: str, version: str) -> Path:
     """The unpacked source of a module version in the Go module cache (downloaded if missing)."""
-    out = subprocess.run(
-        ["go", "mod", "download", "-json", f"{module}@{version}"],
-        env=go_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise ToolError(f"download {module}@{version} failed: {out.stderr.strip()[:300]}")
-    return Path(json.loads(out.stdout)["Dir"])
+    return Path(_module_download(module, version)["Dir"])
 
 
 KWOK_STAGES = (
@@ -332,16 +329,7 @@ KWOK_STAGES = (
 def kwok_stages() -> str:
     """kwok's own published lifecycle stages (node ready + heartbeat, pod ready/complete/delete), read
     from the pinned kwok module: the kwok binary runs no stage unless it is given these."""
-    out = subprocess.run(
-        ["go", "mod", "download", "-json", f"sigs.k8s.io/kwok@{KWOK_VERSION}"],
-        env=go_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise ToolError(f"download sigs.k8s.io/kwok@{KWOK_VERSION} failed: {out.stderr.strip()[:300]}")
-    module = Path(json.loads(out.stdout)["Dir"])
+    module = module_dir("sigs.k8s.io/kwok", KWOK_VERSION)
     return "\n---\n".join((module / stage).read_text() for stage in KWOK_STAGES)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from gitward.cluster.client import ApiResource, KubeClient
 from gitward.core.errors import ClusterError
 from gitward.core.keys import InventoryEntry
-from gitward.core.marks import MANAGED_BY_LABEL, MANAGED_BY_VALUE, is_owned_by, owner_of
+from gitward.core.marks import MANAGED_BY_LABEL, MANAGED_BY_VALUE, owner_of
 
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
 
@@ -26,21 +26,7 @@ async def rebuild_inventory(
     client: KubeClient, kinds: Iterable[ApiResource | tuple[str, str]], *, app: str
 ) -> list[InventoryEntry]:
     """Sorted inventory entries of every live object of ``kinds`` that ``app`` provably owns."""
-    found: set[InventoryEntry] = set()
-    for kind in kinds:
-        api_version, name = (kind.api_version, kind.kind) if isinstance(kind, ApiResource) else kind
-        try:
-            objects, _ = await client.list(api_version, name, label_selector=MANAGED_SELECTOR)
-        except ClusterError as error:
-            if error.status == 404:
-                continue
-            raise
-        for obj in objects:
-            obj.setdefault("apiVersion", api_version)
-            obj.setdefault("kind", name)
-            if is_owned_by(obj, app):
-                found.add(InventoryEntry.of(obj))
-    return sorted(found)
+    return (await marked_inventories(client, kinds)).get(app, [])
 
 
 async def marked_inventories(

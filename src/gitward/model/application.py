@@ -15,12 +15,10 @@ from typing import Any, Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from gitward.model.common import (
-    API_VERSION,
     Name,
     Namespace,
-    ObjectMeta,
     SpecModel,
-    drop_status,
+    TopLevelObject,
 )
 from gitward.model.source import Source
 from gitward.model.syncpolicy import SyncPolicy
@@ -78,26 +76,15 @@ class ApplicationSpec(SpecModel):
     ignore_differences: tuple[IgnoreDifference, ...] = ()
 
 
-class Application(SpecModel):
-    api_version: Literal["gitward.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+class Application(TopLevelObject):
     kind: Literal["Application"] = "Application"
-    metadata: ObjectMeta
     spec: ApplicationSpec
-
-    @model_validator(mode="before")
-    @classmethod
-    def _ignore_status(cls, data: Any) -> Any:
-        return drop_status(data)
 
     @model_validator(mode="after")
     def _not_own_dependency(self) -> Self:
         if any(dep.name == self.metadata.name for dep in self.spec.depends_on):
             raise ValueError("an Application cannot depend on itself")
         return self
-
-    @property
-    def name(self) -> str:
-        return self.metadata.name
 
     @property
     def dependencies(self) -> tuple[str, ...]:

@@ -9,11 +9,11 @@ Deliberately not here: reading the kubeconfig or connecting (cluster/), credenti
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from gitward.model.common import API_VERSION, ObjectMeta, SpecModel, drop_status
+from gitward.model.common import SpecModel, TopLevelObject
 
 IN_CLUSTER = "in-cluster"
 
@@ -30,17 +30,6 @@ class ClusterSpec(SpecModel):
         return value
 
 
-class Cluster(SpecModel):
-    api_version: Literal["gitward.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+class Cluster(TopLevelObject):
     kind: Literal["Cluster"] = "Cluster"
-    metadata: ObjectMeta
     spec: ClusterSpec
-
-    @model_validator(mode="before")
-    @classmethod
-    def _ignore_status(cls, data: Any) -> Any:
-        return drop_status(data)
-
-    @property
-    def name(self) -> str:
-        return self.metadata.name

@@ -15,9 +15,17 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from gitward.core.durations import format_duration, parse_duration
@@ -134,3 +142,19 @@ def drop_status(data: Any) -> Any:
     if isinstance(data, dict) and "status" in data:
         return {k: v for k, v in data.items() if k != "status"}
     return data
+
+
+class TopLevelObject(SpecModel):
+    """What every gitward kind has: ``metadata`` (its name), and a ``status`` that is never read back."""
+
+    api_version: Literal["gitward.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    metadata: ObjectMeta
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_status(cls, data: Any) -> Any:
+        return drop_status(data)
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name

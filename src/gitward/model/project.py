@@ -13,11 +13,11 @@ keys (not modelled yet).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from gitward.model.common import API_VERSION, ObjectMeta, SpecModel, drop_status
+from gitward.model.common import ObjectMeta, SpecModel, TopLevelObject
 
 DEFAULT_PROJECT = "default"
 
@@ -44,20 +44,9 @@ class ProjectSpec(SpecModel):
     namespace_resource_blacklist: tuple[GroupKind, ...] = ()
 
 
-class Project(SpecModel):
-    api_version: Literal["gitward.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+class Project(TopLevelObject):
     kind: Literal["Project"] = "Project"
-    metadata: ObjectMeta
     spec: ProjectSpec = Field(default_factory=ProjectSpec)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _ignore_status(cls, data: Any) -> Any:
-        return drop_status(data)
-
-    @property
-    def name(self) -> str:
-        return self.metadata.name
 
     @classmethod
     def implicit_default(cls) -> Project:

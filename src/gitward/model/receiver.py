@@ -12,11 +12,11 @@ apps to refresh (a webhook only triggers a fetch of the repository it names).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from gitward.model.common import API_VERSION, ObjectMeta, SpecModel, drop_status
+from gitward.model.common import SpecModel, TopLevelObject
 
 ReceiverType = Literal["github", "gitlab", "gitea", "bitbucket", "generic"]
 
@@ -33,17 +33,6 @@ class ReceiverSpec(SpecModel):
         return value
 
 
-class Receiver(SpecModel):
-    api_version: Literal["gitward.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+class Receiver(TopLevelObject):
     kind: Literal["Receiver"] = "Receiver"
-    metadata: ObjectMeta
     spec: ReceiverSpec
-
-    @model_validator(mode="before")
-    @classmethod
-    def _ignore_status(cls, data: Any) -> Any:
-        return drop_status(data)
-
-    @property
-    def name(self) -> str:
-        return self.metadata.name

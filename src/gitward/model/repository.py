@@ -8,11 +8,11 @@ Deliberately not here: reading the files (reconcile does, when it needs them).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from gitward.model.common import API_VERSION, ObjectMeta, SpecModel, drop_status
+from gitward.model.common import SpecModel, TopLevelObject
 
 
 class RepositorySpec(SpecModel):
@@ -24,20 +24,9 @@ class RepositorySpec(SpecModel):
     known_hosts_file: str | None = None
 
 
-class Repository(SpecModel):
-    api_version: Literal["gitward.dev/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+class Repository(TopLevelObject):
     kind: Literal["Repository"] = "Repository"
-    metadata: ObjectMeta
     spec: RepositorySpec
-
-    @model_validator(mode="before")
-    @classmethod
-    def _ignore_status(cls, data: Any) -> Any:
-        return drop_status(data)
-
-    @property
-    def name(self) -> str:
-        return self.metadata.name
 
     def matches(self, url: str) -> bool:
         return url.startswith(self.spec.url)
