@@ -1,26 +1,135 @@
-"""``./dev bench [NAME ...]``: run benchmarks and print their Markdown tables (see docs/benchmarks.md)."""
+"""``./dev bench [NAME ...]``: run benchmarks and print their Markdown tables (see docs/benchmarks.md).
+
+Names: ``sync`` (one app of N objects, in-process engine), ``b1`` .. ``b5`` (the scale benchmarks of
+``bench_scale``, gitward as its own process), ``all`` (b1-b5; also writes docs/benchmarks.md and its
+plots). ``--docs`` writes the document for a partial run too; ``report --json FILE`` rewrites the
+document from the raw results of an earlier run (``--json`` saves them, also after each step).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from pathlib import Path
 
 from bench import bench_sync
 
+SCALE = ("b1", "b2", "b3", "b4", "b5")
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="./dev bench")
-    parser.add_argument("names", nargs="*", default=["sync"], help="benchmarks to run: sync")
-    parser.add_argument("--objects", type=int, default=500)
+    parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__)
+    parser.add_argument("names", nargs="*", default=["sync"], help="sync, b1, b2, b3, b4, b5 or all")
+    parser.add_argument("--objects", type=int, default=500, help="sync: objects in the one app")
     parser.add_argument("--noop-runs", type=int, default=20)
+    parser.add_argument("--apps", type=int, default=1000, help="b1-b5: N apps (B2-B5 run at this N)")
+    parser.add_argument("--sizes", type=_sizes, default=None, help="b1: N values, default 100,500,--apps")
+    parser.add_argument("--idle", type=float, default=300.0, help="b4: idle window in seconds")
+    parser.add_argument("--interval", default="60s", help="the apps' resync interval")
+    parser.add_argument("--changes", type=int, default=20, help="b2: commits")
+    parser.add_argument("--drifts", type=int, default=20, help="b3/b5: out-of-band patches")
+    parser.add_argument("--no-flux", action="store_true", help="b1: skip the Flux baseline")
+    parser.add_argument(
+        "--apiserver-arg",
+        action="append",
+        default=[],
+        help="extra kube-apiserver flag for every cluster, e.g. --apiserver-arg=--max-requests-inflight=2000",
+    )
+    parser.add_argument(
+        "--gitward-src",
+        type=Path,
+        default=None,
+        help="run gitward from this src folder, e.g. of `git worktree add /tmp/gw HEAD` (default: installed)",
+    )
+    parser.add_argument("--docs", action="store_true", help="write docs/benchmarks.md (always for 'all')")
+    parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
-    for name in args.names:
-        if name == "sync":
-            print(asyncio.run(bench_sync.run(objects=args.objects, noop_runs=args.noop_runs)))
-        else:
-            print(f"unknown benchmark {name!r}", file=sys.stderr)
-            return 2
+
+    names = set(args.names)
+    if names == {"report"}:
+        return _report(args)
+    if "all" in names:
+        names = (names - {"all"}) | set(SCALE)
+    unknown = names - set(SCALE) - {"sync"}
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    if "sync" in names:
+        print(asyncio.run(bench_sync.run(objects=args.objects, noop_runs=args.noop_runs)))
+    scale = names & set(SCALE)
+    if scale:
+        return _scale(scale, args, write_docs=args.docs or "all" in args.names)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    import json
+
+    from bench import bench_scale, scale_report
+
+    if args.json is None:
+        print("report needs --json FILE", file=sys.stderr)
+        return 2
+    data = json.loads(args.json.read_text())
+    results = bench_scale.Results(**data)
+    saved = dict(results.options)
+    saved["source"] = Path(saved["source"]) if saved.get("source") else None
+    saved["checkpoint"] = None
+    conditions = saved.pop("conditions", None) or "not recorded."
+    opts = bench_scale.Options(**saved)
+    scale_report.plots(results)
+    sections = scale_report.tables(results, opts, conditions)
+    for name in sorted(sections):
+        print(sections[name])
+    scale_report.update_doc(sections)
+    return 0
+
+
+def _scale(names: set[str], args: argparse.Namespace, *, write_docs: bool) -> int:
+    from bench import bench_scale, scale_report
+
+    sizes = args.sizes or sorted({s for s in (100, 500) if s < args.apps} | {args.apps})
+    opts = bench_scale.Options(
+        sizes=sizes,
+        apps=args.apps,
+        interval=args.interval,
+        idle_seconds=args.idle,
+        changes=args.changes,
+        drifts=args.drifts,
+        flux=not args.no_flux,
+        apiserver_args=args.apiserver_arg,
+        source=args.gitward_src.resolve() if args.gitward_src else None,
+        checkpoint=args.json,
+    )
+    load_before = os.getloadavg()
+
+    def log(message: str) -> None:
+        print(f"==> {message}", file=sys.stderr, flush=True)
+
+    results = asyncio.run(bench_scale.run(names, opts, log))
+    load_after = os.getloadavg()
+    conditions = (
+        f"load average {load_before[0]:.2f} before and {load_after[0]:.2f} after the run on "
+        f"{os.cpu_count()} cores"
+        + (" — the machine was busy before the run started: noisy figures." if load_before[0] > 0.5 else ".")
+    )
+    results.options["conditions"] = conditions
+    if args.json:
+        args.json.write_text(results.to_json())
+    if write_docs:
+        scale_report.plots(results)
+    sections = scale_report.tables(results, opts, conditions)
+    for name in sorted(sections):
+        print(sections[name])
+    if write_docs:
+        scale_report.update_doc(sections)
+        log(f"updated {scale_report.DOC}")
     return 0
 
 
