@@ -6,15 +6,12 @@ connections on demand, which is what a restarting or unreachable API server look
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-import yaml
+from tests.integration.apiproxy import ApiServerProxy
 from tests.integration.cluster_support import MANAGER, configmap, eventually, unique
 
 from gitward.cluster.cache import CacheSettings
@@ -27,76 +24,11 @@ from gitward.core.keys import ResourceKey
 pytestmark = pytest.mark.integration
 
 
-class FlakyProxy:
-    """Loopback TCP proxy: ``refuse`` closes new connections at once; ``cut()`` drops open ones."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self._target = (host, port)
-        self.refuse = 0  # how many new connections to close before forwarding again
-        self.accepted = 0
-        self._pipes: set[asyncio.Task[None]] = set()
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> int:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return int(self._server.sockets[0].getsockname()[1])
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
-        if self.refuse > 0:
-            self.refuse -= 1
-            writer.close()
-            return
-        up_reader, up_writer = await asyncio.open_connection(*self._target)
-        for src, dst in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pipe(src, dst))
-            self._pipes.add(task)
-            task.add_done_callback(self._pipes.discard)
-
-    @staticmethod
-    async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-        try:
-            while data := await src.read(65536):
-                dst.write(data)
-                await dst.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            dst.close()
-
-    async def cut(self) -> None:
-        for task in list(self._pipes):
-            task.cancel()
-        for task in list(self._pipes):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def stop(self) -> None:
-        await self.cut()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-
-def _server_of(kubeconfig: Path) -> tuple[str, int]:
-    config = yaml.safe_load(kubeconfig.read_text())
-    server = urlsplit(config["clusters"][0]["cluster"]["server"])
-    return server.hostname or "127.0.0.1", server.port or 443
-
-
-def _write_proxied(kubeconfig: Path, target: Path, port: int) -> None:
-    config = yaml.safe_load(kubeconfig.read_text())
-    for entry in config["clusters"]:
-        entry["cluster"]["server"] = f"https://127.0.0.1:{port}"
-    target.write_text(yaml.safe_dump(config))
-
-
 @pytest.fixture
-async def proxied(kube_cluster: Any, tmp_path: Path) -> AsyncIterator[tuple[FlakyProxy, Path]]:
-    proxy = FlakyProxy(*_server_of(Path(kube_cluster.kubeconfig)))
-    port = await proxy.start()
-    path = tmp_path / "proxied.kubeconfig"
-    _write_proxied(Path(kube_cluster.kubeconfig), path, port)
+async def proxied(kube_cluster: Any, tmp_path: Path) -> AsyncIterator[tuple[ApiServerProxy, Path]]:
+    proxy = ApiServerProxy.for_kubeconfig(Path(kube_cluster.kubeconfig))
+    await proxy.start()
+    path = proxy.write_kubeconfig(Path(kube_cluster.kubeconfig), tmp_path / "proxied.kubeconfig")
     yield proxy, path
     await proxy.stop()
 
@@ -108,7 +40,7 @@ async def direct(kube_cluster: Any) -> AsyncIterator[LightkubeClient]:
     await client.close()
 
 
-async def test_refused_connections_are_retried_then_succeed(proxied: tuple[FlakyProxy, Path]) -> None:
+async def test_refused_connections_are_retried_then_succeed(proxied: tuple[ApiServerProxy, Path]) -> None:
     proxy, kubeconfig = proxied
     client = await LightkubeClient.from_kubeconfig(kubeconfig, retry=RetryPolicy(attempts=4, base_delay=0.01))
     try:
@@ -119,7 +51,7 @@ async def test_refused_connections_are_retried_then_succeed(proxied: tuple[Flaky
         await client.close()
 
 
-async def test_unreachable_server_raises_a_clear_error(proxied: tuple[FlakyProxy, Path]) -> None:
+async def test_unreachable_server_raises_a_clear_error(proxied: tuple[ApiServerProxy, Path]) -> None:
     proxy, kubeconfig = proxied
     client = await LightkubeClient.from_kubeconfig(kubeconfig, retry=RetryPolicy(attempts=3, base_delay=0.01))
     try:
@@ -135,7 +67,7 @@ async def test_unreachable_server_raises_a_clear_error(proxied: tuple[FlakyProxy
 
 
 async def test_cache_misses_no_change_when_the_watch_is_cut(
-    proxied: tuple[FlakyProxy, Path], direct: LightkubeClient
+    proxied: tuple[ApiServerProxy, Path], direct: LightkubeClient
 ) -> None:
     proxy, kubeconfig = proxied
     namespace = unique("gw-fault")

@@ -9,79 +9,22 @@ on another cluster keeps converging, and once the proxy is back a new commit is 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-import yaml
 from devtools.gitservers import FileGitServer
+from tests.integration.apiproxy import ApiServerProxy
 from tests.integration.engine.harness import Harness, application, configmap
 
 pytestmark = pytest.mark.integration
 
 
-class ApiServerProxy:
-    """TCP proxy on a fixed loopback port that can be stopped (refusing) and started again."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self._target = target
-        self.port = 0
-        self.accepted = 0
-        self._server: asyncio.Server | None = None
-        self._pipes: set[asyncio.Task[None]] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-
-    async def stop(self) -> None:
-        """Refuse new connections and drop every open one."""
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for task in list(self._pipes):
-            task.cancel()
-        for task in list(self._pipes):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self._target)
-        except OSError:
-            writer.close()
-            return
-        for src, dst in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pipe(src, dst))
-            self._pipes.add(task)
-            task.add_done_callback(self._pipes.discard)
-
-    @staticmethod
-    async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-        try:
-            while data := await src.read(65536):
-                dst.write(data)
-                await dst.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            dst.close()
-
-
-def _target_of(kubeconfig: Path) -> tuple[str, int]:
-    server = urlsplit(yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"])
-    return server.hostname or "127.0.0.1", server.port or 443
-
-
 @pytest.fixture
 async def proxy(kube_cluster: Any) -> AsyncIterator[ApiServerProxy]:
-    found = ApiServerProxy(_target_of(Path(kube_cluster.kubeconfig)))
+    found = ApiServerProxy.for_kubeconfig(Path(kube_cluster.kubeconfig))
     await found.start()
     try:
         yield found
@@ -91,11 +34,7 @@ async def proxy(kube_cluster: Any) -> AsyncIterator[ApiServerProxy]:
 
 def proxied_cluster(kube_cluster: Any, proxy: ApiServerProxy, directory: Path) -> dict[str, Any]:
     """A Cluster object whose kubeconfig is the admin one with the server moved to the proxy."""
-    config = yaml.safe_load(Path(kube_cluster.kubeconfig).read_text())
-    for entry in config["clusters"]:
-        entry["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
-    path = directory / "proxied.kubeconfig"
-    path.write_text(yaml.safe_dump(config))
+    path = proxy.write_kubeconfig(Path(kube_cluster.kubeconfig), directory / "proxied.kubeconfig")
     return {
         "apiVersion": "gitward.dev/v1alpha1",
         "kind": "Cluster",
