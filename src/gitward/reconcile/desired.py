@@ -129,8 +129,9 @@ class SourceFetcher:
         render_settings: RenderSettings,
         render_cache_entries: int,
         fetch_freshness: float,
+        fetch_timeout: float = 120.0,
     ) -> None:
-        self.git = GitCache(cache_dir / "git")
+        self.git = GitCache(cache_dir / "git", timeout=fetch_timeout)
         self.charts_dir = cache_dir / "charts"
         self.tools = tools
         self.render_settings = render_settings

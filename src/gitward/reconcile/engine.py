@@ -56,6 +56,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
             render_settings=settings.render,
             render_cache_entries=settings.render_cache_entries,
             fetch_freshness=settings.fetch_freshness,
+            fetch_timeout=settings.fetch_timeout,
         )
         self.connections = ClusterConnections(settings=settings.connection)
         self.runtimes: dict[str, AppRuntime] = {}

@@ -21,9 +21,9 @@ class EngineSettings:
     concurrency: int = 8  # apps reconciled in parallel
     apply_concurrency: int = 8  # objects applied in parallel within one app's wave
     fetch_freshness: float = 2.0  # seconds during which a fetched repository is not re-fetched
+    fetch_timeout: float = 120.0  # a git fetch that takes longer is killed (a Git server that hangs)
     render_cache_entries: int = 512
     wait_crd_timeout: float = 60.0
-    health_timeout: float = 0.0  # a sync never blocks on health: health follows by watch
     connection: ConnectionSettings = field(default_factory=ConnectionSettings)
     render: RenderSettings = field(default_factory=RenderSettings)
     max_objects_per_app: int = 10_000

@@ -68,8 +68,10 @@ class Harness:
         text = yaml.safe_dump_all([cluster, *documents], sort_keys=False)
         (self.config_dir / "gitward.yaml").write_text(text)
 
-    async def start(self) -> Engine:
-        settings = EngineSettings(config_path=self.config_dir, state_path=self.state, fetch_freshness=0.0)
+    async def start(self, **overrides: Any) -> Engine:
+        """Start the engine; ``overrides`` are EngineSettings fields (e.g. ``fetch_timeout``)."""
+        overrides.setdefault("fetch_freshness", 0.0)
+        settings = EngineSettings(config_path=self.config_dir, state_path=self.state, **overrides)
         self.engine = await Engine.start(settings)
         return self.engine
 

@@ -128,10 +128,10 @@ async def test_git_server_down_keeps_last_good_state_retries_and_converges_when_
         application(name, repo=url, path="app", namespace=namespace),
         application(bystander, repo=git_server.url(bystander), path="app", namespace=f"{namespace}-b"),
     )
-    engine = await harness.start()
+    # a hung server costs each attempt the fetch timeout: 4 s here, not the default two minutes
+    engine = await harness.start(fetch_timeout=4.0)
     await harness.until(lambda: harness.is_synced_healthy(name) and harness.is_synced_healthy(bystander))
     port = flaky_server.port
-    engine.fetcher.git.timeout = 4.0  # a hung server costs each attempt this long, not two minutes
 
     delays = _record_delays(engine.backoff, name)
 
