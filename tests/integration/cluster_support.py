@@ -67,3 +67,29 @@ async def create_established_crd(client: LightkubeClient, group: str, kind: str 
 
     await eventually(established)
     return manifest
+
+
+def configmap_delete_guard(
+    name: str, *, expression: str, message: str, match_resources: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A ValidatingAdmissionPolicy and its binding refusing DELETE of ConfigMaps where ``expression``
+    is false, for ``match_resources`` (a namespace or object selector): an admission refusal without a
+    webhook server (RELIABILITY F4)."""
+    rule = {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["DELETE"], "resources": ["configmaps"]}
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [rule]},
+            "validations": [{"expression": expression, "message": message}],
+        },
+    }
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name},
+        "spec": {"policyName": name, "validationActions": ["Deny"], "matchResources": match_resources},
+    }
+    return [policy, binding]

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import pytest
+from tests.integration.cluster_support import configmap_delete_guard
 
 from gitward.apply import VerdictCache, apply_staged, prune, rebuild_inventory
 from gitward.cluster.cache import ClusterCache
@@ -172,41 +173,12 @@ GUARD_EXPRESSION = "!has(oldObject.metadata.labels) || !('guard' in oldObject.me
 
 def guard_policy(name: str, ns: str) -> list[dict[str, Any]]:
     """A ValidatingAdmissionPolicy refusing DELETE of labelled ConfigMaps in one namespace."""
-    policy = {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": name},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "resourceRules": [
-                    {
-                        "apiGroups": [""],
-                        "apiVersions": ["v1"],
-                        "operations": ["DELETE"],
-                        "resources": ["configmaps"],
-                    }
-                ]
-            },
-            "validations": [
-                {
-                    "expression": GUARD_EXPRESSION,
-                    "message": "deletion refused by the guard policy",
-                }
-            ],
-        },
-    }
-    binding = {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": name},
-        "spec": {
-            "policyName": name,
-            "validationActions": ["Deny"],
-            "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}},
-        },
-    }
-    return [policy, binding]
+    return configmap_delete_guard(
+        name,
+        expression=GUARD_EXPRESSION,
+        message="deletion refused by the guard policy",
+        match_resources={"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}},
+    )
 
 
 async def wait_until_policy_denies(kube_cluster: Any, ns: str, name: str) -> None:

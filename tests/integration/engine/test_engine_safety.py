@@ -15,6 +15,7 @@ from uuid import uuid4
 import pytest
 import yaml
 from devtools.gitservers import FileGitServer
+from tests.integration.cluster_support import configmap_delete_guard
 from tests.integration.engine.harness import Harness, application, configmap
 
 pytestmark = pytest.mark.integration
@@ -196,37 +197,14 @@ def protect_label(kube_cluster: Any) -> Iterator[tuple[str, str]]:
     """A ValidatingAdmissionPolicy refusing DELETE of ConfigMaps labelled ``gitward-test/protect=<id>``."""
     value = uuid4().hex[:8]
     name = f"gitward-test-protect-{value}"
-    policy = {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": name},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "resourceRules": [
-                    {
-                        "apiGroups": [""],
-                        "apiVersions": ["v1"],
-                        "operations": ["DELETE"],
-                        "resources": ["configmaps"],
-                    }
-                ]
-            },
-            "validations": [{"expression": "false", "message": "protected by the test policy"}],
-        },
-    }
-    binding = {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": name},
-        "spec": {
-            "policyName": name,
-            "validationActions": ["Deny"],
-            "matchResources": {"objectSelector": {"matchLabels": {"gitward-test/protect": value}}},
-        },
-    }
+    guard = configmap_delete_guard(
+        name,
+        expression="false",
+        message="protected by the test policy",
+        match_resources={"objectSelector": {"matchLabels": {"gitward-test/protect": value}}},
+    )
     kube_cluster.kubectl(
-        "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": [policy, binding]})
+        "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": guard})
     )
     try:
         yield name, value
