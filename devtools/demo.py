@@ -92,16 +92,7 @@ class Demo:
         self.url = ""
 
     def kubectl(self, *args: str, check: bool = True) -> str:
-        out = subprocess.run(
-            [str(toolchain.tool_path("kubectl")), "--kubeconfig", str(self.kubeconfig), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        if check and out.returncode != 0:
-            raise RuntimeError(f"kubectl {' '.join(args)}: {out.stderr.strip()}")
-        return out.stdout
+        return toolchain.kubectl(self.kubeconfig, *args, check=check, timeout=60)
 
     def gitward(self, *args: str, show: bool = True) -> str:
         out = subprocess.run([str(GITWARD), *args], capture_output=True, text=True, env=self.env, timeout=120)

@@ -159,7 +159,7 @@ class _Launcher:
             try:
                 if ready():
                     return
-            except (OSError, ValueError, subprocess.SubprocessError):
+            except (OSError, ValueError, subprocess.SubprocessError, toolchain.KubectlError):
                 pass
             time.sleep(0.2)
         raise ClusterError(f"{step}: {component.name} not ready after {timeout:.0f}s; read {component.log}")
@@ -177,17 +177,7 @@ def _https_ok(url: str, *, ca: Path, client: KeyPair | None = None) -> bool:
 
 
 def _kubectl(cluster: LocalCluster, *args: str, stdin: str | None = None) -> str:
-    out = subprocess.run(
-        [str(toolchain.tool_path("kubectl")), "--kubeconfig", str(cluster.kubeconfig), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise subprocess.SubprocessError(out.stderr.strip())
-    return out.stdout
+    return toolchain.kubectl(cluster.kubeconfig, *args, stdin=stdin, timeout=60)
 
 
 def _fake_nodes() -> str:

@@ -371,6 +371,27 @@ def build_all(names: list[str] | None = None) -> dict[str, Path]:
     return built
 
 
+class KubectlError(RuntimeError):
+    """kubectl exited non-zero; the message is its own error text."""
+
+
+def kubectl(
+    kubeconfig: Path | str, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 120
+) -> str:
+    """Run the pinned kubectl against ``kubeconfig``; its stdout (raises KubectlError if ``check``)."""
+    out = subprocess.run(
+        [str(tool_path("kubectl")), "--kubeconfig", str(kubeconfig), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and out.returncode != 0:
+        raise KubectlError(f"kubectl {' '.join(args)}: {out.stderr.strip()}")
+    return out.stdout
+
+
 def bin_dir() -> Path:
     """A folder of symlinks to every built tool, to put first on PATH."""
     target = cache_root() / "bin"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,17 +33,7 @@ class ClusterHandle:
     kubeconfig: Path
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
-        out = subprocess.run(
-            [str(toolchain.tool_path("kubectl")), "--kubeconfig", str(self.kubeconfig), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if check and out.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed: {out.stderr}")
-        return out.stdout
+        return toolchain.kubectl(self.kubeconfig, *args, stdin=stdin, check=check)
 
     def get_json(self, *args: str) -> Any:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
