@@ -144,16 +144,23 @@ class SourceFetcher:
     def credentials(self, url: str) -> GitCredentials | None:
         return read_credentials(credentials_for(self.repositories, url))
 
-    def _needs_fetch(self, url: str, force: bool) -> bool:
+    def _needs_fetch(self, url: str, *, fetch: bool, force: bool) -> bool:
+        """A reconcile that wants fresh sources shares a fetch younger than ``fetch_freshness`` with
+        every other app of the repository; one woken by a watch event reads the mirror as it is; a
+        user's refresh or sync always fetches."""
         last = self._fetched_at.get(url)
-        return force or last is None or time.monotonic() - last > self.fetch_freshness
+        if last is None or force:
+            return True
+        return fetch and time.monotonic() - last > self.fetch_freshness
 
-    async def artifact(self, app: Application, revision: str, *, fetch: bool) -> Artifact:
+    async def artifact(
+        self, app: Application, revision: str, *, fetch: bool, force_fetch: bool = False
+    ) -> Artifact:
         source = app.spec.source
         credentials = self.credentials(source.repo_url)
         if source.chart:
             return await self._chart_artifact(app, revision, credentials)
-        do_fetch = self._needs_fetch(source.repo_url, fetch)
+        do_fetch = self._needs_fetch(source.repo_url, fetch=fetch, force=force_fetch)
         if do_fetch:
             await self.fetch_repository(source.repo_url, credentials=credentials)
         try:
@@ -204,10 +211,11 @@ class SourceFetcher:
         revision: str,
         *,
         fetch: bool,
+        force_fetch: bool = False,
         kube_version: str,
         api_versions: list[str],
     ) -> Desired:
-        artifact = await self.artifact(app, revision, fetch=fetch)
+        artifact = await self.artifact(app, revision, fetch=fetch, force_fetch=force_fetch)
         if not artifact.tree:
             raise RenderError(
                 f"path {app.spec.source.path!r} does not exist at {artifact.commit[:12]}",

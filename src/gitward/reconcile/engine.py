@@ -255,8 +255,14 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
     def _on_cluster_change(self, event_type: str, key: ResourceKey, obj: dict[str, Any]) -> None:
         """A watched object changed: wake its owning app (drift, health) — and only that app."""
         owner = self._owner_index.get(key)
-        if owner is not None and owner in self.runtimes:
-            self.queue.add(owner, priority=Priority.DRIFT, reason="drift")
+        rt = self.runtimes.get(owner) if owner is not None else None
+        if rt is None:
+            return
+        verdict = rt.verdicts.get(key)
+        version = str((obj.get("metadata") or {}).get("resourceVersion", ""))
+        if event_type != "DELETED" and verdict is not None and version == verdict.resource_version:
+            return  # the echo of gitward's own apply: nothing changed since it was recorded
+        self.queue.add(rt.name, priority=Priority.DRIFT, reason="drift")
 
     async def _tick(self) -> None:
         """Interval resyncs (with jitter) and retries after backoff."""

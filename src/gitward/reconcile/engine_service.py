@@ -79,7 +79,13 @@ class EngineServiceMixin:
         else:
             rt.status.update(suspended=False, suspendReason="", pinnedRevision=None)
         request = SyncRequest(
-            trigger="sync", apply=True, fetch=True, revision=revision, prune=prune, force=force
+            trigger="sync",
+            apply=True,
+            fetch=True,
+            force_fetch=True,
+            revision=revision,
+            prune=prune,
+            force=force,
         )
         return await self._run_user_sync(rt, request)
 
@@ -93,7 +99,7 @@ class EngineServiceMixin:
 
     async def refresh_app(self, name: str) -> dict[str, Any]:
         rt = self._runtime(name)
-        await self.reconcile(rt, SyncRequest(trigger="refresh", fetch=True))
+        await self.reconcile(rt, SyncRequest(trigger="refresh", fetch=True, force_fetch=True))
         return app_summary(rt)
 
     def history(self, name: str) -> list[dict[str, Any]]:

@@ -95,7 +95,12 @@ async def prepare(ctx: PipelineContext, rt: AppRuntime, req: SyncRequest) -> Pre
     api_versions = await conn.client.api_versions()
     revision = req.revision or rt.pinned_revision or app.spec.source.revision
     desired = await ctx.fetcher.desired(
-        app, revision, fetch=req.fetch, kube_version=kube_version, api_versions=api_versions
+        app,
+        revision,
+        fetch=req.fetch,
+        force_fetch=req.force_fetch,
+        kube_version=kube_version,
+        api_versions=api_versions,
     )
     problems = ctx.apply_children(rt, desired.children)
     if problems:

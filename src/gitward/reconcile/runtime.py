@@ -17,7 +17,8 @@ class SyncRequest:
 
     trigger: str
     apply: bool = False
-    fetch: bool = False
+    fetch: bool = False  # wants sources no older than the fetch freshness window
+    force_fetch: bool = False  # a user asked: fetch now whatever the window
     revision: str | None = None  # pin to this revision (rollback / sync --revision)
     prune: bool | None = None
     force: bool = False
