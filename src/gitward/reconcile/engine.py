@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from gitward.apply import Standing, VerdictCache, marked_inventories
 from gitward.cluster.connection import ClusterConnection, ClusterConnections
@@ -68,6 +71,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
         self.queue = WorkQueue(self._work, concurrency=settings.concurrency)
         self._owner_index: dict[ResourceKey, str] = {}
         self._owned_keys: dict[str, set[ResourceKey]] = {}
+        self._has_dependencies = False
         self._marked_scans: dict[str, dict[str, list[InventoryEntry]]] = {}
         self._scan_locks: dict[str, asyncio.Lock] = {}
         self._subscribed: set[str] = set()
@@ -124,6 +128,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
             inventory_known=status is not None,
         )
         self.runtimes[app.name] = rt
+        self._has_dependencies = self._has_dependencies or bool(app.dependencies)
         self._reindex(rt)
         return rt
 
@@ -203,6 +208,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
             if existing is None or existing.app != child:
                 rt = self._register(child, parent=parent.name) if existing is None else existing
                 rt.app = child
+                self._has_dependencies = self._has_dependencies or bool(child.dependencies)
                 self.queue.add(child.name, priority=Priority.DEPENDENCY, reason="config")
         for name, rt in list(self.runtimes.items()):
             if rt.parent == parent.name and name not in wanted and not problems:
@@ -260,8 +266,10 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
             return
         verdict = rt.verdicts.get(key)
         version = str((obj.get("metadata") or {}).get("resourceVersion", ""))
-        if event_type != "DELETED" and verdict is not None and version == verdict.resource_version:
-            return  # the echo of gitward's own apply: nothing changed since it was recorded
+        if event_type == "MODIFIED" and verdict is not None and version == verdict.resource_version:
+            # The echo of gitward's own update: nothing changed since it was recorded. A create's
+            # echo (ADDED) still wakes the app: its health was judged before the cache held the object.
+            return
         self.queue.add(rt.name, priority=Priority.DRIFT, reason="drift")
 
     async def _tick(self) -> None:
@@ -310,7 +318,6 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
         async with rt.lock:
             self.reconciles += 1
             started, outcome = time.monotonic(), "failed"
-            mark_reconciling(rt.status, now=self.clock.now(), message=req.trigger)
             op_id: int | None = None
             try:
                 prepared = await pipeline.prepare(self, rt, req)
@@ -323,6 +330,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
                 await pipeline.report_drift(self, rt, conn, prepared, found)
                 if self._should_apply(rt, req, prepared, found):
                     self._check_dependencies(rt)
+                    mark_reconciling(rt.status, now=self.clock.now(), message=req.trigger)
                     op_id = self._start_operation(rt, req, prepared)
                     result = await pipeline.sync(self, rt, prepared, req, op_id=op_id)
                     metrics.record_sync(result.changes)
@@ -344,7 +352,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
             finally:
                 metrics.RECONCILE_SECONDS.labels(outcome).observe(time.monotonic() - started)
                 rt.next_due = self.clock.monotonic() + jittered(rt.app.spec.sync_policy.interval)
-                self.store.save_status(rt.name, rt.status)
+                self._save_status(rt)
             return op_id
 
     def _check_dependencies(self, rt: AppRuntime) -> None:
@@ -367,9 +375,19 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
                 )
 
     def _wake_dependents(self, rt: AppRuntime) -> None:
+        """Apps waiting on ``rt`` (``dependsOn``) retry now instead of at their next backoff."""
+        if not self._has_dependencies:
+            return
         for name, other in self.runtimes.items():
             if rt.name in other.app.dependencies and other.retry_at is not None:
                 self.queue.add(name, priority=Priority.DEPENDENCY, reason="dependency")
+
+    def _save_status(self, rt: AppRuntime) -> None:
+        """Write the status only when it changed: a no-op reconcile writes nothing, not even locally."""
+        digest = hashlib.sha256(orjson.dumps(rt.status, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        if digest != rt.saved_status_digest:
+            self.store.save_status(rt.name, rt.status)
+            rt.saved_status_digest = digest
 
     def _start_operation(self, rt: AppRuntime, req: SyncRequest, prepared: pipeline.Prepared) -> int:
         return self.store.start_operation(

@@ -347,6 +347,7 @@ async def sync(
     changes = ChangeSet()
     namespace = app.spec.destination.namespace
     if policy.create_namespace and namespace:
+        await conn.cache.ensure_watched("v1", "Namespace")  # one watch per cluster, not a GET per app
         changes += await ensure_namespace(
             conn.client, namespace, app=rt.name, live=conn.cache.get, verdicts=rt.verdicts
         )

@@ -37,6 +37,7 @@ class AppRuntime:
     retry_at: float | None = None
     reported_drift: dict[ResourceKey, str] = field(default_factory=dict)
     inventory_known: bool = True  # False after the state database was lost: rebuild from the cluster
+    saved_status_digest: str = ""  # of the status last written to the store
     prepared_memo: tuple[Any, Any] | None = None  # (render digest, spec, ...) -> validated objects
 
     @property
