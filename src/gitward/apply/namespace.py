@@ -31,11 +31,18 @@ async def ensure_namespace(
     app: str,
     live: Callable[[ResourceKey], Mapping[str, Any] | None],
     verdicts: VerdictCache,
+    live_is_complete: bool = False,
 ) -> ChangeSet:
-    """Create ``namespace`` (marked with ``app``) unless it exists; UNCHANGED when it does."""
+    """Create ``namespace`` (marked with ``app``) unless it exists; UNCHANGED when it does.
+
+    ``live_is_complete``: ``live`` is a watch-fed cache of every Namespace, so a miss means absent
+    and no GET is needed.
+    """
     key = ResourceKey("", "Namespace", "", namespace)
     try:
-        current = live(key) or await client.get("v1", "Namespace", "", namespace)
+        current = live(key)
+        if current is None and not live_is_complete:
+            current = await client.get("v1", "Namespace", "", namespace)
     except GitwardError as error:
         return ChangeSet.of([Change(key, Action.FAILED, "v1", str(error))])
     if current is not None:

@@ -23,8 +23,8 @@ from gitward.cluster.lightkube_client import LightkubeClient
 class ConnectionSettings:
     """Per-cluster request policy: client-side rate limit, retries, HTTP/2 and watch settings."""
 
-    qps: float = 100.0  # per cluster; the bound of a cold sync (docs/benchmarks.md)
-    burst: int = 300
+    qps: float = 200.0  # per cluster; the bound of a cold sync (docs/benchmarks.md)
+    burst: int = 400
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     request_timeout: float = 30.0
     http2: bool = True

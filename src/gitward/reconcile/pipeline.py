@@ -349,7 +349,12 @@ async def sync(
     if policy.create_namespace and namespace:
         await conn.cache.ensure_watched("v1", "Namespace")  # one watch per cluster, not a GET per app
         changes += await ensure_namespace(
-            conn.client, namespace, app=rt.name, live=conn.cache.get, verdicts=rt.verdicts
+            conn.client,
+            namespace,
+            app=rt.name,
+            live=conn.cache.get,
+            verdicts=rt.verdicts,
+            live_is_complete=conn.cache.is_watched("v1", "Namespace"),
         )
     self_heal = bool(policy.automated and policy.automated.self_heal)
     force = req.force or policy.force or (self_heal and not req.apply)
