@@ -27,8 +27,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import yaml
 from lightkube import AsyncClient, KubeConfig
@@ -38,6 +37,7 @@ from lightkube.types import on_error_retry
 
 from devtools import toolchain
 from devtools.gitservers import free_port
+from devtools.lifecycle import StartStop
 
 FLUX_NAMESPACE = "flux-system"
 SOURCE_NAME = "bench"
@@ -149,7 +149,7 @@ class Controller:
 
 
 @dataclass
-class FluxControllers:
+class FluxControllers(StartStop):
     """source-controller and kustomize-controller as child processes against one cluster.
 
     A context manager: exit stops both (SIGTERM, then SIGKILL after 10 s). State (artifacts, logs)
@@ -238,15 +238,6 @@ class FluxControllers:
             except subprocess.TimeoutExpired:
                 ctl.process.kill()
                 ctl.process.wait(timeout=10)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def git_repository(

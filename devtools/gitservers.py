@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Self
+
+from devtools.lifecycle import StartStop
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Gitward Tests",
@@ -174,7 +174,7 @@ def create_repo(
 
 
 @dataclass
-class GitServer:
+class GitServer(StartStop):
     """Base of every transport: a root directory of bare repositories and a start/stop life cycle."""
 
     root: Path
@@ -206,15 +206,6 @@ class GitServer:
 
     def stop(self) -> None:
         return None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 class FileGitServer(GitServer):

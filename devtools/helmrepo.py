@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import yaml
 
+from devtools.lifecycle import StartStop
 from devtools.toolchain import tool_path
 
 
@@ -66,7 +66,7 @@ class _ChartServer(ThreadingHTTPServer):
 
 
 @dataclass
-class HelmRepoServer:
+class HelmRepoServer(StartStop):
     """Charts under ``<root>/charts`` served at ``url``; ``add_chart`` packages and re-indexes."""
 
     root: Path
@@ -111,15 +111,6 @@ class HelmRepoServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server, self._thread = None, None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def add_chart(self, name: str, version: str, files: dict[str, str] | None = None) -> Path:
         """Package a chart (default content when ``files`` is None) and refresh index.yaml."""
