@@ -1,7 +1,8 @@
 """Grouping marked manifests into the steps of a staged apply: stage, wave, kind.
 
 Stage 1 is Namespaces and CRDs (everything else may depend on them). Stage 2 is the rest, by sync wave
-(annotation ``gitward.dev/sync-wave``, or Argo CD's, lowest first), and inside a wave by kind rank so
+(``plan.wave_of``: ``gitward.dev/sync-wave`` or Argo CD's, lowest first; the pipeline validates the
+annotations before anything is applied), and inside a wave by kind rank so
 that e.g. a LimitRange exists before the Pods it defaults. Objects of one group are independent and
 may be applied in parallel.
 
@@ -11,27 +12,14 @@ Deliberately not here: hooks and phases (``plan``), reverse order for deletion (
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from gitward.core.keys import ResourceKey
 from gitward.core.kinds import apply_order, is_first_stage, kind_rank
-
-WAVE_ANNOTATIONS = ("gitward.dev/sync-wave", "argocd.argoproj.io/sync-wave")
+from gitward.plan import wave_of
 
 Manifest = dict[str, Any]
-
-
-def wave_of(obj: Mapping[str, Any]) -> int:
-    """The object's sync wave; missing or malformed annotations mean wave 0."""
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    for name in WAVE_ANNOTATIONS:
-        if name in annotations:
-            try:
-                return int(str(annotations[name]).strip())
-            except ValueError:
-                return 0
-    return 0
 
 
 def split_stages(manifests: Iterable[Manifest]) -> tuple[list[Manifest], list[Manifest]]:

@@ -8,7 +8,6 @@ Deliberately not here: validation against a project and anything that writes.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,14 +247,3 @@ class SourceFetcher:
             children=children,
             engine=result.engine,
         )
-
-
-async def gather_limited(limit: int, *coros: Any) -> list[Any]:
-    """``asyncio.gather`` with at most ``limit`` awaiting at once."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def run(coro: Any) -> Any:
-        async with semaphore:
-            return await coro
-
-    return await asyncio.gather(*(run(c) for c in coros))

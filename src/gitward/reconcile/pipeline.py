@@ -38,7 +38,7 @@ from gitward.core.status import OperationPhase
 from gitward.diff import IgnoreRule
 from gitward.diff import compare as compare_objects
 from gitward.model import Project
-from gitward.plan import fill_namespaces, inventory_of, stale
+from gitward.plan import fill_namespaces, inventory_of, stale, sync_order
 from gitward.policy import Limits, validate_render
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.desired import Desired
@@ -145,7 +145,8 @@ def _validated(
         max_objects=ctx.settings.max_objects_per_app, max_object_bytes=ctx.settings.max_object_bytes
     )
     validate_render(project, app, objects, is_namespaced=lambda g, k: scopes.get((g, k)), limits=limits)
-    marked = tuple(with_marks(dict(o), app.name) for o in objects)
+    # sync_order also checks every sync-wave and hook annotation now, before anything is written
+    marked = tuple(with_marks(dict(o), app.name) for o in sync_order(objects))
     digests = {ResourceKey.of(o): desired_digest(o) for o in marked}
     return marked, tuple(inventory_of(list(marked))), digests
 
