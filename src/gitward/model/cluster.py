@@ -11,23 +11,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from gitward.model.common import SpecModel, TopLevelObject
+from gitward.model.common import FilePath, SpecModel, TopLevelObject
 
 IN_CLUSTER = "in-cluster"
 
 
 class ClusterSpec(SpecModel):
-    kubeconfig: str = Field(min_length=1)
+    kubeconfig: FilePath
     context: str | None = Field(default=None, min_length=1)
-
-    @field_validator("kubeconfig")
-    @classmethod
-    def _path_like(cls, value: str) -> str:
-        if "\x00" in value or "\n" in value:
-            raise ValueError("kubeconfig must be a file path")
-        return value
 
 
 class Cluster(TopLevelObject):

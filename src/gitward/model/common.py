@@ -144,6 +144,17 @@ def drop_status(data: Any) -> Any:
     return data
 
 
+def check_file_path(value: str) -> str:
+    """A local file named in the config (kubeconfig, secret files): one line, no NUL."""
+    if "\x00" in value or "\n" in value:
+        raise ValueError("must be a file path")
+    return value
+
+
+#: A path to a local file the operator provides (never its content).
+FilePath = Annotated[str, Field(min_length=1), AfterValidator(check_file_path)]
+
+
 class TopLevelObject(SpecModel):
     """What every gitward kind has: ``metadata`` (its name), and a ``status`` that is never read back."""
 

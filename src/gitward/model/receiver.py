@@ -14,23 +14,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
-
-from gitward.model.common import SpecModel, TopLevelObject
+from gitward.model.common import FilePath, SpecModel, TopLevelObject
 
 ReceiverType = Literal["github", "gitlab", "gitea", "bitbucket", "generic"]
 
 
 class ReceiverSpec(SpecModel):
     type: ReceiverType
-    secret_file: str = Field(min_length=1)
-
-    @field_validator("secret_file")
-    @classmethod
-    def _path_like(cls, value: str) -> str:
-        if "\x00" in value or "\n" in value:
-            raise ValueError("secretFile must be a file path")
-        return value
+    secret_file: FilePath
 
 
 class Receiver(TopLevelObject):

@@ -12,16 +12,16 @@ from typing import Literal
 
 from pydantic import Field
 
-from gitward.model.common import SpecModel, TopLevelObject
+from gitward.model.common import FilePath, SpecModel, TopLevelObject
 
 
 class RepositorySpec(SpecModel):
     url: str = Field(min_length=1)
     username: str | None = None
-    password_file: str | None = None
-    bearer_token_file: str | None = None
-    ssh_private_key_file: str | None = None
-    known_hosts_file: str | None = None
+    password_file: FilePath | None = None
+    bearer_token_file: FilePath | None = None
+    ssh_private_key_file: FilePath | None = None
+    known_hosts_file: FilePath | None = None
 
 
 class Repository(TopLevelObject):
