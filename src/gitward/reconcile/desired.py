@@ -8,6 +8,8 @@ Deliberately not here: validation against a project and anything that writes.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from gitward.render import (
     RenderSettings,
     RenderTools,
     render_cached,
+    render_inputs,
 )
 from gitward.sources import Artifact, FetchResult, GitCache, GitCredentials, fetch_chart
 
@@ -138,6 +141,7 @@ class SourceFetcher:
         self.fetch_freshness = fetch_freshness
         self.repositories: tuple[Repository, ...] = ()
         self._fetched_at: dict[str, float] = {}
+        self._input_keys: dict[tuple[str, str, str, str], str] = {}
         self.renders = 0
 
     def credentials(self, url: str) -> GitCredentials | None:
@@ -151,6 +155,11 @@ class SourceFetcher:
         if last is None or force:
             return True
         return fetch and time.monotonic() - last > self.fetch_freshness
+
+    def fetched_within(self, url: str, seconds: float) -> bool:
+        """Whether ``url`` was fetched successfully in the last ``seconds``."""
+        last = self._fetched_at.get(url)
+        return last is not None and time.monotonic() - last <= seconds
 
     async def artifact(
         self, app: Application, revision: str, *, fetch: bool, force_fetch: bool = False
@@ -220,12 +229,13 @@ class SourceFetcher:
                 f"path {app.spec.source.path!r} does not exist at {artifact.commit[:12]}",
                 reason="PathNotFound",
             )
+        tree = await self.input_key(app, artifact)
         before = self.render_cache.misses
         started = time.monotonic()
         result: RenderResult = await render_cached(
             artifact.directory,
             root=artifact.root,
-            tree=artifact.tree,
+            tree=tree,
             params=render_params(app),
             tools=self.tools,
             kube_version=kube_version,
@@ -241,9 +251,50 @@ class SourceFetcher:
         return Desired(
             revision=revision,
             commit=artifact.commit,
-            tree=artifact.tree,
+            tree=tree,
             digest=result.digest,
             objects=objects,
             children=children,
             engine=result.engine,
         )
+
+    async def input_key(self, app: Application, artifact: Artifact) -> str:
+        """What decides the app's render at the artifact's commit, as one hash.
+
+        The path's tree hash when the render reads nothing outside the path (the common case); else a
+        digest of the Git hash of every path it reads (an overlay's ``../base``, a chart's values files
+        in a sibling folder), so a change there re-renders the app and wakes it on a push. Remembered
+        per commit: a commit never changes.
+        """
+        if app.spec.source.chart or not artifact.tree:
+            return artifact.tree
+        params = render_params(app)
+        memo = (app.spec.source.repo_url, artifact.commit, artifact.path, params.digest())
+        found = self._input_keys.get(memo)
+        if found is not None:
+            return found
+        try:
+            inputs = await asyncio.to_thread(
+                render_inputs,
+                artifact.directory,
+                root=artifact.root,
+                params=params,
+                settings=self.render_settings,
+            )
+        except RenderError:
+            inputs = [artifact.path]  # the render reports the problem; key by the path alone
+        key = artifact.tree
+        if len(inputs) > 1:
+            url = app.spec.source.repo_url
+            lines = [f"{path}={self.git.tree_hash(url, artifact.commit, path)}" for path in inputs]
+            key = "inputs:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
+        if len(self._input_keys) >= 8192:
+            self._input_keys.clear()
+        self._input_keys[memo] = key
+        return key
+
+    async def current_input_key(self, app: Application, revision: str) -> str:
+        """The app's input key at ``revision`` in the mirror as it is now (no fetch)."""
+        source = app.spec.source
+        artifact = await self.git.artifact(source.repo_url, revision, source.path, fetch=False)
+        return await self.input_key(app, artifact)

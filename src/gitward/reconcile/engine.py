@@ -3,7 +3,8 @@
 One process, one asyncio loop. Triggers (start, interval with jitter, watch events on managed objects,
 user actions through the API) land in a keyed work queue, so each app has at most one reconcile in
 flight and bursts collapse. Failures back off per app; a stalled app waits for its source or spec to
-change (the interval still re-checks). State is persisted in the store after every reconcile.
+change (the interval still re-checks; ``resync`` skips interval passes that provably find nothing new).
+State is persisted in the store after every reconcile.
 Deliberately not here: the steps of one reconcile (``pipeline``), HTTP (``api/``).
 """
 
@@ -34,10 +35,10 @@ from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.engine_service import EngineServiceMixin
 from gitward.reconcile.outcome import record_failure, record_success
 from gitward.reconcile.queue import Priority, WorkQueue
+from gitward.reconcile.resync import IntervalResyncMixin
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.settings import EngineSettings
 from gitward.reconcile.status import mark_reconciling
-from gitward.reconcile.triggers import RepositoryTriggersMixin
 from gitward.render import RenderTools
 from gitward.store import Store
 
@@ -46,7 +47,7 @@ log = logging.getLogger("gitward.engine")
 _FETCH_REASONS = {"start", "interval", "retry", "refresh", "config"}
 
 
-class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsMixin):
+class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin):
     """Implements ``EngineService``; ``start`` opens everything, ``stop`` closes everything."""
 
     def __init__(self, settings: EngineSettings, *, clock: Clock | None = None) -> None:
@@ -290,6 +291,12 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
         if rt is None:
             return
         fetch = bool(reasons & _FETCH_REASONS)
+        if reasons == {"interval"} and await self.poll_source(rt):
+            fetch = False  # the repository is fresh within the poll window
+            if await self.unchanged_since_last_pass(rt):
+                rt.next_due = self.clock.monotonic() + jittered(rt.app.spec.sync_policy.interval)
+                metrics.RESYNCS_SKIPPED.inc()
+                return
         await self.reconcile(rt, SyncRequest(trigger=",".join(sorted(reasons)), fetch=fetch))
 
     # -- one reconcile ---------------------------------------------------------------------------------
@@ -343,6 +350,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
                     outcome = "compared"
                 self.backoff.reset(rt.name)
                 rt.retry_at = None
+                rt.settled_at = self.clock.monotonic()
                 self._wake_dependents(rt)
             except GitwardError as err:
                 self._on_failure(rt, err, op_id)
@@ -405,6 +413,7 @@ class Engine(EngineServiceMixin, RepositoryTriggersMixin, metrics.EngineMetricsM
         self._reindex(rt)
 
     def _on_failure(self, rt: AppRuntime, err: GitwardError, op_id: int | None) -> None:
+        rt.settled_at = 0.0
         retry = rt.app.spec.sync_policy.retry
         policy = BackoffPolicy(
             duration=retry.backoff.duration,

@@ -41,6 +41,10 @@ QUEUE_WAIT_SECONDS = Histogram(
     ["priority"],
     buckets=_SHORT,
 )
+RESYNCS_SKIPPED = Counter(
+    "gitward_resyncs_skipped_total",
+    "Interval passes skipped because neither the app's Git input nor its live objects changed.",
+)
 SYNCS = Counter("gitward_syncs_total", "Sync operations run, by result (succeeded or failed).", ["result"])
 PRUNES = Counter("gitward_prunes_total", "Objects deleted by prune because they left Git.")
 DRIFT_EVENTS = Counter(

@@ -38,6 +38,7 @@ class AppRuntime:
     reported_drift: dict[ResourceKey, str] = field(default_factory=dict)
     inventory_known: bool = True  # False after the state database was lost: rebuild from the cluster
     saved_status_digest: str = ""  # of the status last written to the store
+    settled_at: float = 0.0  # monotonic time of the last successful full pass; 0: none since a failure
     prepared_memo: tuple[Any, Any] | None = None  # (render digest, spec, ...) -> validated objects
 
     @property

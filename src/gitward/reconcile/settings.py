@@ -22,6 +22,7 @@ class EngineSettings:
     apply_concurrency: int = 8  # objects applied in parallel within one app's wave
     fetch_freshness: float = 2.0  # seconds during which a fetched repository is not re-fetched
     fetch_timeout: float = 120.0  # a git fetch that takes longer is killed (a Git server that hangs)
+    full_resync: float = 600.0  # an interval pass compares every object at least this often (resync)
     render_cache_entries: int = 4096  # more than the apps of one process: a resync never re-renders
     wait_crd_timeout: float = 60.0
     connection: ConnectionSettings = field(default_factory=ConnectionSettings)

@@ -3,9 +3,11 @@
 A webhook names a repository, not apps. ``trigger_repository`` finds every app whose ``repoURL`` is
 that repository (compared by ``core.repourl.repository_key``, so ``git@host:org/r.git`` and
 ``https://host/org/r`` match), fetches it once per mirror whatever the number of apps, then compares
-each app's path tree hash at its revision with the tree of its last reconcile (``status["tree"]``)
-and queues, with webhook priority, only the apps where it differs. Their reconciles reuse the fetch
-(it is fresh for ``fetch_freshness``), and apps whose path did not change are not touched at all.
+each app's input key at its revision (its path's tree hash, and the hashes of any base it reads
+outside the path: ``SourceFetcher.input_key``) with the key of its last reconcile
+(``status["tree"]``) and queues, with webhook priority, only the apps where it differs. Their
+reconciles reuse the fetch (it is fresh for ``fetch_freshness``), and apps whose input did not change
+are not touched at all.
 
 If the fetch fails, every app of the repository is queued for a refresh so the error reaches their
 status (and their retry backoff) instead of vanishing in a webhook response.
@@ -75,19 +77,23 @@ class RepositoryTriggersMixin:
             for rt in apps:
                 self.queue.add(rt.name, priority=Priority.WEBHOOK, reason="refresh")
             return [rt.name for rt in apps]
+        return await self.queue_changed(apps, priority=Priority.WEBHOOK, reason="webhook")
+
+    async def queue_changed(self, apps: list[AppRuntime], *, priority: Priority, reason: str) -> list[str]:
+        """Queue the apps whose input changed since their last reconcile (after a fetch); their names."""
         changed: list[str] = []
         for rt in apps:
-            if self._tree_changed(url, rt):
-                self.queue.add(rt.name, priority=Priority.WEBHOOK, reason="webhook")
+            if await self._tree_changed(rt):
+                self.queue.add(rt.name, priority=priority, reason=reason)
                 changed.append(rt.name)
         return changed
 
-    def _tree_changed(self, url: str, rt: AppRuntime) -> bool:
-        source = rt.app.spec.source
-        revision = rt.pinned_revision or source.revision
+    async def _tree_changed(self, rt: AppRuntime) -> bool:
+        """Whether what decides the app's render (its path, and any base it reads) changed since its
+        last reconcile."""
+        revision = rt.pinned_revision or rt.app.spec.source.revision
         try:
-            commit = self.fetcher.git.resolve(url, revision)
-            tree = self.fetcher.git.tree_hash(url, commit, source.path)
+            key = await self.fetcher.current_input_key(rt.app, revision)
         except FetchError:
             return True  # unknown revision or path: let the reconcile report it on the app
-        return tree != rt.status.get("tree")
+        return key != rt.status.get("tree")

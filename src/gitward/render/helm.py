@@ -51,7 +51,8 @@ def check_chart_archive(file: TreeFile, *, settings: RenderSettings = DEFAULT_SE
         raise RenderError(f"{file.relative}: chart archive is not a valid gzip file") from None
 
 
-def _value_file(directory: Path, entry: str, *, root: Path, settings: RenderSettings) -> TreeFile:
+def value_file(directory: Path, entry: str, *, root: Path, settings: RenderSettings) -> TreeFile:
+    """A values file named relative to the chart folder; anywhere in the checkout, never outside it."""
     if "://" in entry:
         raise RenderError(f"remote value files are not allowed: {entry}", reason="PathEscapesRepository")
     real = safe_join_from(root, directory.relative_to(root).as_posix(), entry)
@@ -75,7 +76,7 @@ def _prepare(
     values_dir.mkdir()
     values: list[Path] = []
     for index, entry in enumerate(params.value_files):
-        file = _value_file(directory, entry, root=root, settings=settings)
+        file = value_file(directory, entry, root=root, settings=settings)
         data = read_capped(file, settings=settings)
         load_yaml_documents(data, where=file.relative, settings=settings)  # bounded before helm sees it
         copy = values_dir / f"{index:03d}.yaml"

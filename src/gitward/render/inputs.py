@@ -1,0 +1,51 @@
+"""Which paths of a checkout decide a render: the app's folder and whatever it reaches outside it.
+
+A render is cached, and pushes are matched to apps, by the Git hashes of these paths. The app's
+folder alone is not enough: a kustomize overlay builds on ``../base`` and a chart may take values
+files from a sibling folder, and a change there must re-render the app.
+Deliberately not here: hashing (the caller owns the Git objects), rendering itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitward.render.detect import detect_engine
+from gitward.render.engine import checked_directory
+from gitward.render.helm import value_file
+from gitward.render.kustomize import kustomize_closure
+from gitward.render.params import DEFAULT_SETTINGS, RenderParams, RenderSettings
+
+
+def render_inputs(
+    directory: Path, *, root: Path, params: RenderParams, settings: RenderSettings = DEFAULT_SETTINGS
+) -> list[str]:
+    """Paths relative to ``root`` (folders or files), the app's folder first, the rest sorted.
+
+    Raises RenderError for what the render itself would refuse (a path outside the checkout, a
+    malformed kustomization), so the caller can fall back to the app's folder and let the render
+    report it.
+    """
+    root = root.resolve()
+    checked = checked_directory(directory, root=root)
+    own = _rel(checked, root)
+    engine = detect_engine(checked, hint=params.engine)
+    extra: set[str] = set()
+    if engine == "kustomize":
+        extra = {_rel(p, root) for p in kustomize_closure(checked, root=root, settings=settings)}
+    elif engine == "helm":
+        extra = {
+            value_file(checked, entry, root=root, settings=settings).relative
+            for entry in params.helm.value_files
+        }
+    extra.discard(own)
+    return [own, *sorted(p for p in extra if not _inside(p, own))]
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if path != root else ""
+
+
+def _inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or below it (its hash is already part of the folder's)."""
+    return folder == "" or path == folder or path.startswith(folder + "/")
