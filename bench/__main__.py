@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drifts", type=int, default=20, help="b3/b5: out-of-band patches")
     parser.add_argument("--no-flux", action="store_true", help="b1: skip the Flux baseline")
     parser.add_argument(
+        "--flux-timeout", type=float, default=900.0, help="b1: stop waiting for Flux after this many seconds"
+    )
+    parser.add_argument(
         "--apiserver-arg",
         action="append",
         default=[],
@@ -46,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=None,
         help="run gitward from this src folder, e.g. of `git worktree add /tmp/gw HEAD` (default: installed)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="write py-spy profiles (collapsed stacks) into this folder"
     )
     parser.add_argument("--docs", action="store_true", help="write docs/benchmarks.md (always for 'all')")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
@@ -103,9 +109,11 @@ def _scale(names: set[str], args: argparse.Namespace, *, write_docs: bool) -> in
         changes=args.changes,
         drifts=args.drifts,
         flux=not args.no_flux,
+        flux_timeout=args.flux_timeout,
         apiserver_args=args.apiserver_arg,
         source=args.gitward_src.resolve() if args.gitward_src else None,
         checkpoint=args.json,
+        profile=args.profile.resolve() if args.profile else None,
     )
     load_before = os.getloadavg()
 

@@ -55,9 +55,11 @@ class Options:
     changes: int = 20
     drifts: int = 20
     flux: bool = True
+    flux_timeout: float = 900.0  # Flux's Kustomizations not all Ready by then: the count is reported
     apiserver_args: list[str] = field(default_factory=list)
     source: Path | None = None  # run gitward from this src folder (e.g. a worktree of a commit)
     checkpoint: Path | None = None  # results so far are written here after each step
+    profile: Path | None = None  # a folder for py-spy profiles of each gitward process (skews its CPU)
 
 
 @dataclass
@@ -193,7 +195,7 @@ async def flux_cold(opts: Options, apps: int, work: Path, repo: WorkRepo) -> dic
                 paths,
                 "fx-",
                 wait=True,  # Ready only once the objects are healthy, as gitward's Healthy
-                ready_within=READY_TIMEOUT,
+                ready_within=opts.flux_timeout,
                 workdir=work / f"flux-{apps}",
             )
     finally:
@@ -241,7 +243,8 @@ def gitward_fleet(
             clusters=cluster_map, repo_url=repo_url, apps=apps, interval=opts.interval, secret_file=secret
         )
     )
-    process = GitwardProcess(root=work / "gitward", config=config.parent, source=opts.source)
+    profile = opts.profile / f"gitward-{apps}-apps-{len(cluster_list)}-clusters.txt" if opts.profile else None
+    process = GitwardProcess(root=work / "gitward", config=config.parent, source=opts.source, profile=profile)
     kubes = [Kube(c.kubeconfig) for c in cluster_list]
     process.start()
     try:

@@ -113,7 +113,9 @@ class GitwardProcess:
     config: Path
     port: int = field(default_factory=free_port)
     source: Path | None = None  # a gitward ``src`` folder to run instead of the installed package
+    profile: Path | None = None  # write py-spy's collapsed stacks of the whole run here
     process: subprocess.Popen[bytes] | None = None
+    profiler: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     _http: httpx.Client | None = None
 
@@ -147,6 +149,16 @@ class GitwardProcess:
         self.started_at = time.perf_counter()
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        if self.profile is not None:
+            self._attach_profiler(self.profile)
+
+    def _attach_profiler(self, output: Path) -> None:
+        """py-spy samples the running process from outside (it ends, and writes, when gitward exits);
+        attaching keeps ``pid`` gitward's own, so CPU and RSS are still gitward's."""
+        spy = Path(sys.executable).with_name("py-spy")
+        args = [str(spy), "record", "--pid", str(self.pid), "--rate", "50", "--subprocesses"]
+        args += ["--format", "raw", "--output", str(output), "--nonblocking"]
+        self.profiler = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def client(self, timeout: float = 300.0) -> httpx.Client:
         """The API client, once the server has written its token (waits for it)."""
@@ -258,3 +270,5 @@ class GitwardProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+        if self.profiler is not None:
+            self.profiler.wait(timeout=60)

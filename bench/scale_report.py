@@ -89,6 +89,12 @@ def _header(title: str, name: str, opts: Options, conditions: str) -> list[str]:
     return lines
 
 
+def _finished(row: dict[str, Any]) -> bool:
+    """Measured to the end: not skipped, and (Flux) every Kustomization Ready before the timeout."""
+    done, _, total = str(row.get("ready", "")).partition("/")
+    return "skipped" not in row and (not total or done == total)
+
+
 def b1_table(results: Results, opts: Options, conditions: str) -> str:
     lines = _header("B1 cold sync", "b1", opts, conditions)
     lines += [
@@ -100,6 +106,14 @@ def b1_table(results: Results, opts: Options, conditions: str) -> str:
     for row in sorted(results.b1, key=lambda r: (r["apps"], r["contender"])):
         if "skipped" in row:
             lines.append(f"| {row['apps']} | {row['contender']} | not run: {row['skipped']} | | | | | |")
+            continue
+        if not _finished(row):
+            done = row.get("ready", "?")
+            lines.append(
+                f"| {row['apps']} | {row['contender']} | not finished: {done} Ready after "
+                f"{_num(row['wall_seconds'])} s | | {_num(row['cpu_seconds'])} | "
+                f"{_num(row['peak_rss_mb'], '.0f')} | | |"
+            )
             continue
         base = kubectl.get(row["apps"])
         ratio = ""
@@ -249,7 +263,7 @@ def plots(results: Results) -> list[Path]:
         colors = {"gitward": "tab:blue", "kubectl": "tab:orange", "flux": "tab:green"}
         for contender, color in colors.items():
             rows = sorted(
-                (r for r in results.b1 if r["contender"] == contender and "skipped" not in r),
+                (r for r in results.b1 if r["contender"] == contender and _finished(r)),
                 key=lambda r: r["apps"],
             )
             if not rows:

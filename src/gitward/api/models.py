@@ -86,6 +86,19 @@ class Operation(_Open):
     resources: list[ResourceChange] = Field(default_factory=list)
 
 
+class LastOperation(_Open):
+    """The app's last operation as its status shows it; ``GET /apps/{name}/history`` has the changes."""
+
+    id: int | str | None = None
+    revision: str = ""
+    commit: str = ""
+    phase: str = Field("", description="Running | Succeeded | Failed | Error")
+    startedAt: float | str | None = None
+    finishedAt: float | str | None = None
+    message: str = ""
+    trigger: str = ""
+
+
 class AppSummary(_Open):
     name: str
     project: str = ""
@@ -98,7 +111,7 @@ class AppSummary(_Open):
     conditions: list[ConditionModel] = Field(default_factory=list)
     suspended: bool = False
     suspendReason: str = ""
-    operation: Operation | None = None
+    operation: LastOperation | None = None
     resources: list[ResourceStatus] = Field(default_factory=list)
 
 

@@ -141,7 +141,7 @@ class SourceFetcher:
         self.fetch_freshness = fetch_freshness
         self.repositories: tuple[Repository, ...] = ()
         self._fetched_at: dict[str, float] = {}
-        self._input_keys: dict[tuple[str, str, str, str], str] = {}
+        self._input_keys: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
         self.renders = 0
 
     def credentials(self, url: str) -> GitCredentials | None:
@@ -229,7 +229,7 @@ class SourceFetcher:
                 f"path {app.spec.source.path!r} does not exist at {artifact.commit[:12]}",
                 reason="PathNotFound",
             )
-        tree = await self.input_key(app, artifact)
+        tree, engine = await self.input_key(app, artifact)
         before = self.render_cache.misses
         started = time.monotonic()
         result: RenderResult = await render_cached(
@@ -242,6 +242,7 @@ class SourceFetcher:
             api_versions=api_versions,
             cache=self.render_cache,
             settings=self.render_settings,
+            engine=engine,
         )
         self.renders += self.render_cache.misses - before
         cache = "miss" if self.render_cache.misses > before else "hit"
@@ -258,16 +259,17 @@ class SourceFetcher:
             engine=result.engine,
         )
 
-    async def input_key(self, app: Application, artifact: Artifact) -> str:
-        """What decides the app's render at the artifact's commit, as one hash.
+    async def input_key(self, app: Application, artifact: Artifact) -> tuple[str, str | None]:
+        """What decides the app's render at the artifact's commit, as one hash, and its engine.
 
         The path's tree hash when the render reads nothing outside the path (the common case); else a
         digest of the Git hash of every path it reads (an overlay's ``../base``, a chart's values files
         in a sibling folder), so a change there re-renders the app and wakes it on a push. Remembered
-        per commit: a commit never changes.
+        per commit: a commit never changes. The engine is None when the folder could not be read (the
+        render then reports why).
         """
         if app.spec.source.chart or not artifact.tree:
-            return artifact.tree
+            return artifact.tree, None
         params = render_params(app)
         memo = (app.spec.source.repo_url, artifact.commit, artifact.path, params.digest())
         found = self._input_keys.get(memo)
@@ -282,19 +284,19 @@ class SourceFetcher:
                 settings=self.render_settings,
             )
         except RenderError:
-            inputs = [artifact.path]  # the render reports the problem; key by the path alone
+            return artifact.tree, None  # not remembered: the render reports the problem
         key = artifact.tree
-        if len(inputs) > 1:
+        if len(inputs.paths) > 1:
             url = app.spec.source.repo_url
-            lines = [f"{path}={self.git.tree_hash(url, artifact.commit, path)}" for path in inputs]
+            lines = [f"{path}={self.git.tree_hash(url, artifact.commit, path)}" for path in inputs.paths]
             key = "inputs:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
         if len(self._input_keys) >= 8192:
             self._input_keys.clear()
-        self._input_keys[memo] = key
-        return key
+        self._input_keys[memo] = (key, inputs.engine)
+        return key, inputs.engine
 
     async def current_input_key(self, app: Application, revision: str) -> str:
         """The app's input key at ``revision`` in the mirror as it is now (no fetch)."""
         source = app.spec.source
         artifact = await self.git.artifact(source.repo_url, revision, source.path, fetch=False)
-        return await self.input_key(app, artifact)
+        return (await self.input_key(app, artifact))[0]

@@ -73,6 +73,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         self._owner_index: dict[ResourceKey, str] = {}
         self._owned_keys: dict[str, set[ResourceKey]] = {}
         self._has_dependencies = False
+        self._parents: set[str] = set()  # apps that have rendered child apps (app-of-apps)
         self._marked_scans: dict[str, dict[str, list[InventoryEntry]]] = {}
         self._scan_locks: dict[str, asyncio.Lock] = {}
         self._subscribed: set[str] = set()
@@ -129,6 +130,8 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             inventory_known=status is not None,
         )
         self.runtimes[app.name] = rt
+        if parent is not None:
+            self._parents.add(parent)
         self._has_dependencies = self._has_dependencies or bool(app.dependencies)
         self._reindex(rt)
         return rt
@@ -190,6 +193,8 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         return owner if owner is not None and owner != app and owner in self.runtimes else None
 
     def apply_children(self, parent: AppRuntime, children: Sequence[dict[str, Any]]) -> list[str]:
+        if not children and parent.name not in self._parents:
+            return []  # the common case, without a scan of every app
         problems: list[str] = []
         wanted: set[str] = set()
         for document in children:

@@ -40,6 +40,8 @@ def _finish(
     op = ctx.store.get_operation(op_id) or {}
     rt.status["operation"] = {
         "id": op_id,
+        "revision": op.get("revision", ""),
+        "commit": op.get("commit", ""),
         "phase": phase.value,
         "message": message,
         "startedAt": op.get("startedAt"),

@@ -8,7 +8,7 @@ Kubernetes' 1.1 rules and bounded. See ``engine.render`` for the entry point.
 from gitward.render.cache import RenderCache, RenderKey
 from gitward.render.detect import detect_engine
 from gitward.render.engine import render, render_cached
-from gitward.render.inputs import render_inputs
+from gitward.render.inputs import RenderInputs, render_inputs
 from gitward.render.local import render_local
 from gitward.render.params import (
     DEFAULT_SETTINGS,
@@ -29,6 +29,7 @@ __all__ = [
     "HelmParams",
     "KustomizeParams",
     "RenderCache",
+    "RenderInputs",
     "RenderKey",
     "RenderParams",
     "RenderResult",

@@ -140,11 +140,13 @@ async def render_cached(
     api_versions: Sequence[str],
     cache: RenderCache,
     settings: RenderSettings = DEFAULT_SETTINGS,
+    engine: str | None = None,
 ) -> RenderResult:
     """``render`` through ``cache``, keyed by tree hash, parameters, tool version and cluster version.
 
     Pass an artifact's ``tree``, ``root`` and ``directory``; with an empty ``tree`` (path unknown to
-    Git) nothing is cached.
+    Git) nothing is cached. ``engine``, when the caller already detected it for this tree, spares a
+    look at the folder on a cache hit.
     """
 
     async def produce() -> RenderResult:
@@ -160,8 +162,10 @@ async def render_cached(
 
     if not tree:
         return await produce()
-    checked = await asyncio.to_thread(checked_directory, directory, root=root)
-    tool = await engine_version(detect_engine(checked, hint=params.engine), tools)
+    if engine is None:
+        checked = await asyncio.to_thread(checked_directory, directory, root=root)
+        engine = detect_engine(checked, hint=params.engine)
+    tool = await engine_version(engine, tools)
     key = RenderKey.build(
         tree=tree, params=params.digest(), tool=tool, kube_version=kube_version, api_versions=api_versions
     )

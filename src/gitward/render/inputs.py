@@ -8,6 +8,7 @@ Deliberately not here: hashing (the caller owns the Git objects), rendering itse
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitward.render.detect import detect_engine
@@ -17,10 +18,16 @@ from gitward.render.kustomize import kustomize_closure
 from gitward.render.params import DEFAULT_SETTINGS, RenderParams, RenderSettings
 
 
+@dataclass(frozen=True)
+class RenderInputs:
+    engine: str  # the engine that renders the folder (given or detected)
+    paths: tuple[str, ...]  # relative to the checkout (folders or files), the app's folder first
+
+
 def render_inputs(
     directory: Path, *, root: Path, params: RenderParams, settings: RenderSettings = DEFAULT_SETTINGS
-) -> list[str]:
-    """Paths relative to ``root`` (folders or files), the app's folder first, the rest sorted.
+) -> RenderInputs:
+    """The engine and the paths it reads: the app's folder, then the others outside it, sorted.
 
     Raises RenderError for what the render itself would refuse (a path outside the checkout, a
     malformed kustomization), so the caller can fall back to the app's folder and let the render
@@ -39,7 +46,7 @@ def render_inputs(
             for entry in params.helm.value_files
         }
     extra.discard(own)
-    return [own, *sorted(p for p in extra if not _inside(p, own))]
+    return RenderInputs(engine, (own, *sorted(p for p in extra if not _inside(p, own))))
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -42,6 +42,7 @@ from gitward.sources.gitread import (
 
 _FetchKey = tuple[str, GitCredentials | None]
 _T = TypeVar("_T")
+_MEMO_LIMIT = 65_536  # remembered path hashes (about 10 MB at most)
 _REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", f"+HEAD:{REMOTE_HEAD}"]
 
 
@@ -80,6 +81,11 @@ class GitCache:
         self._mirror_locks: dict[str, asyncio.Lock] = {}
         self._checkouts: dict[str, asyncio.Future[Path]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
+        # Reads on the event loop reuse one open repository per mirror and remember answers: a
+        # revision's commit until the next fetch of its mirror, a path's hash at a commit for good.
+        self._open: dict[str, pygit2.Repository] = {}
+        self._resolved: dict[tuple[str, str], str] = {}
+        self._hashes: dict[tuple[str, str, str], str] = {}
 
     # -- layout -----------------------------------------------------------------------------------
 
@@ -94,10 +100,26 @@ class GitCache:
         return self.root / "checkouts" / commit
 
     def _repo(self, url: str) -> pygit2.Repository:
+        """A new handle on the mirror (for a worker thread: handles are not shared across threads)."""
         mirror = self.mirror_path(url)
         if not (mirror / "HEAD").exists():
             raise FetchError(f"{display_url(url)} has not been fetched yet", reason="NotFetched")
         return pygit2.Repository(str(mirror))
+
+    def _loop_repo(self, url: str) -> pygit2.Repository:
+        """The event loop's handle on the mirror, opened once and dropped when the mirror is fetched."""
+        key = self._key(url)
+        found = self._open.get(key)
+        if found is None:
+            found = self._open[key] = self._repo(url)
+        return found
+
+    def _fetched(self, url: str) -> None:
+        """Forget what the last fetch of ``url``'s mirror may have changed."""
+        key = self._key(url)
+        self._open.pop(key, None)
+        for entry in [e for e in self._resolved if self._key(e[0]) == key]:
+            del self._resolved[entry]
 
     # -- network ----------------------------------------------------------------------------------
 
@@ -152,14 +174,17 @@ class GitCache:
                 credentials, helper_dir=self.root / "helpers", connect_timeout=self.connect_timeout
             )
             args = ["fetch", "--prune", "--force", "--no-tags", "--no-write-fetch-head", "--quiet"]
-            await run_git(
-                [*args, "--", url, *_REFSPECS],
-                env=env,
-                cwd=mirror,
-                timeout=self.timeout,
-                url=url,
-                credentials=credentials,
-            )
+            try:
+                await run_git(
+                    [*args, "--", url, *_REFSPECS],
+                    env=env,
+                    cwd=mirror,
+                    timeout=self.timeout,
+                    url=url,
+                    credentials=credentials,
+                )
+            finally:
+                self._fetched(url)  # even a failed fetch may have moved some refs
             after = await asyncio.to_thread(_refs, mirror)
             return FetchResult(url=url, changed=first or before != after, refs=after)
 
@@ -174,11 +199,21 @@ class GitCache:
 
     def resolve(self, url: str, revision: str) -> str:
         """Commit SHA for a branch, tag, ``HEAD``, full or short SHA, or semver range over tags."""
-        return resolve_revision(self._repo(url), revision, url=display_url(url))
+        found = self._resolved.get((url, revision))
+        if found is None:
+            found = resolve_revision(self._loop_repo(url), revision, url=display_url(url))
+            self._resolved[(url, revision)] = found
+        return found
 
     def tree_hash(self, url: str, commit: str, path: str) -> str:
         """Git object id of ``path`` at ``commit``; "" when the path does not exist."""
-        return path_hash(self._repo(url), commit, path, url=display_url(url))
+        found = self._hashes.get((url, commit, path))
+        if found is None:
+            found = path_hash(self._loop_repo(url), commit, path, url=display_url(url))
+            if len(self._hashes) >= _MEMO_LIMIT:
+                self._hashes.clear()
+            self._hashes[(url, commit, path)] = found
+        return found
 
     async def checkout(self, url: str, commit: str) -> Path:
         """A read-only directory holding ``commit``'s tree; exported once, then reused."""

@@ -19,9 +19,11 @@ import httpx
 import pytest
 from devtools.gitservers import FileGitServer
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import TypeAdapter
 from tests.integration.engine.harness import Harness, application, configmap
 
 from gitward.api import create_app
+from gitward.api.models import AppSummary
 from gitward.reconcile.engine import Engine
 from gitward.reconcile.settings import EngineSettings
 
@@ -198,3 +200,31 @@ async def test_metrics_expose_reconciles_syncs_prunes_drift_fetches_renders_and_
         and dict(labels).get("code", "").startswith("2")
     ]
     assert sum(applies) >= 3  # two objects created, one healed
+
+
+async def test_app_reads_served_without_validation_match_their_response_model(
+    harness: Harness, git_server: FileGitServer, namespace: str, api: httpx.AsyncClient
+) -> None:
+    """``GET /apps`` and ``/apps/{name}`` skip FastAPI's validation for speed: what they send must be
+    exactly what the documented model would have produced, for a synced, a failing and an invalid app."""
+    good, broken = f"shape-ok-{uuid4().hex[:6]}", f"shape-bad-{uuid4().hex[:6]}"
+    git_server.create_repo(good, {"app/cm.yaml": configmap(good, {"v": "1"})})
+    invalid = application("shape-invalid", repo=git_server.url(good), path="app", namespace=namespace)
+    invalid["spec"]["syncPolicy"]["interval"] = "often"
+    harness.configure(
+        application(good, repo=git_server.url(good), path="app", namespace=namespace),
+        application(broken, repo=git_server.url(good), path="missing", namespace=namespace),
+        invalid,
+    )
+    await _start(harness)
+    await harness.until(lambda: harness.is_synced_healthy(good))
+    await harness.until(lambda: "does not exist" in harness.app(broken)["message"])
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+
+    listing = (await api.get("/api/v1/apps", headers=headers)).json()
+    assert {a["name"] for a in listing} == {good, broken, "shape-invalid"}
+    model = TypeAdapter(list[AppSummary])
+    assert model.dump_python(model.validate_python(listing), mode="json") == listing
+    one = (await api.get(f"/api/v1/apps/{good}", headers=headers)).json()
+    assert AppSummary.model_validate(one).model_dump(mode="json") == one
+    assert one["sync"]["status"] == "Synced"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gitward.core.errors import RenderError
-from gitward.render import HelmParams, RenderParams, render_inputs
+from gitward.render import HelmParams, RenderInputs, RenderParams, render_inputs
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:
@@ -20,7 +20,9 @@ def _write(root: Path, files: dict[str, str]) -> Path:
 
 def test_plain_folder_is_its_own_only_input(tmp_path: Path) -> None:
     root = _write(tmp_path, {"apps/web/cm.yaml": "kind: ConfigMap\n"})
-    assert render_inputs(root / "apps/web", root=root, params=RenderParams()) == ["apps/web"]
+    assert render_inputs(root / "apps/web", root=root, params=RenderParams()) == RenderInputs(
+        "plain", ("apps/web",)
+    )
 
 
 def test_overlay_reads_its_bases_outside_its_folder_but_not_those_inside(tmp_path: Path) -> None:
@@ -34,7 +36,8 @@ def test_overlay_reads_its_bases_outside_its_folder_but_not_those_inside(tmp_pat
             "prod/local/kustomization.yaml": "resources: []\n",
         },
     )
-    assert render_inputs(root / "prod", root=root, params=RenderParams()) == ["prod", "base", "common"]
+    found = render_inputs(root / "prod", root=root, params=RenderParams())
+    assert found == RenderInputs("kustomize", ("prod", "base", "common"))
 
 
 def test_chart_reads_values_files_from_a_sibling_folder(tmp_path: Path) -> None:
@@ -47,10 +50,9 @@ def test_chart_reads_values_files_from_a_sibling_folder(tmp_path: Path) -> None:
         },
     )
     params = RenderParams(helm=HelmParams(value_files=("values-dev.yaml", "../../envs/prod/values.yaml")))
-    assert render_inputs(root / "charts/site", root=root, params=params) == [
-        "charts/site",
-        "envs/prod/values.yaml",
-    ]
+    assert render_inputs(root / "charts/site", root=root, params=params) == RenderInputs(
+        "helm", ("charts/site", "envs/prod/values.yaml")
+    )
 
 
 def test_a_malformed_kustomization_is_refused_like_the_render_would(tmp_path: Path) -> None:
