@@ -422,6 +422,7 @@ def idle_cost(fleet: Fleet, seconds: float, interval: str) -> dict[str, Any]:
         "requests": {k: int(v) for k, v in delta.requests.items() if v},
         "writes": int(writes),
         "reconciles": {k: int(v) for k, v in delta.reconciles.items() if v},
+        "resyncs_skipped": int(delta.resyncs_skipped),
         "renders": int(delta.render_misses),
         "fetches": int(delta.fetches),
         "rss_mb": rss,

@@ -66,6 +66,7 @@ class Metrics:
     render_hits: float = 0.0
     fetches: float = 0.0
     queue_depth: float = 0.0
+    resyncs_skipped: float = 0.0
     requests: dict[str, float] = field(default_factory=dict)  # by verb, all clusters and codes
     reconciles: dict[str, float] = field(default_factory=dict)  # by result
 
@@ -78,6 +79,7 @@ class Metrics:
             render_hits=self.render_hits - before.render_hits,
             fetches=self.fetches - before.fetches,
             queue_depth=self.queue_depth,
+            resyncs_skipped=self.resyncs_skipped - before.resyncs_skipped,
             requests=sub(self.requests, before.requests),
             reconciles=sub(self.reconciles, before.reconciles),
         )
@@ -94,6 +96,8 @@ def parse_metrics(text: str) -> Metrics:
                 out.render_hits = value
             elif name == "gitward_queue_depth":
                 out.queue_depth = value
+            elif name == "gitward_resyncs_skipped_total":
+                out.resyncs_skipped = value
             elif name == "gitward_git_fetch_duration_seconds_count":
                 out.fetches += value
             elif name.startswith("gitward_kube_requests") and not name.endswith("_created"):

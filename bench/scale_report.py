@@ -206,7 +206,8 @@ def b4_table(results: Results, opts: Options, conditions: str) -> str:
         f"| of which children (git, renderers) | {data.get('cpu_children_seconds', 0):.2f} s |",
         f"| API requests by verb | {_verbs(data['requests'])} |",
         f"| writes (apply, dry-run, delete, other) | {data['writes']} |",
-        f"| reconciles in the window | {_verbs(data['reconciles'])} |",
+        f"| full reconcile passes in the window | {_verbs(data['reconciles'])} |",
+        f"| interval passes skipped (nothing changed) | {data.get('resyncs_skipped', '-')} |",
         f"| renders / Git fetches in the window | {data['renders']} / {data['fetches']} |",
         f"| RSS at the end / max in the window / peak since start | {data['rss_mb']:.0f} / "
         f"{data['rss_max_mb']:.0f} / {data['peak_rss_mb']:.0f} MB |",

@@ -10,6 +10,7 @@ Deliberately not here: the server's life cycle itself (``api/server.py: run_stan
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -55,6 +56,17 @@ def run(
     ] = None,
     listen: Annotated[str, typer.Option("--listen", help="HOST:PORT for the API.")] = DEFAULT_LISTEN,
     print_token: Annotated[bool, typer.Option("--print-token", help="Also print the admin token.")] = False,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, max=256, help="Apps reconciled in parallel [8].")
+    ] = None,
+    kube_qps: Annotated[
+        float | None,
+        typer.Option("--kube-qps", min=1, help="Requests per second to each cluster, client limit [500]."),
+    ] = None,
+    kube_burst: Annotated[
+        int | None,
+        typer.Option("--kube-burst", min=1, help="Requests above --kube-qps allowed at once [1000]."),
+    ] = None,
 ) -> None:
     """Run the engine and its HTTP API until SIGINT or SIGTERM."""
     with reporting_errors():
@@ -63,10 +75,26 @@ def run(
         engine_module = _engine_module()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         settings = engine_module.EngineSettings(config_path=config.absolute(), state_path=state_file)
+        settings = _tuned(settings, concurrency=concurrency, qps=kube_qps, burst=kube_burst)
         try:
             asyncio.run(_serve(engine_module.Engine, settings, state_file, host, port, print_token))
         except GitwardError as exc:
             raise CliError(f"{exc.reason}: {exc.message}") from None
+
+
+def _tuned(settings: Any, *, concurrency: int | None, qps: float | None, burst: int | None) -> Any:
+    """The settings with the options given on the command line; the others keep their defaults."""
+    connection = settings.connection
+    connection = dataclasses.replace(
+        connection,
+        qps=connection.qps if qps is None else qps,
+        burst=connection.burst if burst is None else burst,
+    )
+    return dataclasses.replace(
+        settings,
+        concurrency=settings.concurrency if concurrency is None else concurrency,
+        connection=connection,
+    )
 
 
 async def _serve(
