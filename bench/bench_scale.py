@@ -258,10 +258,7 @@ def gitward_fleet(
 def gitward_cold(fleet: Fleet, contender: str = "gitward") -> dict[str, Any]:
     process = fleet.process
     names = [workload.app_name(i) for i in range(fleet.apps)]
-    # Listing 1000 apps costs the server about 80 ms (1.7 MB of JSON, validated by FastAPI): poll a
-    # large fleet less often so the benchmark does not bill gitward for its own polling.
-    poll = 0.5 if fleet.apps <= 200 else 2.0
-    synced, ready = process.wait_all_ready(names, timeout=READY_TIMEOUT, poll=poll)
+    synced, ready = process.wait_all_ready(names, timeout=READY_TIMEOUT, poll=0.5)
     own, children = process.cpu_split()
     _, peak = process.memory()
     metrics = process.metrics()

@@ -67,6 +67,7 @@ class Metrics:
     fetches: float = 0.0
     queue_depth: float = 0.0
     resyncs_skipped: float = 0.0
+    apps: dict[tuple[str, str], int] = field(default_factory=dict)  # by (sync, health)
     requests: dict[str, float] = field(default_factory=dict)  # by verb, all clusters and codes
     reconciles: dict[str, float] = field(default_factory=dict)  # by result
 
@@ -98,6 +99,8 @@ def parse_metrics(text: str) -> Metrics:
                 out.queue_depth = value
             elif name == "gitward_resyncs_skipped_total":
                 out.resyncs_skipped = value
+            elif name == "gitward_apps":
+                out.apps[(labels.get("sync", ""), labels.get("health", ""))] = int(value)
             elif name == "gitward_git_fetch_duration_seconds_count":
                 out.fetches += value
             elif name.startswith("gitward_kube_requests") and not name.endswith("_created"):
@@ -218,35 +221,45 @@ class GitwardProcess:
     def wait_all_ready(
         self, names: Iterable[str], *, timeout: float, poll: float = 0.5
     ) -> tuple[float, float]:
-        """Seconds from process start until every app was Synced with a finished operation, and until
-        every app is also Healthy."""
+        """Seconds from process start until every app was Synced, and until every app is also Healthy.
+
+        Polls the ``gitward_apps`` gauge (a few lines of ``/metrics``), not the app list: listing a
+        thousand apps every half second would bill gitward for the benchmark's own watching. The list
+        is read once at the end to check every app by name (Synced after a succeeded operation).
+        """
         wanted = set(names)
         deadline = time.perf_counter() + timeout
         self.client()
-        last: dict[str, str] = {}
         synced_at: float | None = None
         while True:
             self.check_alive()
-            ready = synced = 0
-            for app in self.apps():
-                if app["name"] not in wanted:
-                    continue
-                op = app.get("operation") or {}
-                applied = app["sync"].get("status") == "Synced" and op.get("phase") == "Succeeded"
-                ok = applied and app["health"].get("status") == "Healthy"
-                synced += applied
-                ready += ok
-                if not ok:
-                    last[app["name"]] = f"{app['sync'].get('status')}/{app['health'].get('status')}"
+            states = self.metrics().apps
+            synced = sum(n for (sync, _), n in states.items() if sync == "Synced")
+            ready = states.get(("Synced", "Healthy"), 0)
             now = time.perf_counter() - self.started_at
-            if synced == len(wanted) and synced_at is None:
+            if synced >= len(wanted) and synced_at is None:
                 synced_at = now
-            if ready == len(wanted):
+            if ready >= len(wanted):
+                self._check_all_ready(wanted)
                 return synced_at or now, now
             if time.perf_counter() > deadline:
-                sample = dict(list(last.items())[:5])
-                raise RuntimeError(f"{len(wanted) - ready} apps not ready after {timeout}s, e.g. {sample}")
+                raise RuntimeError(f"{len(wanted) - ready} apps not ready after {timeout}s: {states}")
             time.sleep(poll)
+
+    def _check_all_ready(self, wanted: set[str]) -> None:
+        found = {app["name"]: app for app in self.apps() if app["name"] in wanted}
+        bad = [
+            name
+            for name in sorted(wanted)
+            if name not in found
+            or found[name]["sync"].get("status") != "Synced"
+            or found[name]["health"].get("status") != "Healthy"
+            or (found[name].get("operation") or {}).get("phase") != "Succeeded"
+        ]
+        if bad:
+            raise RuntimeError(
+                f"{len(bad)} apps counted ready but not Synced, Healthy and Succeeded: {bad[:5]}"
+            )
 
     def wait_idle(self, *, quiet: float = 3.0, timeout: float = 300.0) -> None:
         """Until the queue is empty and no reconcile finished for ``quiet`` seconds."""

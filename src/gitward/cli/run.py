@@ -84,6 +84,8 @@ def run(
 
 def _tuned(settings: Any, *, concurrency: int | None, qps: float | None, burst: int | None) -> Any:
     """The settings with the options given on the command line; the others keep their defaults."""
+    if concurrency is None and qps is None and burst is None:
+        return settings
     connection = settings.connection
     connection = dataclasses.replace(
         connection,

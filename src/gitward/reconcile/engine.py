@@ -272,9 +272,13 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             return
         verdict = rt.verdicts.get(key)
         version = str((obj.get("metadata") or {}).get("resourceVersion", ""))
-        if event_type == "MODIFIED" and verdict is not None and version == verdict.resource_version:
-            # The echo of gitward's own update: nothing changed since it was recorded. A create's
-            # echo (ADDED) still wakes the app: its health was judged before the cache held the object.
+        if verdict is not None and version == verdict.resource_version:
+            if event_type == "ADDED":
+                # The echo of gitward's own create: nothing drifted, but the app's health was judged
+                # before the cache held the object. Queued behind the syncs already waiting, so a
+                # cold start applies every app before it re-reads their health.
+                self.queue.add(rt.name, priority=Priority.INTERVAL, reason="created")
+            # The echo of gitward's own update: nothing changed since it was recorded.
             return
         self.queue.add(rt.name, priority=Priority.DRIFT, reason="drift")
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from gitward.cluster.connection import ClusterConnections
     from gitward.reconcile.desired import SourceFetcher
     from gitward.reconcile.queue import WorkQueue
+    from gitward.reconcile.runtime import AppRuntime
 
 _SHORT = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
@@ -93,6 +94,10 @@ class Observed(Protocol):
         """Per cluster name: requests by (verb, status code)."""
         ...
 
+    def app_counts(self) -> Mapping[tuple[str, str], int]:
+        """Apps by (sync status, health status)."""
+        ...
+
 
 class EngineCollector:
     """Sums what every running engine of this process reports (one in production, several in tests)."""
@@ -132,9 +137,17 @@ class EngineCollector:
             '("error" when no answer came).',
             labels=["cluster", "verb", "code"],
         )
+        apps = GaugeMetricFamily(
+            "gitward_apps",
+            "Applications by sync status (Synced, OutOfSync, Unknown) and health status.",
+            labels=["sync", "health"],
+        )
         total_depth = total_hits = total_misses = 0
         answers: dict[tuple[str, str, str], int] = {}
+        states: dict[tuple[str, str], int] = {}
         for engine in engines:
+            for state, n in engine.app_counts().items():
+                states[state] = states.get(state, 0) + n
             total_depth += engine.queue_depth()
             h, m = engine.render_cache_counts()
             total_hits += h
@@ -147,7 +160,9 @@ class EngineCollector:
         misses.add_metric([], total_misses)
         for labels, n in sorted(answers.items()):
             requests.add_metric(list(labels), n)
-        yield from (depth, hits, misses, requests)
+        for state, n in sorted(states.items()):
+            apps.add_metric(list(state), n)
+        yield from (depth, hits, misses, requests, apps)
 
 
 ENGINES = EngineCollector()
@@ -160,6 +175,7 @@ class EngineMetricsMixin:
     queue: WorkQueue
     fetcher: SourceFetcher
     connections: ClusterConnections
+    runtimes: Mapping[str, AppRuntime]
 
     def queue_depth(self) -> int:
         return self.queue.depth()
@@ -167,6 +183,17 @@ class EngineMetricsMixin:
     def render_cache_counts(self) -> tuple[int, int]:
         cache = self.fetcher.render_cache
         return cache.hits, cache.misses
+
+    def app_counts(self) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for rt in list(self.runtimes.values()):  # a copy: a scrape may run on another thread
+            status = rt.status
+            state = (
+                str((status.get("sync") or {}).get("status") or "Unknown"),
+                str((status.get("health") or {}).get("status") or "Unknown"),
+            )
+            counts[state] = counts.get(state, 0) + 1
+        return counts
 
     def cluster_answer_counts(self) -> dict[str, Mapping[tuple[str, str], int]]:
         out: dict[str, Mapping[tuple[str, str], int]] = {}

@@ -86,7 +86,7 @@ async def test_full_resync_bounds_how_long_passes_are_skipped(
     await harness.settle()
     reconciles, skipped, writes = engine.reconciles, _skipped(), harness.writes()
 
-    await asyncio.sleep(2.5)
+    await asyncio.sleep(3.5)  # three intervals
 
     assert engine.reconciles - reconciles >= 2  # every interval pass compared in full
     assert _skipped() == skipped

@@ -191,6 +191,7 @@ async def test_metrics_expose_reconciles_syncs_prunes_drift_fetches_renders_and_
     assert grew("gitward_queue_wait_seconds_count", priority="interval") >= 1
     assert grew("gitward_queue_wait_seconds_count", priority="drift") >= 1
     assert ("gitward_queue_depth", ()) in after
+    assert after[("gitward_apps", (("health", "Healthy"), ("sync", "Synced")))] >= 1
     applies = [
         value
         for (name, labels), value in after.items()
