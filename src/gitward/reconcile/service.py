@@ -57,7 +57,7 @@ class EngineService(Protocol):
     def events(self, name: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]: ...
 
     async def trigger_repository(self, url: str) -> list[str]:
-        """A push to ``url``: fetch it once, queue the apps whose path changed; returns their names."""
+        """A push to ``url``: fetch it once, queue the apps whose input changed; returns their names."""
         ...
 
     def webhook_receiver(self, name: str) -> Receiver | None:

@@ -1,4 +1,4 @@
-"""Push notifications: fetch a repository once and wake only the apps whose path changed.
+"""Push notifications: fetch a repository once and wake only the apps whose input changed.
 
 A webhook names a repository, not apps. ``trigger_repository`` finds every app whose ``repoURL`` is
 that repository (compared by ``core.repourl.repository_key``, so ``git@host:org/r.git`` and
@@ -55,7 +55,7 @@ class RepositoryTriggersMixin:
         return receiver.model_copy(update={"spec": spec})
 
     async def trigger_repository(self, url: str) -> list[str]:
-        """Fetch the repository ``url`` names and queue the apps whose path changed; their names."""
+        """Fetch the repository ``url`` names and queue the apps whose input changed; their names."""
         key = repository_key(url)
         by_url: dict[str, list[AppRuntime]] = {}
         for rt in self.runtimes.values():

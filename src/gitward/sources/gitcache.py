@@ -1,8 +1,8 @@
 """A local cache of Git repositories: one bare mirror per URL, one read-only checkout per commit.
 
 Why: DESIGN §2 asks for one fetch per repository per trigger whatever the number of apps, and for
-re-rendering only apps whose path's tree hash changed. So every app using a URL shares one mirror;
-concurrent ``fetch`` calls for the same URL (and credentials) join one fetch (``fetch_count`` counts
+re-rendering only apps whose input (path tree hash, and any base outside it) changed. So every app
+using a URL shares one mirror; concurrent ``fetch`` calls for the same URL (and credentials) join one fetch (``fetch_count`` counts
 real fetches); reads (``resolve``, ``tree_hash``) are in-process pygit2 calls on the mirror;
 ``checkout`` exports a commit once and reuses it, read-only, for every app and render.
 
