@@ -4,7 +4,8 @@ Why: DESIGN §2 asks for one fetch per repository per trigger whatever the numbe
 re-rendering only apps whose input (path tree hash, and any base outside it) changed. So every app
 using a URL shares one mirror; concurrent ``fetch`` calls for the same URL (and credentials) join
 one fetch (``fetch_count`` counts real fetches); reads (``resolve``, ``tree_hash``) are in-process
-pygit2 calls on the mirror; ``checkout`` exports a commit once and reuses it, read-only, for every app and render.
+pygit2 calls on the mirror; ``checkout`` exports a commit once and reuses it, read-only, for every
+app and render.
 
 Layout under ``root``: ``mirrors/<sha256(url)[:32]>.git`` (bare), ``checkouts/<commit>/`` (export),
 ``helpers/askpass.sh``. Mirrors hold only branches, tags and the remote's HEAD (not pull-request refs).
