@@ -33,6 +33,8 @@ from gitward.render import (
 )
 from gitward.sources import Artifact, FetchResult, GitCache, GitCredentials, fetch_chart
 
+_INPUTS = "inputs:"  # prefix of an input key that covers paths outside the app's folder
+
 
 @dataclass(frozen=True)
 class Desired:
@@ -289,14 +291,24 @@ class SourceFetcher:
         if len(inputs.paths) > 1:
             url = app.spec.source.repo_url
             lines = [f"{path}={self.git.tree_hash(url, artifact.commit, path)}" for path in inputs.paths]
-            key = "inputs:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
+            key = _INPUTS + hashlib.sha256("\n".join(lines).encode()).hexdigest()
         if len(self._input_keys) >= 8192:
             self._input_keys.clear()
         self._input_keys[memo] = (key, inputs.engine)
         return key, inputs.engine
 
-    async def current_input_key(self, app: Application, revision: str) -> str:
-        """The app's input key at ``revision`` in the mirror as it is now (no fetch)."""
+    async def input_changed(self, app: Application, revision: str, previous: str | None) -> bool:
+        """Whether the app's input key at ``revision`` in the mirror as it is now (no fetch) differs
+        from ``previous``, the key of its last reconcile.
+
+        When ``previous`` is a plain tree hash (the app read nothing outside its path), comparing the
+        path's tree hash is enough, without a checkout: an identical folder has the same references, so
+        it still reads nothing outside it. A push thus costs one hash lookup per app, not one checkout
+        and one look at the folder.
+        """
         source = app.spec.source
+        if previous and not previous.startswith(_INPUTS):
+            commit = self.git.resolve(source.repo_url, revision)
+            return self.git.tree_hash(source.repo_url, commit, source.path) != previous
         artifact = await self.git.artifact(source.repo_url, revision, source.path, fetch=False)
-        return (await self.input_key(app, artifact))[0]
+        return (await self.input_key(app, artifact))[0] != previous

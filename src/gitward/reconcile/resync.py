@@ -65,9 +65,8 @@ class IntervalResyncMixin(RepositoryTriggersMixin):
         ``poll_source``."""
         if not rt.settled_at or self.clock.monotonic() - rt.settled_at >= self.settings.full_resync:
             return False
-        source = rt.app.spec.source
+        revision = rt.pinned_revision or rt.app.spec.source.revision
         try:
-            key = await self.fetcher.current_input_key(rt.app, rt.pinned_revision or source.revision)
+            return not await self.fetcher.input_changed(rt.app, revision, rt.status.get("tree"))
         except FetchError:
             return False  # the full pass reports it on the app
-        return key == rt.status.get("tree")

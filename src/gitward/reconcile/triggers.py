@@ -93,7 +93,6 @@ class RepositoryTriggersMixin:
         last reconcile."""
         revision = rt.pinned_revision or rt.app.spec.source.revision
         try:
-            key = await self.fetcher.current_input_key(rt.app, revision)
+            return await self.fetcher.input_changed(rt.app, revision, rt.status.get("tree"))
         except FetchError:
             return True  # unknown revision or path: let the reconcile report it on the app
-        return key != rt.status.get("tree")
