@@ -280,7 +280,11 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
                 self.queue.add(rt.name, priority=Priority.INTERVAL, reason="created")
             # The echo of gitward's own update: nothing changed since it was recorded.
             return
-        self.queue.add(rt.name, priority=Priority.DRIFT, reason="drift")
+        # While an app is Progressing, its objects' changes are mostly controllers reporting rollout
+        # status: they wait behind the syncs already queued (a cold start converges every app first).
+        # Changes to a settled app are drift and go ahead of them.
+        progressing = (rt.status.get("health") or {}).get("status") == "Progressing"
+        self.queue.add(rt.name, priority=Priority.INTERVAL if progressing else Priority.DRIFT, reason="drift")
 
     async def _tick(self) -> None:
         """Interval resyncs (with jitter) and retries after backoff."""

@@ -101,6 +101,12 @@ async def _run_engine(
         await asyncio.to_thread(shutil.rmtree, workdir, True)
 
 
+def _located(directory: Path, root: Path, hint: str | None) -> tuple[Path, Path, str]:
+    """The checked folder, the resolved root and the engine: file-system work, done in one thread hop."""
+    checked = checked_directory(directory, root=root)
+    return checked, root.resolve(), detect_engine(checked, hint=hint)
+
+
 async def render(
     directory: Path,
     *,
@@ -112,9 +118,7 @@ async def render(
     settings: RenderSettings = DEFAULT_SETTINGS,
 ) -> RenderResult:
     """Render the app in ``directory`` of the checkout at ``root``. Raises RenderError."""
-    directory = await asyncio.to_thread(checked_directory, directory, root=root)
-    root = await asyncio.to_thread(Path.resolve, root)
-    engine = detect_engine(directory, hint=params.engine)
+    directory, root, engine = await asyncio.to_thread(_located, directory, root, params.engine)
     manifests = await _run_engine(
         engine,
         directory,
