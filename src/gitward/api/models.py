@@ -73,19 +73,6 @@ class ResourceChange(_Open):
     message: str = ""
 
 
-class Operation(_Open):
-    id: int | str | None = None
-    app: str = ""
-    revision: str = ""
-    commit: str = ""
-    phase: str = Field("", description="Running | Succeeded | Failed | Error")
-    startedAt: float | str | None = None
-    finishedAt: float | str | None = None
-    message: str = ""
-    trigger: str = ""
-    resources: list[ResourceChange] = Field(default_factory=list)
-
-
 class LastOperation(_Open):
     """The app's last operation as its status shows it; ``GET /apps/{name}/history`` has the changes."""
 
@@ -97,6 +84,13 @@ class LastOperation(_Open):
     finishedAt: float | str | None = None
     message: str = ""
     trigger: str = ""
+
+
+class Operation(LastOperation):
+    """One operation in full: the app it belongs to and every object it changed."""
+
+    app: str = ""
+    resources: list[ResourceChange] = Field(default_factory=list)
 
 
 class AppSummary(_Open):
