@@ -55,7 +55,8 @@ class IntervalResyncMixin(RepositoryTriggersMixin):
         except FetchError:
             return False
         if result.changed:
-            apps = [other for other in self.runtimes.values() if other.app.spec.source.repo_url == url]
+            # Not ``rt`` itself: its own pass, under way, compares its input next.
+            apps = [o for o in self.runtimes.values() if o is not rt and o.app.spec.source.repo_url == url]
             changed = await self.queue_changed(apps, priority=Priority.INTERVAL, reason="source")
             log.info("new commit in %s: %d app(s) changed", display_url(url), len(changed))
         return True
