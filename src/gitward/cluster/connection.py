@@ -21,7 +21,7 @@ from gitward.cluster.lightkube_client import LightkubeClient
 
 @dataclass(frozen=True)
 class ConnectionSettings:
-    """Per-cluster request policy: client-side rate limit, retries, HTTP/2 and watch settings."""
+    """Per-cluster request policy: client-side rate limit, retries, connections and watch settings."""
 
     # Per cluster. High enough that the API server, not the client, bounds a cold sync (at 200 the
     # limit itself made a 1000-app sync 1.4x slower than kubectl: docs/benchmarks.md); the server
@@ -30,7 +30,9 @@ class ConnectionSettings:
     burst: int = 1000
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     request_timeout: float = 30.0
-    http2: bool = True
+    # Requests in flight at once (HTTP/1.1: one connection each); the engine's concurrency times
+    # its per-app apply concurrency (8 x 8) fits without queueing.
+    max_connections: int = 64
     cache: CacheSettings = field(default_factory=CacheSettings)
 
 
@@ -63,7 +65,7 @@ class ClusterConnection:
             burst=settings.burst,
             retry=settings.retry,
             request_timeout=settings.request_timeout,
-            http2=settings.http2,
+            max_connections=settings.max_connections,
         )
         cache = ClusterCache(client, settings=settings.cache)
         return cls(name=name or context or "default", client=client, cache=cache)

@@ -4,7 +4,8 @@ Every request gitward makes to a cluster passes through ``ApiTransport.request``
 this is the one place that knows about token buckets, request counts by verb, ``Retry-After`` and
 how an HTTP answer becomes a ``ClusterError``. Bodies are never logged or put into messages.
 
-Deliberately not here: URL construction and object semantics (``cluster.lightkube_client``).
+Deliberately not here: URL construction and object semantics (``cluster.lightkube_client``), and
+which HTTP library puts a request on the wire (``cluster.senders``).
 """
 
 from __future__ import annotations
@@ -20,30 +21,28 @@ import orjson
 
 from gitward.cluster.failures import RETRYABLE_STATUSES, RetryPolicy, error_from_response, parse_retry_after
 from gitward.cluster.ratelimit import TokenBucket
+from gitward.cluster.senders import Params, Sender, Unreachable
 from gitward.core.errors import ClusterError
 
 #: The verbs requests are counted under; ``dryrun`` is an apply with ``dryRun=All``.
 VERBS = ("get", "list", "watch", "apply", "dryrun", "delete", "discovery", "other")
 
-Params = Mapping[str, str | int]
-
 
 class ApiTransport:
-    """One cluster's HTTP connection pool with gitward's request policy around it."""
+    """One cluster's connection pools with gitward's request policy around them: ``sender`` for
+    requests, ``watch_http`` for watch streams."""
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        sender: Sender,
         *,
         bucket: TokenBucket,
-        watch_http: httpx.AsyncClient | None = None,
+        watch_http: httpx.AsyncClient,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._http = http
-        # Watches get their own HTTP/1.1 pool: a long-lived stream multiplexed on the shared HTTP/2
-        # connection was seen to hold up unrelated requests on it for tens of seconds.
-        self._watch_http = watch_http or http
+        self._sender = sender
+        self._watch_http = watch_http
         self._bucket = bucket
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -52,7 +51,7 @@ class ApiTransport:
 
     @property
     def server(self) -> str:
-        return str(self._http.base_url)
+        return self._sender.base_url
 
     def counts(self) -> dict[str, int]:
         return {verb: self._counts[verb] for verb in VERBS}
@@ -75,26 +74,26 @@ class ApiTransport:
         secrets: Iterable[str] = (),
     ) -> tuple[int, bytes]:
         """(status, body) of a successful answer, or of a 404 when ``not_found_ok``; else raises."""
-        request = self._http.build_request(method, path, params=params, content=content, headers=headers)
         attempt = 0
         while True:
             attempt += 1
             await self._bucket.acquire()
             self._counts[verb] += 1
             try:
-                response = await self._http.send(request)
-            except httpx.TransportError as err:
+                status, body, retry_after = await self._sender.send(
+                    method, path, params=params, content=content, headers=headers
+                )
+            except Unreachable as err:
                 self._answers[(verb, "error")] += 1
                 if attempt >= self._retry.attempts:
-                    raise self._unreachable(what, err) from None
+                    raise self._unreachable(what, str(err)) from None
                 await self._sleep(self._retry.delay(attempt))
                 continue
-            status, body = response.status_code, response.content
             self._answers[(verb, str(status))] += 1
             if status < 400 or (status == 404 and not_found_ok):
                 return status, body
             if status in RETRYABLE_STATUSES and attempt < self._retry.attempts:
-                hint = parse_retry_after(response.headers.get("Retry-After"))
+                hint = parse_retry_after(retry_after)
                 await self._sleep(self._retry.delay(attempt, retry_after=hint))
                 continue
             raise error_from_response(status, body, what=what, secrets=secrets)
@@ -116,7 +115,7 @@ class ApiTransport:
             except httpx.TransportError as err:
                 self._answers[(verb, "error")] += 1
                 if attempt >= self._retry.attempts:
-                    raise self._unreachable(what, err) from None
+                    raise self._unreachable(what, str(err) or type(err).__name__) from None
                 await self._sleep(self._retry.delay(attempt))
                 continue
             self._answers[(verb, str(response.status_code))] += 1
@@ -132,17 +131,17 @@ class ApiTransport:
         try:
             yield response
         except httpx.TransportError as err:
-            raise self._unreachable(what, err) from None
+            raise self._unreachable(what, str(err) or type(err).__name__) from None
         finally:
             await response.aclose()
 
-    def _unreachable(self, what: str, err: httpx.TransportError) -> ClusterError:
-        detail = str(err) or type(err).__name__
+    def _unreachable(self, what: str, detail: str) -> ClusterError:
         return ClusterError(f"{what}: API server {self.server} unreachable: {detail}", status=0)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
-        if self._watch_http is not self._http:
+        try:
+            await self._sender.aclose()
+        finally:
             await self._watch_http.aclose()
 
 

@@ -15,6 +15,7 @@ import pytest
 from gitward.cluster.failures import RetryPolicy
 from gitward.cluster.lightkube_client import LightkubeClient
 from gitward.cluster.ratelimit import RateLimit, TokenBucket
+from gitward.cluster.senders import HttpxSender
 from gitward.cluster.transport import ApiTransport
 from gitward.core.errors import ClusterError
 
@@ -28,7 +29,11 @@ def _transport(handler: Handler, slept: list[float], attempts: int = 4) -> ApiTr
         slept.append(seconds)
 
     return ApiTransport(
-        http, bucket=TokenBucket(RateLimit(qps=0)), retry=RetryPolicy(attempts=attempts), sleep=sleep
+        HttpxSender(http),
+        bucket=TokenBucket(RateLimit(qps=0)),
+        watch_http=http,
+        retry=RetryPolicy(attempts=attempts),
+        sleep=sleep,
     )
 
 
