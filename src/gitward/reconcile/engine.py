@@ -354,8 +354,10 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
                     op_id = self._start_operation(rt, req, prepared)
                     result = await pipeline.sync(self, rt, prepared, req, op_id=op_id)
                     metrics.record_sync(result.changes)
-                    self._persist_sync(rt, result)
-                    record_success(self, rt, prepared, result=result, op_id=op_id, out_of_sync=None)
+                    with self.store.batch():  # the outcome's records commit together, once
+                        self._persist_sync(rt, result)
+                        record_success(self, rt, prepared, result=result, op_id=op_id, out_of_sync=None)
+                        self._save_status(rt)
                     outcome = "synced"
                 else:
                     out = await pipeline.compare(self, rt, prepared, found)
@@ -411,13 +413,21 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             rt.saved_status_digest = digest
 
     def _start_operation(self, rt: AppRuntime, req: SyncRequest, prepared: pipeline.Prepared) -> int:
-        return self.store.start_operation(
-            rt.name,
-            revision=prepared.desired.revision,
-            commit=prepared.desired.commit,
-            trigger=req.trigger,
-            started_at=self.clock.now(),
+        """Record the sync (its own commit: it must be on disk before the cluster is touched) and
+        remember what its closing record repeats, so closing it reads nothing back."""
+        started_at = self.clock.now()
+        revision, commit = prepared.desired.revision, prepared.desired.commit
+        op_id = self.store.start_operation(
+            rt.name, revision=revision, commit=commit, trigger=req.trigger, started_at=started_at
         )
+        rt.operation = {
+            "id": op_id,
+            "revision": revision,
+            "commit": commit,
+            "startedAt": started_at,
+            "trigger": req.trigger,
+        }
+        return op_id
 
     def _persist_sync(self, rt: AppRuntime, result: pipeline.SyncResult) -> None:
         rt.inventory = result.inventory

@@ -37,7 +37,8 @@ def _finish(
 ) -> None:
     now = ctx.clock.now()
     ctx.store.finish_operation(op_id, phase=phase, message=message, resources=resources, finished_at=now)
-    op = ctx.store.get_operation(op_id) or {}
+    op = rt.operation if rt.operation and rt.operation["id"] == op_id else ctx.store.get_operation(op_id)
+    op = op or {}
     rt.status["operation"] = {
         "id": op_id,
         "revision": op.get("revision", ""),

@@ -213,9 +213,11 @@ async def restore_inventory(
     created = ResourceKey("", "Namespace", "", rt.app.spec.destination.namespace or "")
     rendered = {e.key for e in prepared.inventory}
     found = [e for e in found if e.key != created or e.key in rendered]
-    rt.inventory = sorted(set(rt.inventory) | set(found))
+    restored = sorted(set(rt.inventory) | set(found))
+    if restored != rt.inventory:  # a new app finds nothing: no write
+        rt.inventory = restored
+        ctx.store.save_inventory(rt.name, rt.inventory)
     rt.inventory_known = True
-    ctx.store.save_inventory(rt.name, rt.inventory)
     await watch_kinds(conn, (), rt.inventory)  # prune proves ownership from the cache
 
 
@@ -370,13 +372,15 @@ async def sync(
         crd_timeout=ctx.settings.wait_crd_timeout,
     )
     await watch_kinds(conn, prepared.objects, ())
-    ctx.store.update_operation(
-        op_id, phase=OperationPhase.RUNNING, message="applied", resources=[c.to_dict() for c in changes]
-    )
     stale_entries = stale(rt.inventory, prepared.inventory)
     pending = list(stale_entries)
     prune_wanted = req.prune if req.prune is not None else bool(policy.automated and policy.automated.prune)
     if stale_entries and prune_wanted and policy.prune_allowed and not changes.failed:
+        # What was applied is on record before anything is deleted (without a prune, the operation's
+        # closing record follows at once and carries the same list).
+        ctx.store.update_operation(
+            op_id, phase=OperationPhase.RUNNING, message="applied", resources=[c.to_dict() for c in changes]
+        )
         pruned = await prune(
             conn.client,
             stale_entries,

@@ -40,6 +40,7 @@ class AppRuntime:
     saved_status_digest: str = ""  # of the status last written to the store
     settled_at: float = 0.0  # monotonic time of the last successful full pass; 0: none since a failure
     prepared_memo: tuple[Any, Any] | None = None  # (render digest, spec, ...) -> validated objects
+    operation: dict[str, Any] | None = None  # the last operation started: id, revision, commit, ...
 
     @property
     def name(self) -> str:

@@ -2,9 +2,14 @@
 
 The control loop calls these methods directly from asyncio code, so each call is one short
 transaction (a handful of statements, batched with executemany) on one shared engine. Writes that
-belong together run in one transaction: an inventory is replaced whole, an app is deleted whole.
-A sync operation is recorded before it starts and after each wave, so ``unfinished_operations()``
-after a restart lists exactly the syncs a crash interrupted.
+belong together run in one transaction: an inventory is replaced whole, an app is deleted whole, and
+inside ``batch()`` every write of one reconcile's outcome commits once (a commit costs more than the
+statements of a small app). A sync operation is recorded before it starts, so
+``unfinished_operations()`` after a restart lists exactly the syncs a crash interrupted.
+
+Events and finished operations are bounded per app. Trimming costs a query, so it runs on every
+``keep // 20``-th insert of an app rather than on each one: an app holds at most ``keep`` plus that
+many rows, and a cold start of many apps, one event each, trims nothing.
 
 The store never logs and never formats stored values into errors: callers pass already redacted
 text, and what comes back is the caller's own data. Not here: the CR status writer of in-cluster
@@ -13,6 +18,7 @@ mode, and any interpretation of status or verdict documents (they are opaque JSO
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +26,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from gitward.core.keys import InventoryEntry
 from gitward.core.status import OperationPhase
@@ -50,6 +57,9 @@ class Store:
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self.max_events_per_app = max_events_per_app
         self.max_operations_per_app = max_operations_per_app
+        self._batch: Connection | None = None
+        self._batch_thread = 0
+        self._inserts_since_trim: dict[tuple[str, str], int] = {}
 
     @classmethod
     def open(
@@ -151,7 +161,8 @@ class Store:
             op_id = history.insert_operation(
                 conn, app=app, revision=revision, commit=commit, trigger=trigger, started_at=started_at
             )
-            history.trim_finished_operations(conn, app=app, keep=self.max_operations_per_app)
+            if self._trim_due("operations", app, self.max_operations_per_app):
+                history.trim_finished_operations(conn, app=app, keep=self.max_operations_per_app)
         return op_id
 
     def update_operation(
@@ -227,7 +238,8 @@ class Store:
                 fields=fields,
                 manager=manager,
             )
-            history.trim_events(conn, app=app, keep=self.max_events_per_app)
+            if self._trim_due("events", app, self.max_events_per_app):
+                history.trim_events(conn, app=app, keep=self.max_events_per_app)
         return event_id
 
     def list_events(self, app: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
@@ -246,6 +258,44 @@ class Store:
 
     # -- plumbing -----------------------------------------------------------------------------
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes made inside share one transaction, committed when the block ends, also when it
+        raises (the writes stay, as they would have without a batch); a database error rolls it back.
+
+        For code without an ``await`` inside: another task's writes would otherwise join it. Reads
+        made inside on the same thread see the batch's own writes.
+        """
+        if self._batch is not None:
+            yield
+            return
+        self._live_engine()
+        with self._writer.connect() as conn:
+            transaction = conn.begin()
+            self._batch, self._batch_thread = conn, threading.get_ident()
+            try:
+                yield
+            except SQLAlchemyError:
+                transaction.rollback()
+                raise
+            except BaseException:
+                transaction.commit()  # keep what was written, as unbatched writes would have been
+                raise
+            else:
+                transaction.commit()
+            finally:
+                self._batch = None
+
+    def _trim_due(self, table: str, app: str, keep: int) -> bool:
+        """Whether this insert should trim ``app``'s rows of ``table`` (every ``keep // 20``-th)."""
+        key = (table, app)
+        count = self._inserts_since_trim.get(key, 0) + 1
+        if count >= max(1, keep // 20):
+            self._inserts_since_trim.pop(key, None)
+            return True
+        self._inserts_since_trim[key] = count
+        return False
+
     def _change_operation(self, op_id: int, values: dict[str, Any]) -> None:
         with self._write() as conn:
             found = history.change_operation(conn, op_id, values)
@@ -257,13 +307,26 @@ class Store:
             raise StoreClosed("the store is closed")
         return self._engine
 
+    def _in_batch(self) -> Connection | None:
+        if self._batch is not None and self._batch_thread == threading.get_ident():
+            return self._batch
+        return None
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        self._live_engine()
+        found = self._in_batch()
+        if found is not None:
+            yield found
+            return
+        self._live_engine()  # a closed store says so instead of failing inside SQLAlchemy
         with self._writer.begin() as conn:
             yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        found = self._in_batch()
+        if found is not None:
+            yield found
+            return
         with self._live_engine().connect() as conn:
             yield conn
