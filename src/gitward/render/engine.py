@@ -14,7 +14,7 @@ import asyncio
 import shutil
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from gitward.core.errors import RenderError
@@ -27,29 +27,43 @@ from gitward.render.params import DEFAULT_SETTINGS, RenderParams, RenderSettings
 from gitward.render.plain import render_plain
 from gitward.render.result import RenderResult
 from gitward.render.runner import tool_version
-from gitward.render.sandbox import safe_join
+from gitward.render.sandbox import safe_join_resolved
 from gitward.render.substitute import substitute_manifests
 
 
 def checked_directory(directory: Path, *, root: Path) -> Path:
     """``directory`` resolved and refused unless it is an existing folder inside ``root``."""
-    root = root.resolve()
-    try:
-        relative = directory.relative_to(root) if directory.is_absolute() else directory
-    except ValueError:
-        # an absolute path elsewhere, or one through a differently spelled root: resolve and retry
-        try:
-            relative = directory.resolve().relative_to(root)
-        except ValueError:
-            raise RenderError(
-                f"path escapes repository: {directory}", reason="PathEscapesRepository"
-            ) from None
-    resolved = safe_join(root, relative.as_posix() or ".")
+    return located_directory(directory, root=root)[0]
+
+
+def located_directory(directory: Path, *, root: Path) -> tuple[Path, Path]:
+    """``checked_directory`` and the resolved root: the root is resolved once for both.
+
+    Resolving is the costly part of locating a small app (one ``lstat`` per path component, in
+    Python), so callers that also need the real root take it from here instead of again.
+    """
+    real_root = root.resolve()
+    relative = _relative_part(directory, root=root, real_root=real_root)
+    resolved = safe_join_resolved(real_root, relative.as_posix() or ".")
     if not resolved.is_dir():
         raise RenderError(
             f"path not found in repository: {relative.as_posix() or '.'}", reason="PathNotFound"
         )
-    return resolved
+    return resolved, real_root
+
+
+def _relative_part(directory: Path, *, root: Path, real_root: Path) -> PurePath:
+    """``directory`` relative to the checkout, read from its spelling when it is under either
+    spelling of the root; only an absolute path elsewhere is resolved to find out."""
+    if not directory.is_absolute():
+        return directory
+    for base in (root, real_root):
+        if directory.is_relative_to(base):
+            return directory.relative_to(base)
+    try:
+        return directory.resolve().relative_to(real_root)
+    except ValueError:
+        raise RenderError(f"path escapes repository: {directory}", reason="PathEscapesRepository") from None
 
 
 async def engine_version(engine: str, tools: RenderTools) -> str:
@@ -78,7 +92,7 @@ async def _run_engine(
 ) -> list[dict[str, Any]]:
     if engine == "plain":
         return await asyncio.to_thread(
-            render_plain, directory, root=root, params=params.directory, settings=settings
+            render_plain, directory, root=root, params=params.directory, settings=settings, resolved=True
         )
     workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="gitward-render-"))
     try:
@@ -103,8 +117,8 @@ async def _run_engine(
 
 def _located(directory: Path, root: Path, hint: str | None) -> tuple[Path, Path, str]:
     """The checked folder, the resolved root and the engine: file-system work, done in one thread hop."""
-    checked = checked_directory(directory, root=root)
-    return checked, root.resolve(), detect_engine(checked, hint=hint)
+    checked, real_root = located_directory(directory, root=root)
+    return checked, real_root, detect_engine(checked, hint=hint)
 
 
 async def render(

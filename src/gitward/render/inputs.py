@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitward.render.detect import detect_engine
-from gitward.render.engine import checked_directory
+from gitward.render.engine import located_directory
 from gitward.render.helm import value_file
 from gitward.render.kustomize import kustomize_closure
 from gitward.render.params import DEFAULT_SETTINGS, RenderParams, RenderSettings
@@ -33,8 +33,7 @@ def render_inputs(
     malformed kustomization), so the caller can fall back to the app's folder and let the render
     report it.
     """
-    root = root.resolve()
-    checked = checked_directory(directory, root=root)
+    checked, root = located_directory(directory, root=root)
     own = _rel(checked, root)
     engine = detect_engine(checked, hint=params.engine)
     extra: set[str] = set()

@@ -56,14 +56,19 @@ def render_plain(
     root: Path,
     params: DirectoryParams,
     settings: RenderSettings = DEFAULT_SETTINGS,
+    resolved: bool = False,
 ) -> list[dict[str, Any]]:
-    """Manifests of every selected file under ``directory`` (already checked to be inside ``root``)."""
-    root = root.resolve()
-    directory = directory.resolve()
+    """Manifests of every selected file under ``directory`` (already checked to be inside ``root``).
+
+    ``resolved``: both paths are already resolved (``render`` passes what ``located_directory``
+    returned), so they are not resolved again.
+    """
+    if not resolved:
+        root, directory = root.resolve(), directory.resolve()
     manifests: list[dict[str, Any]] = []
     files = [
         file
-        for file in walk_files(directory, root=root, recurse=params.recurse, settings=settings)
+        for file in walk_files(directory, root=root, recurse=params.recurse, settings=settings, resolved=True)
         if _selected(file, directory=directory, root=root, params=params)
     ]
     for file in sorted(files, key=lambda file: file.relative):

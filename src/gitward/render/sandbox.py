@@ -43,8 +43,16 @@ def safe_join(root: Path, relative: str | os.PathLike[str]) -> Path:
     Refuses absolute paths and any ``..`` that climbs above the root, and resolves symlinks on the
     way so a link cannot smuggle the path out. The returned path need not exist.
     """
+    return safe_join_resolved(root.resolve(), relative)
+
+
+def safe_join_resolved(real_root: Path, relative: str | os.PathLike[str]) -> Path:
+    """``safe_join`` under a root the caller has already resolved, so the root is not walked again.
+
+    A render joins its folder (and maybe a few files) under one checkout root; resolving the root
+    again for each join was a visible share of a cold sync's CPU. ``real_root`` must be resolved.
+    """
     text = os.fspath(relative)
-    root = root.resolve()
     pure = PurePosixPath(text.replace("\\", "/"))
     if pure.is_absolute() or text.startswith("~"):
         raise RenderError(f"path must be relative to the repository: {text}", reason="PathEscapesRepository")
@@ -53,11 +61,31 @@ def safe_join(root: Path, relative: str | os.PathLike[str]) -> Path:
         depth = depth - 1 if part == ".." else depth + (part != ".")
         if depth < 0:
             raise RenderError(f"path escapes repository: {text}", reason="PathEscapesRepository")
-    joined = root.joinpath(*pure.parts)
+    joined = real_root.joinpath(*pure.parts)
+    if _already_real(real_root, pure.parts):
+        return joined
     resolved = joined.resolve()
-    if not _inside(resolved, root) or (joined.is_symlink() and not resolved.exists()):
+    if not _inside(resolved, real_root) or (joined.is_symlink() and not resolved.exists()):
         raise RenderError(f"symlink escapes repository: {text}", reason="SymlinkEscapesRepository")
     return resolved
+
+
+def _already_real(real_root: Path, parts: tuple[str, ...]) -> bool:
+    """Whether ``real_root/parts`` is its own real path: every part exists and is neither ``..`` nor
+    a symlink. Only the parts below the root are looked at (one ``lstat`` each); when this is false
+    the caller takes the full resolve, which follows the links and checks where they lead.
+    """
+    if ".." in parts:
+        return False
+    path = os.fspath(real_root)
+    for part in parts:
+        path = os.path.join(path, part)
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def safe_join_from(root: Path, base: str, entry: str) -> Path:
@@ -94,15 +122,18 @@ def walk_files(
     recurse: bool = True,
     skip_hidden: bool = True,
     settings: RenderSettings = DEFAULT_SETTINGS,
+    resolved: bool = False,
 ) -> Iterator[TreeFile]:
     """Every regular file under ``directory`` (inside ``root``), sorted by path, depth first.
 
     Hidden entries (``.github``...) are skipped unless ``skip_hidden`` is false; ``.git`` always is.
     Symlinks are checked before they are followed; a symlinked directory that leads back to one
     being walked is refused as a loop. File count and total size are capped as they are met.
+    Pass ``resolved`` only when both paths are already resolved (as ``safe_join`` returns them):
+    they are then compared but not resolved again. Entries that are not symlinks are never
+    resolved: below a real folder inside the root they are real and inside too.
     """
-    root = root.resolve()
-    start = directory.resolve()
+    root, start = (root, directory) if resolved else (root.resolve(), directory.resolve())
     if not _inside(start, root):
         raise RenderError(f"path escapes repository: {directory.name}", reason="PathEscapesRepository")
     count = total = 0
@@ -160,7 +191,7 @@ def copy_tree(
     start = source.resolve()
     destination.mkdir(parents=True, exist_ok=True)
     copied = 0
-    for file in walk_files(start, root=root, skip_hidden=False, settings=settings):
+    for file in walk_files(start, root=root, skip_hidden=False, settings=settings, resolved=True):
         if file.size > settings.max_file_bytes:
             raise RenderError(f"{file.relative}: file is larger than {settings.max_file_bytes} bytes")
         target = destination / (root / file.relative).relative_to(start)

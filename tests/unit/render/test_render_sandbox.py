@@ -8,11 +8,15 @@ from pathlib import Path
 import pytest
 
 from gitward.core.errors import RenderError
+from gitward.render import RenderInputs, RenderParams, RenderTools, render_inputs
+from gitward.render.engine import checked_directory
+from gitward.render.engine import render as render_entry
 from gitward.render.params import DirectoryParams, RenderSettings
 from gitward.render.plain import render_plain
 from gitward.render.sandbox import copy_tree, safe_join, walk_files
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\n"
+NO_TOOLS = RenderTools(kustomize=Path("/nonexistent/kustomize"), helm=Path("/nonexistent/helm"), timeout=5)
 
 
 @pytest.fixture
@@ -33,6 +37,14 @@ def layout(tmp_path: Path) -> tuple[Path, Path]:
 def render(app: Path, repo: Path) -> list[str]:
     manifests = render_plain(app, root=repo, params=DirectoryParams())
     return [manifest["metadata"]["name"] for manifest in manifests]
+
+
+async def render_app(app: Path, repo: Path) -> list[str]:
+    """Through the entry point, which resolves root and folder once and hands them down resolved."""
+    result = await render_entry(
+        app, root=repo, params=RenderParams(), tools=NO_TOOLS, kube_version="", api_versions=()
+    )
+    return [manifest["metadata"]["name"] for manifest in result.manifests]
 
 
 @pytest.mark.parametrize(
@@ -97,9 +109,45 @@ def test_safe_join_accepts_inner_dotdot_and_refuses_a_linked_escape(layout: tupl
     repo, _ = layout
     assert safe_join(repo, "apps/web/../../shared") == (repo / "shared").resolve()
     assert safe_join(repo, "") == repo.resolve()
+    assert safe_join(repo, "apps/missing/x.yaml") == repo.resolve() / "apps" / "missing" / "x.yaml"
+    os.symlink("../shared", repo / "apps" / "inner")
+    assert safe_join(repo, "apps/inner/extra.yaml") == (repo / "shared" / "extra.yaml").resolve()
     os.symlink(repo.parent / "outside", repo / "link")
     with pytest.raises(RenderError, match=r"symlink escapes repository: link/secret\.yaml"):
         safe_join(repo, "link/secret.yaml")
+
+
+async def test_render_entry_point_refuses_a_linked_folder_or_file_that_leaves_the_root(
+    layout: tuple[Path, Path],
+) -> None:
+    repo, app = layout
+    os.symlink(repo.parent / "outside", repo / "apps" / "out")
+    with pytest.raises(RenderError, match=r"symlink escapes repository: apps/out$") as folder:
+        await render_app(repo / "apps" / "out", repo)
+    assert folder.value.reason == "SymlinkEscapesRepository"
+    with pytest.raises(RenderError, match=r"symlink escapes repository: apps/out$"):
+        render_inputs(repo / "apps" / "out", root=repo, params=RenderParams())
+    os.symlink("../../../outside/secret.yaml", app / "x.yaml")
+    with pytest.raises(RenderError, match=r"symlink escapes repository: apps/web/x\.yaml"):
+        await render_app(app, repo)
+
+
+async def test_a_root_spelled_through_a_symlink_reads_the_real_checkout(
+    layout: tuple[Path, Path], tmp_path: Path
+) -> None:
+    repo, app = layout
+    alias = tmp_path / "alias"
+    os.symlink(repo, alias)
+    os.symlink("../../shared/extra.yaml", app / "extra.yaml")
+    os.symlink("../shared", repo / "apps" / "linked")
+    assert await render_app(alias / "apps" / "web", alias) == ["web", "extra"]
+    assert await render_app(alias / "apps" / "linked", alias) == ["extra"]
+    assert checked_directory(alias / "apps" / "linked", root=alias) == (repo / "shared").resolve()
+    found = render_inputs(alias / "apps" / "linked", root=alias, params=RenderParams())
+    assert found == RenderInputs("plain", ("shared",))
+    os.symlink(repo.parent / "outside" / "secret.yaml", app / "x.yaml")
+    with pytest.raises(RenderError, match=r"symlink escapes repository: apps/web/x\.yaml"):
+        await render_app(alias / "apps" / "web", alias)
 
 
 def test_copy_tree_checks_links_and_skips_git(layout: tuple[Path, Path], tmp_path: Path) -> None:
