@@ -1,8 +1,8 @@
 """The real ``KubeClient``: plain-dict requests to one API server.
 
 lightkube reads the kubeconfig (``cluster.kubeconfig``); requests go out through one pooled
-connection set per cluster (``cluster.senders``: aiohttp for requests, httpx for watch streams),
-wrapped by ``cluster.transport`` (rate limit, retries, counts, errors). Objects
+connection set per cluster (``cluster.senders``: aiohttp, one pool for requests and one for watch
+streams), wrapped by ``cluster.transport`` (rate limit, retries, counts, errors). Objects
 stay plain dicts end to end: no model classes are built for them, which keeps large lists and watch
 streams cheap and lets custom resources flow through exactly like built-in kinds.
 
@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 
 from gitward.cluster.client import ApiResource, WatchEvent
@@ -92,19 +91,7 @@ class LightkubeClient:
             timeout=request_timeout,
             max_connections=max_connections,
         )
-        watches = httpx.AsyncClient(
-            base_url=endpoint.server,
-            verify=endpoint.ssl_context if endpoint.ssl_context is not None else True,
-            auth=endpoint.auth,
-            timeout=httpx.Timeout(request_timeout),
-            trust_env=False,
-        )
-        transport = ApiTransport(
-            sender,
-            bucket=TokenBucket(RateLimit(qps=qps, burst=burst)),
-            retry=retry,
-            watch_http=watches,
-        )
+        transport = ApiTransport(sender, bucket=TokenBucket(RateLimit(qps=qps, burst=burst)), retry=retry)
         return cls(transport, default_namespace=endpoint.namespace)
 
     # -- discovery ---------------------------------------------------------------------------
@@ -189,8 +176,8 @@ class LightkubeClient:
         what = f"watch {kind}"
         async with self._transport.stream(
             "watch", path, what=what, params=params, read_timeout=timeout_seconds + 30.0
-        ) as response:
-            async for line in response.aiter_lines():
+        ) as lines:
+            async for line in lines:
                 if not line.strip():
                     continue
                 event = orjson.loads(line)

@@ -7,9 +7,10 @@ batch in 1.9 s against 2.7 s for httpx over HTTP/2 (docs/benchmarks.md). With th
 cold sync, the client's CPU is what bounds gitward, so the cheapest client wins; HTTP/2 was tried and
 dropped because it measured slower.
 
-Watches stay on httpx (``ApiTransport.stream``): they are few, long-lived streams, and their line
-reading is not on the per-object path. ``HttpxSender`` also lets tests script answers with
-``httpx.MockTransport``.
+Watch streams use a second aiohttp pool without a connection limit, so long-lived watches never take
+the connections requests need; their lines are split here rather than by aiohttp's ``readline``,
+which refuses a line above 128 KiB (a watch event carries a whole object, a large CRD included).
+``HttpxSender`` lets tests script answers with ``httpx.MockTransport``.
 
 Deliberately not here: retries, rate limits, counts and error mapping (``cluster.transport``).
 """
@@ -17,7 +18,8 @@ Deliberately not here: retries, rate limits, counts and error mapping (``cluster
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Generator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import NamedTuple, Protocol
 
 import aiohttp
@@ -38,8 +40,22 @@ class Unreachable(Exception):
     """No answer came: connection refused or reset, TLS failure, timeout. Worth a retry."""
 
 
+class StreamAnswer(Protocol):
+    """The start of a streaming answer; ``lines`` raises ``Unreachable`` if the stream breaks."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def retry_after(self) -> str | None: ...
+
+    async def read(self) -> bytes: ...
+
+    def lines(self) -> AsyncIterator[bytes]: ...
+
+
 class Sender(Protocol):
-    """Sends one request and reads the whole answer."""
+    """Sends one request and reads the whole answer, or opens a streaming GET (a watch)."""
 
     @property
     def base_url(self) -> str: ...
@@ -54,7 +70,25 @@ class Sender(Protocol):
         headers: Mapping[str, str] | None,
     ) -> Answer: ...
 
+    def stream(
+        self, path: str, *, params: Params, read_timeout: float
+    ) -> AbstractAsyncContextManager[StreamAnswer]: ...
+
     async def aclose(self) -> None: ...
+
+
+async def split_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The newline-separated lines of a byte stream, however long each line is."""
+    pending = bytearray()
+    async for chunk in chunks:
+        pending += chunk
+        start = 0
+        while (end := pending.find(b"\n", start)) >= 0:
+            yield bytes(pending[start:end])
+            start = end + 1
+        del pending[:start]
+    if pending:
+        yield bytes(pending)
 
 
 class HttpxSender:
@@ -83,8 +117,38 @@ class HttpxSender:
             raise Unreachable(str(err) or type(err).__name__) from None
         return Answer(response.status_code, response.content, response.headers.get("Retry-After"))
 
+    @asynccontextmanager
+    async def stream(self, path: str, *, params: Params, read_timeout: float) -> AsyncIterator[StreamAnswer]:
+        timeout = httpx.Timeout(self._http.timeout.connect, read=read_timeout)
+        request = self._http.build_request("GET", path, params=params, timeout=timeout)
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TransportError as err:
+            raise Unreachable(str(err) or type(err).__name__) from None
+        try:
+            yield _HttpxStream(response)
+        finally:
+            await response.aclose()
+
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+class _HttpxStream:
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.status = response.status_code
+        self.retry_after = response.headers.get("Retry-After")
+
+    async def read(self) -> bytes:
+        return await self._response.aread()
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        try:
+            async for line in split_lines(self._response.aiter_bytes()):
+                yield line
+        except httpx.TransportError as err:
+            raise Unreachable(str(err) or type(err).__name__) from None
 
 
 class AiohttpSender:
@@ -106,14 +170,16 @@ class AiohttpSender:
     ) -> None:
         self._server = server.rstrip("/")
         self._auth = auth
-        connector = aiohttp.TCPConnector(
-            ssl=ssl_context if ssl_context is not None else True,
-            limit=max_connections,
-            keepalive_timeout=30.0,
-        )
+        self._timeout = timeout
+        tls = ssl_context if ssl_context is not None else True
         self._session = aiohttp.ClientSession(
-            connector=connector,
+            connector=aiohttp.TCPConnector(ssl=tls, limit=max_connections, keepalive_timeout=30.0),
             timeout=aiohttp.ClientTimeout(total=timeout),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False,
+        )
+        self._watches = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=tls, limit=0),
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
         )
@@ -135,13 +201,13 @@ class AiohttpSender:
         if self._auth is None:
             return await self._send_once(method, url, params, content, headers)
         flow = self._auth.sync_auth_flow(httpx.Request(method, url))
-        request = next(flow)
+        authorized = _with_auth(headers, next(flow))
         while True:
-            answer = await self._send_once(method, url, params, content, _with_auth(headers, request))
-            try:
-                request = flow.send(httpx.Response(answer.status))
-            except StopIteration:
+            answer = await self._send_once(method, url, params, content, authorized)
+            again = _after(flow, answer.status, headers)
+            if again is None:
                 return answer
+            authorized = again
 
     async def _send_once(
         self,
@@ -160,8 +226,66 @@ class AiohttpSender:
         except (TimeoutError, aiohttp.ClientError) as err:
             raise Unreachable(str(err) or type(err).__name__) from None
 
+    @asynccontextmanager
+    async def stream(self, path: str, *, params: Params, read_timeout: float) -> AsyncIterator[StreamAnswer]:
+        url = self._server + path
+        flow = None if self._auth is None else self._auth.sync_auth_flow(httpx.Request("GET", url))
+        headers = None if flow is None else _with_auth(None, next(flow))
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout, sock_read=read_timeout)
+        while True:
+            try:
+                response = await self._watches.get(
+                    url, params=params, headers=headers, timeout=timeout, allow_redirects=False
+                )
+            except (TimeoutError, aiohttp.ClientError) as err:
+                raise Unreachable(str(err) or type(err).__name__) from None
+            again = None if flow is None else _after(flow, response.status, None)
+            if again is None:
+                break
+            response.close()
+            headers = again
+        try:
+            yield _AiohttpStream(response)
+        finally:
+            response.close()  # a watch cut short leaves its connection unusable: drop it
+
     async def aclose(self) -> None:
-        await self._session.close()
+        try:
+            await self._session.close()
+        finally:
+            await self._watches.close()
+
+
+class _AiohttpStream:
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status = response.status
+        self.retry_after = response.headers.get("Retry-After")
+
+    async def read(self) -> bytes:
+        try:
+            return await self._response.read()
+        except (TimeoutError, aiohttp.ClientError) as err:
+            raise Unreachable(str(err) or type(err).__name__) from None
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        try:
+            async for line in split_lines(self._response.content.iter_any()):
+                yield line
+        except (TimeoutError, aiohttp.ClientError) as err:
+            raise Unreachable(str(err) or type(err).__name__) from None
+
+
+def _after(
+    flow: Generator[httpx.Request, httpx.Response, None], status: int, headers: Mapping[str, str] | None
+) -> dict[str, str] | None:
+    """The headers to send again when the auth flow wants a retry after ``status`` (a re-read
+    token file after 401), else None."""
+    try:
+        request = flow.send(httpx.Response(status))
+    except StopIteration:
+        return None
+    return _with_auth(headers, request)
 
 
 def _with_auth(headers: Mapping[str, str] | None, request: httpx.Request) -> dict[str, str]:

@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-import httpx
 import orjson
 
 from gitward.cluster.failures import RETRYABLE_STATUSES, RetryPolicy, error_from_response, parse_retry_after
@@ -29,20 +28,17 @@ VERBS = ("get", "list", "watch", "apply", "dryrun", "delete", "discovery", "othe
 
 
 class ApiTransport:
-    """One cluster's connection pools with gitward's request policy around them: ``sender`` for
-    requests, ``watch_http`` for watch streams."""
+    """One cluster's connections (``sender``) with gitward's request policy around them."""
 
     def __init__(
         self,
         sender: Sender,
         *,
         bucket: TokenBucket,
-        watch_http: httpx.AsyncClient,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._sender = sender
-        self._watch_http = watch_http
         self._bucket = bucket
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -101,48 +97,45 @@ class ApiTransport:
     @asynccontextmanager
     async def stream(
         self, verb: str, path: str, *, what: str, params: Params, read_timeout: float
-    ) -> AsyncIterator[httpx.Response]:
-        """A streaming GET (watch) whose start is retried like any request; the body is the caller's."""
-        timeout = httpx.Timeout(self._watch_http.timeout.connect, read=read_timeout)
-        request = self._watch_http.build_request("GET", path, params=params, timeout=timeout)
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """A streaming GET (watch) whose start is retried like any request; yields its lines."""
         attempt = 0
-        while True:
-            attempt += 1
-            await self._bucket.acquire()
-            self._counts[verb] += 1
+        async with AsyncExitStack() as stack:
+            while True:
+                attempt += 1
+                await self._bucket.acquire()
+                self._counts[verb] += 1
+                opening = self._sender.stream(path, params=params, read_timeout=read_timeout)
+                try:
+                    answer = await stack.enter_async_context(opening)
+                    status = answer.status
+                    body = b"" if status < 400 else await answer.read()
+                except Unreachable as err:
+                    self._answers[(verb, "error")] += 1
+                    if attempt >= self._retry.attempts:
+                        raise self._unreachable(what, str(err)) from None
+                    await stack.aclose()
+                    await self._sleep(self._retry.delay(attempt))
+                    continue
+                self._answers[(verb, str(status))] += 1
+                if status < 400:
+                    break
+                await stack.aclose()
+                if status in RETRYABLE_STATUSES and attempt < self._retry.attempts:
+                    hint = parse_retry_after(answer.retry_after)
+                    await self._sleep(self._retry.delay(attempt, retry_after=hint))
+                    continue
+                raise error_from_response(status, body, what=what)
             try:
-                response = await self._watch_http.send(request, stream=True)
-            except httpx.TransportError as err:
-                self._answers[(verb, "error")] += 1
-                if attempt >= self._retry.attempts:
-                    raise self._unreachable(what, str(err) or type(err).__name__) from None
-                await self._sleep(self._retry.delay(attempt))
-                continue
-            self._answers[(verb, str(response.status_code))] += 1
-            if response.status_code < 400:
-                break
-            body = await response.aread()
-            await response.aclose()
-            if response.status_code in RETRYABLE_STATUSES and attempt < self._retry.attempts:
-                hint = parse_retry_after(response.headers.get("Retry-After"))
-                await self._sleep(self._retry.delay(attempt, retry_after=hint))
-                continue
-            raise error_from_response(response.status_code, body, what=what)
-        try:
-            yield response
-        except httpx.TransportError as err:
-            raise self._unreachable(what, str(err) or type(err).__name__) from None
-        finally:
-            await response.aclose()
+                yield answer.lines()
+            except Unreachable as err:
+                raise self._unreachable(what, str(err)) from None
 
     def _unreachable(self, what: str, detail: str) -> ClusterError:
         return ClusterError(f"{what}: API server {self.server} unreachable: {detail}", status=0)
 
     async def aclose(self) -> None:
-        try:
-            await self._sender.aclose()
-        finally:
-            await self._watch_http.aclose()
+        await self._sender.aclose()
 
 
 def json_body(data: Any) -> bytes:

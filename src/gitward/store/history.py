@@ -11,31 +11,44 @@ Rows come back as the camelCase dicts the API serves (see ``reconcile.service``)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, delete, insert, select, update
+from sqlalchemy import Connection, Executable, Row, Table, bindparam, delete, insert, select, update
 
 from gitward.core.status import OperationPhase
 from gitward.store.records import dump_json, load_json
 from gitward.store.schema import events, operations
+
+_INSERT_OPERATION = insert(operations)
+_INSERT_EVENT = insert(events)
+
+
+@functools.cache
+def _update_operation(columns: frozenset[str]) -> Executable:
+    """``UPDATE operations SET <columns> WHERE id = :op_id``, built once per set of columns: building
+    a statement per call cost more than running it."""
+    values: dict[str, Any] = {name: bindparam(name) for name in sorted(columns)}
+    return update(operations).where(operations.c.id == bindparam("op_id")).values(values)
 
 
 def insert_operation(
     conn: Connection, *, app: str, revision: str, commit: str, trigger: str, started_at: float
 ) -> int:
     result = conn.execute(
-        insert(operations).values(
-            app=app,
-            revision=revision,
-            commit_sha=commit,
-            triggered_by=trigger,
-            phase=OperationPhase.RUNNING.value,
-            message="",
-            started_at=started_at,
-            finished_at=None,
-            resources="[]",
-        )
+        _INSERT_OPERATION,
+        {
+            "app": app,
+            "revision": revision,
+            "commit_sha": commit,
+            "triggered_by": trigger,
+            "phase": OperationPhase.RUNNING.value,
+            "message": "",
+            "started_at": started_at,
+            "finished_at": None,
+            "resources": "[]",
+        },
     )
     key = result.inserted_primary_key
     assert key is not None  # an INSERT into a table with an integer primary key always has one
@@ -49,7 +62,7 @@ def change_operation(conn: Connection, op_id: int, values: Mapping[str, Any]) ->
         encoded["resources"] = dump_json(list(encoded["resources"]))
     if "phase" in encoded:
         encoded["phase"] = str(encoded["phase"])
-    result = conn.execute(update(operations).where(operations.c.id == op_id).values(**encoded))
+    result = conn.execute(_update_operation(frozenset(encoded)), {**encoded, "op_id": op_id})
     return result.rowcount > 0
 
 
@@ -108,16 +121,17 @@ def insert_event(
     manager: str,
 ) -> int:
     result = conn.execute(
-        insert(events).values(
-            app=app,
-            time=time,
-            type=type,
-            reason=reason,
-            message=message,
-            object_id=object_id,
-            fields=dump_json(list(fields)),
-            manager=manager,
-        )
+        _INSERT_EVENT,
+        {
+            "app": app,
+            "time": time,
+            "type": type,
+            "reason": reason,
+            "message": message,
+            "object_id": object_id,
+            "fields": dump_json(list(fields)),
+            "manager": manager,
+        },
     )
     key = result.inserted_primary_key
     assert key is not None

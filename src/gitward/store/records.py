@@ -8,11 +8,12 @@ dialects fall back to update-then-insert. Not here: history (``history.py``), en
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Executable, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gitward.core.keys import InventoryEntry, ResourceKey
@@ -34,15 +35,22 @@ def load_json(text: str) -> Any:
     return orjson.loads(text)
 
 
+@functools.cache
+def _upsert_document(dialect: str) -> Executable:
+    """The dialect's upsert, built once: building the statement per call cost more than running it."""
+    module = sqlite if dialect == "sqlite" else postgresql
+    stmt = module.insert(documents)
+    upsert: Executable = stmt.on_conflict_do_update(
+        index_elements=["kind", "name"], set_={"data": stmt.excluded.data}
+    )
+    return upsert
+
+
 def put_document(conn: Connection, *, kind: str, name: str, data: dict[str, Any]) -> None:
     text = dump_json(data)
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        module = sqlite if dialect == "sqlite" else postgresql
-        stmt = module.insert(documents).values(kind=kind, name=name, data=text)
-        conn.execute(
-            stmt.on_conflict_do_update(index_elements=["kind", "name"], set_={"data": stmt.excluded.data})
-        )
+        conn.execute(_upsert_document(dialect), {"kind": kind, "name": name, "data": text})
         return
     where = (documents.c.kind == kind) & (documents.c.name == name)
     if conn.execute(update(documents).where(where).values(data=text)).rowcount == 0:
@@ -66,13 +74,17 @@ def delete_documents(conn: Connection, *, kinds: Iterable[str], name: str) -> No
     conn.execute(delete(documents).where(documents.c.kind.in_(list(kinds)), documents.c.name == name))
 
 
+_DELETE_INVENTORY = delete(inventory).where(inventory.c.app == bindparam("app"))
+_INSERT_INVENTORY = insert(inventory)
+
+
 def replace_inventory(conn: Connection, *, app: str, entries: Iterable[InventoryEntry]) -> int:
     """Replace the whole inventory of ``app``; duplicates collapse (the last version wins)."""
     rows = {entry.key.id: entry.version for entry in entries}
-    conn.execute(delete(inventory).where(inventory.c.app == app))
+    conn.execute(_DELETE_INVENTORY, {"app": app})
     if rows:
         conn.execute(
-            insert(inventory),
+            _INSERT_INVENTORY,
             [{"app": app, "object_id": oid, "version": version} for oid, version in rows.items()],
         )
     return len(rows)

@@ -34,9 +34,25 @@ class _Server:
         )
         if auth != self.valid_token:
             return web.json_response({"kind": "Status", "message": "Unauthorized"}, status=401)
+        if request.path == "/watch":
+            return await self.stream_lines(request)
         if request.path == "/busy":
             return web.json_response({"message": "slow down"}, status=429, headers={"Retry-After": "3"})
         return web.json_response({"ok": True, "echo": body.decode()})
+
+    async def stream_lines(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for line in WATCH_LINES:
+            for start in range(0, len(line), 7000):  # lines cut across chunks
+                await response.write(line[start : start + 7000])
+            await response.write(b"\n")
+        await response.write_eof()
+        return response
+
+
+# A watch event carries a whole object: a large CRD makes a line far above aiohttp's readline limit.
+WATCH_LINES = [b'{"type":"ADDED"}', b'{"big":"' + b"x" * 300_000 + b'"}', b"", b'{"type":"BOOKMARK"}']
 
 
 @pytest.fixture
@@ -143,3 +159,33 @@ async def test_a_server_that_is_gone_is_unreachable(tmp_path: Path) -> None:
     assert info.value.status == 0
     assert "unreachable" in str(info.value)
     assert "first" not in str(info.value)
+
+
+async def test_stream_yields_every_line_whole_and_re_reads_the_token_after_401(
+    server: _Server, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("first\n")
+    endpoint = load_endpoint(_kubeconfig(tmp_path, server.url, {"tokenFile": str(token_file)}))
+    sender = AiohttpSender(endpoint.server, ssl_context=None, auth=endpoint.auth, timeout=5)
+    try:
+        assert (await sender.send("GET", "/x", params=None, content=None, headers=None)).status == 200
+        token_file.write_text("second\n")  # rotated in place
+        server.valid_token = "Bearer second"
+        async with sender.stream("/watch", params={"watch": "true"}, read_timeout=5) as answer:
+            assert answer.status == 200
+            lines = [line async for line in answer.lines()]
+    finally:
+        await sender.aclose()
+    assert lines == WATCH_LINES
+    assert [seen[1] for seen in server.seen] == ["/x", "/watch", "/watch"]  # the watch: 401, then 200
+
+
+async def test_a_watch_on_a_server_that_is_gone_is_unreachable() -> None:
+    sender = AiohttpSender(f"http://127.0.0.1:{_closed_port()}", ssl_context=None, auth=None, timeout=5)
+    try:
+        with pytest.raises(Unreachable):
+            async with sender.stream("/watch", params={}, read_timeout=5):
+                pass
+    finally:
+        await sender.aclose()

@@ -31,7 +31,6 @@ def _transport(handler: Handler, slept: list[float], attempts: int = 4) -> ApiTr
     return ApiTransport(
         HttpxSender(http),
         bucket=TokenBucket(RateLimit(qps=0)),
-        watch_http=http,
         retry=RetryPolicy(attempts=attempts),
         sleep=sleep,
     )
@@ -210,3 +209,19 @@ async def test_names_that_would_change_the_url_are_refused(name: str) -> None:
     with pytest.raises(ClusterError) as info:
         await client.get("v1", "ConfigMap", "ns1", name)
     assert info.value.status == 400
+
+
+async def test_watch_start_is_retried_then_yields_lines() -> None:
+    handler, seen = _scripted(
+        httpx.Response(503, json={"message": "starting"}),
+        httpx.Response(200, content=b'{"type":"ADDED"}\n{"type":"BOOKMARK"}\n'),
+    )
+    slept: list[float] = []
+    transport = _transport(handler, slept)
+    async with transport.stream(
+        "watch", "/api/v1/pods", what="watch Pod", params={}, read_timeout=5
+    ) as lines:
+        assert [line async for line in lines] == [b'{"type":"ADDED"}', b'{"type":"BOOKMARK"}']
+    assert len(seen) == 2
+    assert slept == pytest.approx([0.2])
+    assert transport.answer_counts() == {("watch", "503"): 1, ("watch", "200"): 1}

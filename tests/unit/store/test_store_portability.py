@@ -23,3 +23,16 @@ def test_history_ids_are_serial_on_postgresql() -> None:
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     for name in ("operations", "events"):
         assert "id SERIAL" in str(CreateTable(metadata.tables[name]).compile(dialect=dialect))
+
+
+def test_prebuilt_statements_compile_for_postgresql() -> None:
+    from gitward.store.history import _update_operation
+    from gitward.store.records import _upsert_document
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    upsert = str(_upsert_document("postgresql").compile(dialect=dialect))
+    assert "ON CONFLICT (kind, name) DO UPDATE SET data = excluded.data" in upsert
+    update = str(_update_operation(frozenset({"phase", "message"})).compile(dialect=dialect))
+    assert update.startswith("UPDATE operations SET phase=%(phase)s")
+    assert "message=%(message)s" in update
+    assert "WHERE operations.id = %(op_id)s" in update
