@@ -1,4 +1,6 @@
-"""Time the store's hot writes: a 500-entry inventory and a 500-resource operation record.
+"""Time the store's hot writes: a 500-entry inventory, a 500-resource operation record, and the
+records of one small synced app (what a cold sync writes per app: the operation's start, then one batch
+with inventory, verdicts, the closed operation, an event and the status).
 
 Run: ``.venv/bin/python bench/bench_store.py [--entries 500] [--repeat 20]``. Prints a Markdown table
 (median and worst of ``repeat`` runs, milliseconds) for docs/benchmarks.md. Uses a fresh SQLite file
@@ -59,6 +61,28 @@ def main() -> None:
                 )
             store.finish_operation(op_id, phase="Succeeded", message="", resources=resources, finished_at=1.0)
 
+        small = [InventoryEntry(k, "v1") for k in keys[:4]]
+        small_resources = resources[:4]
+        status = {
+            "sync": {"status": "Synced", "revision": "c" * 40},
+            "health": {"status": "Healthy", "message": ""},
+            "resources": [{"kind": "Deployment", "name": f"x{i}", "status": "Synced"} for i in range(4)],
+        }
+        synced = [0]
+
+        def record_synced_app() -> None:
+            synced[0] += 1
+            app = f"app-{synced[0]}"
+            op_id = store.start_operation(app, revision="main", commit="c", trigger="bench", started_at=0.0)
+            with store.batch():
+                store.save_inventory(app, small)
+                store.save_verdicts(app, {"rows": [["id", "1", "d" * 64]] * 4})
+                store.finish_operation(
+                    op_id, phase="Succeeded", message="", resources=small_resources, finished_at=1.0
+                )
+                store.add_event(app, type="Normal", reason="Synced", message="synced", time=1.0)
+                store.save_status(app, status)
+
         def read_back() -> None:
             store.load_inventory("bench")
             store.list_operations("bench", limit=1)
@@ -70,6 +94,7 @@ def main() -> None:
                 _time(record_operation, args.repeat),
             ),
             ("load_inventory + latest operation", _time(read_back, args.repeat)),
+            ("one small synced app (4 objects: start + outcome batch)", _time(record_synced_app, 500)),
         ]
 
     print("| store write | median ms | max ms |")

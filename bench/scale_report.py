@@ -206,7 +206,8 @@ def b4_table(results: Results, opts: Options, conditions: str) -> str:
         f"| of which children (git, renderers) | {data.get('cpu_children_seconds', 0):.2f} s |",
         f"| API requests by verb | {_verbs(data['requests'])} |",
         f"| writes (apply, dry-run, delete, other) | {data['writes']} |",
-        f"| full reconcile passes in the window | {_verbs(data['reconciles'])} |",
+        f"| full reconcile passes in the window | {_verbs(data['reconciles']) if data['reconciles'] else 0} "
+        "|",
         f"| interval passes skipped (nothing changed) | {data.get('resyncs_skipped', '-')} |",
         f"| renders / Git fetch calls in the window (concurrent calls share one fetch) | {data['renders']} "
         f"/ {data['fetches']} |",

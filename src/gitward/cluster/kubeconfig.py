@@ -1,7 +1,8 @@
 """Reading a kubeconfig into what an HTTP client needs: server URL, TLS context, credentials.
 
 lightkube parses the file (contexts, clusters, users, relative paths); this module turns the chosen
-context into an ``ssl.SSLContext`` and an ``httpx.Auth`` for gitward's own httpx client.
+context into an ``ssl.SSLContext`` and an ``httpx.Auth`` whose flow ``cluster.senders`` runs for the
+``Authorization`` header of each request.
 
 Credential plugins are refused (RELIABILITY bad input 4): a kubeconfig ``exec`` entry or
 ``auth-provider`` would run a program named by whoever wrote the file, so gitward never runs one and
