@@ -18,7 +18,7 @@ Deliberately not here: retries, rate limits, counts and error mapping (``cluster
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import NamedTuple, Protocol
 
@@ -26,6 +26,9 @@ import aiohttp
 import httpx
 
 Params = Mapping[str, str | int]
+
+# What aiohttp raises when no (whole) answer came: refused, reset, TLS failure, timeout.
+_AIOHTTP_BROKEN: tuple[type[Exception], ...] = (TimeoutError, aiohttp.ClientError)
 
 
 class Answer(NamedTuple):
@@ -114,7 +117,7 @@ class HttpxSender:
         try:
             response = await self._http.send(request)
         except httpx.TransportError as err:
-            raise Unreachable(str(err) or type(err).__name__) from None
+            raise _unreachable(err) from None
         return Answer(response.status_code, response.content, response.headers.get("Retry-After"))
 
     @asynccontextmanager
@@ -124,9 +127,15 @@ class HttpxSender:
         try:
             response = await self._http.send(request, stream=True)
         except httpx.TransportError as err:
-            raise Unreachable(str(err) or type(err).__name__) from None
+            raise _unreachable(err) from None
         try:
-            yield _HttpxStream(response)
+            yield _Stream(
+                response.status_code,
+                response.headers.get("Retry-After"),
+                read=response.aread,
+                chunks=response.aiter_bytes,
+                broken=(httpx.TransportError,),
+            )
         finally:
             await response.aclose()
 
@@ -134,21 +143,35 @@ class HttpxSender:
         await self._http.aclose()
 
 
-class _HttpxStream:
-    def __init__(self, response: httpx.Response) -> None:
-        self._response = response
-        self.status = response.status_code
-        self.retry_after = response.headers.get("Retry-After")
+class _Stream:
+    """A ``StreamAnswer`` over either library: how to read the body, how to iterate its chunks, and
+    which of the library's errors mean the connection broke."""
+
+    def __init__(
+        self,
+        status: int,
+        retry_after: str | None,
+        *,
+        read: Callable[[], Awaitable[bytes]],
+        chunks: Callable[[], AsyncIterator[bytes]],
+        broken: tuple[type[Exception], ...],
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        self._read, self._chunks, self._broken = read, chunks, broken
 
     async def read(self) -> bytes:
-        return await self._response.aread()
+        try:
+            return await self._read()
+        except self._broken as err:
+            raise _unreachable(err) from None
 
     async def lines(self) -> AsyncIterator[bytes]:
         try:
-            async for line in split_lines(self._response.aiter_bytes()):
+            async for line in split_lines(self._chunks()):
                 yield line
-        except httpx.TransportError as err:
-            raise Unreachable(str(err) or type(err).__name__) from None
+        except self._broken as err:
+            raise _unreachable(err) from None
 
 
 class AiohttpSender:
@@ -223,8 +246,8 @@ class AiohttpSender:
             ) as response:
                 body = await response.read()
                 return Answer(response.status, body, response.headers.get("Retry-After"))
-        except (TimeoutError, aiohttp.ClientError) as err:
-            raise Unreachable(str(err) or type(err).__name__) from None
+        except _AIOHTTP_BROKEN as err:
+            raise _unreachable(err) from None
 
     @asynccontextmanager
     async def stream(self, path: str, *, params: Params, read_timeout: float) -> AsyncIterator[StreamAnswer]:
@@ -237,15 +260,21 @@ class AiohttpSender:
                 response = await self._watches.get(
                     url, params=params, headers=headers, timeout=timeout, allow_redirects=False
                 )
-            except (TimeoutError, aiohttp.ClientError) as err:
-                raise Unreachable(str(err) or type(err).__name__) from None
+            except _AIOHTTP_BROKEN as err:
+                raise _unreachable(err) from None
             again = None if flow is None else _after(flow, response.status, None)
             if again is None:
                 break
             response.close()
             headers = again
         try:
-            yield _AiohttpStream(response)
+            yield _Stream(
+                response.status,
+                response.headers.get("Retry-After"),
+                read=response.read,
+                chunks=response.content.iter_any,
+                broken=_AIOHTTP_BROKEN,
+            )
         finally:
             response.close()  # a watch cut short leaves its connection unusable: drop it
 
@@ -254,26 +283,6 @@ class AiohttpSender:
             await self._session.close()
         finally:
             await self._watches.close()
-
-
-class _AiohttpStream:
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-        self.status = response.status
-        self.retry_after = response.headers.get("Retry-After")
-
-    async def read(self) -> bytes:
-        try:
-            return await self._response.read()
-        except (TimeoutError, aiohttp.ClientError) as err:
-            raise Unreachable(str(err) or type(err).__name__) from None
-
-    async def lines(self) -> AsyncIterator[bytes]:
-        try:
-            async for line in split_lines(self._response.content.iter_any()):
-                yield line
-        except (TimeoutError, aiohttp.ClientError) as err:
-            raise Unreachable(str(err) or type(err).__name__) from None
 
 
 def _after(
@@ -286,6 +295,10 @@ def _after(
     except StopIteration:
         return None
     return _with_auth(headers, request)
+
+
+def _unreachable(err: Exception) -> Unreachable:
+    return Unreachable(str(err) or type(err).__name__)
 
 
 def _with_auth(headers: Mapping[str, str] | None, request: httpx.Request) -> dict[str, str]:

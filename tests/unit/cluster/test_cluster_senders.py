@@ -109,15 +109,21 @@ async def test_request_carries_method_path_query_body_and_token(server: _Server,
     ]
 
 
-async def test_token_file_is_read_again_after_401(server: _Server, tmp_path: Path) -> None:
+async def _rotated_token_sender(server: _Server, tmp_path: Path) -> AiohttpSender:
+    """A sender whose token file was used once, then rotated in place (the server wants the new one)."""
     token_file = tmp_path / "token"
     token_file.write_text("first\n")
     endpoint = load_endpoint(_kubeconfig(tmp_path, server.url, {"tokenFile": str(token_file)}))
     sender = AiohttpSender(endpoint.server, ssl_context=None, auth=endpoint.auth, timeout=5)
+    assert (await sender.send("GET", "/x", params=None, content=None, headers=None)).status == 200
+    token_file.write_text("second\n")
+    server.valid_token = "Bearer second"
+    return sender
+
+
+async def test_token_file_is_read_again_after_401(server: _Server, tmp_path: Path) -> None:
+    sender = await _rotated_token_sender(server, tmp_path)
     try:
-        assert (await sender.send("GET", "/x", params=None, content=None, headers=None)).status == 200
-        token_file.write_text("second\n")  # rotated in place
-        server.valid_token = "Bearer second"
         answer = await sender.send("GET", "/x", params=None, content=None, headers=None)
     finally:
         await sender.aclose()
@@ -164,14 +170,8 @@ async def test_a_server_that_is_gone_is_unreachable(tmp_path: Path) -> None:
 async def test_stream_yields_every_line_whole_and_re_reads_the_token_after_401(
     server: _Server, tmp_path: Path
 ) -> None:
-    token_file = tmp_path / "token"
-    token_file.write_text("first\n")
-    endpoint = load_endpoint(_kubeconfig(tmp_path, server.url, {"tokenFile": str(token_file)}))
-    sender = AiohttpSender(endpoint.server, ssl_context=None, auth=endpoint.auth, timeout=5)
+    sender = await _rotated_token_sender(server, tmp_path)
     try:
-        assert (await sender.send("GET", "/x", params=None, content=None, headers=None)).status == 200
-        token_file.write_text("second\n")  # rotated in place
-        server.valid_token = "Bearer second"
         async with sender.stream("/watch", params={"watch": "true"}, read_timeout=5) as answer:
             assert answer.status == 200
             lines = [line async for line in answer.lines()]
