@@ -255,6 +255,8 @@ class Store:
             records.delete_documents(conn, kinds=records.APP_DOCUMENT_KINDS, name=app)
             records.delete_inventory(conn, app=app)
             history.delete_history(conn, app=app)
+        for table in ("operations", "events"):
+            self._inserts_since_trim.pop((table, app), None)
 
     # -- plumbing -----------------------------------------------------------------------------
 
