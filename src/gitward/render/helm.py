@@ -5,9 +5,15 @@ root) is copied after its symlinks are checked; value files are resolved relativ
 directory with ``safe_join`` (``../`` inside the checkout is fine, outside or absolute is refused),
 parsed once with the bounded loader and passed as copies; ``spec.values`` becomes one more values
 file, last, so it wins. Chart archives in ``charts/`` are capped compressed and decompressed before
-Helm opens them (archive bombs, RELIABILITY 5). Helm's HOME and config/cache/data folders point into
-the temporary directory and no repository is configured, so dependencies must be vendored in
-``charts/``: ``helm template`` never downloads.
+Helm opens them (archive bombs, docs/reliability.md row 5). Helm's HOME and config/cache/data folders
+point into the temporary directory and no repository is configured, so dependencies must be vendored
+in ``charts/``: ``helm template`` is never asked to build dependencies and never downloads. A
+dependency whose repository is a ``file://`` path must still name a folder inside the checkout, so
+a chart cannot even point at content outside it (row 3).
+
+``helm template`` runs in the jail (``jail``): no network, so ``lookup`` finds nothing and no
+repository can be reached, and no file but the copies, so ``.Files`` and templates see the chart
+alone.
 
 Deliberately not here: fetching charts from repositories (``sources``), post-renderers, Helm hooks
 (rendered as objects; ``plan`` orders them).
@@ -24,11 +30,14 @@ from typing import Any
 import orjson
 
 from gitward.core.errors import RenderError
+from gitward.render.jail import Confinement
 from gitward.render.manifests import collect_manifests
 from gitward.render.params import DEFAULT_SETTINGS, HelmParams, RenderSettings, RenderTools
 from gitward.render.runner import run_tool
 from gitward.render.sandbox import TreeFile, copy_tree, read_capped, safe_join_from, walk_files
 from gitward.render.yamlload import load_yaml_documents
+
+_DEPENDENCY_FILES = ("Chart.yaml", "requirements.yaml")
 
 
 def check_chart_archive(file: TreeFile, *, settings: RenderSettings = DEFAULT_SETTINGS) -> None:
@@ -61,6 +70,38 @@ def value_file(directory: Path, entry: str, *, root: Path, settings: RenderSetti
     return TreeFile(path=real, relative=real.relative_to(root).as_posix(), size=real.stat().st_size)
 
 
+def check_dependencies(file: TreeFile, *, root: Path, settings: RenderSettings) -> None:
+    """Refuse a ``file://`` dependency in a ``Chart.yaml``/``requirements.yaml`` that leaves the checkout.
+
+    Helm decodes these files case-insensitively, so keys are matched that way too.
+    """
+    documents = load_yaml_documents(
+        read_capped(file, settings=settings), where=file.relative, settings=settings
+    )
+    chart_folder = file.relative.rpartition("/")[0] or "."
+    for document in documents:
+        for dependency in _folded(document, "dependencies"):
+            for repository in _folded(dependency, "repository"):
+                if isinstance(repository, str) and repository[:7].lower() == "file://":
+                    try:
+                        safe_join_from(root, chart_folder, repository[7:])
+                    except RenderError as exc:
+                        raise RenderError(
+                            f"{file.relative}: dependency {repository}: {exc}", reason=exc.reason
+                        ) from None
+
+
+def _folded(value: Any, key: str) -> list[Any]:
+    """Every value under ``key`` (matched ignoring case) of a mapping, flattening one list level."""
+    if not isinstance(value, dict):
+        return []
+    found: list[Any] = []
+    for name, item in value.items():
+        if str(name).casefold() == key:
+            found.extend(item if isinstance(item, list) else [item])
+    return found
+
+
 def _prepare(
     directory: Path, *, root: Path, params: HelmParams, workdir: Path, settings: RenderSettings
 ) -> tuple[Path, list[Path]]:
@@ -70,6 +111,8 @@ def _prepare(
     for file in walk_files(directory, root=root, skip_hidden=False, settings=settings):
         if file.relative.endswith((".tgz", ".tar.gz")):
             check_chart_archive(file, settings=settings)
+        elif file.relative.rpartition("/")[2] in _DEPENDENCY_FILES:
+            check_dependencies(file, root=root, settings=settings)
     chart = workdir / "chart" / (directory.name or "chart")
     copy_tree(directory, chart, root=root, settings=settings)
     values_dir = workdir / "values"
@@ -140,6 +183,7 @@ async def render_helm(
         time_limit=tools.timeout,
         settings=settings,
         scrub={f"{workdir}/chart/": "", f"{workdir}/values/": "values/", str(workdir): "."},
+        confinement=Confinement(program=tools.jail, readable=(workdir,), home=workdir / "home"),
     )
     where = f"helm template {chart.name}"
     return collect_manifests(load_yaml_documents(output.stdout, where=where, settings=settings), where=where)

@@ -1,11 +1,11 @@
-"""Render a kustomization with the real ``kustomize`` binary, sandboxed.
+"""Render a kustomization with the real ``kustomize`` binary, checked first and run jailed.
 
-Before kustomize runs, the kustomizations reachable through ``resources``, ``bases`` and
-``components`` are read (with the bounded loader): every local entry must resolve inside the
-checkout (RELIABILITY 2), and URLs are refused unless settings allow remote bases (RELIABILITY 3).
-Only those directories matter because kustomize's ``LoadRestrictionsRootOnly`` keeps every other
-file reference (patches, generators) inside its own kustomization's folder. Their common ancestor is
-copied into the temporary directory, so an overlay's ``../base`` is there and nothing else is.
+Before kustomize runs, the closure walk (``kustomize_refs``) reads every kustomization the app's
+folder reaches and checks every field that can name a file, a folder or a URL: local names must
+resolve inside the checkout, URLs are refused unless settings allow remote content
+(docs/reliability.md, rows 2 and 3). The common ancestor of everything the walk reached is copied
+into the temporary directory, so an overlay's ``../base`` is there and nothing else is, and
+kustomize runs on that copy inside the jail (``jail``): no network, no other file.
 
 User parameters (images, name prefix/suffix, namespace, common labels) go into a generated overlay
 kustomization that wraps the target, so the user's files are never edited. Plugins stay off:
@@ -18,85 +18,46 @@ from __future__ import annotations
 
 import asyncio
 import os
+import posixpath
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from gitward.core.errors import RenderError
-from gitward.render.detect import kustomization_file
+from gitward.render.jail import Confinement
+from gitward.render.kustomize_refs import kustomization_closure
 from gitward.render.manifests import collect_manifests
 from gitward.render.params import DEFAULT_SETTINGS, KustomizeParams, RenderSettings, RenderTools
 from gitward.render.runner import run_tool
-from gitward.render.sandbox import TreeFile, copy_tree, read_capped, safe_join, safe_join_from
+from gitward.render.sandbox import copy_tree, safe_join
 from gitward.render.yamlload import load_yaml_documents
 
-_REFERENCE_FIELDS = ("resources", "bases", "components")
-_REMOTE_HOSTS = ("github.com/", "gitlab.com/", "bitbucket.org/", "git@", "git::", "ssh:", "https:", "http:")
 
-
-def is_remote_reference(entry: str) -> bool:
-    """Whether kustomize would fetch ``entry`` from the network rather than read a local path."""
-    return "://" in entry or entry.startswith(_REMOTE_HOSTS) or "?ref=" in entry or "?version=" in entry
-
-
-def _read_kustomization(directory: Path, *, root: Path, settings: RenderSettings) -> dict[str, Any]:
-    found = kustomization_file(directory)
-    if found is None:
-        return {}
-    shown = _rel(found, root)
-    real = safe_join(root, shown)
-    file = TreeFile(path=real, relative=shown, size=real.stat().st_size)
-    documents = load_yaml_documents(read_capped(file, settings=settings), where=shown, settings=settings)
-    if not documents:
-        return {}
-    if len(documents) > 1 or not isinstance(documents[0], dict):
-        raise RenderError(f"{shown}: a kustomization must be a single mapping")
-    return documents[0]
+def kustomize_closure(
+    directory: Path, *, root: Path, settings: RenderSettings = DEFAULT_SETTINGS
+) -> list[Path]:
+    """What a build of ``directory`` reads, all checked: its kustomization folders (itself first),
+    then the files and folders they name outside those folders; real paths, for hashing inputs.
+    """
+    root = root.resolve()
+    start = safe_join(root, _rel(directory.resolve(), root))
+    closure = kustomization_closure(start, root=root, settings=settings)
+    folders = [closure.real[folder] for folder in closure.folders]
+    files = [
+        closure.real[file]
+        for file in closure.files
+        if not any(_below(file, folder) for folder in closure.folders)
+    ]
+    return list(dict.fromkeys([*folders, *files]))
 
 
 def _rel(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix() if path != root else "."
 
 
-def _references(kustomization: dict[str, Any], *, where: str) -> list[str]:
-    entries: list[str] = []
-    for field in _REFERENCE_FIELDS:
-        value = kustomization.get(field) or []
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise RenderError(f"{where}: {field} must be a list of strings")
-        entries.extend(value)
-    return entries
-
-
-def kustomize_closure(
-    directory: Path, *, root: Path, settings: RenderSettings = DEFAULT_SETTINGS
-) -> list[Path]:
-    """Every local kustomization directory ``directory`` builds on (itself first), all checked."""
-    root = root.resolve()
-    start = safe_join(root, _rel(directory.resolve(), root))
-    seen: list[Path] = []
-    pending = [start]
-    while pending:
-        current = pending.pop()
-        if current in seen:
-            continue
-        seen.append(current)
-        where = _rel(current, root)
-        for entry in _references(_read_kustomization(current, root=root, settings=settings), where=where):
-            if is_remote_reference(entry):
-                if not settings.allow_remote_bases:
-                    raise RenderError(
-                        f"{where}: remote kustomize base refused (not allowed by settings): {entry}",
-                        reason="RemoteBaseRefused",
-                    )
-                continue
-            target = safe_join_from(root, where, entry)
-            if not target.exists():
-                raise RenderError(f"{where}: kustomize resource not found: {entry}")
-            if target.is_dir():
-                pending.append(target)
-    return seen
+def _below(path: str, folder: str) -> bool:
+    return folder == "." or path == folder or path.startswith(folder + "/")
 
 
 def parse_image(spec: str) -> dict[str, str]:
@@ -153,20 +114,57 @@ def overlay_kustomization(target: str, params: KustomizeParams) -> dict[str, Any
 def _prepare(
     directory: Path, *, root: Path, params: KustomizeParams, workdir: Path, settings: RenderSettings
 ) -> tuple[Path, Path, str]:
-    """Check and copy what the build needs; returns (build target, copied tree, name shown)."""
+    """Check and copy what the build needs; returns (build target, copied tree, name shown).
+
+    The copy is of the common ancestor of every folder the closure walked and of every file it
+    named, by their lexical paths (the layout kustomize is shown), so all of them are in it.
+    """
     root = root.resolve()
-    needed = kustomize_closure(directory, root=root, settings=settings)
-    base = Path(os.path.commonpath(needed))
+    start = safe_join(root, _rel(directory.resolve(), root))
+    closure = kustomization_closure(start, root=root, settings=settings)
+    spots = [*closure.folders, *(posixpath.dirname(file) or "." for file in closure.files)]
+    base = posixpath.normpath(posixpath.commonpath([posixpath.join(".", spot) for spot in spots]))
     tree = workdir / "tree"
-    copy_tree(base, tree, root=root, settings=settings)
-    target = tree / needed[0].relative_to(base)
+    copy_tree(safe_join(root, base), tree, root=root, settings=settings)
+    shown = closure.folders[0]
+    target = tree / posixpath.relpath(shown, base)
     if not params.is_empty():
         overlay = workdir / "overlay"
         overlay.mkdir()
         text = orjson.dumps(overlay_kustomization(os.path.relpath(target, overlay), params))
         (overlay / "kustomization.yaml").write_bytes(text)  # JSON is YAML
         target = overlay
-    return target, tree, _rel(needed[0], root)
+    return target, tree, shown
+
+
+def confinement_for(workdir: Path, *, tools: RenderTools, settings: RenderSettings) -> Confinement:
+    """The jail of a tool run in ``workdir``: it reads the copies there and nothing else."""
+    return Confinement(
+        program=tools.jail, readable=(workdir,), home=workdir / "home", network=settings.allow_remote_bases
+    )
+
+
+async def build_kustomization(
+    target: Path, *, tree: Path, workdir: Path, tools: RenderTools, settings: RenderSettings, shown: str
+) -> list[dict[str, Any]]:
+    """``kustomize build`` of ``target`` (inside ``workdir``), jailed, as manifests.
+
+    No check of its own: ``render_kustomize`` checks and copies first. Tests call this directly
+    to show what the jail holds when the checks are bypassed.
+    """
+    argv = [str(tools.kustomize), "build", "--load-restrictor", "LoadRestrictionsRootOnly", str(target)]
+    output = await run_tool(
+        argv,
+        name="kustomize",
+        home=workdir / "home",
+        cwd=workdir,
+        time_limit=tools.timeout,
+        settings=settings,
+        scrub={f"{tree}/": "", str(tree): ".", str(workdir): "."},
+        confinement=confinement_for(workdir, tools=tools, settings=settings),
+    )
+    where = f"kustomize build {shown}"
+    return collect_manifests(load_yaml_documents(output.stdout, where=where, settings=settings), where=where)
 
 
 async def render_kustomize(
@@ -182,15 +180,6 @@ async def render_kustomize(
     target, tree, shown = await asyncio.to_thread(
         _prepare, directory, root=root, params=params, workdir=workdir, settings=settings
     )
-    argv = [str(tools.kustomize), "build", "--load-restrictor", "LoadRestrictionsRootOnly", str(target)]
-    output = await run_tool(
-        argv,
-        name="kustomize",
-        home=workdir / "home",
-        cwd=workdir,
-        time_limit=tools.timeout,
-        settings=settings,
-        scrub={f"{tree}/": "", str(tree): ".", str(workdir): "."},
+    return await build_kustomization(
+        target, tree=tree, workdir=workdir, tools=tools, settings=settings, shown=shown
     )
-    where = f"kustomize build {shown}"
-    return collect_manifests(load_yaml_documents(output.stdout, where=where, settings=settings), where=where)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 ENGINES = ("plain", "kustomize", "helm")
+SANDBOX_MODES = ("required", "off")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,27 +68,32 @@ class RenderParams:
         return hash(self.digest())
 
 
+def _find(name: str) -> Path:
+    """The tool named by ``GITWARD_<NAME>``, else found on PATH, else the bare name."""
+    env = os.environ.get(f"GITWARD_{name.upper()}")
+    if env:
+        return Path(env)
+    found = shutil.which(name)
+    return Path(found) if found else Path(name)
+
+
+def _find_jail() -> Path:
+    return _find("bwrap")
+
+
 @dataclass(frozen=True, kw_only=True)
 class RenderTools:
     kustomize: Path
     helm: Path
     timeout: float = 60.0  # seconds per tool run; the process group is killed when it expires
+    jail: Path = field(default_factory=_find_jail)  # bubblewrap, which runs kustomize and helm jailed
 
     @classmethod
     def discover(cls, *, timeout: float = 60.0) -> RenderTools:
-        """Tools named by GITWARD_KUSTOMIZE / GITWARD_HELM, else found on PATH, else bare names.
-
-        A bare name that does not exist only fails when a render actually needs that tool.
+        """Tools named by GITWARD_KUSTOMIZE / GITWARD_HELM / GITWARD_BWRAP, else found on PATH,
+        else bare names. A bare name that does not exist only fails when a render needs that tool.
         """
-
-        def find(name: str) -> Path:
-            env = os.environ.get(f"GITWARD_{name.upper()}")
-            if env:
-                return Path(env)
-            found = shutil.which(name)
-            return Path(found) if found else Path(name)
-
-        return cls(kustomize=find("kustomize"), helm=find("helm"), timeout=timeout)
+        return cls(kustomize=_find("kustomize"), helm=_find("helm"), timeout=timeout)
 
 
 MiB = 1024 * 1024
@@ -95,7 +101,8 @@ MiB = 1024 * 1024
 
 @dataclass(frozen=True, kw_only=True)
 class RenderSettings:
-    """Caps checked before parsing (RELIABILITY 5, 6) and what the operator allows (RELIABILITY 3)."""
+    """Caps checked before parsing (docs/reliability.md, rows 5 and 6) and what the operator allows
+    (row 3)."""
 
     max_file_bytes: int = 8 * MiB
     max_files: int = 10_000
@@ -107,7 +114,16 @@ class RenderSettings:
     max_stderr_bytes: int = 1 * MiB
     max_chart_archive_bytes: int = 10 * MiB  # a .tgz in a chart's charts/ folder, compressed
     max_chart_unpacked_bytes: int = 100 * MiB  # the same archive, decompressed
-    allow_remote_bases: bool = False  # kustomize resources/bases/components from URLs
+    # remote content named by a kustomization (git bases, http files, chart repositories); when
+    # allowed, the jail shares the host's network so kustomize can fetch it
+    allow_remote_bases: bool = False
+    # "required": kustomize and helm run only inside the jail (``jail``), and a render is refused
+    # when the jail cannot be made; "off": they run as plain child processes (an explicit opt-out)
+    sandbox: str = "required"
+
+    def __post_init__(self) -> None:
+        if self.sandbox not in SANDBOX_MODES:
+            raise ValueError(f"sandbox must be one of {', '.join(SANDBOX_MODES)}, not {self.sandbox!r}")
 
 
 DEFAULT_SETTINGS = RenderSettings()

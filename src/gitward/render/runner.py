@@ -1,10 +1,13 @@
-"""Run kustomize and helm: minimal environment, a timeout that kills, capped output (RELIABILITY F6).
+"""Run kustomize and helm: jailed, minimal environment, a timeout that kills, capped output.
 
 Each run gets an environment built from nothing but a PATH and a private HOME inside the render's
 temporary directory: no KUBECONFIG, no user plugins, no Helm repositories or registry logins, no
-kustomize plugin home. The tool runs in its own process group, so on timeout the whole group
-(including anything it spawned) is killed with SIGKILL before the error is raised. Output beyond
-the caps kills the tool too; a tool that floods stdout must not exhaust memory.
+kustomize plugin home. Given a ``Confinement``, the tool runs inside the jail (``jail``: no network,
+no file but the render's copies) unless the settings say ``sandbox="off"``; a jail that cannot be
+made refuses the render (``SandboxUnavailable``), it never falls back to running unjailed. The tool
+runs in its own process group, so on timeout the whole group (including anything it spawned) is
+killed with SIGKILL before the error is raised (docs/reliability.md, row F6). Output beyond the
+caps kills the tool too; a tool that floods stdout must not exhaust memory.
 
 Deliberately not here: what arguments the tools get (``kustomize`` and ``helm`` modules).
 """
@@ -14,15 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitward.core.errors import RenderError
+from gitward.render.jail import Confinement, jailed_argv, unavailable
 from gitward.render.params import DEFAULT_SETTINGS, RenderSettings
 
 _SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+_JAIL_PREFIX = "bwrap: "
 _MESSAGE_LIMIT = 2000
 
 
@@ -104,6 +110,16 @@ async def _communicate(
     return stdout, stderr, code
 
 
+def _locate(program: str, *, name: str) -> str:
+    """``program`` as a path (a bare name is looked up on the tools' PATH), refused when missing."""
+    found = shutil.which(program, path=_SAFE_PATH) if "/" not in program else program
+    if found is None or not os.path.isfile(found) or not os.access(found, os.X_OK):
+        raise RenderError(
+            f"{name} could not be started: {program} is not an executable file", reason="RenderToolMissing"
+        )
+    return found
+
+
 async def run_tool(
     argv: list[str],
     *,
@@ -113,8 +129,14 @@ async def run_tool(
     time_limit: float,
     settings: RenderSettings = DEFAULT_SETTINGS,
     scrub: dict[str, str] | None = None,
+    confinement: Confinement | None = None,
 ) -> ToolOutput:
-    """Run ``argv``; its stdout on success, else a RenderError with the tool's own message."""
+    """Run ``argv`` (jailed when ``confinement`` is given and the sandbox is not off); its stdout
+    on success, else a RenderError with the tool's own message."""
+    argv = [_locate(argv[0], name=name), *argv[1:]]
+    jailed = confinement is not None and settings.sandbox != "off"
+    if confinement is not None and jailed:
+        argv = jailed_argv(argv, confinement, name=name)
     try:
         process = await asyncio.create_subprocess_exec(
             *argv,
@@ -132,6 +154,9 @@ async def run_tool(
     stdout, stderr, code = await _communicate(process, name=name, time_limit=time_limit, settings=settings)
     message = _clean(stderr.decode("utf-8", "replace"), scrub or {})
     if code != 0:
+        if jailed and message.startswith(_JAIL_PREFIX):
+            # bwrap's own messages: the jail was not made, the tool never ran
+            raise unavailable(name, message.splitlines()[0].removeprefix(_JAIL_PREFIX))
         raise RenderError(f"{name} failed (exit {code}): {message or 'no message'}")
     return ToolOutput(stdout=stdout, stderr=message)
 

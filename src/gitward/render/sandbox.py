@@ -1,4 +1,4 @@
-"""Keep every read of a render inside the checkout (DESIGN §6, RELIABILITY 1 and 2).
+"""Keep every read of a render inside the checkout (docs/reliability.md, rows 1 and 2).
 
 One rule for every entry point: a user-given path (spec.path, Helm valueFiles, kustomize resources,
 an API parameter) is relative, and once joined to the checkout root and resolved (symlinks followed)

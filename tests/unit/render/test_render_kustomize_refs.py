@@ -7,12 +7,8 @@ from pathlib import Path
 import pytest
 
 from gitward.core.errors import RenderError
-from gitward.render.kustomize import (
-    is_remote_reference,
-    kustomize_closure,
-    overlay_kustomization,
-    parse_image,
-)
+from gitward.render.kustomize import kustomize_closure, overlay_kustomization, parse_image
+from gitward.render.kustomize_refs import is_remote_reference
 from gitward.render.params import KustomizeParams, RenderSettings
 
 
@@ -61,6 +57,12 @@ def test_overlay_kustomization_carries_every_parameter() -> None:
         ("github.com/org/repo/base?ref=v1", True),
         ("git@github.com:org/repo.git//base", True),
         ("ssh://git@host/repo.git", True),
+        ("HTTPS://example.com/x.yaml", True),
+        ("git::https://example.com/org/repo//base", True),
+        ("GitHub.com/org/repo//base", True),
+        ("deploy@git.example.com/org/repo.git//base", True),
+        ("file:///srv/repo.git//base", True),
+        ("base/app@v2", False),
         ("../base", False),
         ("deployment.yaml", False),
     ],
@@ -90,7 +92,7 @@ def test_closure_follows_bases_and_components(tmp_path: Path) -> None:
 
 def test_remote_base_allowed_by_settings(tmp_path: Path) -> None:
     write(tmp_path / "kustomization.yaml", "resources: [https://example.com/org/repo//base]\n")
-    with pytest.raises(RenderError, match="remote kustomize base refused"):
+    with pytest.raises(RenderError, match="remote kustomize reference refused"):
         kustomize_closure(tmp_path, root=tmp_path)
     assert kustomize_closure(tmp_path, root=tmp_path, settings=RenderSettings(allow_remote_bases=True))
 

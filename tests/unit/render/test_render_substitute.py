@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from gitward.render import RenderParams, RenderTools, render
 from gitward.render.substitute import substitute_manifests, substitute_text
 
 VARIABLES = {"CLUSTER": "prod", "EMPTY": ""}
@@ -50,3 +53,36 @@ def test_substituted_text_is_never_parsed_as_yaml() -> None:
 def test_no_variables_means_no_substitution_at_all() -> None:
     manifests = [{"data": {"k": "$${X}"}}]
     assert substitute_manifests(manifests, {}) == [{"data": {"k": "$${X}"}}]
+
+
+async def test_only_the_apps_variables_are_read_never_the_process_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``${VAR}`` names the app's declared variables only: not gitward's environment, not files."""
+    monkeypatch.setenv("GITWARD_TEST_SECRET", "leaked")
+    (tmp_path / "secret.txt").write_text("leaked")
+    (tmp_path / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata:\n"
+        "  env: ${GITWARD_TEST_SECRET}\n  home: ${HOME}\n  path: ${PATH}\n"
+        f"  file: ${{{tmp_path}/secret.txt}}\n"
+        "  default: ${UNSET:=$(cat secret.txt)}\n  mine: ${CLUSTER}\n"
+    )
+    tools = RenderTools(kustomize=Path("/nonexistent/kustomize"), helm=Path("/nonexistent/helm"))
+    result = await render(
+        tmp_path,
+        root=tmp_path,
+        params=RenderParams(substitute={"CLUSTER": "prod"}),
+        tools=tools,
+        kube_version="",
+        api_versions=(),
+    )
+    [configmap] = result.manifests
+    assert configmap["data"] == {
+        "env": "${GITWARD_TEST_SECRET}",
+        "home": "${HOME}",
+        "path": "${PATH}",
+        "file": f"${{{tmp_path}/secret.txt}}",
+        "default": "$(cat secret.txt)",
+        "mine": "prod",
+    }
+    assert "leaked" not in str(result.manifests)
