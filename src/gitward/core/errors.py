@@ -15,9 +15,12 @@
          +-- ApplyError        some objects failed to apply (the API's message is kept)
 
 Messages must never contain Secret values: they are shown in the API, UI, CLI, logs and events.
+Credentials in URLs are masked here, once for every error (``core/redact.py``).
 """
 
 from __future__ import annotations
+
+from gitward.core.redact import redact_text
 
 
 class GitwardError(Exception):
@@ -26,7 +29,7 @@ class GitwardError(Exception):
     reason = "Error"
 
     def __init__(self, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(redact_text(message))
         if reason is not None:
             self.reason = reason
 

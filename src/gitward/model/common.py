@@ -29,6 +29,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from gitward.core.durations import format_duration, parse_duration
+from gitward.core.redact import redact_url
+from gitward.core.repourl import credential_in
 
 GROUP: Final = "gitward.dev"
 VERSION: Final = "v1alpha1"
@@ -142,6 +144,22 @@ def drop_status(data: Any) -> Any:
     if isinstance(data, dict) and "status" in data:
         return {k: v for k, v in data.items() if k != "status"}
     return data
+
+
+def check_no_credentials(value: str, *, what: str) -> str:
+    """Refuse a URL holding a password or an access token; the message shows it masked.
+
+    Credentials belong in a Repository object's files: a URL is shown in ``app get``, the API and
+    logs, and the config itself may be committed. A bare user name (``https://deployer@host``,
+    ``git@host:org/repo``) is allowed: it names an account, its password comes from a Repository.
+    """
+    credential = credential_in(value)
+    if credential:
+        raise ValueError(
+            f"{what} {redact_url(value)} holds {credential}: put credentials in a Repository "
+            "object (passwordFile or bearerTokenFile), never in the URL"
+        )
+    return value
 
 
 def check_file_path(value: str) -> str:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pydantic
 
+from gitward.core.redact import redact_text
+
 #: More problems than this in one object are summarised: the first few are enough to act on.
 MAX_PROBLEMS = 10
 
@@ -41,6 +43,10 @@ class ObjectError:
     name: str
     message: str
     document: int = -1
+
+    def __post_init__(self) -> None:
+        # Every load error passes here: mask any URL credential a check or a reader let through.
+        object.__setattr__(self, "message", redact_text(self.message))
 
     def __str__(self) -> str:
         what = " ".join(part for part in (self.kind, self.name) if part) or f"document {self.document}"

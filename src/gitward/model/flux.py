@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitward.model.application import Application
+from gitward.model.common import check_no_credentials
 from gitward.model.errors import ConversionError
 from gitward.model.foreign import application_document, converted_metadata, mapping, only, pick
 
@@ -74,6 +75,7 @@ def from_flux(*, kustomization: Mapping[str, Any], git_repository: Mapping[str, 
     only(spec, allowed=_KUSTOMIZATION_FIELDS | _KUSTOMIZATION_HARMLESS, where="spec")
     repo_spec = mapping(git_repository.get("spec"), "GitRepository spec")
     only(repo_spec, allowed=_REPOSITORY_FIELDS, where="GitRepository spec")
+    _check_url(repo_spec.get("url"), git_repository)
     suspended = bool(spec.get("suspend")) or bool(repo_spec.get("suspend"))
     out: dict[str, Any] = {
         "source": _source(spec, repo_spec),
@@ -85,6 +87,16 @@ def from_flux(*, kustomization: Mapping[str, Any], git_repository: Mapping[str, 
     group_version = str(kustomization.get("apiVersion"))
     metadata = converted_metadata(kustomization, origin=f"{group_version}/Kustomization")
     return Application.model_validate(application_document(metadata, out))
+
+
+def _check_url(url: Any, git_repository: Mapping[str, Any]) -> None:
+    """Name the GitRepository's own field: the user wrote ``spec.url`` there, not a repoURL."""
+    if isinstance(url, str):
+        namespace, name = object_ref(git_repository)
+        try:
+            check_no_credentials(url, what=f"GitRepository {namespace}/{name} spec.url")
+        except ValueError as exc:
+            raise ConversionError(str(exc)) from None
 
 
 def _source(spec: Mapping[str, Any], repo_spec: Mapping[str, Any]) -> dict[str, Any]:

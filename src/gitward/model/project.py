@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from gitward.model.common import ObjectMeta, SpecModel, TopLevelObject
+from gitward.model.common import ObjectMeta, SpecModel, TopLevelObject, check_no_credentials
 
 DEFAULT_PROJECT = "default"
 
@@ -42,6 +42,14 @@ class ProjectSpec(SpecModel):
     cluster_resource_blacklist: tuple[GroupKind, ...] = ()
     namespace_resource_whitelist: tuple[GroupKind, ...] | None = None
     namespace_resource_blacklist: tuple[GroupKind, ...] = ()
+
+    @field_validator("source_repos")
+    @classmethod
+    def _repos_without_credentials(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # The patterns are shown in policy errors, as the repoURLs they match are.
+        for pattern in value:
+            check_no_credentials(pattern.removeprefix("!"), what="source repository")
+        return value
 
 
 class Project(TopLevelObject):

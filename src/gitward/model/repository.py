@@ -2,7 +2,8 @@
 
 Credentials live in files (a mounted Secret, a file only the operator can read), never inline in the
 config, so the config itself can be committed to Git. The longest matching ``url`` prefix wins, as
-with Argo CD's repository credential templates.
+with Argo CD's repository credential templates. For the same reason ``url`` itself must not hold a
+password or a token (``check_no_credentials``).
 Deliberately not here: reading the files (reconcile does, when it needs them).
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from gitward.model.common import FilePath, SpecModel, TopLevelObject
+from gitward.model.common import FilePath, SpecModel, TopLevelObject, check_no_credentials
 
 
 class RepositorySpec(SpecModel):
@@ -22,6 +23,11 @@ class RepositorySpec(SpecModel):
     bearer_token_file: FilePath | None = None
     ssh_private_key_file: FilePath | None = None
     known_hosts_file: FilePath | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_without_credentials(cls, value: str) -> str:
+        return check_no_credentials(value, what="url")
 
 
 class Repository(TopLevelObject):

@@ -1,8 +1,9 @@
 """Where an Application's manifests come from and how they are rendered (``spec.source``).
 
 ``repoURL`` is a Git repository (https, http, ssh, git, file, scp-like ``git@host:org/repo``, or a local
-absolute path), or a Helm repository (https or ``oci://``) when ``chart`` is set. Passwords in the URL
-are refused without echoing the URL, because the URL is shown everywhere the app is shown.
+absolute path), or a Helm repository (https or ``oci://``) when ``chart`` is set. A password or an
+access token in the URL is refused, and the message shows the URL masked, because the URL is shown
+everywhere the app is shown (``check_no_credentials``).
 
 The ``helm``/``kustomize``/``directory`` blocks carry options for that render; ``render_hint`` says
 which render the spec asks for explicitly. When it is ``None`` the render is detected from the files.
@@ -19,7 +20,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from gitward.model.common import Namespace, RelativePath, SpecModel, check_relative_path
+from gitward.core.redact import redact_url
+from gitward.model.common import (
+    Namespace,
+    RelativePath,
+    SpecModel,
+    check_no_credentials,
+    check_relative_path,
+)
 
 _URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file", "oci", "git+ssh"})
 _SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:(?!//)[^\s]+$")
@@ -27,10 +35,12 @@ _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def check_repo_url(value: str) -> str:
+    """A Git or Helm repository address without credentials; messages never show a secret."""
     if not value:
         raise ValueError("repoURL must not be empty")
     if any(ch.isspace() or ord(ch) < 32 for ch in value):
         raise ValueError("repoURL must not contain whitespace or control characters")
+    check_no_credentials(value, what="repoURL")
     if "://" in value:
         try:
             parts = urlsplit(value)
@@ -39,13 +49,10 @@ def check_repo_url(value: str) -> str:
         if parts.scheme.lower() not in _URL_SCHEMES:
             allowed = ", ".join(sorted(_URL_SCHEMES))
             raise ValueError(f"repoURL scheme {parts.scheme!r} is not supported (use {allowed})")
-        if parts.password is not None:
-            # The URL itself is not repeated: it holds a secret.
-            raise ValueError("repoURL must not contain a password; configure repository credentials instead")
         return value
     if value.startswith("/") or _SCP_LIKE.match(value):
         return value
-    raise ValueError(f"repoURL {value!r} is not a URL, an scp-like address or an absolute path")
+    raise ValueError(f"repoURL {redact_url(value)!r} is not a URL, an scp-like address or an absolute path")
 
 
 def _scalar_to_str(value: Any) -> Any:

@@ -1,10 +1,14 @@
-"""The JSON-ready views of apps the API serves (shapes documented in ``service``)."""
+"""The JSON-ready views of apps the API serves (shapes documented in ``service``).
+
+``repoURL`` is shown through ``redact_url``: a user name in an https URL may be a token.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from gitward.core.conditions import Condition, ConditionType
+from gitward.core.redact import redact_url
 from gitward.reconcile.runtime import AppRuntime
 
 
@@ -15,7 +19,7 @@ def app_summary(rt: AppRuntime) -> dict[str, Any]:
         "name": app.name,
         "project": app.spec.project,
         "parent": rt.parent,
-        "repoURL": source.repo_url,
+        "repoURL": redact_url(source.repo_url),
         "path": source.path,
         "chart": source.chart,
         "revision": rt.pinned_revision or source.revision,

@@ -14,11 +14,12 @@ running git (see ``gitcli``).
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from gitward.core.redact import MASK, redact_text, redact_url
 
 _ASKPASS_SCRIPT = """#!/bin/sh
 # Answers git's prompts from the environment so secrets never appear in argv.
@@ -111,24 +112,14 @@ def git_environment(
     return env
 
 
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/@\s]*)@")
-
-
-def _mask_userinfo(match: re.Match[str]) -> str:
-    # ssh://git@host names an account, not a secret; anything else (https://TOKEN@host) may be one.
-    if match["scheme"].lower() in ("ssh://", "git+ssh://") and ":" not in match["info"]:
-        return match[0]
-    return f"{match['scheme']}***@"
-
-
 def redact(text: str, credentials: GitCredentials | None = None) -> str:
-    """``text`` with URL passwords and every known secret replaced; safe to show anywhere."""
-    out = _USERINFO.sub(_mask_userinfo, text)
+    """``text`` with URL credentials (``core/redact.py``) and every known secret masked."""
+    out = redact_text(text)
     for secret in credentials.secrets() if credentials else ():
-        out = out.replace(secret, "***")
+        out = out.replace(secret, MASK)
     return out
 
 
 def display_url(url: str) -> str:
-    """The URL as it may be shown: any ``user:password@`` part removed."""
-    return redact(url)
+    """The URL as it may be shown: user info that may be secret masked."""
+    return redact_url(url)
