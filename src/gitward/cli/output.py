@@ -115,9 +115,9 @@ def timestamp(value: Any) -> str:
 
 @contextlib.contextmanager
 def reporting_errors() -> Iterator[None]:
-    """Turn a CliError into one red line on stderr and exit status 1."""
+    """Turn a CliError into one red line on stderr and exit status 1 (never wrapped: one line)."""
     try:
         yield
     except CliError as exc:
-        console(stderr=True).print(Text(f"error: {exc}", style="red"))
+        console(stderr=True).print(Text(f"error: {exc}", style="red"), soft_wrap=True)
         raise typer.Exit(1) from None

@@ -4,6 +4,11 @@ The engine (``gitward.reconcile.engine``) and the API stack are imported only wh
 invoked, so ``gitward app list`` starts without loading FastAPI or the control loop. The token is
 never printed unless ``--print-token`` is given; the token file's path always is.
 
+Before anything is written, the state folder is checked and the cache folder made private
+(``store/private.py``), so a state folder others can write is refused with nothing written in it;
+the database is checked when the engine opens it. Every log line passes through ``redact_text``: a
+URL credential that reaches a log message by any route is masked there.
+
 Deliberately not here: the server's life cycle itself (``api/server.py: run_standalone``).
 """
 
@@ -24,6 +29,7 @@ from gitward.cli.client import CliError
 from gitward.cli.output import reporting_errors
 from gitward.core.errors import GitwardError
 from gitward.core.localserver import DEFAULT_STATE_FILE, ServerInfo, user_state_dir
+from gitward.core.redact import redact_text
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
@@ -46,6 +52,13 @@ def _engine_module() -> Any:
     import gitward.reconcile.engine as engine_module
 
     return engine_module
+
+
+def _prepare_state(state_file: Path, cache_folder: Path) -> None:
+    """The store's check, imported here for the same reason as the engine (it loads SQLAlchemy)."""
+    from gitward.store.private import prepare_state
+
+    prepare_state(state_file, cache_folder=cache_folder)
 
 
 def run(
@@ -74,13 +87,27 @@ def run(
         host, port = parse_listen(listen)
         state_file = (state or default_state_file()).absolute()
         engine_module = _engine_module()
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        _configure_logging()
         settings = engine_module.EngineSettings(config_path=config.absolute(), state_path=state_file)
         settings = _tuned(settings, concurrency=concurrency, qps=kube_qps, burst=kube_burst)
         try:
+            _prepare_state(state_file, settings.cache_dir)
             _run_loop(_serve(engine_module.Engine, settings, state_file, host, port, print_token))
         except GitwardError as exc:
             raise CliError(f"{exc.reason}: {exc.message}") from None
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Masks URL credentials in the whole line, exception text included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def _run_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -130,7 +157,6 @@ async def _serve(
                 Text(f"admin token: {info.token_file.read_text(encoding='ascii').strip()}"), soft_wrap=True
             )
 
-    state_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     await run_standalone(
         start_engine=lambda: engine_class.start(settings),
         state_file=state_file,

@@ -32,4 +32,5 @@ class EngineSettings:
 
     @property
     def cache_dir(self) -> Path:
+        """Mirrors, checkouts and charts: plain manifests, so ``gitward run`` makes it 0700 at start."""
         return self.state_path.parent / f"{self.state_path.stem}-cache"

@@ -26,6 +26,10 @@ class StandInSettings:
     config_path: Path
     state_path: Path
 
+    @property
+    def cache_dir(self) -> Path:
+        return self.state_path.parent / "state-cache"
+
 
 class StandInEngine:
     started: list[StandInSettings] = []
