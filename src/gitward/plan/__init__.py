@@ -1,34 +1,56 @@
-"""gitward.plan: pairing, ordering, hooks parsing and inventory maths (DESIGN.md section 3, L1, pure).
+"""gitward.plan: pairing, the sync plan, hook and option parsing, inventory maths (L1, pure).
 
-Turns rendered manifests and the cluster cache's view into what the apply layer executes: pairs
-of desired and live objects, a total apply order grouped into waves and stages, hook phases, and
-the inventory after a sync with what is stale.
+Turns rendered manifests and the cluster cache's view into what the apply layer executes: pairs of
+desired and live objects, the sync plan (phases, waves, hooks, deletions, in one order), the state
+machine that resumes a plan after a crash, and the inventory after a sync with what is stale. The
+layers and the pipeline are described in docs/architecture.md.
 """
 
+from gitward.plan.annotations import ObjectOptions, object_defaults, options_of, wave_of
 from gitward.plan.hooks import DeletePolicy, Hook, HookPhase, hook_of
 from gitward.plan.inventory import inventory_of, merge_failed, stale
 from gitward.plan.namespaces import IsNamespaced, fill_namespaces
-from gitward.plan.order import Wave, phase_of, plan_waves, stages, sync_order, wave_of, waves
+from gitward.plan.order import phase_of, sync_order
 from gitward.plan.pairing import Pair, missing, pair
+from gitward.plan.progress import Progress, is_done, next_step, pending_hooks
+from gitward.plan.syncplan import (
+    PlannedObject,
+    Skipped,
+    SkipReason,
+    Step,
+    SyncPlan,
+    build_plan,
+    order_key,
+)
 
 __all__ = [
     "DeletePolicy",
     "Hook",
     "HookPhase",
     "IsNamespaced",
+    "ObjectOptions",
     "Pair",
-    "Wave",
+    "PlannedObject",
+    "Progress",
+    "SkipReason",
+    "Skipped",
+    "Step",
+    "SyncPlan",
+    "build_plan",
     "fill_namespaces",
     "hook_of",
     "inventory_of",
+    "is_done",
     "merge_failed",
     "missing",
+    "next_step",
+    "object_defaults",
+    "options_of",
+    "order_key",
     "pair",
+    "pending_hooks",
     "phase_of",
-    "plan_waves",
-    "stages",
     "stale",
     "sync_order",
     "wave_of",
-    "waves",
 ]

@@ -48,7 +48,7 @@ def merge_failed(new: Iterable[InventoryEntry], failed: Iterable[InventoryEntry]
     """``new`` plus stale entries whose delete failed, so they stay owned and are retried.
 
     Without this a refused delete (a finalizer, an admission webhook) would drop the object from the
-    inventory and it would be orphaned forever (RELIABILITY.md fault F4).
+    inventory and it would be orphaned forever (docs/reliability.md, fault F4).
     """
     by_key = {e.key: e for e in failed}
     by_key.update({e.key: e for e in new})  # the new entry's version wins

@@ -36,7 +36,7 @@ def pair(desired: Sequence[dict[str, Any]], live: Mapping[ResourceKey, dict[str,
     """Pairs in the order of ``desired``; raises ``ValidationError`` on duplicate keys.
 
     A duplicate would make the result depend on which copy wins, so it is refused with every
-    duplicated key named, sorted, so the message is the same on every run (RELIABILITY.md input 8).
+    duplicated key named, sorted, so the message is the same on every run (docs/reliability.md, bad input 8).
     """
     keys = [ResourceKey.of(obj) for obj in desired]
     duplicates = sorted(k for k, n in Counter(keys).items() if n > 1)

@@ -1,4 +1,4 @@
-"""Sync order, waves, stages and hook parsing."""
+"""The flat sync order kept for its callers, wave annotations and hook parsing."""
 
 from __future__ import annotations
 
@@ -7,17 +7,7 @@ from typing import Any
 import pytest
 
 from gitward.core.errors import ValidationError
-from gitward.plan import (
-    DeletePolicy,
-    HookPhase,
-    hook_of,
-    phase_of,
-    plan_waves,
-    stages,
-    sync_order,
-    wave_of,
-    waves,
-)
+from gitward.plan import DeletePolicy, HookPhase, build_plan, hook_of, phase_of, sync_order, wave_of
 
 
 def obj(kind: str, name: str, *, api: str = "v1", ns: str = "") -> dict[str, Any]:
@@ -79,8 +69,9 @@ def test_wave_of_rejects_non_integers(value: str) -> None:
         wave_of(bad)
 
 
-def test_waves_phase_then_wave_then_kind() -> None:
+def test_sync_order_is_the_plan_order_flattened_with_syncfail_and_skip_last() -> None:
     manifests = [
+        with_annotations(obj("Job", "skip", api="batch/v1"), {"gitward.dev/hook": "Skip"}),
         with_annotations(obj("Job", "post", api="batch/v1"), {"gitward.dev/hook": "PostSync"}),
         with_annotations(obj("Job", "pre", api="batch/v1"), {"argocd.argoproj.io/hook": "PreSync"}),
         with_annotations(obj("Deployment", "late", api="apps/v1"), {"gitward.dev/sync-wave": "1"}),
@@ -89,45 +80,10 @@ def test_waves_phase_then_wave_then_kind() -> None:
         with_annotations(obj("ConfigMap", "early"), {"gitward.dev/sync-wave": "-1"}),
         with_annotations(obj("Job", "fail", api="batch/v1"), {"gitward.dev/hook": "SyncFail"}),
     ]
-    assert [names(w) for w in waves(manifests)] == [
-        ["pre"],
-        ["early"],
-        ["cfg", "web"],
-        ["late"],
-        ["post"],
-        ["fail"],
-    ]
-    planned = plan_waves(manifests)
-    assert [(w.phase, w.number) for w in planned] == [
-        (HookPhase.PRE_SYNC, 0),
-        (HookPhase.SYNC, -1),
-        (HookPhase.SYNC, 0),
-        (HookPhase.SYNC, 1),
-        (HookPhase.POST_SYNC, 0),
-        (HookPhase.SYNC_FAIL, 0),
-    ]
-    assert names(sync_order(manifests)) == [n for w in waves(manifests) for n in names(w)]
-
-
-def test_waves_empty() -> None:
-    assert waves([]) == []
-    assert stages([]) == []
-
-
-def test_stages_first_stage_separately() -> None:
-    manifests = [
-        obj("Deployment", "web", api="apps/v1", ns="a"),
-        obj("CustomResourceDefinition", "w.example.com", api="apiextensions.k8s.io/v1"),
-        obj("Namespace", "a"),
-        obj("ConfigMap", "c", ns="a"),
-    ]
-    assert [names(s) for s in stages(manifests)] == [["a", "w.example.com"], ["c", "web"]]
-    assert [names(s) for s in stages(manifests[3:])] == [["c"]]
-    # A kind named Namespace in another group is not the core Namespace.
-    fake = obj("Namespace", "fake", api="example.com/v1")
-    assert [names(s) for s in stages([fake])] == [["fake"]]
-    assert stages([fake])[0] == [fake]
-    assert len(stages([fake, obj("Namespace", "real")])) == 2
+    ordered = names(sync_order(manifests))
+    assert ordered == ["pre", "early", "cfg", "web", "late", "post", "fail", "skip"]
+    plan = build_plan(manifests)
+    assert [o.key.name for s in plan.steps for o in s.objects] == ordered[:-1]
 
 
 @pytest.mark.parametrize(
@@ -160,6 +116,12 @@ def test_stages_first_stage_separately() -> None:
         ),
         ({"helm.sh/hook": "post-upgrade"}, (HookPhase.POST_SYNC,), (DeletePolicy.BEFORE_HOOK_CREATION,)),
         ({"helm.sh/hook": "test"}, (HookPhase.SKIP,), (DeletePolicy.BEFORE_HOOK_CREATION,)),
+        ({"helm.sh/hook": "post-rollback"}, (HookPhase.SKIP,), (DeletePolicy.BEFORE_HOOK_CREATION,)),
+        (
+            {"helm.sh/hook": "pre-install", "helm.sh/hook-delete-policy": "before-hook-creation,hook-failed"},
+            (HookPhase.PRE_SYNC,),
+            (DeletePolicy.BEFORE_HOOK_CREATION, DeletePolicy.HOOK_FAILED),
+        ),
         (
             {"gitward.dev/hook": "Sync", "helm.sh/hook": "test"},
             (HookPhase.SYNC,),
@@ -179,6 +141,8 @@ def test_hook_of(
 
 def test_no_hook() -> None:
     assert hook_of(obj("Job", "j")) is None
+    crd = with_annotations(obj("CustomResourceDefinition", "c", api="apiextensions.k8s.io/v1"), {})
+    assert hook_of(with_annotations(crd, {"helm.sh/hook": "crd-install"})) is None
     assert hook_of({"kind": "Job", "metadata": {"annotations": None}}) is None
     assert phase_of(obj("Job", "j")) is HookPhase.SYNC
 
@@ -188,6 +152,8 @@ def test_no_hook() -> None:
     [
         {"gitward.dev/hook": "PreSnyc"},
         {"gitward.dev/hook": "PreSync", "gitward.dev/hook-delete-policy": "Never"},
+        {"helm.sh/hook": "pre-instal"},
+        {"helm.sh/hook": "pre-install", "helm.sh/hook-delete-policy": "hook-suceeded"},
     ],
 )
 def test_hook_of_rejects_unknown_values(annotations: dict[str, str]) -> None:
