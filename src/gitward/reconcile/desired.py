@@ -134,8 +134,12 @@ class SourceFetcher:
         render_cache_entries: int,
         fetch_freshness: float,
         fetch_timeout: float = 120.0,
+        fetch_min_interval: float = 1.0,
     ) -> None:
-        self.git = GitCache(cache_dir / "git", timeout=fetch_timeout)
+        # Fetches of one repository start at least ``fetch_min_interval`` apart: a flood of pushes
+        # or webhooks costs about one fetch per interval, and nothing is lost (docs/reliability.md F8).
+        self.git = GitCache(cache_dir / "git", timeout=fetch_timeout, min_interval=fetch_min_interval)
+        self.git.on_fetch = metrics.record_git_fetch
         self.charts_dir = cache_dir / "charts"
         self.tools = tools
         self.render_settings = render_settings
@@ -186,14 +190,11 @@ class SourceFetcher:
         )
 
     async def fetch_repository(self, url: str, *, credentials: GitCredentials | None = None) -> FetchResult:
-        """Fetch ``url`` now (joining a fetch not yet under way) and mark it fresh for reconciles."""
+        """Fetch ``url`` now (joining a fetch not yet under way) and mark it fresh for reconciles.
+
+        Metrics count the real fetches (``GitCache.on_fetch``), not the callers that shared one."""
         started = time.monotonic()
-        try:
-            result = await self.git.fetch(url, credentials=credentials)
-        except FetchError:
-            metrics.GIT_FETCH_SECONDS.labels("error").observe(time.monotonic() - started)
-            raise
-        metrics.GIT_FETCH_SECONDS.labels("ok").observe(time.monotonic() - started)
+        result = await self.git.fetch(url, credentials=credentials)
         self._fetched_at[url] = started
         return result
 
@@ -306,9 +307,14 @@ class SourceFetcher:
         it still reads nothing outside it. A push thus costs one hash lookup per app, not one checkout
         and one look at the folder.
         """
+        return await self.current_input(app, revision, previous) != previous
+
+    async def current_input(self, app: Application, revision: str, previous: str | None) -> str:
+        """The app's input key at ``revision`` in the mirror as it is now, computed the way
+        ``input_changed`` compares it with ``previous``; FetchError when the revision is unknown."""
         source = app.spec.source
         if previous and not previous.startswith(_INPUTS):
             commit = self.git.resolve(source.repo_url, revision)
-            return self.git.tree_hash(source.repo_url, commit, source.path) != previous
+            return self.git.tree_hash(source.repo_url, commit, source.path)
         artifact = await self.git.artifact(source.repo_url, revision, source.path, fetch=False)
-        return (await self.input_key(app, artifact))[0] != previous
+        return (await self.input_key(app, artifact))[0]

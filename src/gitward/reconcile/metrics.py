@@ -57,6 +57,11 @@ GIT_FETCH_SECONDS = Histogram(
     ["result"],
     buckets=_SHORT,
 )
+GIT_FETCHES = Counter(
+    "gitward_git_fetches",
+    "Git fetches run (callers that shared one fetch count once), by result (ok or error).",
+    ["result"],
+)
 RENDER_SECONDS = Histogram(
     "gitward_render_duration_seconds",
     "Time to produce an app's manifests, by cache (hit: from the render cache; miss: rendered).",
@@ -71,6 +76,13 @@ def record_sync(changes: ChangeSet) -> None:
     deleted = len(changes.with_action(Action.DELETED))
     if deleted:
         PRUNES.inc(deleted)
+
+
+def record_git_fetch(ok: bool, seconds: float) -> None:
+    """One real Git fetch (``GitCache.on_fetch``): counted once however many callers shared it."""
+    result = "ok" if ok else "error"
+    GIT_FETCHES.labels(result).inc()
+    GIT_FETCH_SECONDS.labels(result).observe(seconds)
 
 
 def record_failed_sync() -> None:

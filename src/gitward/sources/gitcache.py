@@ -2,10 +2,21 @@
 
 Why: DESIGN §2 asks for one fetch per repository per trigger whatever the number of apps, and for
 re-rendering only apps whose input (path tree hash, and any base outside it) changed. So every app
-using a URL shares one mirror; concurrent ``fetch`` calls for the same URL (and credentials) join
-one fetch (``fetch_count`` counts real fetches); reads (``resolve``, ``tree_hash``) are in-process
-pygit2 calls on the mirror; ``checkout`` exports a commit once and reuses it, read-only, for every
-app and render.
+using a URL shares one mirror; reads (``resolve``, ``tree_hash``) are in-process pygit2 calls on the
+mirror; ``checkout`` exports a commit once and reuses it, read-only, for every app and render.
+
+Fetches of one mirror are coalesced whatever the number of callers (docs/reliability.md, F8): at
+most one runs and at most one waits behind it; every caller that arrives while one waits joins it.
+The waiting one starts after the running one ends and no sooner than ``min_interval`` after it
+started, so a flood of triggers costs about one fetch per ``min_interval``, and a caller is always
+answered by a fetch that started after it arrived (a push it was told about is never hidden).
+``holds`` lets a caller that knows what was pushed skip the fetch when the last one brought it.
+``fetch_count`` counts real fetches and ``on_fetch`` reports each one (for metrics).
+
+What is fetched: every branch and tag (what an app can name), and the remote's HEAD when it names a
+commit. HEAD goes through a glob refspec, which matches nothing instead of failing when the remote's
+HEAD is dangling (it points at a branch that does not exist): such a remote breaks only the apps
+that ask for ``HEAD``, never those that name a branch, a tag or a commit (``gitread``).
 
 Layout under ``root``: ``mirrors/<sha256(url)[:32]>.git`` (bare), ``checkouts/<commit>/`` (export),
 ``helpers/askpass.sh``. Mirrors hold only branches, tags and the remote's HEAD (not pull-request refs).
@@ -21,7 +32,9 @@ import asyncio
 import hashlib
 import os
 import shutil
+import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,7 +57,12 @@ from gitward.sources.gitread import (
 _FetchKey = tuple[str, GitCredentials | None]
 _T = TypeVar("_T")
 _MEMO_LIMIT = 65_536  # remembered path hashes (about 10 MB at most)
-_REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", f"+HEAD:{REMOTE_HEAD}"]
+# ``HEAD*`` rather than ``HEAD``: a glob that matches nothing is not an error, so a dangling remote HEAD
+# leaves the fetch of every branch and tag working (and ``--prune`` drops a HEAD that stopped existing).
+_REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", f"+HEAD*:{REMOTE_HEAD}*"]
+_MIRRORED = ("refs/heads/", "refs/tags/")
+_ZERO_ID = frozenset("0")
+FetchObserver = Callable[[bool, float], None]  # (succeeded, seconds) of one real fetch
 
 
 @dataclass(frozen=True)
@@ -73,13 +91,24 @@ def _refs(mirror: Path) -> dict[str, str]:
 class GitCache:
     """Mirrors and checkouts under ``root``; safe for many concurrent tasks on one event loop."""
 
-    def __init__(self, root: Path, *, timeout: float = 120.0, connect_timeout: int = 30) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        timeout: float = 120.0,
+        connect_timeout: int = 30,
+        min_interval: float = 0.0,
+    ) -> None:
         self.root = root
         self.timeout = timeout
         self.connect_timeout = connect_timeout
+        self.min_interval = min_interval  # seconds between the starts of two fetches of one mirror
         self.fetch_count = 0  # real git fetches run (coalesced calls do not count)
+        self.on_fetch: FetchObserver | None = None
         self._pending: dict[_FetchKey, asyncio.Future[FetchResult]] = {}
         self._mirror_locks: dict[str, asyncio.Lock] = {}
+        self._last_start: dict[str, float] = {}
+        self._known_refs: dict[str, dict[str, str]] = {}  # per mirror: the refs its last fetch left
         self._checkouts: dict[str, asyncio.Future[Path]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
         # Reads on the event loop reuse one open repository per mirror and remember answers: a
@@ -127,9 +156,9 @@ class GitCache:
     async def fetch(self, url: str, *, credentials: GitCredentials | None = None) -> FetchResult:
         """Bring the mirror of ``url`` up to date, sharing work with concurrent callers.
 
-        Callers join a fetch that has not reached the network yet; once git is running, a new caller
-        gets the next fetch (queued behind it), never the running one: that one may have started
-        before the push the caller was told about, and must not hide it.
+        Callers join the fetch that waits to start, if there is one; once git is running, a new
+        caller gets the next fetch (waiting behind it), never the running one: that one may have
+        started before the push the caller was told about, and must not hide it.
         """
         check_url(url)
         key = (url.strip(), credentials)
@@ -161,33 +190,58 @@ class GitCache:
     async def _fetch_locked(
         self, url: str, credentials: GitCredentials | None, key: _FetchKey
     ) -> FetchResult:
-        lock = self._mirror_locks.setdefault(self._key(url), asyncio.Lock())
+        mirror_key = self._key(url)
+        # Wait, still joinable, until ``min_interval`` after the last start (then for the running
+        # fetch to end): callers arriving meanwhile share this fetch instead of queueing more.
+        last = self._last_start.get(mirror_key)
+        if last is not None and (delay := last + self.min_interval - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
+        lock = self._mirror_locks.setdefault(mirror_key, asyncio.Lock())
         async with lock:
             # From here on this fetch is under way: later callers must queue a new one.
             self._forget(key, asyncio.current_task())  # type: ignore[arg-type]
+            self._last_start[mirror_key] = started = time.monotonic()
             self.fetch_count += 1
-            mirror = self.mirror_path(url)
-            first = not (mirror / "HEAD").exists()
-            if first:
-                await self._init_mirror(mirror, url)
-            before = {} if first else await asyncio.to_thread(_refs, mirror)
-            env = git_environment(
-                credentials, helper_dir=self.root / "helpers", connect_timeout=self.connect_timeout
-            )
-            args = ["fetch", "--prune", "--force", "--no-tags", "--no-write-fetch-head", "--quiet"]
             try:
-                await run_git(
-                    [*args, "--", url, *_REFSPECS],
-                    env=env,
-                    cwd=mirror,
-                    timeout=self.timeout,
-                    url=url,
-                    credentials=credentials,
-                )
-            finally:
-                self._fetched(url)  # even a failed fetch may have moved some refs
-            after = await asyncio.to_thread(_refs, mirror)
-            return FetchResult(url=url, changed=first or before != after, refs=after)
+                result = await self._run_fetch(url, credentials)
+            except Exception:
+                self._observe(ok=False, started=started)
+                raise
+            self._observe(ok=True, started=started)
+            return result
+
+    def _observe(self, *, ok: bool, started: float) -> None:
+        if self.on_fetch is not None:
+            self.on_fetch(ok, time.monotonic() - started)
+
+    async def _run_fetch(self, url: str, credentials: GitCredentials | None) -> FetchResult:
+        """One ``git fetch`` into the mirror (created first if needed); call with the mirror locked."""
+        mirror = self.mirror_path(url)
+        first = not (mirror / "HEAD").exists()
+        if first:
+            await self._init_mirror(mirror, url)
+        before = {} if first else await asyncio.to_thread(_refs, mirror)
+        env = git_environment(
+            credentials, helper_dir=self.root / "helpers", connect_timeout=self.connect_timeout
+        )
+        args = ["fetch", "--prune", "--force", "--no-tags", "--no-write-fetch-head", "--quiet"]
+        try:
+            await run_git(
+                [*args, "--", url, *_REFSPECS],
+                env=env,
+                cwd=mirror,
+                timeout=self.timeout,
+                url=url,
+                credentials=credentials,
+            )
+        except BaseException:
+            self._known_refs.pop(self._key(url), None)  # even a failed fetch may have moved some refs
+            raise
+        finally:
+            self._fetched(url)
+        after = await asyncio.to_thread(_refs, mirror)
+        self._known_refs[self._key(url)] = after
+        return FetchResult(url=url, changed=first or before != after, refs=after)
 
     async def _init_mirror(self, mirror: Path, url: str) -> None:
         mirror.parent.mkdir(parents=True, exist_ok=True)
@@ -205,6 +259,28 @@ class GitCache:
             found = resolve_revision(self._loop_repo(url), revision, url=display_url(url))
             self._resolved[(url, revision)] = found
         return found
+
+    def holds(self, url: str, refs: Mapping[str, str]) -> bool:
+        """Whether the last fetch of ``url`` in this process left every branch or tag of ``refs`` at
+        the given object id (an all-zero id: the ref was deleted, so it must be absent).
+
+        Why: a push notification says what it pushed. When the mirror already holds that, a fetch
+        would learn nothing, so however many deliveries announce one push, it is fetched once. The
+        answer comes from the refs the last fetch left, not from the mirror itself, so it holds
+        while another fetch runs (that one can only bring what was pushed since: the caller's
+        comparison then sees it, or that fetch's own caller does). False for refs the mirror does
+        not copy, for an empty ``refs`` (nothing known: fetch), before the first fetch of the
+        process and after a failed one.
+        """
+        known = self._known_refs.get(self._key(url))
+        if not refs or known is None:
+            return False
+        for name, target in refs.items():
+            if not name.startswith(_MIRRORED):
+                return False
+            if known.get(name, "") != ("" if set(target) <= _ZERO_ID else target.lower()):
+                return False
+        return True
 
     def tree_hash(self, url: str, commit: str, path: str) -> str:
         """Git object id of ``path`` at ``commit``; "" when the path does not exist."""

@@ -4,9 +4,10 @@ Why pygit2: these reads run for every app on every trigger; doing them in-proces
 where a git subprocess costs milliseconds. Everything here is local and synchronous (callers move the
 export to a thread). Deliberately not here: the network (``gitcli``) and cache layout (``gitcache``).
 
-Revision rules, in order: ``HEAD`` or empty -> the remote's default branch; a full SHA; a branch; a
-tag (annotated tags peeled to their commit); a unique abbreviated SHA (4+ hex digits); a semver range
-over tags (``v`` prefixes allowed). A name that is both a branch and a tag means the branch, because
+Revision rules, in order: ``HEAD`` or empty -> the commit of the remote's HEAD as last fetched (an
+error when that HEAD is dangling, never some other branch); a full SHA; a branch; a tag (annotated
+tags peeled to their commit); a unique abbreviated SHA (4+ hex digits); a semver range over tags
+(``v`` prefixes allowed). A name that is both a branch and a tag means the branch, because
 GitOps users track branches far more often than they shadow them with tags.
 """
 
@@ -70,7 +71,14 @@ def resolve_revision(repo: pygit2.Repository, revision: str, *, url: str) -> str
     rev = revision.strip()
     found: str | None = None
     if rev in ("", "HEAD"):
-        found = _ref_commit(repo, REMOTE_HEAD) or _ref_commit(repo, "HEAD")
+        # Only the remote's HEAD: the mirror's own HEAD names whatever branch ``git init`` picked.
+        found = _ref_commit(repo, REMOTE_HEAD)
+        if found is None:
+            raise FetchError(
+                f"revision 'HEAD' not found in {url}: the repository's HEAD (its default branch) does "
+                "not point at an existing branch; set spec.source.revision to a branch, tag or commit",
+                reason="RevisionNotFound",
+            )
     elif _FULL_SHA.match(rev):
         found = _object_commit(repo, rev)
     else:

@@ -1,0 +1,244 @@
+"""GitCache against real Git servers: what a fetch asks for, and how many fetches triggers cost.
+
+- A remote whose HEAD dangles (points at a branch that does not exist) is fetched fine over every
+  transport: branches, tags and commits resolve; only ``HEAD`` fails, with a message that says why.
+- However many callers arrive, one fetch runs and one waits; each caller is answered by a fetch that
+  started after it arrived, so a push it was told about is never hidden.
+- The waiting fetch starts no sooner than ``min_interval`` after the running one started, and every
+  caller arriving meanwhile joins it.
+- ``holds``: whether the last fetch brought what a push announced (then a trigger needs no fetch).
+
+Git is gated (its start held back) only to fix the order of events; nothing here measures time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from devtools.gitservers import GitServer, SshGitServer, git
+
+import gitward.sources.gitcache as gitcache_module
+from conftest import APP_FILES, BEARER_TOKEN, HTTP_PASSWORD, HTTP_USER
+from gitward.core.errors import FetchError
+from gitward.sources.credentials import GitCredentials
+from gitward.sources.gitcache import GitCache
+
+pytestmark = pytest.mark.integration
+
+TRANSPORTS = ["file_server", "daemon_server", "http_server", "bearer_server", "ssh_server"]
+DANGLING = "refs/heads/does-not-exist"
+
+
+def credentials_for(name: str, server: GitServer) -> GitCredentials | None:
+    if name == "http_server":
+        return GitCredentials(username=HTTP_USER, password=HTTP_PASSWORD)
+    if name == "bearer_server":
+        return GitCredentials(bearer_token=BEARER_TOKEN)
+    if isinstance(server, SshGitServer):
+        return GitCredentials(ssh_private_key=server.client_key, known_hosts=server.known_hosts)
+    return None
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_dangling_remote_head_breaks_only_apps_that_ask_for_head(
+    transport: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    server: GitServer = request.getfixturevalue(transport)
+    repo = server.create_repo("apps", APP_FILES, tags=("v1.0.0",))
+    creds = credentials_for(transport, server)
+    url = server.url("apps")
+    cache = GitCache(tmp_path / "cache")
+    await cache.fetch(url, credentials=creds)
+    assert cache.resolve(url, "HEAD") == repo.head()
+
+    git("symbolic-ref", "HEAD", DANGLING, cwd=repo.bare)
+    pushed = repo.commit({"apps/web/deployment.yaml": "changed: true\n"}, tags=("v1.1.0",))
+    moved = await cache.fetch(url, credentials=creds)
+    assert moved.changed
+    assert cache.resolve(url, "main") == pushed
+    assert cache.resolve(url, "v1.1.0") == pushed
+    assert (await cache.artifact(url, "main", "apps/web", fetch=False)).commit == pushed
+    for head in ("HEAD", ""):  # the old HEAD is gone, not kept stale, and no other branch stands in
+        with pytest.raises(FetchError, match=r"HEAD.*does not point at an existing branch") as caught:
+            cache.resolve(url, head)
+        assert caught.value.reason == "RevisionNotFound"
+
+    fresh = GitCache(tmp_path / "fresh")  # a first fetch of a remote whose HEAD already dangles
+    await fresh.fetch(url, credentials=creds)
+    assert fresh.resolve(url, "main") == pushed
+    with pytest.raises(FetchError, match="HEAD"):
+        fresh.resolve(url, "HEAD")
+
+    git("symbolic-ref", "HEAD", "refs/heads/main", cwd=repo.bare)
+    await cache.fetch(url, credentials=creds)
+    assert cache.resolve(url, "HEAD") == pushed
+
+
+async def test_a_mirror_with_a_master_branch_does_not_answer_head_with_it(
+    file_server, tmp_path: Path
+) -> None:
+    """The mirror's own HEAD names whatever branch ``git init`` chose; it must never stand in."""
+    repo = file_server.create_repo("apps", APP_FILES, branch="master")
+    repo.commit({"b.txt": "on main"}, branch="main")
+    git("symbolic-ref", "HEAD", DANGLING, cwd=repo.bare)
+    cache = GitCache(tmp_path / "cache")
+    url = file_server.url("apps")
+    await cache.fetch(url)
+    assert cache.resolve(url, "master") != cache.resolve(url, "main")
+    with pytest.raises(FetchError, match="HEAD"):
+        cache.resolve(url, "HEAD")
+
+
+class FetchGate:
+    """Holds every ``git fetch`` back after git has read the remote and before the cache hears of
+    it, so the test fixes the order of events: a push made while a fetch is held is one that fetch
+    did not see. ``started(n)``: wait until the n-th fetch is held."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.released: list[asyncio.Event] = []
+        self._held = asyncio.Condition()
+        real_run_git = gitcache_module.run_git
+
+        async def gated(args: list[str], **kwargs: Any) -> str:
+            out = await real_run_git(args, **kwargs)
+            if args[0] == "fetch":
+                go = asyncio.Event()
+                async with self._held:
+                    self.released.append(go)
+                    self._held.notify_all()
+                await go.wait()
+            return out
+
+        monkeypatch.setattr(gitcache_module, "run_git", gated)
+
+    async def started(self, count: int) -> None:
+        async with self._held:
+            await self._held.wait_for(lambda: len(self.released) >= count)
+
+
+async def test_any_number_of_callers_share_one_running_and_one_waiting_fetch(
+    http_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = http_server.create_repo("apps", APP_FILES)
+    creds = credentials_for("http_server", http_server)
+    url = http_server.url("apps")
+    cache = GitCache(tmp_path / "cache")
+    gate = FetchGate(monkeypatch)
+
+    before = repo.head()
+    running = asyncio.create_task(cache.fetch(url, credentials=creds))
+    await gate.started(1)  # the first fetch has read the remote: it cannot know of the push below
+    first_push = repo.commit({"apps/web/a.yaml": "a: 1\n"})
+    wave1 = [asyncio.create_task(cache.fetch(url, credentials=creds)) for _ in range(500)]
+    await asyncio.sleep(0)
+    gate.released[0].set()
+    await gate.started(2)  # the waiting fetch ran for all of wave 1
+    second_push = repo.commit({"apps/web/b.yaml": "b: 1\n"})
+    wave2 = [asyncio.create_task(cache.fetch(url, credentials=creds)) for _ in range(500)]
+    await asyncio.sleep(0)
+    gate.released[1].set()
+    await gate.started(3)
+    gate.released[2].set()
+
+    assert (await running).refs["refs/heads/main"] == before
+    one, two = await asyncio.gather(*wave1), await asyncio.gather(*wave2)
+    assert cache.fetch_count == 3
+    assert all(r is one[0] for r in one)
+    assert all(r is two[0] for r in two)
+    assert one[0].refs["refs/heads/main"] == first_push  # not the running fetch's answer
+    assert two[0].refs["refs/heads/main"] == second_push
+
+
+class _AsyncioWithGatedSleep:
+    """The ``asyncio`` module as ``gitcache`` sees it, except that ``sleep`` waits for the test."""
+
+    def __init__(self, sleep: Callable[[float], Awaitable[None]]) -> None:
+        self.sleep = sleep
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+
+async def test_the_waiting_fetch_keeps_min_interval_and_every_caller_meanwhile_joins_it(
+    file_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = file_server.create_repo("apps", APP_FILES)
+    url = file_server.url("apps")
+    delays: list[float] = []
+    sleeping, spacing_over = asyncio.Event(), asyncio.Event()
+
+    async def gated_sleep(delay: float) -> None:
+        delays.append(delay)
+        sleeping.set()
+        await spacing_over.wait()
+
+    monkeypatch.setattr(gitcache_module, "asyncio", _AsyncioWithGatedSleep(gated_sleep))
+    cache = GitCache(tmp_path / "cache", min_interval=30.0)
+    await cache.fetch(url)
+    assert delays == []  # nothing fetched before: the first fetch starts at once
+
+    waiting = asyncio.create_task(cache.fetch(url))
+    await asyncio.wait_for(sleeping.wait(), timeout=60)  # bounded: a missing wait would hang
+    assert 0 < delays[0] <= 30.0
+    pushed = repo.commit({"apps/web/new.yaml": "x: 1\n"})
+    joined = [asyncio.create_task(cache.fetch(url)) for _ in range(200)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert cache.fetch_count == 1  # still waiting out the interval
+    spacing_over.set()
+    results = await asyncio.gather(waiting, *joined)
+    assert cache.fetch_count == 2
+    assert all(r is results[0] for r in results)
+    assert results[0].refs["refs/heads/main"] == pushed
+    assert len(delays) == 1
+
+
+async def test_holds_says_whether_the_last_fetch_brought_what_a_push_announced(
+    file_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = file_server.create_repo("apps", APP_FILES, tags=("v1",))
+    url = file_server.url("apps")
+    cache = GitCache(tmp_path / "cache")
+    assert not cache.holds(url, {"refs/heads/main": repo.head()})  # no mirror yet
+    await cache.fetch(url)
+    head = repo.head()
+    tag = git("rev-parse", "refs/tags/v1", cwd=repo.work)
+    zero = "0" * 40
+    assert cache.holds(url, {"refs/heads/main": head})
+    assert cache.holds(url, {"refs/heads/main": head.upper(), "refs/tags/v1": tag})
+    assert cache.holds(url, {"refs/heads/gone": zero})  # a deleted branch the mirror does not have
+    assert not cache.holds(url, {"refs/heads/main": zero})
+    assert not cache.holds(url, {"refs/heads/main": head, "refs/heads/other": head})
+    assert not cache.holds(url, {})  # nothing announced: fetch
+    assert not cache.holds(url, {"refs/pull/1/head": head})  # not mirrored
+    restarted = GitCache(tmp_path / "cache")  # the same mirror on disk, a new process
+    assert not restarted.holds(url, {"refs/heads/main": head})  # it fetches once before trusting it
+
+    newer = repo.commit({"apps/web/new.yaml": "x: 1\n"})
+    assert not cache.holds(url, {"refs/heads/main": newer})
+    gate = FetchGate(monkeypatch)
+    running = asyncio.create_task(cache.fetch(url))
+    await gate.started(1)  # git has brought ``newer`` into the mirror; the fetch has not finished
+    assert cache.holds(url, {"refs/heads/main": head})  # what the last fetch brought stays known
+    assert not cache.holds(url, {"refs/heads/main": newer})  # news only once the fetch is done
+    gate.released[0].set()
+    await running
+    assert cache.holds(url, {"refs/heads/main": newer})
+    assert cache.resolve(url, "main") == newer
+
+
+async def test_a_failed_fetch_forgets_what_the_mirror_held(http_server, tmp_path: Path) -> None:
+    """A failed fetch may have moved some refs: until a fetch succeeds again, every push is fetched."""
+    repo = http_server.create_repo("apps", APP_FILES)
+    creds = credentials_for("http_server", http_server)
+    url = http_server.url("apps")
+    cache = GitCache(tmp_path / "cache")
+    await cache.fetch(url, credentials=creds)
+    assert cache.holds(url, {"refs/heads/main": repo.head()})
+    with pytest.raises(FetchError):
+        await cache.fetch(url, credentials=GitCredentials(username=HTTP_USER, password="wrong-password"))
+    assert not cache.holds(url, {"refs/heads/main": repo.head()})
