@@ -13,9 +13,13 @@ Order of checks, each before the next costs anything: known receiver (404), read
 credential header present (401), size from Content-Length and then while streaming, so a large body is
 never held in memory (413), signature or token compared in constant time (401), then the JSON (400).
 A valid request only asks the engine to fetch the repositories the payload names
-(``EngineService.trigger_repository``); nothing in a payload is applied. The answer is sent after the
-trigger finished, or with 202 once ``answer_within`` seconds passed (the trigger goes on): hosts give
-up on slow webhooks.
+(``EngineService.trigger_repository``), passing on what the push says it moved (``pushrefs``) so a
+push the mirror already holds is not fetched again; nothing in a payload is applied. A delivery that
+repeats one accepted in the last ten minutes (same delivery id, or same body naming the same commits:
+``replay``) is answered 200 with ``"duplicate": true`` and does nothing; that check comes after the
+signature, so a forged request cannot make a real one look like a replay. The answer is sent after
+the trigger finished, or with 202 once ``answer_within`` seconds passed (the trigger goes on): hosts
+give up on slow webhooks.
 
 Deliberately not here: per-event filtering beyond pings (any event naming a repository is a reason
 to look at it), and the secret's value anywhere in a response or a log line.
@@ -29,6 +33,7 @@ import hmac
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -37,6 +42,8 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from gitward.api.pushrefs import pushed_refs
+from gitward.api.replay import RecentDeliveries, delivery_keys
 from gitward.core.repourl import repository_key
 from gitward.model import Receiver
 from gitward.reconcile.service import EngineService
@@ -198,14 +205,29 @@ def _error(exc: Rejected) -> JSONResponse:
     return JSONResponse({"reason": exc.reason, "message": exc.message}, status_code=exc.status)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """An authenticated request: its receiver, the receiver's type, raw body and parsed payload."""
+
+    receiver: str
+    kind: str
+    body: bytes
+    payload: dict[str, Any]  # {} for a ping
+
+
 def build_webhook_router(
-    service: EngineService, *, max_body_bytes: int = MAX_BODY_BYTES, answer_within: float = 8.0
+    service: EngineService,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    answer_within: float = 8.0,
+    deliveries: RecentDeliveries | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
     running: set[asyncio.Task[list[str]]] = set()
+    recent = deliveries if deliveries is not None else RecentDeliveries()
 
-    async def authenticated_payload(receiver_name: str, request: Request) -> tuple[str, dict[str, Any]]:
-        """Receiver type and payload of an authenticated request (``{}`` for a ping); or ``Rejected``."""
+    async def authenticated(receiver_name: str, request: Request) -> Delivery:
+        """The authenticated delivery; or ``Rejected``."""
         if not _RECEIVER_NAME.match(receiver_name):
             raise Rejected(404, "NotFound", "no such webhook receiver")
         receiver = service.webhook_receiver(receiver_name)
@@ -220,22 +242,28 @@ def build_webhook_router(
         if not _CHECKS[kind](request.headers, body, secret):
             raise unauthorized
         payload = _parse(body, request.headers.get("content-type", ""))
-        return kind, {} if _is_ping(request.headers) else payload
+        return Delivery(receiver_name, kind, body, {} if _is_ping(request.headers) else payload)
 
-    async def trigger(urls: list[str]) -> list[str]:
+    async def trigger(urls: list[str], refs: dict[str, str]) -> list[str]:
         names: set[str] = set()
         for url in urls:
-            names.update(await service.trigger_repository(url))
+            names.update(await service.trigger_repository(url, refs=refs))
         return sorted(names)
 
     @router.post("/{receiver}", summary="Push notification from a Git host (signed; no bearer token)")
     async def receive(receiver: str, request: Request) -> JSONResponse:
         try:
-            kind, payload = await authenticated_payload(receiver, request)
+            delivery = await authenticated(receiver, request)
         except Rejected as exc:
             return _error(exc)
-        urls = repository_urls(kind, payload)
-        task = asyncio.ensure_future(trigger(urls))
+        urls = repository_urls(delivery.kind, delivery.payload)
+        refs = pushed_refs(delivery.kind, delivery.payload)
+        keys = delivery_keys(
+            delivery.receiver, delivery.kind, request.headers, delivery.body, names_commits=bool(refs)
+        )
+        if urls and recent.repeated(keys):
+            return JSONResponse({"repositories": urls, "triggered": [], "duplicate": True})
+        task = asyncio.ensure_future(trigger(urls, refs))
         running.add(task)
         task.add_done_callback(_finished(running))
         done, _ = await asyncio.wait({task}, timeout=answer_within)

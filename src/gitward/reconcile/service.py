@@ -17,6 +17,7 @@ Shapes (keys are camelCase, as in the Application status the user reads):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from gitward.core.errors import GitwardError
@@ -56,8 +57,9 @@ class EngineService(Protocol):
 
     def events(self, name: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]: ...
 
-    async def trigger_repository(self, url: str) -> list[str]:
-        """A push to ``url``: fetch it once, queue the apps whose input changed; returns their names."""
+    async def trigger_repository(self, url: str, *, refs: Mapping[str, str] | None = None) -> list[str]:
+        """A push to ``url``: fetch it once, queue the apps whose input changed; returns their names.
+        ``refs`` (ref name -> new object id) is what the push announced: no fetch when the mirror has it."""
         ...
 
     def webhook_receiver(self, name: str) -> Receiver | None:

@@ -4,14 +4,23 @@ A webhook names a repository, not apps. ``trigger_repository`` finds every app w
 that repository (compared by ``core.repourl.repository_key``, so ``git@host:org/r.git`` and
 ``https://host/org/r`` match), fetches it once per mirror whatever the number of apps, then compares
 each app's input key at its revision (its path's tree hash, and the hashes of any base it reads
-outside the path: ``SourceFetcher.input_key``) with the key of its last reconcile
-(``status["tree"]``) and queues, with webhook priority, only the apps where it differs. Their
-reconciles reuse the fetch (it is fresh for ``fetch_freshness``), and apps whose input did not change
-are not touched at all.
+outside the path: ``SourceFetcher.input_key``) and queues, with webhook priority, only the apps where
+it changed. Their reconciles reuse the fetch (it is fresh for ``fetch_freshness``), and apps whose
+input did not change are not touched at all.
 
-If the fetch fails, every app of the repository is queued for a refresh so the error reaches their
-status (and their retry backoff) instead of vanishing in a webhook response.
-Deliberately not here: authentication and payload parsing (``api/webhooks.py``); Helm chart
+Work follows news, not deliveries (docs/reliability.md F8):
+- When the push says what it moved (``refs``) and the mirror already holds exactly that, there is
+  nothing to fetch: a thousand deliveries of one push fetch once (``GitCache.holds``).
+- An app is queued when its input differs from both the input of its last reconcile and the input
+  it was last queued for. "The source cannot be read" (the fetch failed, the revision names nothing)
+  is an input too, equal to a last reconcile that failed with the same error: unresolvable before
+  and after is unchanged. So an app whose pass failed (a revision that does not exist, a cluster
+  that is down) waits for its retry backoff or for its input to change; it is not queued again by
+  every webhook.
+
+If the fetch fails, the apps of the repository are queued for a refresh (once per failure, as above)
+so the error reaches their status and their retry backoff instead of vanishing in a webhook answer.
+Deliberately not here: authentication, replay and payload parsing (``api/webhooks.py``); Helm chart
 repositories (their apps follow by interval).
 """
 
@@ -19,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from gitward.core.errors import FetchError
@@ -31,6 +41,17 @@ from gitward.reconcile.settings import EngineSettings
 from gitward.sources.credentials import display_url
 
 log = logging.getLogger("gitward.triggers")
+
+# The input of an app whose source cannot be read (the fetch failed, or the revision or path names
+# nothing): this prefix and the error message. An app keeps it until its source can be read again,
+# and an app whose last reconcile failed with that very message has seen it.
+_UNREADABLE = "unreadable:"
+
+
+def _last_failure(rt: AppRuntime) -> str | None:
+    """The error of the app's last reconcile, as an input (that pass could not read one)."""
+    error = rt.status.get("error")
+    return f"{_UNREADABLE}{error}" if error else None
 
 
 class RepositoryTriggersMixin:
@@ -54,45 +75,74 @@ class RepositoryTriggersMixin:
         spec = receiver.spec.model_copy(update={"secret_file": str(secret)})
         return receiver.model_copy(update={"spec": spec})
 
-    async def trigger_repository(self, url: str) -> list[str]:
-        """Fetch the repository ``url`` names and queue the apps whose input changed; their names."""
+    async def trigger_repository(self, url: str, *, refs: Mapping[str, str] | None = None) -> list[str]:
+        """Fetch the repository ``url`` names (unless the mirror holds ``refs``, what the push moved)
+        and queue the apps whose input changed; their names."""
         key = repository_key(url)
         by_url: dict[str, list[AppRuntime]] = {}
         for rt in self.runtimes.values():
             source = rt.app.spec.source
             if key and not source.chart and repository_key(source.repo_url) == key:
                 by_url.setdefault(source.repo_url, []).append(rt)
-        found = await asyncio.gather(*(self._changed_apps(u, apps) for u, apps in by_url.items()))
+        found = await asyncio.gather(*(self._changed_apps(u, apps, refs or {}) for u, apps in by_url.items()))
         triggered = sorted(name for names in found for name in names)
-        if by_url:
+        if triggered:
             log.info("push to %s: %d app(s) changed: %s", display_url(url), len(triggered), triggered)
         return triggered
 
-    async def _changed_apps(self, url: str, apps: list[AppRuntime]) -> list[str]:
-        """One fetch of ``url`` (as the apps spell it: one mirror), then one tree comparison per app."""
-        try:
-            await self.fetcher.fetch_repository(url, credentials=self.fetcher.credentials(url))
-        except FetchError as err:
-            log.warning("fetch of %s after a push failed: %s", display_url(url), err)
-            for rt in apps:
-                self.queue.add(rt.name, priority=Priority.WEBHOOK, reason="refresh")
-            return [rt.name for rt in apps]
+    async def _changed_apps(self, url: str, apps: list[AppRuntime], refs: Mapping[str, str]) -> list[str]:
+        """At most one fetch of ``url`` (as the apps spell it: one mirror), then one input comparison
+        per app."""
+        if not self.fetcher.git.holds(url, refs):
+            try:
+                await self.fetcher.fetch_repository(url, credentials=self.fetcher.credentials(url))
+            except FetchError as err:
+                log.warning("fetch of %s after a push failed: %s", display_url(url), err)
+                failed = [rt for rt in apps if self._is_new_input(rt, _UNREADABLE + err.message)]
+                for rt in failed:
+                    self.queue.add(rt.name, priority=Priority.WEBHOOK, reason="refresh")
+                return [rt.name for rt in failed]
         return await self.queue_changed(apps, priority=Priority.WEBHOOK, reason="webhook")
 
     async def queue_changed(self, apps: list[AppRuntime], *, priority: Priority, reason: str) -> list[str]:
-        """Queue the apps whose input changed since their last reconcile (after a fetch); their names."""
+        """Queue the apps whose input changed (after a fetch): new to their last reconcile and to what
+        they were last queued for; their names."""
         changed: list[str] = []
         for rt in apps:
-            if await self._tree_changed(rt):
+            if self._is_new_input(rt, await self._current_input(rt)):
                 self.queue.add(rt.name, priority=priority, reason=reason)
                 changed.append(rt.name)
         return changed
 
-    async def _tree_changed(self, rt: AppRuntime) -> bool:
-        """Whether what decides the app's render (its path, and any base it reads) changed since its
-        last reconcile."""
+    async def _current_input(self, rt: AppRuntime) -> str:
+        """What decides the app's render now (its path, and any base it reads), or why it cannot be
+        read (``_UNREADABLE`` and the error: the reconcile it may be queued for reports it)."""
         revision = rt.pinned_revision or rt.app.spec.source.revision
         try:
-            return await self.fetcher.input_changed(rt.app, revision, rt.status.get("tree"))
-        except FetchError:
-            return True  # unknown revision or path: let the reconcile report it on the app
+            return await self.fetcher.current_input(rt.app, revision, rt.status.get("tree"))
+        except FetchError as err:
+            return _UNREADABLE + err.message
+
+    def _is_new_input(self, rt: AppRuntime, current: str) -> bool:
+        """Whether ``current`` is news for the app, remembering it as the input the app is queued for."""
+        queued_for = self._queued_inputs
+        if current in (rt.status.get("tree"), _last_failure(rt)):
+            queued_for.pop(rt.name, None)  # its last reconcile saw this input: nothing to do
+            return False
+        seen = (rt.pinned_revision or rt.app.spec.source.revision, current)
+        if queued_for.get(rt.name) == seen:
+            return False  # already queued for it; its pass, or that pass's retries, will handle it
+        if len(queued_for) > 2 * len(self.runtimes) + 64:  # forget removed apps
+            for name in [n for n in queued_for if n not in self.runtimes]:
+                del queued_for[name]
+        queued_for[rt.name] = seen
+        return True
+
+    @property
+    def _queued_inputs(self) -> dict[str, tuple[str, str]]:
+        """App name -> (revision, input) it was last queued for by a push or a poll (made on first use:
+        the engine's constructor knows nothing of triggers)."""
+        found: dict[str, tuple[str, str]] | None = self.__dict__.get("_queued_inputs_memo")
+        if found is None:
+            found = self.__dict__["_queued_inputs_memo"] = {}
+        return found

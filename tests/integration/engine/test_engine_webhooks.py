@@ -2,8 +2,9 @@
 
 Two apps share one repository (different paths), a third lives in another repository. A signed
 webhook for a commit that touches one path makes exactly one fetch, re-renders exactly that app, and
-leaves the other two alone (their last reconciled commit stays the old one). ``/metrics`` is read
-through the real API app, in the same event loop as the engine.
+leaves the other two alone (their last reconciled commit stays the old one). A replayed delivery does
+nothing at all; an app whose revision does not exist is not queued again by every webhook.
+``/metrics`` is read through the real API app, in the same event loop as the engine.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.integration.engine.harness import Harness, application, configmap
 from gitward.api import create_app
 from gitward.api.models import AppSummary
 from gitward.reconcile.engine import Engine
+from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.settings import EngineSettings
 
 pytestmark = pytest.mark.integration
@@ -63,10 +65,14 @@ async def api(harness: Harness) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def _push_hook(api: httpx.AsyncClient, receiver: str, repo_url: str) -> httpx.Response:
+async def _push_hook(
+    api: httpx.AsyncClient, receiver: str, repo_url: str, *, delivery: str | None = None
+) -> httpx.Response:
     body = json.dumps({"repository": repo_url}).encode()
     signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     headers = {"X-Gitward-Signature": f"sha256={signature}", "Content-Type": "application/json"}
+    if delivery is not None:
+        headers["X-Gitward-Delivery"] = delivery
     return await api.post(f"/api/v1/webhooks/{receiver}", content=body, headers=headers)
 
 
@@ -229,3 +235,89 @@ async def test_app_reads_served_without_validation_match_their_response_model(
     one = (await api.get(f"/api/v1/apps/{good}", headers=headers)).json()
     assert AppSummary.model_validate(one).model_dump(mode="json") == one
     assert one["sync"]["status"] == "Synced"
+
+
+def _fetches(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> float:
+    """Real Git fetches so far, whatever their result."""
+    return sum(v for (name, _), v in samples.items() if name == "gitward_git_fetches_total")
+
+
+async def test_a_replayed_delivery_does_nothing(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any, api: httpx.AsyncClient
+) -> None:
+    app = f"replay-{uuid4().hex[:6]}"
+    repo = git_server.create_repo(app, {"app/cm.yaml": configmap(app, {"v": "1"})})
+    url, receiver = git_server.url(app), f"hook-{app}"
+    (harness.config_dir / "push.secret").write_text(SECRET + "\n")
+    harness.configure(application(app, repo=url, path="app", namespace=namespace), _receiver(receiver))
+    await _start(harness)
+    await harness.until(lambda: harness.is_synced_healthy(app))
+    await harness.settle()
+
+    pushed = repo.commit({"app/cm.yaml": configmap(app, {"v": "2"})}, message="v2")
+    before = _fetches(await _scrape(api))
+    first = await _push_hook(api, receiver, url, delivery="delivery-1")
+    assert first.json() == {"repositories": [url], "triggered": [app]}
+    assert _fetches(await _scrape(api)) - before == 1
+    await harness.until(lambda: harness.app(app)["sync"]["revision"] == pushed)
+    await harness.settle()
+
+    unannounced = repo.commit({"app/cm.yaml": configmap(app, {"v": "3"})}, message="v3, no webhook yet")
+    before = _fetches(await _scrape(api))
+    replayed = await _push_hook(api, receiver, url, delivery="delivery-1")
+    assert replayed.status_code == 200
+    assert replayed.json() == {"repositories": [url], "triggered": [], "duplicate": True}
+    await harness.settle()
+    assert _fetches(await _scrape(api)) == before  # no fetch, so the unannounced commit stays unseen
+    assert harness.app(app)["sync"]["revision"] == pushed
+    assert kube_cluster.get_json("configmap", app, "-n", namespace)["data"] == {"v": "2"}
+
+    fresh = await _push_hook(api, receiver, url, delivery="delivery-2")
+    assert fresh.json()["triggered"] == [app]
+    await harness.until(lambda: harness.app(app)["sync"]["revision"] == unannounced)
+
+
+async def test_an_app_whose_revision_does_not_exist_is_not_queued_by_every_webhook(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any, api: httpx.AsyncClient
+) -> None:
+    suffix = uuid4().hex[:6]
+    good, missing = f"rev-ok-{suffix}", f"rev-missing-{suffix}"
+    repo = git_server.create_repo(
+        f"revs-{suffix}", {"a/cm.yaml": configmap(good, {"n": "0"}), "b/cm.yaml": configmap(missing, {})}
+    )
+    url, receiver = git_server.url(f"revs-{suffix}"), f"hook-{suffix}"
+    (harness.config_dir / "push.secret").write_text(SECRET + "\n")
+    harness.configure(
+        application(good, repo=url, path="a", namespace=namespace),
+        application(missing, repo=url, path="b", namespace=namespace, source={"revision": "no-such-branch"}),
+        _receiver(receiver),
+    )
+    engine = await _start(harness)
+    await harness.until(lambda: harness.is_synced_healthy(good))
+    await harness.until(lambda: "no-such-branch" in harness.app(missing)["message"])
+
+    pushed_by: dict[str, list[str]] = {good: [], missing: []}
+    reconcile = engine.reconcile
+
+    async def counted(rt: AppRuntime, req: SyncRequest) -> int | None:
+        if "webhook" in req.trigger.split(","):
+            pushed_by[rt.name].append(req.trigger)
+        return await reconcile(rt, req)
+
+    engine.reconcile = counted  # type: ignore[method-assign]
+    webhooks = 12
+    for n in range(1, webhooks + 1):
+        repo.commit({"a/cm.yaml": configmap(good, {"n": str(n)})}, message=f"a {n}")
+        response = await _push_hook(api, receiver, url, delivery=f"d-{suffix}-{n}")
+        assert missing not in response.json()["triggered"]
+        await harness.until(lambda n=n: harness.app(good)["sync"]["revision"] == repo.head())
+    assert kube_cluster.get_json("configmap", good, "-n", namespace)["data"] == {"n": str(webhooks)}
+    # Its last pass failed on this very revision: no webhook queues it again, its retries go on.
+    assert pushed_by[missing] == []
+    assert "no-such-branch" in harness.app(missing)["message"]
+
+    created = repo.commit({"b/cm.yaml": configmap(missing, {"made": "yes"})}, branch="no-such-branch")
+    response = await _push_hook(api, receiver, url, delivery=f"d-{suffix}-branch")
+    assert response.json()["triggered"] == [missing]
+    await harness.until(lambda: harness.app(missing)["sync"]["revision"] == created)
+    await harness.until(lambda: harness.is_synced_healthy(missing))

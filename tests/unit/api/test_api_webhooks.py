@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ class WebhookEngine:
 
     def __init__(self, secret_dir: Path) -> None:
         self.triggered: list[str] = []
+        self.refs: list[dict[str, str]] = []
         self.receivers: dict[str, Receiver] = {}
         self.apps = {"git.example.com/org/apps": ["apps-a", "apps-b"], "git.example.com/org/other": ["x"]}
         self.secret_dir = secret_dir
@@ -49,10 +50,11 @@ class WebhookEngine:
     def webhook_receiver(self, name: str) -> Receiver | None:
         return self.receivers.get(name)
 
-    async def trigger_repository(self, url: str) -> list[str]:
+    async def trigger_repository(self, url: str, *, refs: Mapping[str, str] | None = None) -> list[str]:
         from gitward.core.repourl import repository_key
 
         self.triggered.append(url)
+        self.refs.append(dict(refs or {}))
         return self.apps.get(repository_key(url), [])
 
 
@@ -315,3 +317,78 @@ def test_webhooks_need_no_bearer_token_but_the_rest_of_the_api_still_does(client
     body = json.dumps({"repository": REPO}).encode()
     assert _post(client, "generic", body, _generic(body, SECRET)).status_code == 200
     assert client.get("/api/v1/apps").status_code == 401
+
+
+DELIVERY_ID_HEADER = {
+    "github": "X-GitHub-Delivery",
+    "gitlab": "Idempotency-Key",
+    "gitea": "X-Gitea-Delivery",
+    "forgejo": "X-Forgejo-Delivery",
+    "bitbucket-cloud": "X-Request-UUID",
+    "bitbucket-server": "X-Request-Id",
+    "generic": "X-Gitward-Delivery",
+}
+PUSHED = "3" * 40
+
+
+@pytest.mark.parametrize("receiver", sorted(SCHEMES))
+def test_a_replayed_delivery_id_is_answered_without_work(
+    client: TestClient, engine: WebhookEngine, receiver: str
+) -> None:
+    _, sign, payload = SCHEMES[receiver]
+    body = json.dumps(payload).encode()
+    headers = {**sign(body, SECRET), DELIVERY_ID_HEADER[receiver]: "6f1c2a3e-0001"}
+    first = _post(client, receiver, body, headers)
+    assert first.status_code == 200
+    assert "duplicate" not in first.json()
+    again = _post(client, receiver, body, headers)
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert again.json()["triggered"] == []
+    assert len(engine.triggered) == 1
+    # a new delivery id is a new delivery (these bodies name no commit)
+    other = _post(client, receiver, body, {**headers, DELIVERY_ID_HEADER[receiver]: "6f1c2a3e-0002"})
+    assert "duplicate" not in other.json()
+    assert len(engine.triggered) == 2
+
+
+def test_a_push_body_naming_its_commit_is_a_replay_under_any_delivery_id(
+    client: TestClient, engine: WebhookEngine
+) -> None:
+    payload = {**SCHEMES["github"][2], "ref": "refs/heads/main", "after": PUSHED}
+    body = json.dumps(payload).encode()
+    assert (
+        _post(client, "github", body, {**_github(body, SECRET), "X-GitHub-Delivery": "1"}).status_code == 200
+    )
+    assert engine.refs == [{"refs/heads/main": PUSHED}]  # what the push moved reaches the engine
+    again = _post(client, "github", body, {**_github(body, SECRET), "X-GitHub-Delivery": "2"})
+    assert again.json()["duplicate"] is True
+    next_push = json.dumps({**payload, "after": "4" * 40}).encode()
+    assert "duplicate" not in _post(client, "github", next_push, _github(next_push, SECRET)).json()
+    assert len(engine.triggered) == 2
+
+
+def test_a_body_that_names_no_commit_is_never_a_replay_by_its_body(
+    client: TestClient, engine: WebhookEngine
+) -> None:
+    """``{"repository": url}`` is the same for every push: taking it for a replay would lose pushes."""
+    body = json.dumps({"repository": REPO}).encode()
+    for _ in range(3):
+        response = _post(client, "generic", body, _generic(body, SECRET))
+        assert response.json()["triggered"] == ["apps-a", "apps-b"]
+    assert engine.triggered == [REPO] * 3
+    assert engine.refs == [{}] * 3
+
+
+def test_a_forged_delivery_cannot_make_the_real_one_a_replay(
+    client: TestClient, engine: WebhookEngine
+) -> None:
+    payload = {**SCHEMES["github"][2], "after": PUSHED}
+    body = json.dumps(payload).encode()
+    delivery = {"X-GitHub-Delivery": "captured-id"}
+    forged = _post(client, "github", body, {**_github(body, "guessed-secret"), **delivery})
+    assert forged.status_code == 401
+    real = _post(client, "github", body, {**_github(body, SECRET), **delivery})
+    assert real.status_code == 200
+    assert "duplicate" not in real.json()
+    assert engine.triggered == [REPO]
