@@ -88,6 +88,14 @@ def _refs(mirror: Path) -> dict[str, str]:
     return out
 
 
+def _make_private(root: Path) -> None:
+    """Mirrors and checkouts hold plaintext manifests (Secrets in Git too): the cache root is 0700,
+    whoever starts the cache, so no other local user can read them (docs/reliability.md)."""
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if root.stat().st_mode & 0o077:
+        root.chmod(0o700)
+
+
 class GitCache:
     """Mirrors and checkouts under ``root``; safe for many concurrent tasks on one event loop."""
 
@@ -100,6 +108,7 @@ class GitCache:
         min_interval: float = 0.0,
     ) -> None:
         self.root = root
+        _make_private(root)
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.min_interval = min_interval  # seconds between the starts of two fetches of one mirror

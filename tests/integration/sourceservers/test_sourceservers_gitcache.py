@@ -243,3 +243,17 @@ async def test_caller_arriving_during_a_running_fetch_gets_a_newer_one(
     assert cache.fetch_count == 3  # initial, the running one, and one shared by the three late callers
     assert all(r.refs["refs/heads/main"] == pushed for r in results)
     assert first.url == url
+
+
+async def test_cache_root_is_private_whoever_starts_the_cache(file_server: GitServer, tmp_path: Path) -> None:
+    """Checkouts hold plaintext manifests: the root is 0700 when new, and tightened when too open."""
+    file_server.create_repo("private", APP_FILES)
+    fresh = GitCache(tmp_path / "fresh" / "cache")
+    await fresh.fetch(file_server.url("private"))
+    assert (fresh.root.stat().st_mode & 0o777) == 0o700
+
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    GitCache(loose)
+    assert (loose.stat().st_mode & 0o777) == 0o700
