@@ -84,6 +84,7 @@ class LastOperation(_Open):
     finishedAt: float | str | None = None
     message: str = ""
     trigger: str = ""
+    count: int = Field(1, description="syncs this entry stands for: repeated identical heals share one")
 
 
 class Operation(LastOperation):
@@ -119,10 +120,14 @@ class DiffEntry(_Open):
     diff: str = Field("", description="unified diff of live against desired, Secret data masked")
 
 
-class HistoryEntry(_Open):
+class HistoryEntry(Operation):
+    """One entry of an app's history: a sync, or a run of identical heals (``count`` > 1)."""
+
     id: int = Field(description="the id to pass to rollback")
-    revision: str = ""
-    deployedAt: float | str | None = None
+    deployed: bool = Field(
+        False, description="deployed a new commit or render: a rollback target, kept longest by retention"
+    )
+    deployedAt: float | str | None = Field(None, description="when it finished, if it succeeded")
 
 
 class Event(_Open):

@@ -4,13 +4,21 @@ Each route validates what comes from the client (app names, revisions, limits), 
 once and returns what it returned, shaped by the response model (the app reads are built to match it
 and served without re-validation). Errors bubble up to ``errors.py``.
 
+A refresh waits for its reconcile at most ``wait`` seconds: a reconcile against a cluster that stopped
+answering can take minutes (each request is retried), and a client must get an answer within its own
+timeout. Past ``wait`` the route answers 202 with the app as it stands (``refreshing: true``) while
+the reconcile goes on; a refresh asked for while one of the same app runs joins it.
+
 Deliberately not here: authentication (a router-wide dependency set in ``app.py``), webhooks and
 server-sent events (their own modules when they arrive).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import orjson
@@ -52,6 +60,36 @@ def _json(data: Any) -> Response:
     return Response(orjson.dumps(data), media_type="application/json")
 
 
+log = logging.getLogger("gitward.api")
+
+#: The longest a refresh request waits for its reconcile before answering 202.
+MAX_REFRESH_WAIT = 300.0
+
+
+class _Refreshes:
+    """Refreshes still running, one per app, kept referenced until they end (the loop holds tasks
+    weakly) and their outcome retrieved (the engine has recorded it in the app's status)."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, asyncio.Task[dict[str, Any]]] = {}
+
+    def start(
+        self, name: str, run: Callable[[], Coroutine[Any, Any, dict[str, Any]]]
+    ) -> asyncio.Task[dict[str, Any]]:
+        task = self._running.get(name)
+        if task is None:
+            task = asyncio.create_task(run(), name=f"refresh:{name}")
+            self._running[name] = task
+            task.add_done_callback(lambda done: self._ended(name, done))
+        return task
+
+    def _ended(self, name: str, task: asyncio.Task[dict[str, Any]]) -> None:
+        if self._running.get(name) is task:
+            del self._running[name]
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("refresh of %s ended with %s", name, type(task.exception()).__name__)
+
+
 def build_router(service: EngineService) -> APIRouter:
     router = APIRouter(prefix="/api/v1", responses=_ERRORS, tags=["applications"])
 
@@ -76,9 +114,28 @@ def build_router(service: EngineService) -> APIRouter:
             _checked(name), revision=request.revision, prune=request.prune, force=request.force
         )
 
-    @router.post("/apps/{name}/refresh", response_model=AppSummary, summary="Fetch and reconcile now")
-    async def refresh_app(name: AppName) -> dict[str, Any]:
-        return await service.refresh_app(_checked(name))
+    refreshes = _Refreshes()
+
+    @router.post(
+        "/apps/{name}/refresh",
+        response_model=AppSummary,
+        summary="Fetch and reconcile now",
+        responses={202: {"model": AppSummary, "description": "Still reconciling after `wait` seconds"}},
+    )
+    async def refresh_app(
+        name: AppName,
+        response: Response,
+        wait: Annotated[
+            float, Query(ge=0, le=MAX_REFRESH_WAIT, description="seconds to wait for the reconcile")
+        ] = 30.0,
+    ) -> dict[str, Any]:
+        checked = _checked(name)
+        task = refreshes.start(checked, lambda: service.refresh_app(checked))
+        done, _ = await asyncio.wait({task}, timeout=wait)
+        if task in done:
+            return task.result()
+        response.status_code = 202
+        return {**service.get_app(checked), "refreshing": True}
 
     @router.get("/apps/{name}/history", response_model=list[HistoryEntry], summary="Deployment history")
     def history(name: AppName) -> list[dict[str, Any]]:

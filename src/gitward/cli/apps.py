@@ -1,9 +1,11 @@
 """``gitward app ...``: list, inspect, diff, sync, refresh, roll back and read events over the API.
 
 Each command makes one API call and prints the answer as a table (default) or ``-o json|yaml``.
-Exit status: 0 on success, 1 on any error (unreachable server, refused token, engine error, a sync
-or rollback whose operation did not succeed). ``diff`` follows diff(1): 0 when live matches desired,
-2 when there are differences, 1 on error.
+Exit status: 0 on success, 1 on any error (unreachable server, refused token, engine error, no answer
+within ``--timeout``, a sync or rollback whose operation did not succeed). ``diff`` follows diff(1): 0
+when live matches desired, 2 when there are differences, 1 on error. ``refresh`` asks the server to
+wait for the reconcile at most half its timeout, so a slow reconcile (a cluster that stopped
+answering) still gets an answer: the app as it stands, with a note that the refresh goes on.
 
 Deliberately not here: finding the server (``discovery.py``) and formatting helpers (``output.py``).
 """
@@ -43,6 +45,7 @@ Name = Annotated[str, typer.Argument(help="Application name.")]
 Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server.", min=1)]
 
 DIFF_EXIT_DIFFERENT = 2
+MAX_REFRESH_WAIT = 300.0  # the most the server waits for a refresh (the API's bound)
 
 
 def _client(server: str | None, timeout: float) -> ApiClient:
@@ -219,29 +222,45 @@ def sync_app(
 
 @app.command("refresh")
 def refresh_app(
-    name: Name, server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 600
+    name: Name, server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 60
 ) -> None:
     """Fetch the source now and reconcile; shows the application afterwards."""
+    wait = {"wait": f"{min(timeout / 2, MAX_REFRESH_WAIT):g}"}
     with reporting_errors(), console(stderr=True).status(f"Refreshing {name}..."):
-        summary = _client(server, timeout).post(_app_path(name, "/refresh"))
+        summary = _client(server, timeout).post(_app_path(name, "/refresh"), query=wait)
     if output is OutputFormat.TABLE:
         _print_summary(summary)
     else:
         print_data(summary, output)
+    if summary.get("refreshing"):
+        note = f"{name}: still reconciling after {wait['wait']}s; `gitward app get {name}` shows the outcome"
+        console(stderr=True).print(Text(note, style="yellow"))
 
 
 @app.command("history")
 def history(
     name: Name, server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 30
 ) -> None:
-    """Past deployments; their ID is what `rollback` takes."""
+    """Past syncs; their ID is what `rollback` takes. Repeated identical heals share one entry: COUNT
+    says how many, FINISHED when the last one ended; DEPLOYED marks new commits (kept longest)."""
     with reporting_errors():
         entries = _client(server, timeout).get(_app_path(name, "/history"))
     if output is not OutputFormat.TABLE:
         print_data(entries, output)
         return
     print_table(
-        ["ID", "REVISION", "COMMIT", "PHASE", "STARTED", "TRIGGER", "MESSAGE"],
+        [
+            "ID",
+            "REVISION",
+            "COMMIT",
+            "PHASE",
+            "STARTED",
+            "FINISHED",
+            "COUNT",
+            "DEPLOYED",
+            "TRIGGER",
+            "MESSAGE",
+        ],
         (
             [
                 e.get("id"),
@@ -249,6 +268,9 @@ def history(
                 short(e.get("commit")),
                 e.get("phase"),
                 timestamp(e.get("startedAt") or e.get("deployedAt")),
+                timestamp(e.get("finishedAt")),
+                e.get("count", 1),
+                "yes" if e.get("deployed") else "",
                 e.get("trigger"),
                 e.get("message"),
             ]

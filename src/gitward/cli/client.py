@@ -4,13 +4,20 @@ DESIGN keeps httpx inside ``cluster/``; the CLI makes one request per command, s
 Every failure becomes a ``CliError`` with one line a human can act on: which URL could not be
 reached, how to set the token on a 401, or the server's own ``reason: message`` otherwise.
 
+The timeout is a deadline for the whole exchange, not only for each socket operation as urllib's own
+is (a name lookup, or a server that trickles bytes, would outlast that): the request runs on a daemon
+thread and the command answers when the deadline passes, whatever the thread is still waiting for.
+
 Deliberately not here: retries (a command is run again by the user) and the token's value in any
 message.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import queue
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -43,8 +50,15 @@ class ApiClient:
     def get(self, path: str, *, query: dict[str, str] | None = None) -> Any:
         return self._request("GET", path, query=query)
 
-    def post(self, path: str, *, body: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
-        return self._request("POST", path, body=body, timeout=timeout)
+    def post(
+        self,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        query: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        return self._request("POST", path, query=query, body=body, timeout=timeout)
 
     def _request(
         self,
@@ -69,23 +83,50 @@ class ApiClient:
         return self._send(request, timeout=timeout or self.timeout)
 
     def _send(self, request: urllib.request.Request, *, timeout: float) -> Any:
+        answers: queue.Queue[bytes | CliError] = queue.Queue(maxsize=1)
+
+        def exchange() -> None:
+            try:
+                answers.put(self._exchange(request, timeout=timeout))
+            except Exception as exc:  # the main thread must hear of it now, not at the deadline
+                answers.put(CliError(f"request to {self.base_url} failed: {type(exc).__name__}"))
+
+        # A daemon thread never keeps the command alive past its deadline.
+        threading.Thread(target=exchange, name="gitward-request", daemon=True).start()
         try:
-            # The scheme was checked to be http(s) above, so urlopen cannot be steered to file:.
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                payload = response.read()
-        except urllib.error.HTTPError as exc:
-            raise self._http_error(exc) from None
-        except TimeoutError:
-            raise CliError(f"no answer from gitward server at {self.base_url} within {timeout:g}s") from None
-        except urllib.error.URLError as exc:
-            reason = getattr(exc.reason, "strerror", None) or str(exc.reason)
-            raise CliError(f"cannot reach gitward server at {self.base_url}: {reason}") from None
-        except OSError as exc:
-            raise CliError(f"cannot reach gitward server at {self.base_url}: {exc.strerror or exc}") from None
+            payload = answers.get(timeout=timeout)
+        except queue.Empty:
+            raise self._no_answer(timeout) from None
+        if isinstance(payload, CliError):
+            raise payload
         try:
             return json.loads(payload) if payload else None
         except ValueError:
             raise CliError(f"server at {self.base_url} did not answer with JSON") from None
+
+    def _exchange(self, request: urllib.request.Request, *, timeout: float) -> bytes | CliError:
+        """The answer's body, or the error to report (returned: it crosses a thread)."""
+        try:
+            # The scheme was checked to be http(s) above, so urlopen cannot be steered to file:.
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                body: bytes = response.read()
+                return body
+        except urllib.error.HTTPError as exc:
+            return self._http_error(exc)
+        except TimeoutError:
+            return self._no_answer(timeout)
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                return self._no_answer(timeout)
+            reason = getattr(exc.reason, "strerror", None) or str(exc.reason)
+            return CliError(f"cannot reach gitward server at {self.base_url}: {reason}")
+        except OSError as exc:
+            return CliError(f"cannot reach gitward server at {self.base_url}: {exc.strerror or exc}")
+        except http.client.HTTPException as exc:
+            return CliError(f"server at {self.base_url} broke off its answer ({type(exc).__name__})")
+
+    def _no_answer(self, timeout: float) -> CliError:
+        return CliError(f"no answer from gitward server at {self.base_url} within {timeout:g}s")
 
     def _http_error(self, exc: urllib.error.HTTPError) -> CliError:
         if exc.code == 401:
@@ -95,7 +136,7 @@ class ApiClient:
         try:
             body = json.loads(exc.read())
             reason, message = str(body.get("reason", "")), str(body.get("message", ""))
-        except (ValueError, AttributeError, OSError):
+        except (ValueError, AttributeError, OSError, http.client.HTTPException):
             reason, message = "", ""
         if message:
             return CliError(f"{reason or 'Error'} ({exc.code}): {message}")

@@ -4,6 +4,9 @@ A ``ClusterConnection`` is opened once per ``Cluster`` object and shared by ever
 there, so each kind is listed and watched once per cluster however many apps use it.
 ``ClusterConnections`` keeps them by cluster name and closes them all on shutdown.
 
+Each connection also probes its API server every few seconds (``cluster.reachability``): the cache
+alone cannot tell a quiet cluster from a dead one, and apps must show an outage within seconds.
+
 Deliberately not here: choosing which cluster an app targets (reconcile) and credentials from
 Secrets (the caller writes a kubeconfig file for them).
 """
@@ -16,7 +19,10 @@ from pathlib import Path
 
 from gitward.cluster.cache import CacheSettings, ClusterCache
 from gitward.cluster.failures import RetryPolicy
+from gitward.cluster.kubeconfig import load_endpoint
 from gitward.cluster.lightkube_client import LightkubeClient
+from gitward.cluster.reachability import ReachabilityProbe
+from gitward.cluster.senders import AiohttpSender
 
 
 @dataclass(frozen=True)
@@ -34,15 +40,21 @@ class ConnectionSettings:
     # its per-app apply concurrency (8 x 8) fits without queueing.
     max_connections: int = 64
     cache: CacheSettings = field(default_factory=CacheSettings)
+    # An outage shows within interval + answer time: with etcd gone the API server fails /readyz
+    # after about 4 s (two 2-second etcd checks). 0 turns the probe off.
+    probe_interval: float = 2.0
+    probe_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
 class ClusterConnection:
-    """A connected cluster: ``client`` for requests, ``cache`` for reads of watched kinds."""
+    """A connected cluster: ``client`` for requests, ``cache`` for reads of watched kinds,
+    ``reachability`` for whether the API server can serve right now."""
 
     name: str
     client: LightkubeClient
     cache: ClusterCache
+    reachability: ReachabilityProbe
 
     @classmethod
     async def connect(
@@ -67,15 +79,38 @@ class ClusterConnection:
             request_timeout=settings.request_timeout,
             max_connections=settings.max_connections,
         )
+        try:
+            probe = await _probe(kubeconfig, context, settings)
+        except BaseException:
+            await client.close()
+            raise
         cache = ClusterCache(client, settings=settings.cache)
-        return cls(name=name or context or "default", client=client, cache=cache)
+        probe.start()
+        return cls(name=name or context or "default", client=client, cache=cache, reachability=probe)
 
     async def close(self) -> None:
-        """Stop every watch, then close the connection pool."""
+        """Stop the probe and every watch, then close the connection pools."""
         try:
+            await self.reachability.stop()
             await self.cache.stop()
         finally:
             await self.client.close()
+            await self.reachability.close()
+
+
+async def _probe(
+    kubeconfig: Path | str, context: str | None, settings: ConnectionSettings
+) -> ReachabilityProbe:
+    """A probe on a one-connection pool of its own (same server, TLS and credentials as the client)."""
+    endpoint = await asyncio.to_thread(load_endpoint, kubeconfig, context)
+    sender = AiohttpSender(
+        endpoint.server,
+        ssl_context=endpoint.ssl_context,
+        auth=endpoint.auth,
+        timeout=settings.probe_timeout + 1.0,  # the probe's own deadline fires first and says so
+        max_connections=1,
+    )
+    return ReachabilityProbe(sender, interval=settings.probe_interval, timeout=settings.probe_timeout)
 
 
 class ClusterConnections:

@@ -24,6 +24,7 @@ import orjson
 
 from gitward.apply import Standing, VerdictCache, marked_inventories
 from gitward.cluster.connection import ClusterConnection, ClusterConnections
+from gitward.cluster.reachability import Reachability
 from gitward.core.clock import Clock, SystemClock
 from gitward.core.errors import ClusterError, GitwardError, Stalled, ValidationError, Waiting
 from gitward.core.keys import InventoryEntry, ResourceKey
@@ -33,7 +34,7 @@ from gitward.reconcile.backoff import Backoff, BackoffPolicy, jittered
 from gitward.reconcile.config import load_config
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.engine_service import EngineServiceMixin
-from gitward.reconcile.outcome import record_failure, record_success
+from gitward.reconcile.outcome import record_failure, record_success, show_reachability
 from gitward.reconcile.queue import Priority, WorkQueue
 from gitward.reconcile.resync import IntervalResyncMixin
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
@@ -170,6 +171,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         if cluster not in self._subscribed:
             self._subscribed.add(cluster)
             conn.cache.on_change(self._on_cluster_change)
+            conn.reachability.on_change(lambda state: self._on_reachability(cluster, state))
         return conn
 
     async def marked_inventories(self, conn: ClusterConnection) -> Mapping[str, Sequence[InventoryEntry]]:
@@ -263,6 +265,16 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         self._owned_keys[rt.name] = keys
 
     # -- triggers ------------------------------------------------------------------------------------
+
+    def _on_reachability(self, cluster: str, state: Reachability) -> None:
+        """The cluster's probe flipped: its apps show it now; once reachable they compare again."""
+        with self.store.batch():
+            now = self.clock.now()
+            changed = show_reachability(self.runtimes.values(), cluster=cluster, state=state, now=now)
+            for rt in changed:
+                self._save_status(rt)
+        for rt in changed if state.reachable else ():
+            self.queue.add(rt.name, priority=Priority.INTERVAL, reason="reachable")
 
     def _on_cluster_change(self, event_type: str, key: ResourceKey, obj: dict[str, Any]) -> None:
         """A watched object changed: wake its owning app (drift, health) — and only that app."""

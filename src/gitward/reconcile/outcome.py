@@ -1,23 +1,40 @@
 """Recording what a reconcile concluded: operation, status, conditions, events.
 
 Kept apart from the pipeline so the rules of what a user sees (when an app is Synced, Ready or
-Stalled, which events are written) are in one place.
+Stalled, which events are written) are in one place. That includes two history rules: a sync that
+deployed a new desired state is marked as such (retention keeps those longest), and a heal that
+repeats the previous heal is folded into its entry (``reconcile.heals``). And one outage rule: while
+the probe says an app's cluster cannot serve, the app shows Unknown rather than the cache's last
+verdict (``show_reachability``, and a cache-only pass fails instead of reporting Synced).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
+from gitward.cluster.reachability import Reachability
 from gitward.core.changes import Action
-from gitward.core.errors import ApplyError, GitwardError, Stalled
+from gitward.core.errors import ApplyError, ClusterError, GitwardError, Stalled
 from gitward.core.keys import ResourceKey
 from gitward.core.status import HealthStatus, OperationPhase, SyncStatus
+from gitward.reconcile.heals import heal_key
 from gitward.reconcile.runtime import AppRuntime
-from gitward.reconcile.status import mark_result, resource_rows
+from gitward.reconcile.status import (
+    UNREACHABLE_REASON,
+    clear_cluster_unreachable,
+    forget_cluster_unreachable,
+    mark_cluster_unreachable,
+    mark_result,
+    resource_rows,
+)
 
 if TYPE_CHECKING:
     from gitward.reconcile.context import PipelineContext
     from gitward.reconcile.pipeline import Prepared, SyncResult
+
+log = logging.getLogger("gitward.reconcile")
 
 
 def _summary(result: SyncResult) -> str:
@@ -34,13 +51,23 @@ def _finish(
     phase: OperationPhase,
     message: str,
     resources: list[dict[str, str]],
+    deployed: bool = False,
+    heal: str = "",
 ) -> None:
     now = ctx.clock.now()
-    ctx.store.finish_operation(op_id, phase=phase, message=message, resources=resources, finished_at=now)
     op = rt.operation if rt.operation and rt.operation["id"] == op_id else ctx.store.get_operation(op_id)
     op = op or {}
+    entry = ctx.store.finish_operation(
+        op_id,
+        phase=phase,
+        message=message,
+        resources=resources,
+        finished_at=now,
+        deployed=deployed,
+        heal_key=heal,
+    )
     rt.status["operation"] = {
-        "id": op_id,
+        "id": entry.id,  # a folded heal is recorded by the entry it joined
         "revision": op.get("revision", ""),
         "commit": op.get("commit", ""),
         "phase": phase.value,
@@ -48,6 +75,7 @@ def _finish(
         "startedAt": op.get("startedAt"),
         "finishedAt": now,
         "trigger": op.get("trigger", ""),
+        "count": entry.count,
     }
 
 
@@ -67,12 +95,25 @@ def record_success(
     now = ctx.clock.now()
     messages: dict[ResourceKey, str] = {}
     failed_message = ""
+    if result is None:
+        _check_reachable(prepared, status, now=now)
     if result is not None and op_id is not None:
         failed = result.changes.failed
         messages = {c.key: c.message for c in result.changes if c.message}
         out = {c.key for c in failed} | {e.key for e in result.pending_prune}
         failed_message = "; ".join(f"{c.key}: {c.message}" for c in failed[:10])
         phase = OperationPhase.FAILED if failed else OperationPhase.SUCCEEDED
+        deployed = not failed and (
+            status.get("lastSyncedDigest") != prepared.desired.digest
+            or status.get("lastSyncedCommit") != prepared.desired.commit
+        )
+        trigger = str((rt.operation or {}).get("trigger", ""))
+        commit = prepared.desired.commit
+        heal = (
+            ""
+            if failed or deployed
+            else heal_key(ctx.store, rt.name, result.changes, trigger=trigger, commit=commit)
+        )
         _finish(
             ctx,
             rt,
@@ -80,6 +121,8 @@ def record_success(
             phase=phase,
             message=failed_message or _summary(result),
             resources=[c.to_dict() for c in result.changes],
+            deployed=deployed,
+            heal=heal,
         )
         status["lastSyncFailed"] = bool(failed)
         if not failed:
@@ -114,6 +157,7 @@ def record_success(
     if failed_message:
         raise ApplyError(failed_message)
     status.pop("lastErrorEvent", None)
+    forget_cluster_unreachable(status)
     ready = synced and health.status is HealthStatus.HEALTHY
     reason = "Reconciled" if ready else ("OutOfSync" if not synced else health.status.value)
     message = "" if ready else (health.message or f"{len(out)} object(s) out of sync")
@@ -149,3 +193,39 @@ def record_failure(
     if status.get("lastErrorEvent") != message:
         status["lastErrorEvent"] = message
         ctx.record_event(rt.name, type="Warning", reason=err.reason, message=message)
+
+
+def _check_reachable(prepared: Prepared, status: dict[str, Any], *, now: float) -> None:
+    """A pass that only read the cache proves nothing while the probe says the cluster cannot serve:
+    the cache just stopped changing. Show the outage and fail the pass (retried with backoff)."""
+    conn = prepared.connection
+    state = conn.reachability.state
+    if state.reachable:
+        return
+    message = state.describe(conn.name)
+    mark_cluster_unreachable(status, message=message, now=now)
+    raise ClusterError(message, status=0, reason=UNREACHABLE_REASON)
+
+
+def show_reachability(
+    runtimes: Iterable[AppRuntime], *, cluster: str, state: Reachability, now: float
+) -> list[AppRuntime]:
+    """The probe of ``cluster`` changed its verdict: every app there shows it now, not at its next
+    pass. Returns the apps whose status changed (to save; once reachable, to compare again)."""
+    changed: list[AppRuntime] = []
+    message = state.describe(cluster)
+    if message:
+        log.warning("%s", message)
+    else:
+        log.info("cluster %s reachable again", cluster)
+    for rt in runtimes:
+        if rt.app.spec.destination.cluster != cluster:
+            continue
+        if message:
+            shown = mark_cluster_unreachable(rt.status, message=message, now=now)
+        else:
+            again = f"cluster {cluster} reachable again; comparing"
+            shown = clear_cluster_unreachable(rt.status, message=again, now=now)
+        if shown:
+            changed.append(rt)
+    return changed

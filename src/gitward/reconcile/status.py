@@ -50,6 +50,44 @@ def mark_result(
     )
 
 
+UNREACHABLE_REASON = "ClusterUnreachable"
+_UNREACHABLE_KEY = "clusterUnreachable"  # the message this module showed, so only it is taken back
+
+
+def mark_cluster_unreachable(status: dict[str, Any], *, message: str, now: float) -> bool:
+    """Sync and health Unknown with ``message``, Ready False: what the app looks like while its
+    cluster cannot answer (its last comparison may no longer hold). False if already shown."""
+    if status.get(_UNREACHABLE_KEY) == message:
+        return False
+    status[_UNREACHABLE_KEY] = message
+    revision = (status.get("sync") or {}).get("revision", "")
+    status["sync"] = {"status": SyncStatus.UNKNOWN.value, "revision": revision}
+    status["health"] = {"status": HealthStatus.UNKNOWN.value, "message": message}
+    status["error"] = message
+    mark_result(status, now=now, ready=False, reason=UNREACHABLE_REASON, message=message, stalled=False)
+    return True
+
+
+def clear_cluster_unreachable(status: dict[str, Any], *, message: str, now: float) -> bool:
+    """Take back what ``mark_cluster_unreachable`` showed, saying why the app is still Unknown
+    (``message``: its comparison is under way). False if nothing was shown."""
+    shown = status.pop(_UNREACHABLE_KEY, None)
+    if shown is None:
+        return False
+    if status.get("error") == shown:
+        status["error"] = ""
+    health = status.get("health") or {}
+    if health.get("message") == shown:
+        status["health"] = {"status": health.get("status", HealthStatus.UNKNOWN.value), "message": message}
+    with_condition(status, Condition(ConditionType.READY, False, "ClusterReachable", message, now))
+    return True
+
+
+def forget_cluster_unreachable(status: dict[str, Any]) -> None:
+    """A pass that reached the cluster replaces whatever an outage showed."""
+    status.pop(_UNREACHABLE_KEY, None)
+
+
 def resource_rows(
     entries: Iterable[InventoryEntry],
     *,

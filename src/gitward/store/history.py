@@ -5,6 +5,13 @@ ends; rows still in phase Running after a restart are the syncs a crash interrup
 Events are bounded per app: each insert trims that app's oldest rows beyond the retention limit, so
 the table never grows without bound and no background job is needed.
 
+A drift fight (someone keeps changing a field, self-heal keeps restoring it) would otherwise add one
+operation per heal and push the real deployments out of the kept history. So a successful heal that
+repeats the app's previous entry (same ``heal_key``: commit, objects, drifted fields, field managers)
+is folded into that entry, whose ``sync_count`` grows (message and resources stay: they are the same
+heal's), and retention drops every other kind of entry before it drops a deployment (``deployed``:
+what ``gitward app rollback`` is for).
+
 Rows come back as the camelCase dicts the API serves (see ``reconcile.service``). Functions take a
 ``Connection`` inside the caller's transaction. Not here: redaction (callers store redacted text).
 """
@@ -13,9 +20,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Row, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Executable, Row, Table, bindparam, delete, func, insert, select, update
 
 from gitward.core.status import OperationPhase
 from gitward.store.records import dump_json, load_json
@@ -66,6 +74,94 @@ def change_operation(conn: Connection, op_id: int, values: Mapping[str, Any]) ->
     return result.rowcount > 0
 
 
+@dataclass(frozen=True)
+class ClosedOperation:
+    """The history entry that records a closed sync, and how many syncs it stands for."""
+
+    id: int
+    count: int
+
+
+#: The heal key of a drift-triggered sync that found nothing left to write (the cache had not yet
+#: seen the previous heal land): it joins the heal just before it rather than interrupting the run.
+QUIET_HEAL = "quiet"
+
+
+def close_operation(
+    conn: Connection, op_id: int, values: Mapping[str, Any], *, heal_key: str
+) -> ClosedOperation:
+    """Close an operation. A heal that repeats the app's previous entry (a successful heal with the
+    same key, or any successful heal of the same commit when this one wrote nothing) is folded into
+    that entry: its ``sync_count`` grows, its end time becomes this heal's, and this row is dropped.
+
+    KeyError when ``op_id`` has no row.
+    """
+    previous = _previous_entry(conn, op_id) if heal_key else None
+    if previous is not None and previous.joins(heal_key):
+        change_operation(conn, previous.id, {"finished_at": values["finished_at"]})
+        conn.execute(_COUNT_ONE_MORE, {"op_id": previous.id})
+        conn.execute(delete(operations).where(operations.c.id == op_id))
+        return ClosedOperation(previous.id, previous.count + 1)
+    if not change_operation(conn, op_id, {**values, "heal_key": heal_key}):
+        raise KeyError(f"no operation with id {op_id}")
+    return ClosedOperation(op_id, 1)
+
+
+_SUCCEEDED = OperationPhase.SUCCEEDED.value
+_COUNT_ONE_MORE = (
+    update(operations)
+    .where(operations.c.id == bindparam("op_id"))
+    .values(sync_count=operations.c.sync_count + 1)
+)
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """The entry before an operation, and whether both re-applied the same commit."""
+
+    id: int
+    phase: str
+    heal_key: str
+    count: int
+    same_commit: bool
+
+    def joins(self, heal_key: str) -> bool:
+        if self.phase != _SUCCEEDED or not self.heal_key:
+            return False
+        return self.heal_key == heal_key or (heal_key == QUIET_HEAL and self.same_commit)
+
+
+def _previous_entry(conn: Connection, op_id: int) -> _Previous | None:
+    """The app's entry just before ``op_id`` (served by the (app, id) index)."""
+    current = select(operations.c.app, operations.c.commit_sha).where(operations.c.id == op_id)
+    found = conn.execute(current).first()
+    if found is None:
+        return None
+    app, commit = found
+    query = (
+        select(
+            operations.c.id,
+            operations.c.phase,
+            operations.c.heal_key,
+            operations.c.sync_count,
+            operations.c.commit_sha,
+        )
+        .where(operations.c.app == app, operations.c.id < op_id)
+        .order_by(operations.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    return _Previous(
+        id=int(row[0]),
+        phase=str(row[1]),
+        heal_key=str(row[2]),
+        count=int(row[3]),
+        same_commit=row[4] == commit,
+    )
+
+
 def read_operation(conn: Connection, op_id: int) -> dict[str, Any] | None:
     row = conn.execute(select(operations).where(operations.c.id == op_id)).first()
     return None if row is None else operation_dict(row, with_resources=True)
@@ -96,6 +192,10 @@ def operation_dict(row: Row[Any], *, with_resources: bool) -> dict[str, Any]:
         "finishedAt": m["finished_at"],
         "message": m["message"],
         "trigger": m["triggered_by"],
+        "count": m["sync_count"],
+        "deployed": bool(m["deployed"]),
+        # When what this entry applied was in place (the last one, for folded heals).
+        "deployedAt": m["finished_at"] if m["phase"] == _SUCCEEDED else None,
     }
     if with_resources:
         out["resources"] = load_json(m["resources"])
@@ -103,9 +203,25 @@ def operation_dict(row: Row[Any], *, with_resources: bool) -> dict[str, Any]:
 
 
 def trim_finished_operations(conn: Connection, *, app: str, keep: int) -> None:
-    """Drop the oldest finished operations of ``app`` beyond ``keep``; Running rows are never dropped."""
-    finished = operations.c.phase != OperationPhase.RUNNING.value
-    _trim(conn, operations, where=(operations.c.app == app) & finished, keep=keep)
+    """Keep ``app``'s newest ``keep`` finished operations, deployments first: the oldest entries that
+    deployed nothing new (heals, failures, re-applies) go before any deployment does, so a fight of
+    heals can never push the rollback targets out. Running rows are never dropped."""
+    finished = (operations.c.app == app) & (operations.c.phase != OperationPhase.RUNNING.value)
+    total = conn.execute(select(func.count()).select_from(operations).where(finished)).scalar() or 0
+    excess = int(total) - max(keep, 0)
+    for deployed in (0, 1):
+        if excess <= 0:
+            return
+        oldest = (
+            select(operations.c.id)
+            .where(finished, operations.c.deployed == deployed)
+            .order_by(operations.c.id)
+            .limit(excess)
+        )
+        ids = list(conn.execute(oldest).scalars())
+        if ids:
+            conn.execute(delete(operations).where(operations.c.id.in_(ids)))
+        excess -= len(ids)
 
 
 def insert_event(

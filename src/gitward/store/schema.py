@@ -14,6 +14,7 @@ original definition inside migration 1 first. Not here: engine setup (``engine.p
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -25,7 +26,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     select,
+    text,
+    update,
 )
 
 from gitward.core.errors import Stalled
@@ -55,19 +59,36 @@ inventory = Table(
     Column("version", String(64), nullable=False),
 )
 
+
+def _operation_columns() -> list[Column[Any]]:
+    """The columns of the first release of ``operations`` (fresh objects: a Column joins one table)."""
+    return [
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("app", String(253), nullable=False),
+        Column("revision", String(256), nullable=False),
+        Column("commit_sha", String(64), nullable=False),
+        Column("triggered_by", String(64), nullable=False),
+        Column("phase", String(32), nullable=False),
+        Column("message", Text, nullable=False),
+        Column("started_at", Float, nullable=False),
+        Column("finished_at", Float, nullable=True),
+        Column("resources", Text, nullable=False),
+    ]
+
+
 operations = Table(
     "operations",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("app", String(253), nullable=False),
-    Column("revision", String(256), nullable=False),
-    Column("commit_sha", String(64), nullable=False),
-    Column("triggered_by", String(64), nullable=False),
-    Column("phase", String(32), nullable=False),
-    Column("message", Text, nullable=False),
-    Column("started_at", Float, nullable=False),
-    Column("finished_at", Float, nullable=True),
-    Column("resources", Text, nullable=False),
+    *_operation_columns(),
+    # Added by migration 2. How many syncs the entry stands for: consecutive identical heals of one
+    # drift fight share one entry instead of pushing real deployments out of the kept history.
+    Column("sync_count", Integer, nullable=False, server_default=text("1")),
+    # 1 when the sync deployed a new desired state (a new commit or render) and succeeded: the
+    # rollback targets, which retention keeps longest.
+    Column("deployed", Integer, nullable=False, server_default=text("0")),
+    # What a heal re-applied and why (commit, objects, drifted fields, field managers), hashed; empty
+    # for anything but a successful heal. Equal keys of consecutive heals collapse into one entry.
+    Column("heal_key", String(64), nullable=False, server_default=text("''")),
     Index("ix_operations_app_id", "app", "id"),
     Index("ix_operations_phase", "phase"),
     # Never reuse an id after deletes: clients keep operation ids (rollback targets, links).
@@ -97,13 +118,52 @@ class StoreVersionError(Stalled):
     reason = "StoreVersionTooNew"
 
 
+# ``operations`` as migration 1 created it, frozen: later columns come from later migrations.
+_v1 = MetaData()
+_operations_v1 = Table(
+    "operations",
+    _v1,
+    *_operation_columns(),
+    Index("ix_operations_app_id", "app", "id"),
+    Index("ix_operations_phase", "phase"),
+    sqlite_autoincrement=True,
+)
+
+
 def _create_v1_tables(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[documents, inventory, operations, events])
+    metadata.create_all(conn, tables=[documents, inventory, events])
+    _v1.create_all(conn, tables=[_operations_v1])
+
+
+def _add_history_collapse(conn: Connection) -> None:
+    """Migration 2: ``sync_count``, ``deployed`` and ``heal_key`` on operations; past deployments
+    (successful syncs of a commit other than the app's previous successful one) are marked so
+    retention keeps them."""
+    for ddl in (
+        "ALTER TABLE operations ADD COLUMN sync_count INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE operations ADD COLUMN deployed INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE operations ADD COLUMN heal_key VARCHAR(64) NOT NULL DEFAULT ''",
+    ):
+        conn.execute(text(ddl))
+    rows = conn.execute(
+        select(operations.c.id, operations.c.app, operations.c.commit_sha)
+        .where(operations.c.phase == "Succeeded")
+        .order_by(operations.c.app, operations.c.id)
+    )
+    last: dict[str, str] = {}
+    deployed: list[int] = []
+    for op_id, app, commit in rows:
+        if last.get(app) != commit:
+            deployed.append(op_id)
+        last[app] = commit
+    if deployed:
+        mark = update(operations).where(operations.c.id == bindparam("op_id")).values(deployed=1)
+        conn.execute(mark, [{"op_id": op_id} for op_id in deployed])
 
 
 Migration = Callable[[Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_create_v1_tables,)
+MIGRATIONS: tuple[Migration, ...] = (_create_v1_tables, _add_history_collapse)
 
 
 def current_version(conn: Connection) -> int:

@@ -9,7 +9,9 @@ statements of a small app). A sync operation is recorded before it starts, so
 
 Events and finished operations are bounded per app. Trimming costs a query, so it runs on every
 ``keep // 20``-th insert of an app rather than on each one: an app holds at most ``keep`` plus that
-many rows, and a cold start of many apps, one event each, trims nothing.
+many rows, and a cold start of many apps, one event each, trims nothing. Operations are trimmed
+deployments last, and repeated heals share one entry (``history``), so drift fights cannot push the
+rollback targets out.
 
 The store never logs and never formats stored values into errors: callers pass already redacted
 text, and what comes back is the caller's own data. Not here: the CR status writer of in-cluster
@@ -188,9 +190,24 @@ class Store:
         message: str,
         resources: list[dict[str, Any]],
         finished_at: float,
-    ) -> None:
-        values = {"phase": phase, "message": message, "resources": resources, "finished_at": finished_at}
-        self._change_operation(op_id, values)
+        deployed: bool = False,
+        heal_key: str = "",
+    ) -> history.ClosedOperation:
+        """Close the operation; returns the history entry that records it (id and count).
+
+        ``deployed``: it deployed a new desired state (kept longest by retention). ``heal_key``: it was
+        a successful heal; one equal to the app's previous entry is folded into that entry (whose id
+        is returned) instead of adding one per heal of a drift fight.
+        """
+        values = {
+            "phase": phase,
+            "message": message,
+            "resources": resources,
+            "finished_at": finished_at,
+            "deployed": int(deployed),
+        }
+        with self._write() as conn:
+            return history.close_operation(conn, op_id, values, heal_key=heal_key)
 
     def get_operation(self, op_id: int) -> dict[str, Any] | None:
         with self._read() as conn:
