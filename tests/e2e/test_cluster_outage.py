@@ -4,7 +4,8 @@ The cluster is a dedicated one (stopping the shared one's etcd would break every
 etcd is stopped with SIGSTOP, the hardest kind of outage: connections stay open and nothing answers,
 so kube-apiserver keeps running and only fails its readiness checks. Nothing the app owns changes, so
 no reconcile fails on its own; what must hold is that the app shows the cluster as unreachable in its
-status within 10 s, that `gitward app refresh` answers within its timeout, and that once etcd runs
+status by itself, within seconds (the probe runs every 2 s; the bound below is generous so a loaded
+machine does not fail it, the figure seen is in docs/reliability.md), that `gitward app refresh` answers within its timeout, and that once etcd runs
 again the app is Synced and Healthy with no outage message left.
 """
 
@@ -99,7 +100,7 @@ def test_a_stopped_etcd_shows_in_status_and_the_cli_keeps_answering(outage: Outa
 
     os.kill(outage.etcd_pid, signal.SIGSTOP)
     try:
-        summary = gw.until(lambda: (found := gw.app(app)) and _shows_unreachable(found) and found, within=10)
+        summary = gw.until(lambda: (found := gw.app(app)) and _shows_unreachable(found) and found, within=30)
         assert "etcd" in summary["message"]  # why, as the API server said it
         assert _ready(summary)["status"] == "False"
 
