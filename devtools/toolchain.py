@@ -27,6 +27,11 @@ ETCD_VERSION = "v3.6.8"
 KWOK_VERSION = "v0.8.0"
 KUSTOMIZE_VERSION = "v5.8.1"
 HELM_VERSION = "v3.22.0"
+# sops and age-keygen make the encrypted test fixtures (gitward decrypts with sops too, see
+# src/gitward/render/sops.py); age v1.3.1 is the version sops v3.13.3 requires, so age-keygen
+# reuses the packages the sops build compiled.
+SOPS_VERSION = "v3.13.3"
+AGE_VERSION = "v1.3.1"
 # Flux's controllers: the newest releases whose go.mod says `go 1.26.0` (v1.10.x says 1.27.0).
 FLUX_SOURCE_CONTROLLER_VERSION = "v1.9.6"
 FLUX_KUSTOMIZE_CONTROLLER_VERSION = "v1.9.6"
@@ -41,6 +46,17 @@ FLUX_CONTROLLERS = {
 FLUX_SUBSTITUTES = {
     "source-controller": {"github.com/fluxcd/pkg/artifact": "v0.18.0"},
 }
+
+# Dex (the OIDC provider the SSO tests log in through). Its releases are tagged v2.x.y while its go.mod
+# says `module github.com/dexidp/dex`, so the module proxy serves them only as pseudo-versions: the one
+# below is the commit of release v2.41.1. The proxy refuses `@master`, `@v2.44.0` and the v2.40.x
+# pseudo-versions tried; this one is served.
+DEX_VERSION = "v2.41.1"
+DEX_MODULE_VERSION = "v0.0.0-20240807174518-43956db7fd75"
+# Dex's go.mod replaces its api/v2 module with the local folder. The published v2.1.0 it requires lacks
+# messages the server uses; the pseudo-version of the same commit is served but unknown to the checksum
+# database (404), so v2.2.0 -- the next release, a superset of those messages -- is used.
+DEX_SUBSTITUTES = {"github.com/dexidp/dex/api/v2": "v2.2.0"}
 
 KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 
@@ -266,6 +282,14 @@ def module_replacements(go_mod: str) -> list[str]:
     return out
 
 
+def build_sops() -> Path:
+    return _go_install(Tool("sops", SOPS_VERSION), "github.com/getsops/sops/v3/cmd/sops", ldflags="-s -w")
+
+
+def build_age_keygen() -> Path:
+    return _go_install(Tool("age-keygen", AGE_VERSION), "filippo.io/age/cmd/age-keygen", ldflags="-s -w")
+
+
 def build_go_main(
     tool: Tool,
     module: str,
@@ -273,6 +297,8 @@ def build_go_main(
     *,
     ldflags: str = "-s -w",
     substitutes: dict[str, str] | None = None,
+    module_version: str | None = None,
+    cgo: bool = False,
 ) -> Path:
     """Build the main package of a module that `go install` refuses because its go.mod has `replace`
     directives: a wrapper module requires it, copies its non-local replacements, and `go build`s it.
@@ -280,17 +306,20 @@ def build_go_main(
 
     No `go mod tidy`: it would also resolve the test-only dependencies of the module's packages (some of
     which the proxy does not serve); `go build -mod=mod` resolves exactly what the binary imports.
-    ``substitutes`` (module -> version) replaces a dependency the proxy does not serve with one it does."""
+    ``substitutes`` (module -> version) replaces a dependency the proxy does not serve with one it does.
+    ``module_version``: the module version to require when it differs from the tool's (a pseudo-version).
+    ``cgo``: build with cgo (a C compiler on PATH) for a main package that needs it."""
     if tool.is_built():
         return tool.path
-    go_mod_text = _module_file(module, tool.version)
+    version = module_version or tool.version
+    go_mod_text = _module_file(module, version)
     go_line = re.search(r"^go (\S+)", go_mod_text, re.M)
     replacements = module_replacements(go_mod_text)
     replacements += [f"\t{dep} => {dep} {version}" for dep, version in (substitutes or {}).items()]
     go_mod = (
         f"module gitward.dev/{tool.name}build\n\n"
         f"go {go_line.group(1) if go_line else '1.26.0'}\n\n"
-        f"require {module} {tool.version}\n"
+        f"require {module} {version}\n"
     )
     if replacements:
         go_mod += "\nreplace (\n" + "\n".join(replacements) + "\n)\n"
@@ -298,7 +327,10 @@ def build_go_main(
     (work / "go.sum").unlink(missing_ok=True)
     out = work / "bin" / tool.name
     argv = ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(out), package or module]
-    _run(tool.name, ["nice", "-n", "19", *argv], cwd=work)
+    env = go_env()
+    if cgo:
+        env["CGO_ENABLED"] = "1"
+    _run(tool.name, ["nice", "-n", "19", *argv], cwd=work, env=env)
     _install_atomically(out, tool)
     return tool.path
 
@@ -310,6 +342,22 @@ def build_flux() -> dict[str, Path]:
         name: build_go_main(Tool(name, version), module, substitutes=FLUX_SUBSTITUTES.get(name))
         for name, (module, version) in FLUX_CONTROLLERS.items()
     }
+
+
+def build_dex() -> Path:
+    """Dex: its go.mod replaces ``github.com/dexidp/dex/api/v2`` with a local folder, so it is built in a
+    wrapper that takes a published api/v2. With cgo: ``cmd/dex`` refers to its SQLite storage, which
+    exists only in cgo builds (the tests use the in-memory storage all the same)."""
+    stamp = "main.version"
+    return build_go_main(
+        Tool("dex", DEX_VERSION),
+        "github.com/dexidp/dex",
+        "github.com/dexidp/dex/cmd/dex",
+        ldflags=f"-s -w -X {stamp}={DEX_VERSION}",
+        module_version=DEX_MODULE_VERSION,
+        substitutes=DEX_SUBSTITUTES,
+        cgo=True,
+    )
 
 
 def module_dir(module: str, version: str) -> Path:
@@ -338,6 +386,9 @@ BUILDERS = {
     "kwok": build_kwok,
     "kustomize": build_kustomize,
     "helm": build_helm,
+    "sops": build_sops,
+    "age-keygen": build_age_keygen,
+    "dex": build_dex,
 }
 
 
@@ -348,6 +399,9 @@ def tool_path(name: str) -> Path:
         "kwok": KWOK_VERSION,
         "kustomize": KUSTOMIZE_VERSION,
         "helm": HELM_VERSION,
+        "sops": SOPS_VERSION,
+        "age-keygen": AGE_VERSION,
+        "dex": DEX_VERSION,
         **{n: v for n, (_, v) in FLUX_CONTROLLERS.items()},
     }.get(name, KUBERNETES_VERSION)
     tool = Tool(name, version)
@@ -358,7 +412,7 @@ def tool_path(name: str) -> Path:
 
 def build_all(names: list[str] | None = None) -> dict[str, Path]:
     """Build every pinned tool (or the named ones); already-built ones cost nothing."""
-    wanted = names or ["etcd", "kubernetes", "kwok", "kustomize", "helm"]
+    wanted = names or ["etcd", "kubernetes", "kwok", "kustomize", "helm", "dex", "sops", "age-keygen"]
     built: dict[str, Path] = {}
     for name in wanted:
         if name == "kubernetes":
@@ -396,7 +450,7 @@ def bin_dir() -> Path:
     """A folder of symlinks to every built tool, to put first on PATH."""
     target = cache_root() / "bin"
     target.mkdir(parents=True, exist_ok=True)
-    for name in ["etcd", "kwok", "kustomize", "helm", *KUBE_COMMANDS]:
+    for name in ["etcd", "kwok", "kustomize", "helm", "dex", "sops", "age-keygen", *KUBE_COMMANDS]:
         try:
             src = tool_path(name)
         except ToolError:

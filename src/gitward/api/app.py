@@ -1,9 +1,10 @@
 """``create_app``: the FastAPI application that serves an ``EngineService`` over HTTP.
 
-Routes: ``/api/v1/...`` (see ``routes.py``) and ``/metrics`` need the bearer token; ``/healthz`` and
+Routes: ``/api/v1/...`` (see ``routes.py``, ``token_routes.py``, ``login_routes.py``) and ``/metrics``
+authenticate their caller and check its roles through ``Access`` (``access.py``); ``/healthz`` and
 ``/readyz`` do not, so probes work without credentials. ``/api/v1/webhooks/{receiver}`` (see
-``webhooks.py``) is authenticated by the receiver's own secret instead. ``/openapi.json`` and
-``/docs`` describe the API and hold no data, so they are open too.
+``webhooks.py``) is authenticated by the receiver's own secret instead. ``/openapi.json``, ``/docs``,
+``/api/v1/auth/providers`` and the ``/auth/`` login redirects hold no data, so they are open too.
 
 Deliberately not here: starting uvicorn and the token file (``server.py``, ``tokens.py``).
 """
@@ -18,11 +19,15 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 import gitward
-from gitward.api.auth import require_token
+from gitward.api.access import Access, install_access
+from gitward.api.access_tokens import TokenRegistry
 from gitward.api.errors import install_error_handlers
+from gitward.api.identity import Principal, Resource
+from gitward.api.login_routes import build_login_router
 from gitward.api.metrics import install_request_counter, metrics_response
 from gitward.api.models import Probe
 from gitward.api.routes import build_router
+from gitward.api.token_routes import build_token_router
 from gitward.api.webhooks import build_webhook_router
 from gitward.reconcile.service import EngineService
 
@@ -31,21 +36,36 @@ def _always_ready() -> bool:
     return True
 
 
-def create_app(service: EngineService, *, token: str, ready: Callable[[], bool] = _always_ready) -> FastAPI:
-    """Build the API for ``service``; ``ready`` backs ``/readyz`` (e.g. caches synced)."""
-    authenticated = [Depends(require_token(token))]
+_REASONS = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 503: "Unavailable"}
+
+
+def create_app(
+    service: EngineService,
+    *,
+    token: str | None = None,
+    access: Access | None = None,
+    ready: Callable[[], bool] = _always_ready,
+) -> FastAPI:
+    """Build the API for ``service``; ``ready`` backs ``/readyz`` (e.g. caches synced). ``access``
+    decides who may do what; given only ``token``, that admin token is the one credential."""
+    if access is None:
+        if not token:
+            raise ValueError("the API token must not be empty")
+        access = Access(admin_token=token, tokens=TokenRegistry(None))
+    checked = access
     app = FastAPI(
         title="gitward",
         version=gitward.__version__,
         description="GitOps continuous delivery: applications, diffs, syncs, history and events.",
     )
     install_error_handlers(app)
+    install_access(app)
     install_request_counter(app)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         # Same body shape as engine errors, so clients parse one format.
-        reason = "Unauthorized" if exc.status_code == 401 else "BadRequest"
+        reason = _REASONS.get(exc.status_code, "BadRequest")
         return JSONResponse(
             {"reason": reason, "message": str(exc.detail)},
             status_code=exc.status_code,
@@ -69,18 +89,15 @@ def create_app(service: EngineService, *, token: str, ready: Callable[[], bool] 
         response.status_code = 503
         return Probe(status="not ready")
 
-    @app.get(
-        "/metrics",
-        dependencies=authenticated,
-        tags=["metrics"],
-        summary="Prometheus metrics",
-        response_class=Response,
-    )
-    async def metrics() -> Response:
+    @app.get("/metrics", tags=["metrics"], summary="Prometheus metrics", response_class=Response)
+    async def metrics(caller: Principal = Depends(checked.caller)) -> Response:  # noqa: B008
         # async: collected on the event loop, never while the engine's counters change underneath
+        checked.authorize(caller, "get", Resource("metrics"))
         return metrics_response()
 
-    app.include_router(build_router(service), dependencies=authenticated)
+    app.include_router(build_router(service, access))
+    app.include_router(build_token_router(access))
+    app.include_router(build_login_router(access))
     # Webhooks authenticate with their receiver's secret (HMAC or token), not the bearer token.
     app.include_router(build_webhook_router(service))
     return app

@@ -9,8 +9,14 @@ answering can take minutes (each request is retried), and a client must get an a
 timeout. Past ``wait`` the route answers 202 with the app as it stands (``refreshing: true``) while
 the reconcile goes on; a refresh asked for while one of the same app runs joins it.
 
-Deliberately not here: authentication (a router-wide dependency set in ``app.py``), webhooks and
-server-sent events (their own modules when they arrive).
+Every route authenticates its caller (``Access`` as a dependency) and asks ``Access.authorize`` once
+for the action it is about to take, before calling the engine. An app's project is looked up only when
+no grant on every project decides it already, so the admin and global tokens pay no lookup. Lists
+(apps, events) show what the caller may read and leave out the rest. Writes pass the caller's name to
+the engine, which records it in the operation (the audit trail ``app history`` shows).
+
+Deliberately not here: how callers are authenticated (``access.py``), webhooks and server-sent events
+(their own modules when they arrive).
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response
 
+from gitward.api.access import Access
+from gitward.api.identity import Principal, Resource
 from gitward.api.models import (
     AppSummary,
     DiffEntry,
@@ -33,6 +41,7 @@ from gitward.api.models import (
     Operation,
     SyncRequest,
 )
+from gitward.core.errors import GitwardError
 from gitward.reconcile.service import EngineService
 
 # Kubernetes object names (DNS-1123 subdomain): no "/", "..", spaces or leading dots, so a name can
@@ -42,6 +51,10 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Invalid request or engine refusal"},
     401: {"model": ErrorBody, "description": "Missing or invalid bearer token"},
+    403: {
+        "model": ErrorBody,
+        "description": "The caller's roles do not allow this; the message says what is missing",
+    },
     404: {"model": ErrorBody, "description": "No such application"},
     422: {"model": ErrorBody, "description": "Stalled: needs a human (invalid spec, policy, render)"},
     503: {"model": ErrorBody, "description": "Transient: Git, cluster or API unavailable; retry"},
@@ -90,28 +103,72 @@ class _Refreshes:
             log.debug("refresh of %s ended with %s", name, type(task.exception()).__name__)
 
 
-def build_router(service: EngineService) -> APIRouter:
+class _Checks:
+    """The authorization questions the routes ask, answered through ``Access`` and the engine."""
+
+    def __init__(self, service: EngineService, access: Access) -> None:
+        self.service, self.access = service, access
+
+    def app(self, principal: Principal, action: str, name: str) -> None:
+        """Allowed to ``action`` on app ``name``; raises ``Forbidden`` (also for an unknown app, so a
+        project-scoped caller cannot probe which apps exist elsewhere)."""
+        if self.access.allows(principal, action, Resource("applications", name)):
+            return  # a grant on every project decides without the app
+        try:
+            project = self.service.get_app(name).get("project") or None
+        except GitwardError:
+            project = None
+        self.access.authorize(principal, action, Resource("applications", name, project))
+
+    def visible(self, principal: Principal, apps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.access.allows(principal, "get", Resource("applications")):
+            return apps
+        return [a for a in apps if self._may_read(principal, a)]
+
+    def _may_read(self, principal: Principal, app: dict[str, Any]) -> bool:
+        resource = Resource("applications", str(app.get("name")), app.get("project") or None)
+        return self.access.allows(principal, "get", resource)
+
+    def events(self, principal: Principal, limit: int) -> list[dict[str, Any]]:
+        """Recent events of the apps the caller may read, newest first."""
+        if self.access.allows(principal, "get", Resource("applications")):
+            return self.service.events(None, limit=limit)
+        merged: list[dict[str, Any]] = []
+        for app in self.visible(principal, self.service.list_apps()):
+            merged += self.service.events(str(app["name"]), limit=limit)
+        merged.sort(key=lambda e: e.get("id") or 0, reverse=True)
+        return merged[:limit]
+
+
+def build_router(service: EngineService, access: Access) -> APIRouter:
     router = APIRouter(prefix="/api/v1", responses=_ERRORS, tags=["applications"])
+    caller_of = Depends(access.caller)
+    check = _Checks(service, access)
 
     # The two reads a dashboard polls are served as built, not re-validated against the model: for a
     # thousand apps validation cost more than the engine's own work (the model still documents them).
     @router.get("/apps", response_model=list[AppSummary], summary="List applications")
-    async def list_apps() -> Response:
-        return _json(service.list_apps())
+    async def list_apps(caller: Principal = caller_of) -> Response:
+        return _json(check.visible(caller, service.list_apps()))
 
     @router.get("/apps/{name}", response_model=AppSummary, summary="One application")
-    async def get_app(name: AppName) -> Response:
-        return _json(service.get_app(_checked(name)))
+    async def get_app(name: AppName, caller: Principal = caller_of) -> Response:
+        check.app(caller, "get", _checked(name))
+        return _json(service.get_app(name))
 
     @router.get("/apps/{name}/diff", response_model=list[DiffEntry], summary="Desired against live")
-    async def diff_app(name: AppName) -> list[dict[str, Any]]:
-        return await service.diff_app(_checked(name))
+    async def diff_app(name: AppName, caller: Principal = caller_of) -> list[dict[str, Any]]:
+        check.app(caller, "get", _checked(name))
+        return await service.diff_app(name)
 
     @router.post("/apps/{name}/sync", response_model=Operation, summary="Sync now; returns the operation")
-    async def sync_app(name: AppName, body: Annotated[SyncRequest | None, Body()] = None) -> dict[str, Any]:
+    async def sync_app(
+        name: AppName, caller: Principal = caller_of, body: Annotated[SyncRequest | None, Body()] = None
+    ) -> dict[str, Any]:
+        check.app(caller, "sync", _checked(name))
         request = body or SyncRequest()
         return await service.sync_app(
-            _checked(name), revision=request.revision, prune=request.prune, force=request.force
+            name, revision=request.revision, prune=request.prune, force=request.force, initiator=caller.name
         )
 
     refreshes = _Refreshes()
@@ -125,12 +182,14 @@ def build_router(service: EngineService) -> APIRouter:
     async def refresh_app(
         name: AppName,
         response: Response,
+        caller: Principal = caller_of,
         wait: Annotated[
             float, Query(ge=0, le=MAX_REFRESH_WAIT, description="seconds to wait for the reconcile")
         ] = 30.0,
     ) -> dict[str, Any]:
         checked = _checked(name)
-        task = refreshes.start(checked, lambda: service.refresh_app(checked))
+        check.app(caller, "refresh", checked)
+        task = refreshes.start(checked, lambda: service.refresh_app(checked, initiator=caller.name))
         done, _ = await asyncio.wait({task}, timeout=wait)
         if task in done:
             return task.result()
@@ -138,22 +197,30 @@ def build_router(service: EngineService) -> APIRouter:
         return {**service.get_app(checked), "refreshing": True}
 
     @router.get("/apps/{name}/history", response_model=list[HistoryEntry], summary="Deployment history")
-    def history(name: AppName) -> list[dict[str, Any]]:
-        return service.history(_checked(name))
+    def history(name: AppName, caller: Principal = caller_of) -> list[dict[str, Any]]:
+        check.app(caller, "get", _checked(name))
+        return service.history(name)
 
     @router.post(
         "/apps/{name}/rollback/{history_id}",
         response_model=Operation,
         summary="Sync a past revision and suspend automated sync",
     )
-    async def rollback(name: AppName, history_id: Annotated[int, Path(ge=0)]) -> dict[str, Any]:
-        return await service.rollback(_checked(name), history_id)
+    async def rollback(
+        name: AppName, history_id: Annotated[int, Path(ge=0)], caller: Principal = caller_of
+    ) -> dict[str, Any]:
+        check.app(caller, "rollback", _checked(name))
+        return await service.rollback(name, history_id, initiator=caller.name)
 
     @router.get("/events", response_model=list[Event], tags=["events"], summary="Recent events")
     def events(
+        caller: Principal = caller_of,
         app: Annotated[str | None, Query(description="only this application's events")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
-        return service.events(_checked(app) if app is not None else None, limit=limit)
+        if app is None:
+            return check.events(caller, limit)
+        check.app(caller, "get", _checked(app))
+        return service.events(app, limit=limit)
 
     return router

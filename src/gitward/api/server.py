@@ -3,16 +3,20 @@
 ``ApiServer`` binds its socket itself (so "address in use" is a clear error raised before the engine
 starts, not uvicorn's ``sys.exit``) and leaves signal handling to its owner: uvicorn's own handlers
 would re-raise SIGINT after shutdown and cut the engine's stop short. ``run_standalone`` is the whole
-life of ``gitward run``: token, engine, API, ``server.json``, then on SIGINT/SIGTERM the reverse order
--- the API stops taking requests before the engine stops.
+life of ``gitward run``: admin token, API tokens, access config, TLS, engine, API, ``server.json``,
+then on SIGINT/SIGTERM the reverse order -- the API stops taking requests before the engine stops.
 
-Deliberately not here: TLS (put a proxy in front) and the command line (``cli/run.py``).
+The access config (Roles, RoleBindings, OIDCProviders of ``model/access.py``) is read from the same
+``--config`` as the engine's objects, once at start, like the rest of the config.
+
+Deliberately not here: making certificates (``tls.py``) and the command line (``cli/run.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
@@ -22,11 +26,21 @@ from typing import Protocol
 import uvicorn
 from fastapi import FastAPI
 
+from gitward.api.access import Access
+from gitward.api.access_tokens import TokenRegistry
 from gitward.api.app import create_app
+from gitward.api.oidc import OidcVerifier
+from gitward.api.roles import RoleBook
+from gitward.api.tls import TlsFiles
 from gitward.api.tokens import load_or_create_token, remove_server_info, write_server_info
 from gitward.core.errors import ValidationError
 from gitward.core.localserver import ServerInfo, token_file_for
+from gitward.model.access import OIDCProvider
+from gitward.reconcile.config import load_config
 from gitward.reconcile.service import EngineService
+from gitward.store.tokens import TokenStore
+
+log = logging.getLogger(__name__)
 
 
 class StoppableService(EngineService, Protocol):
@@ -46,20 +60,30 @@ def _family(host: str) -> socket.AddressFamily:
 class ApiServer:
     """Binds at construction (so a busy port fails before the engine starts), serves on ``start``."""
 
-    def __init__(self, *, host: str, port: int, log_level: str = "info") -> None:
+    def __init__(self, *, host: str, port: int, log_level: str = "info", tls: TlsFiles | None = None) -> None:
         try:
             self._socket = socket.create_server((host, port), family=_family(host))
         except OSError as exc:
             raise ValidationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         bound_port = self._socket.getsockname()[1]
-        self.url = f"http://[{host}]:{bound_port}" if ":" in host else f"http://{host}:{bound_port}"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://[{host}]:{bound_port}" if ":" in host else f"{scheme}://{host}:{bound_port}"
         self._log_level = log_level
+        self._tls = tls
         self._server: _OwnerHandlesSignals | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, app: FastAPI) -> None:
         """Return once the server accepts connections."""
-        config = uvicorn.Config(app, log_level=self._log_level, lifespan="off", access_log=False)
+        tls = self._tls
+        config = uvicorn.Config(
+            app,
+            log_level=self._log_level,
+            lifespan="off",
+            access_log=False,
+            ssl_certfile=str(tls.cert) if tls else None,
+            ssl_keyfile=str(tls.key) if tls else None,
+        )
         self._server = server = _OwnerHandlesSignals(config)
         self._task = asyncio.create_task(server.serve(sockets=[self._socket]))
         while not server.started:
@@ -89,6 +113,30 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
+def _resolved(provider: OIDCProvider, config_path: Path) -> OIDCProvider:
+    """A relative ``clientSecretFile`` is relative to the config's folder, as a Receiver's secret is."""
+    secret = provider.spec.client_secret_file
+    if secret is None or Path(secret).expanduser().is_absolute():
+        return provider
+    base = config_path if config_path.is_dir() else config_path.parent
+    spec = provider.spec.model_copy(update={"client_secret_file": str(base / secret)})
+    return provider.model_copy(update={"spec": spec})
+
+
+def build_access(*, admin_token: str, tokens: TokenRegistry, config_path: Path | None) -> Access:
+    """The identity seam of a server: its tokens, and the roles and providers its config declares."""
+    if config_path is None:
+        return Access(admin_token=admin_token, tokens=tokens)
+    config = load_config(config_path)
+    for error in config.errors:
+        if error.kind in ("Role", "RoleBinding", "OIDCProvider"):
+            log.error("access config: %s %s refused: %s", error.kind, error.name, error.message)
+    roles = RoleBook.from_config(config.roles, config.role_bindings)
+    providers = [_resolved(p, config_path) for p in config.oidc_providers]
+    oidc = OidcVerifier(providers, roles) if providers else None
+    return Access(admin_token=admin_token, tokens=tokens, roles=roles, oidc=oidc)
+
+
 async def run_standalone(
     *,
     start_engine: Callable[[], Awaitable[StoppableService]],
@@ -98,11 +146,49 @@ async def run_standalone(
     port: int,
     announce: Callable[[ServerInfo], None],
     stop: asyncio.Event | None = None,
+    config_path: Path | None = None,
+    tls: TlsFiles | None = None,
+    announce_ca: bool = False,
 ) -> None:
-    """Serve until ``stop`` is set (by default: on SIGINT or SIGTERM), then shut down in order."""
+    """Serve until ``stop`` is set (by default: on SIGINT or SIGTERM), then shut down in order.
+    ``announce_ca``: name ``tls.cert`` in ``server.json`` as the certificate local clients trust."""
     token_file = token_file_for(state_file)
-    token = load_or_create_token(token_file)
-    server = ApiServer(host=host, port=port)
+    admin_token = load_or_create_token(token_file)
+    token_store = TokenStore.open(state_file)
+    try:
+        access = build_access(
+            admin_token=admin_token, tokens=TokenRegistry(token_store), config_path=config_path
+        )
+        await _serve(
+            start_engine,
+            access,
+            user_state_dir=user_state_dir,
+            host=host,
+            port=port,
+            announce=announce,
+            stop=stop,
+            token_file=token_file,
+            tls=tls,
+            announce_ca=announce_ca,
+        )
+    finally:
+        token_store.close()
+
+
+async def _serve(
+    start_engine: Callable[[], Awaitable[StoppableService]],
+    access: Access,
+    *,
+    user_state_dir: Path,
+    host: str,
+    port: int,
+    announce: Callable[[ServerInfo], None],
+    stop: asyncio.Event | None,
+    token_file: Path,
+    tls: TlsFiles | None,
+    announce_ca: bool,
+) -> None:
+    server = ApiServer(host=host, port=port, tls=tls)
     signals: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if stop is None:
         stop = asyncio.Event()
@@ -114,8 +200,9 @@ async def run_standalone(
             await server.stop()
             raise
         try:
-            await server.start(create_app(engine, token=token))
-            info = ServerInfo(url=server.url, token_file=token_file)
+            await server.start(create_app(engine, access=access))
+            ca_file = tls.cert if tls is not None and announce_ca else None
+            info = ServerInfo(url=server.url, token_file=token_file, ca_file=ca_file)
             write_server_info(user_state_dir, info)
             try:
                 announce(info)

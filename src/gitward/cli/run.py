@@ -9,6 +9,10 @@ Before anything is written, the state folder is checked and the cache folder mad
 the database is checked when the engine opens it. Every log line passes through ``redact_text``: a
 URL credential that reaches a log message by any route is masked there.
 
+TLS: ``--tls-cert``/``--tls-key`` serve the operator's certificate; ``--tls auto`` makes a self-signed
+one in the state folder on first start and reuses it (``api/tls.py``), and ``server.json`` names it so
+the local CLI trusts exactly that certificate.
+
 Deliberately not here: the server's life cycle itself (``api/server.py: run_standalone``).
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import logging
 import os
 from collections.abc import Coroutine
@@ -32,6 +37,11 @@ from gitward.core.localserver import DEFAULT_STATE_FILE, ServerInfo, user_state_
 from gitward.core.redact import redact_text
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
+
+
+class TlsMode(enum.StrEnum):
+    OFF = "off"
+    AUTO = "auto"
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -81,20 +91,53 @@ def run(
         int | None,
         typer.Option("--kube-burst", min=1, help="Requests above --kube-qps allowed at once [1000]."),
     ] = None,
+    tls: Annotated[
+        TlsMode, typer.Option("--tls", help="off, or auto: a self-signed certificate in the state folder.")
+    ] = TlsMode.OFF,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="PEM certificate (chain) to serve.")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")] = None,
 ) -> None:
     """Run the engine and its HTTP API until SIGINT or SIGTERM."""
     with reporting_errors():
         host, port = parse_listen(listen)
         state_file = (state or default_state_file()).absolute()
+        tls_choice = _check_tls(tls, tls_cert, tls_key)
         engine_module = _engine_module()
         _configure_logging()
         settings = engine_module.EngineSettings(config_path=config.absolute(), state_path=state_file)
         settings = _tuned(settings, concurrency=concurrency, qps=kube_qps, burst=kube_burst)
         try:
             _prepare_state(state_file, settings.cache_dir)
-            _run_loop(_serve(engine_module.Engine, settings, state_file, host, port, print_token))
+            tls_files = _tls_files(tls_choice, state_file, host)
+            serve = _serve(engine_module.Engine, settings, state_file, host, port, print_token, tls_files)
+            _run_loop(serve)
         except GitwardError as exc:
             raise CliError(f"{exc.reason}: {exc.message}") from None
+
+
+def _check_tls(
+    mode: TlsMode, cert: Path | None, key: Path | None
+) -> tuple[TlsMode, Path | None, Path | None]:
+    if (cert is None) != (key is None):
+        raise CliError("--tls-cert and --tls-key go together")
+    if cert is not None and mode is TlsMode.AUTO:
+        raise CliError("--tls auto makes its own certificate; drop it or drop --tls-cert/--tls-key")
+    return mode, cert, key
+
+
+def _tls_files(choice: tuple[TlsMode, Path | None, Path | None], state_file: Path, host: str) -> Any:
+    """The certificate and key to serve (None: plain HTTP); imported here because ``cryptography``
+    costs start-up time that ``gitward app ...`` should not pay."""
+    from gitward.api import tls
+
+    mode, cert, key = choice
+    if cert is not None and key is not None:
+        return tls.operator_files(cert, key)
+    if mode is TlsMode.AUTO:
+        return tls.self_signed(state_file.parent, host=host)
+    return None
 
 
 class _RedactingFormatter(logging.Formatter):
@@ -143,7 +186,13 @@ def _tuned(settings: Any, *, concurrency: int | None, qps: float | None, burst: 
 
 
 async def _serve(
-    engine_class: Any, settings: Any, state_file: Path, host: str, port: int, print_token: bool
+    engine_class: Any,
+    settings: Any,
+    state_file: Path,
+    host: str,
+    port: int,
+    print_token: bool,
+    tls_files: Any,
 ) -> None:
     from gitward.api.server import run_standalone
     from gitward.cli.output import console
@@ -152,6 +201,8 @@ async def _serve(
         out = console()
         out.print(Text(f"gitward API listening on {info.url}", style="green"), soft_wrap=True)
         out.print(Text(f"admin token file: {info.token_file}"), soft_wrap=True)
+        if tls_files is not None:
+            out.print(Text(f"TLS certificate: {tls_files.cert}"), soft_wrap=True)
         if print_token:
             out.print(
                 Text(f"admin token: {info.token_file.read_text(encoding='ascii').strip()}"), soft_wrap=True
@@ -164,4 +215,7 @@ async def _serve(
         host=host,
         port=port,
         announce=announce,
+        config_path=settings.config_path,
+        tls=tls_files,
+        announce_ca=tls_files is not None and tls_files.cert == state_file.parent / "tls.crt",
     )

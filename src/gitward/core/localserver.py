@@ -1,7 +1,7 @@
 """Where a local gitward server announces itself, so the CLI finds it without flags.
 
-``gitward run`` writes ``server.json`` (``{"url": ..., "tokenFile": ...}``) into the user's state
-directory and the CLI reads it when neither ``--server`` nor ``GITWARD_SERVER`` is given. Both sides
+``gitward run`` writes ``server.json`` (``{"url": ..., "tokenFile": ..., "caFile": ...}``; ``caFile``
+only for a self-signed certificate of ``--tls auto``) into the user's state directory and the CLI reads it when neither ``--server`` nor ``GITWARD_SERVER`` is given. Both sides
 need the same path and the same format, and they live in sibling packages, so both are defined here.
 
 Deliberately not here: reading or writing the files (L0 does no I/O; ``api/`` writes, ``cli/``
@@ -39,9 +39,13 @@ def token_file_for(state_file: Path) -> Path:
 class ServerInfo:
     url: str
     token_file: Path
+    ca_file: Path | None = None  # the certificate to trust for this server (``--tls auto``)
 
     def to_json(self) -> str:
-        return json.dumps({"url": self.url, "tokenFile": str(self.token_file)}, indent=2) + "\n"
+        data = {"url": self.url, "tokenFile": str(self.token_file)}
+        if self.ca_file is not None:
+            data["caFile"] = str(self.ca_file)
+        return json.dumps(data, indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> ServerInfo:
@@ -52,4 +56,7 @@ class ServerInfo:
         url, token_file = data.get("url"), data.get("tokenFile")
         if not isinstance(url, str) or not isinstance(token_file, str) or not url or not token_file:
             raise ValueError("server info needs string fields url and tokenFile")
-        return cls(url=url, token_file=Path(token_file))
+        ca_file = data.get("caFile")
+        if ca_file is not None and not (isinstance(ca_file, str) and ca_file):
+            raise ValueError("server info field caFile must be a path")
+        return cls(url=url, token_file=Path(token_file), ca_file=Path(ca_file) if ca_file else None)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pydantic
 
+from gitward.model.access import OIDCProvider, Role, RoleBinding
 from gitward.model.application import Application
 from gitward.model.argocd import from_argocd, is_argocd_application
 from gitward.model.cluster import Cluster
@@ -34,15 +35,16 @@ from gitward.model.project import DEFAULT_PROJECT, Project
 from gitward.model.receiver import Receiver
 from gitward.model.repository import Repository
 
-GitwardObject = Application | Project | Cluster | Repository | Receiver
-_GITWARD_KINDS: dict[
-    str, type[Application] | type[Project] | type[Cluster] | type[Repository] | type[Receiver]
-] = {
+GitwardObject = Application | Project | Cluster | Repository | Receiver | Role | RoleBinding | OIDCProvider
+_GITWARD_KINDS: dict[str, type[GitwardObject]] = {
     "Application": Application,
     "Project": Project,
     "Cluster": Cluster,
     "Repository": Repository,
     "Receiver": Receiver,
+    "Role": Role,
+    "RoleBinding": RoleBinding,
+    "OIDCProvider": OIDCProvider,
 }
 
 
@@ -56,6 +58,10 @@ class LoadedConfig:
     errors: tuple[ObjectError, ...] = field(default_factory=tuple)
     repositories: tuple[Repository, ...] = ()
     receivers: tuple[Receiver, ...] = ()
+    # Access control (model/access.py): read by the API, not by the engine.
+    roles: tuple[Role, ...] = ()
+    role_bindings: tuple[RoleBinding, ...] = ()
+    oidc_providers: tuple[OIDCProvider, ...] = ()
 
     def application(self, name: str) -> Application | None:
         return next((app for app in self.applications if app.name == name), None)
@@ -192,4 +198,7 @@ def _without_duplicates(loaded: list[tuple[int, GitwardObject]], errors: list[Ob
         errors=tuple(errors),
         repositories=tuple(o for o in by_name if isinstance(o, Repository)),
         receivers=tuple(o for o in by_name if isinstance(o, Receiver)),
+        roles=tuple(o for o in by_name if isinstance(o, Role)),
+        role_bindings=tuple(o for o in by_name if isinstance(o, RoleBinding)),
+        oidc_providers=tuple(o for o in by_name if isinstance(o, OIDCProvider)),
     )

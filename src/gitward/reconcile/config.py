@@ -7,6 +7,7 @@ is reported while the others run (RELIABILITY bad input 17).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,4 @@ def load_config(path: Path, *, settings: RenderSettings = DEFAULT_SETTINGS) -> L
     loaded = load_objects(documents)
     if not file_errors:
         return loaded
-    return LoadedConfig(
-        applications=loaded.applications,
-        clusters=loaded.clusters,
-        projects=loaded.projects,
-        errors=tuple(file_errors) + loaded.errors,
-        repositories=loaded.repositories,
-        receivers=loaded.receivers,
-    )
+    return dataclasses.replace(loaded, errors=tuple(file_errors) + loaded.errors)

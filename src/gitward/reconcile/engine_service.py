@@ -71,6 +71,7 @@ class EngineServiceMixin:
         revision: str | None = None,
         prune: bool | None = None,
         force: bool = False,
+        initiator: str = "",
     ) -> dict[str, Any]:
         rt = self._runtime(name)
         tracked = rt.app.spec.source.revision
@@ -86,6 +87,7 @@ class EngineServiceMixin:
             revision=revision,
             prune=prune,
             force=force,
+            initiator=initiator,
         )
         return await self._run_user_sync(rt, request)
 
@@ -97,16 +99,17 @@ class EngineServiceMixin:
         assert operation is not None
         return operation
 
-    async def refresh_app(self, name: str) -> dict[str, Any]:
+    async def refresh_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
         rt = self._runtime(name)
-        await self.reconcile(rt, SyncRequest(trigger="refresh", fetch=True, force_fetch=True))
+        request = SyncRequest(trigger="refresh", fetch=True, force_fetch=True, initiator=initiator)
+        await self.reconcile(rt, request)
         return app_summary(rt)
 
     def history(self, name: str) -> list[dict[str, Any]]:
         self._runtime(name)
         return self.store.list_operations(name)
 
-    async def rollback(self, name: str, history_id: int) -> dict[str, Any]:
+    async def rollback(self, name: str, history_id: int, *, initiator: str = "") -> dict[str, Any]:
         rt = self._runtime(name)
         operation = self.store.get_operation(history_id)
         if operation is None or operation.get("app") != name or not operation.get("commit"):
@@ -119,7 +122,11 @@ class EngineServiceMixin:
             pinnedRevision=commit,
         )
         request = SyncRequest(
-            trigger=f"rollback:{history_id}", apply=True, revision=commit, history_id=history_id
+            trigger=f"rollback:{history_id}",
+            apply=True,
+            revision=commit,
+            history_id=history_id,
+            initiator=initiator,
         )
         return await self._run_user_sync(rt, request)
 

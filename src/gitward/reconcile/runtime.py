@@ -23,6 +23,7 @@ class SyncRequest:
     prune: bool | None = None
     force: bool = False
     history_id: int | None = None
+    initiator: str = ""  # who asked through the API (a principal's name); "" for the engine's own passes
 
 
 @dataclass

@@ -9,7 +9,7 @@ Shapes (keys are camelCase, as in the Application status the user reads):
   sync: {status, revision}, health: {status, message}, conditions: [...], suspended: bool,
   suspendReason: str, operation: {...} | None, resources: [{id, group, kind, namespace, name,
   version, sync, health, message}]}``
-- operation: ``{id, app, revision, commit, phase, startedAt, finishedAt, message, trigger,
+- operation: ``{id, app, revision, commit, phase, startedAt, finishedAt, message, trigger, initiator,
   resources: [Change.to_dict()...]}``
 - diff entry: ``{id, group, kind, namespace, name, action: create|update|delete|none, diff: str}``
 - event: ``{id, app, time, type: Normal|Warning, reason, message, object, fields: [...], manager}``
@@ -40,18 +40,25 @@ class EngineService(Protocol):
         ...
 
     async def sync_app(
-        self, name: str, *, revision: str | None = None, prune: bool | None = None, force: bool = False
+        self,
+        name: str,
+        *,
+        revision: str | None = None,
+        prune: bool | None = None,
+        force: bool = False,
+        initiator: str = "",
     ) -> dict[str, Any]:
-        """Run one sync now and return the finished operation. A sync to a branch resumes automation."""
+        """Run one sync now and return the finished operation. A sync to a branch resumes automation.
+        ``initiator`` (here and below): who asked, recorded in the operation (the audit trail)."""
         ...
 
-    async def refresh_app(self, name: str) -> dict[str, Any]:
+    async def refresh_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
         """Fetch the source now, then reconcile; returns the app summary afterwards."""
         ...
 
     def history(self, name: str) -> list[dict[str, Any]]: ...
 
-    async def rollback(self, name: str, history_id: int) -> dict[str, Any]:
+    async def rollback(self, name: str, history_id: int, *, initiator: str = "") -> dict[str, Any]:
         """Sync the revision of that history entry and suspend automated sync for the app."""
         ...
 

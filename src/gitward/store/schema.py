@@ -89,6 +89,9 @@ operations = Table(
     # What a heal re-applied and why (commit, objects, drifted fields, field managers), hashed; empty
     # for anything but a successful heal. Equal keys of consecutive heals collapse into one entry.
     Column("heal_key", String(64), nullable=False, server_default=text("''")),
+    # Added by migration 4. Who asked for the sync through the API (the principal's name: a user or
+    # an API token's name, never a credential); empty for the engine's own syncs. The audit trail.
+    Column("initiator", String(256), nullable=False, server_default=text("''")),
     Index("ix_operations_app_id", "app", "id"),
     Index("ix_operations_phase", "phase"),
     # Never reuse an id after deletes: clients keep operation ids (rollback targets, links).
@@ -109,6 +112,23 @@ events = Table(
     Column("manager", String(256), nullable=False),
     Index("ix_events_app_id", "app", "id"),
     sqlite_autoincrement=True,
+)
+
+
+# Added by migration 3. API tokens (api/access_tokens.py): only a SHA-256 of each token's secret is
+# kept, so a copy of the database lets nobody call the API. Revoked tokens stay listed as revoked.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(253), nullable=False),
+    Column("role", String(253), nullable=False),
+    Column("project", String(253), nullable=False),  # "" for every project
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("expires_at", Float, nullable=True),
+    Column("revoked_at", Float, nullable=True),
 )
 
 
@@ -161,9 +181,24 @@ def _add_history_collapse(conn: Connection) -> None:
         conn.execute(mark, [{"op_id": op_id} for op_id in deployed])
 
 
+def _add_api_tokens(conn: Connection) -> None:
+    """Migration 3: the ``api_tokens`` table."""
+    metadata.create_all(conn, tables=[api_tokens])
+
+
+def _add_operation_initiator(conn: Connection) -> None:
+    """Migration 4: ``initiator`` on operations (past rows: unknown, empty)."""
+    conn.execute(text("ALTER TABLE operations ADD COLUMN initiator VARCHAR(256) NOT NULL DEFAULT ''"))
+
+
 Migration = Callable[[Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_create_v1_tables, _add_history_collapse)
+MIGRATIONS: tuple[Migration, ...] = (
+    _create_v1_tables,
+    _add_history_collapse,
+    _add_api_tokens,
+    _add_operation_initiator,
+)
 
 
 def current_version(conn: Connection) -> int:

@@ -53,6 +53,7 @@ class FakeEngine:
             "rolling": _app("rolling", sync="Synced", health="Progressing", revision="1111111"),
         }
         self.calls: list[tuple[str, Any]] = []
+        self.initiators: list[tuple[str, str, str]] = []  # (call, app, initiator) of every write
         self.stopped = False
 
     def _find(self, name: str) -> dict[str, Any]:
@@ -85,14 +86,22 @@ class FakeEngine:
         return [_diff_entry(name, "update", diff)]
 
     async def sync_app(
-        self, name: str, *, revision: str | None = None, prune: bool | None = None, force: bool = False
+        self,
+        name: str,
+        *,
+        revision: str | None = None,
+        prune: bool | None = None,
+        force: bool = False,
+        initiator: str = "",
     ) -> dict[str, Any]:
         self._find(name)
+        self.initiators.append(("sync", name, initiator))
         self.calls.append(("sync", {"name": name, "revision": revision, "prune": prune, "force": force}))
         return _operation(name, revision or "main", op_id=8)
 
-    async def refresh_app(self, name: str) -> dict[str, Any]:
+    async def refresh_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
         app = self._find(name)
+        self.initiators.append(("refresh", name, initiator))
         self.calls.append(("refresh", name))
         return copy.deepcopy(app)
 
@@ -103,8 +112,9 @@ class FakeEngine:
             {"id": 6, "revision": "0a0a0a0", "deployedAt": "2024-04-30T09:00:00Z"},
         ]
 
-    async def rollback(self, name: str, history_id: int) -> dict[str, Any]:
+    async def rollback(self, name: str, history_id: int, *, initiator: str = "") -> dict[str, Any]:
         self._find(name)
+        self.initiators.append(("rollback", name, initiator))
         self.calls.append(("rollback", {"name": name, "id": history_id}))
         return _operation(name, "0a0a0a0", op_id=9, trigger="rollback")
 

@@ -121,7 +121,7 @@ class SlowRefreshEngine(FakeEngine):
         super().__init__()
         self.release = asyncio.Event()
 
-    async def refresh_app(self, name: str) -> dict[str, Any]:
+    async def refresh_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
         app = self._find(name)
         self.calls.append(("refresh", name))
         await self.release.wait()
