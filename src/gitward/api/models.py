@@ -84,6 +84,7 @@ class LastOperation(_Open):
     finishedAt: float | str | None = None
     message: str = ""
     trigger: str = ""
+    initiator: str = Field("", description="who asked for it through the API; empty for gitward's own syncs")
     count: int = Field(1, description="syncs this entry stands for: repeated identical heals share one")
 
 

@@ -40,6 +40,12 @@ Server = Annotated[
     str | None,
     typer.Option("--server", help="API URL; default: $GITWARD_SERVER, then the local server.json."),
 ]
+CaFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-file", envvar="GITWARD_CA_FILE", help="Certificate (PEM) to trust for an https:// server."
+    ),
+]
 Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="table, json or yaml.")]
 Name = Annotated[str, typer.Argument(help="Application name.")]
 Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server.", min=1)]
@@ -48,8 +54,8 @@ DIFF_EXIT_DIFFERENT = 2
 MAX_REFRESH_WAIT = 300.0  # the most the server waits for a refresh (the API's bound)
 
 
-def _client(server: str | None, timeout: float) -> ApiClient:
-    return connect(server, environ=os.environ, home=Path.home(), timeout=timeout)
+def _client(server: str | None, timeout: float, ca_file: Path | None = None) -> ApiClient:
+    return connect(server, environ=os.environ, home=Path.home(), timeout=timeout, ca_file=ca_file)
 
 
 def _app_path(name: str, suffix: str = "") -> str:
@@ -134,10 +140,12 @@ def _finish_operation(operation: dict[str, Any], fmt: OutputFormat) -> None:
 
 
 @app.command("list")
-def list_apps(server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 30) -> None:
+def list_apps(
+    server: Server = None, ca_file: CaFile = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 30
+) -> None:
     """List applications with their sync and health status."""
     with reporting_errors():
-        apps = _client(server, timeout).get("/api/v1/apps")
+        apps = _client(server, timeout, ca_file).get("/api/v1/apps")
     if output is not OutputFormat.TABLE:
         print_data(apps, output)
         return
@@ -159,11 +167,15 @@ def list_apps(server: Server = None, output: Output = OutputFormat.TABLE, timeou
 
 @app.command("get")
 def get_app(
-    name: Name, server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 30
+    name: Name,
+    server: Server = None,
+    ca_file: CaFile = None,
+    output: Output = OutputFormat.TABLE,
+    timeout: Timeout = 30,
 ) -> None:
     """Show one application: source, destination, status and its resources."""
     with reporting_errors():
-        summary = _client(server, timeout).get(_app_path(name))
+        summary = _client(server, timeout, ca_file).get(_app_path(name))
     if output is OutputFormat.TABLE:
         _print_summary(summary)
     else:
@@ -172,11 +184,15 @@ def get_app(
 
 @app.command("diff")
 def diff_app(
-    name: Name, server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 120
+    name: Name,
+    server: Server = None,
+    ca_file: CaFile = None,
+    output: Output = OutputFormat.TABLE,
+    timeout: Timeout = 120,
 ) -> None:
     """Show what a sync would change. Exit status: 0 no differences, 2 differences, 1 error."""
     with reporting_errors():
-        entries = _client(server, timeout).get(_app_path(name, "/diff"))
+        entries = _client(server, timeout, ca_file).get(_app_path(name, "/diff"))
     changed = [e for e in entries if e.get("action") != "none"]
     if output is not OutputFormat.TABLE:
         print_data(entries, output)
@@ -206,6 +222,7 @@ def sync_app(
         ),
     ] = False,
     server: Server = None,
+    ca_file: CaFile = None,
     output: Output = OutputFormat.TABLE,
     timeout: Timeout = 600,
 ) -> None:
@@ -216,18 +233,22 @@ def sync_app(
     if prune is not None:
         body["prune"] = prune
     with reporting_errors(), console(stderr=True).status(f"Syncing {name}..."):
-        operation = _client(server, timeout).post(_app_path(name, "/sync"), body=body)
+        operation = _client(server, timeout, ca_file).post(_app_path(name, "/sync"), body=body)
     _finish_operation(operation, output)
 
 
 @app.command("refresh")
 def refresh_app(
-    name: Name, server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 60
+    name: Name,
+    server: Server = None,
+    ca_file: CaFile = None,
+    output: Output = OutputFormat.TABLE,
+    timeout: Timeout = 60,
 ) -> None:
     """Fetch the source now and reconcile; shows the application afterwards."""
     wait = {"wait": f"{min(timeout / 2, MAX_REFRESH_WAIT):g}"}
     with reporting_errors(), console(stderr=True).status(f"Refreshing {name}..."):
-        summary = _client(server, timeout).post(_app_path(name, "/refresh"), query=wait)
+        summary = _client(server, timeout, ca_file).post(_app_path(name, "/refresh"), query=wait)
     if output is OutputFormat.TABLE:
         _print_summary(summary)
     else:
@@ -239,12 +260,17 @@ def refresh_app(
 
 @app.command("history")
 def history(
-    name: Name, server: Server = None, output: Output = OutputFormat.TABLE, timeout: Timeout = 30
+    name: Name,
+    server: Server = None,
+    ca_file: CaFile = None,
+    output: Output = OutputFormat.TABLE,
+    timeout: Timeout = 30,
 ) -> None:
     """Past syncs; their ID is what `rollback` takes. Repeated identical heals share one entry: COUNT
-    says how many, FINISHED when the last one ended; DEPLOYED marks new commits (kept longest)."""
+    says how many, FINISHED when the last one ended; DEPLOYED marks new commits (kept longest); BY
+    names who asked for it through the API (empty for gitward's own syncs)."""
     with reporting_errors():
-        entries = _client(server, timeout).get(_app_path(name, "/history"))
+        entries = _client(server, timeout, ca_file).get(_app_path(name, "/history"))
     if output is not OutputFormat.TABLE:
         print_data(entries, output)
         return
@@ -259,6 +285,7 @@ def history(
             "COUNT",
             "DEPLOYED",
             "TRIGGER",
+            "BY",
             "MESSAGE",
         ],
         (
@@ -272,6 +299,7 @@ def history(
                 e.get("count", 1),
                 "yes" if e.get("deployed") else "",
                 e.get("trigger"),
+                e.get("initiator") or "",
                 e.get("message"),
             ]
             for e in entries
@@ -286,12 +314,13 @@ def rollback(
         int, typer.Argument(metavar="ID", help="History ID (see `gitward app history`).", min=0)
     ],
     server: Server = None,
+    ca_file: CaFile = None,
     output: Output = OutputFormat.TABLE,
     timeout: Timeout = 600,
 ) -> None:
     """Sync the revision of a history entry; automated sync is suspended for the app."""
     with reporting_errors(), console(stderr=True).status(f"Rolling back {name} to {history_id}..."):
-        operation = _client(server, timeout).post(_app_path(name, f"/rollback/{history_id}"))
+        operation = _client(server, timeout, ca_file).post(_app_path(name, f"/rollback/{history_id}"))
     _finish_operation(operation, output)
 
 
@@ -300,6 +329,7 @@ def events(
     name: Annotated[str | None, typer.Argument(help="Only this application's events.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 100,
     server: Server = None,
+    ca_file: CaFile = None,
     output: Output = OutputFormat.TABLE,
     timeout: Timeout = 30,
 ) -> None:
@@ -308,7 +338,7 @@ def events(
     if name is not None:
         query["app"] = name
     with reporting_errors():
-        items = _client(server, timeout).get("/api/v1/events", query=query)
+        items = _client(server, timeout, ca_file).get("/api/v1/events", query=query)
     if output is not OutputFormat.TABLE:
         print_data(items, output)
         return

@@ -8,6 +8,11 @@ The timeout is a deadline for the whole exchange, not only for each socket opera
 is (a name lookup, or a server that trickles bytes, would outlast that): the request runs on a daemon
 thread and the command answers when the deadline passes, whatever the thread is still waiting for.
 
+An https server's certificate is always verified: against ``ca_file`` when one is given (``--ca-file``,
+``GITWARD_CA_FILE``, or the certificate a local ``gitward run --tls auto`` announces), else against the
+system's trust store. A certificate that does not verify is one line saying so and how to trust it;
+there is no switch to skip the check.
+
 Deliberately not here: retries (a command is run again by the user) and the token's value in any
 message.
 """
@@ -17,16 +22,18 @@ from __future__ import annotations
 import http.client
 import json
 import queue
+import ssl
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 _AUTH_HELP = (
-    "set GITWARD_TOKEN to the contents of the server's token file "
-    "(`gitward run` prints its path; by default <state-dir>/state.token)"
+    "run `gitward login`, or set GITWARD_TOKEN to an API token or the contents of the server's token "
+    "file (`gitward run` prints its path; by default <state-dir>/state.token)"
 )
 
 
@@ -41,11 +48,23 @@ def check_server_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Verification against ``ca_file`` only, or the system's trust store when None."""
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise CliError(f"cannot use CA file {ca_file}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
 @dataclass(frozen=True)
 class ApiClient:
     base_url: str
     token: str | None
     timeout: float = 30.0
+    ca_file: Path | None = None
+
+    def delete(self, path: str) -> Any:
+        return self._request("DELETE", path)
 
     def get(self, path: str, *, query: dict[str, str] | None = None) -> Any:
         return self._request("GET", path, query=query)
@@ -106,9 +125,10 @@ class ApiClient:
 
     def _exchange(self, request: urllib.request.Request, *, timeout: float) -> bytes | CliError:
         """The answer's body, or the error to report (returned: it crosses a thread)."""
+        context = tls_context(self.ca_file) if self.base_url.startswith("https:") else None
         try:
             # The scheme was checked to be http(s) above, so urlopen cannot be steered to file:.
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
                 body: bytes = response.read()
                 return body
         except urllib.error.HTTPError as exc:
@@ -118,6 +138,8 @@ class ApiClient:
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, TimeoutError):
                 return self._no_answer(timeout)
+            if isinstance(exc.reason, ssl.SSLCertVerificationError):
+                return self._untrusted(exc.reason)
             reason = getattr(exc.reason, "strerror", None) or str(exc.reason)
             return CliError(f"cannot reach gitward server at {self.base_url}: {reason}")
         except OSError as exc:
@@ -125,19 +147,28 @@ class ApiClient:
         except http.client.HTTPException as exc:
             return CliError(f"server at {self.base_url} broke off its answer ({type(exc).__name__})")
 
+    def _untrusted(self, error: ssl.SSLCertVerificationError) -> CliError:
+        detail = error.verify_message or "certificate verify failed"
+        trusted = f"the CA file {self.ca_file}" if self.ca_file else "the system's trusted CAs"
+        return CliError(
+            f"TLS certificate of {self.base_url} is not trusted ({detail}; checked against {trusted}): "
+            "pass --ca-file with the server's certificate or its CA (or set GITWARD_CA_FILE)"
+        )
+
     def _no_answer(self, timeout: float) -> CliError:
         return CliError(f"no answer from gitward server at {self.base_url} within {timeout:g}s")
 
     def _http_error(self, exc: urllib.error.HTTPError) -> CliError:
-        if exc.code == 401:
-            if self.token:
-                return CliError(f"server at {self.base_url} refused the token (401): {_AUTH_HELP}")
-            return CliError(f"server at {self.base_url} needs a token (401): {_AUTH_HELP}")
         try:
             body = json.loads(exc.read())
             reason, message = str(body.get("reason", "")), str(body.get("message", ""))
         except (ValueError, AttributeError, OSError, http.client.HTTPException):
             reason, message = "", ""
+        if exc.code == 401:
+            why = f"401: {message}" if message else "401"
+            if self.token:
+                return CliError(f"server at {self.base_url} refused the token ({why}): {_AUTH_HELP}")
+            return CliError(f"server at {self.base_url} needs a token ({why}): {_AUTH_HELP}")
         if message:
             return CliError(f"{reason or 'Error'} ({exc.code}): {message}")
         return CliError(f"server at {self.base_url} answered {exc.code} {exc.reason}")

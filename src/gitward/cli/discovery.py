@@ -1,11 +1,13 @@
 """Find the server and token for a command: flags and environment first, then ``server.json``.
 
-Order: ``--server`` / ``GITWARD_SERVER`` for the URL and ``GITWARD_TOKEN`` for the token; failing
-those, the ``server.json`` that ``gitward run`` writes into the user's state directory gives both the
-URL and the path of the token file. The token file is used only for the server it was written for,
-so a token never goes to a different server by accident.
+Order: ``--server`` / ``GITWARD_SERVER`` for the URL; for the token ``GITWARD_TOKEN``, then the login
+``gitward login`` stored for that URL (``logins.py``), then -- for the local server only -- the token
+file that ``server.json`` names. For the certificate to trust: ``--ca-file`` / ``GITWARD_CA_FILE``,
+then the self-signed certificate a local ``gitward run --tls auto`` announces. A local server's token
+file and certificate are used only for the server they were written for, so a token never goes to a
+different server by accident.
 
-Deliberately not here: storing tokens for remote servers (use the environment).
+Deliberately not here: the login flow (``login.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gitward.cli.client import ApiClient, CliError, check_server_url
+from gitward.cli.logins import token_for
 from gitward.core.localserver import SERVER_INFO_FILE, ServerInfo, user_state_dir
 
 
@@ -38,9 +41,16 @@ def _read_token(path: Path) -> str:
 
 
 def connect(
-    server: str | None, *, environ: Mapping[str, str], home: Path, timeout: float = 30.0
+    server: str | None,
+    *,
+    environ: Mapping[str, str],
+    home: Path,
+    timeout: float = 30.0,
+    ca_file: Path | None = None,
+    anonymous: bool = False,
 ) -> ApiClient:
-    """An ``ApiClient`` for the server to talk to; raises ``CliError`` when none is known."""
+    """An ``ApiClient`` for the server to talk to; raises ``CliError`` when none is known.
+    ``anonymous``: send no token (``gitward login`` asks the open routes before it has one)."""
     local = _local_server(environ, home)
     url = server or environ.get("GITWARD_SERVER") or (local.url if local else "")
     if not url:
@@ -49,7 +59,14 @@ def connect(
             "(a local `gitward run` is found automatically)"
         )
     url = check_server_url(url)
-    token = environ.get("GITWARD_TOKEN") or None
-    if token is None and local is not None and check_server_url(local.url) == url:
+    is_local = local is not None and check_server_url(local.url) == url
+    env_ca = environ.get("GITWARD_CA_FILE")
+    ca = ca_file or (Path(env_ca) if env_ca else None)
+    if ca is None and is_local and local is not None:
+        ca = local.ca_file
+    if anonymous:
+        return ApiClient(base_url=url, token=None, timeout=timeout, ca_file=ca)
+    token = environ.get("GITWARD_TOKEN") or token_for(url, environ, home)
+    if token is None and is_local and local is not None:
         token = _read_token(local.token_file)
-    return ApiClient(base_url=url, token=token, timeout=timeout)
+    return ApiClient(base_url=url, token=token, timeout=timeout, ca_file=ca)

@@ -1,7 +1,8 @@
 """``gitward``: the command line entry point (console script ``gitward = gitward.cli.main:app``).
 
-Commands: ``run`` (the standalone server), ``app ...`` (talk to a server over its API),
-``render`` (offline rendering of a local directory) and ``version``. Each group lives in its own
+Commands: ``run`` (the standalone server), ``app ...`` (talk to a server over its API), ``token ...``
+(API tokens), ``login``/``logout`` (OIDC single sign-on), ``render`` (offline rendering of a local
+directory) and ``version``. Each group lives in its own
 module; this one only assembles them.
 
 Deliberately not here: any command logic.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import typer
 
 import gitward
-from gitward.cli import apps, render, run
+from gitward.cli import apps, login, render, run, tokens
 
 app = typer.Typer(
     name="gitward",
@@ -21,6 +22,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals could hold a token
 )
 app.add_typer(apps.app, name="app")
+app.add_typer(tokens.app, name="token")
+app.command("login")(login.login)
+app.command("logout")(login.logout)
 app.command("run")(run.run)
 app.command("render")(render.render)
 

@@ -1,8 +1,9 @@
 """Where a local gitward server announces itself, so the CLI finds it without flags.
 
 ``gitward run`` writes ``server.json`` (``{"url": ..., "tokenFile": ..., "caFile": ...}``; ``caFile``
-only for a self-signed certificate of ``--tls auto``) into the user's state directory and the CLI reads it when neither ``--server`` nor ``GITWARD_SERVER`` is given. Both sides
-need the same path and the same format, and they live in sibling packages, so both are defined here.
+only for a self-signed certificate of ``--tls auto``) into the user's state directory and the CLI
+reads it when neither ``--server`` nor ``GITWARD_SERVER`` is given. Both sides need the same path
+and the same format, and they live in sibling packages, so both are defined here.
 
 Deliberately not here: reading or writing the files (L0 does no I/O; ``api/`` writes, ``cli/``
 reads) and the token itself -- ``server.json`` names the token file, it never holds the token.

@@ -16,6 +16,7 @@ Deliberately not here: deciding a request (``api/roles.py``) and talking to the 
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -103,7 +104,9 @@ class OIDCProviderSpec(SpecModel):
     @classmethod
     def _issuer(cls, value: str) -> str:
         check_no_credentials(value, what="issuer")
-        if not value.startswith(("https://", "http://")):
+        host = urlsplit(value).hostname or ""
+        loopback = host in ("localhost", "127.0.0.1", "::1")
+        if not (value.startswith("https://") or (value.startswith("http://") and loopback)):
             raise ValueError("issuer must be an https:// URL (http:// only for a provider on loopback)")
         return value.rstrip("/")
 

@@ -430,7 +430,12 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         started_at = self.clock.now()
         revision, commit = prepared.desired.revision, prepared.desired.commit
         op_id = self.store.start_operation(
-            rt.name, revision=revision, commit=commit, trigger=req.trigger, started_at=started_at
+            rt.name,
+            revision=revision,
+            commit=commit,
+            trigger=req.trigger,
+            started_at=started_at,
+            initiator=req.initiator,
         )
         rt.operation = {
             "id": op_id,
@@ -438,6 +443,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             "commit": commit,
             "startedAt": started_at,
             "trigger": req.trigger,
+            "initiator": req.initiator,
         }
         return op_id
 

@@ -75,8 +75,15 @@ def _finish(
         "startedAt": op.get("startedAt"),
         "finishedAt": now,
         "trigger": op.get("trigger", ""),
+        "initiator": op.get("initiator", ""),
         "count": entry.count,
     }
+
+
+def _by(rt: AppRuntime) -> str:
+    """`` by <name>`` when someone asked for the sync through the API (the audit trail in events)."""
+    initiator = str((rt.operation or {}).get("initiator") or "")
+    return f" by {initiator}" if initiator else ""
 
 
 def record_success(
@@ -109,9 +116,9 @@ def record_success(
         )
         trigger = str((rt.operation or {}).get("trigger", ""))
         commit = prepared.desired.commit
-        heal = (
+        heal = (  # a sync someone asked for keeps its own entry: the audit trail names them
             ""
-            if failed or deployed
+            if failed or deployed or _by(rt)
             else heal_key(ctx.store, rt.name, result.changes, trigger=trigger, commit=commit)
         )
         _finish(
@@ -133,7 +140,7 @@ def record_success(
                 rt.name,
                 type=kind,
                 reason="Synced",
-                message=f"synced {prepared.desired.commit[:12]}: {_summary(result)}",
+                message=f"synced {prepared.desired.commit[:12]}{_by(rt)}: {_summary(result)}",
             )
     else:
         out = set(out_of_sync or set())

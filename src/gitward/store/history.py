@@ -42,7 +42,14 @@ def _update_operation(columns: frozenset[str]) -> Executable:
 
 
 def insert_operation(
-    conn: Connection, *, app: str, revision: str, commit: str, trigger: str, started_at: float
+    conn: Connection,
+    *,
+    app: str,
+    revision: str,
+    commit: str,
+    trigger: str,
+    started_at: float,
+    initiator: str = "",
 ) -> int:
     result = conn.execute(
         _INSERT_OPERATION,
@@ -51,6 +58,7 @@ def insert_operation(
             "revision": revision,
             "commit_sha": commit,
             "triggered_by": trigger,
+            "initiator": initiator[:256],
             "phase": OperationPhase.RUNNING.value,
             "message": "",
             "started_at": started_at,
@@ -192,6 +200,7 @@ def operation_dict(row: Row[Any], *, with_resources: bool) -> dict[str, Any]:
         "finishedAt": m["finished_at"],
         "message": m["message"],
         "trigger": m["triggered_by"],
+        "initiator": m["initiator"],
         "count": m["sync_count"],
         "deployed": bool(m["deployed"]),
         # When what this entry applied was in place (the last one, for folded heals).

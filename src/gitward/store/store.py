@@ -156,12 +156,25 @@ class Store:
     # -- operations ---------------------------------------------------------------------------
 
     def start_operation(
-        self, app: str, *, revision: str, commit: str, trigger: str, started_at: float
+        self,
+        app: str,
+        *,
+        revision: str,
+        commit: str,
+        trigger: str,
+        started_at: float,
+        initiator: str = "",
     ) -> int:
         """Record a sync in phase Running before it touches the cluster; returns its id."""
         with self._write() as conn:
             op_id = history.insert_operation(
-                conn, app=app, revision=revision, commit=commit, trigger=trigger, started_at=started_at
+                conn,
+                app=app,
+                revision=revision,
+                commit=commit,
+                trigger=trigger,
+                started_at=started_at,
+                initiator=initiator,
             )
             if self._trim_due("operations", app, self.max_operations_per_app):
                 history.trim_finished_operations(conn, app=app, keep=self.max_operations_per_app)

@@ -130,7 +130,7 @@ def test_server_and_token_from_environment(runner: CliRunner, served: Served) ->
 def test_wrong_token_says_how_to_set_it(runner: CliRunner, served: Served) -> None:
     result = invoke(runner, "app", "list", "--server", served.url, env={"GITWARD_TOKEN": "wrong"})
     assert result.exit_code == 1
-    assert "refused the token (401)" in result.stderr
+    assert "refused the token (401" in result.stderr
     assert "GITWARD_TOKEN" in result.stderr
 
 
@@ -140,7 +140,7 @@ def test_local_token_is_not_sent_to_another_server(
     announce_local_server(state_home, "http://127.0.0.1:1")
     result = invoke(runner, "app", "list", "--server", served.url)
     assert result.exit_code == 1
-    assert "needs a token (401)" in result.stderr
+    assert "needs a token (401" in result.stderr
 
 
 def test_unreachable_server_names_the_url(runner: CliRunner) -> None:
