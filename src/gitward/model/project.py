@@ -7,8 +7,11 @@ empty list allows none; the blacklist is applied after the whitelist.
 
 The implicit project ``default`` allows everything, unless the user defines a Project named default.
 
-Deliberately not here: evaluating the rules against rendered objects (policy/), roles and signature
-keys (not modelled yet).
+``signatureKeys`` (``model/trust.py``), when set, makes every commit an Application of the project
+deploys need a valid signature by one of the listed keys (GPG or SSH); otherwise nothing is applied.
+
+Deliberately not here: evaluating the rules against rendered objects (policy/), checking signatures
+(``sources/signatures.py``), roles (not modelled yet).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from gitward.model.common import ObjectMeta, SpecModel, TopLevelObject, check_no_credentials
+from gitward.model.trust import SignatureKeys
 
 DEFAULT_PROJECT = "default"
 
@@ -42,6 +46,7 @@ class ProjectSpec(SpecModel):
     cluster_resource_blacklist: tuple[GroupKind, ...] = ()
     namespace_resource_whitelist: tuple[GroupKind, ...] | None = None
     namespace_resource_blacklist: tuple[GroupKind, ...] = ()
+    signature_keys: SignatureKeys | None = None  # set: commits must be signed by one of these keys
 
     @field_validator("source_repos")
     @classmethod

@@ -4,6 +4,9 @@ Credentials live in files (a mounted Secret, a file only the operator can read),
 config, so the config itself can be committed to Git. The longest matching ``url`` prefix wins, as
 with Argo CD's repository credential templates. For the same reason ``url`` itself must not hold a
 password or a token (``check_no_credentials``).
+``signatureKeys`` (``model/trust.py``), when set, makes every commit fetched from a matching URL
+need a valid signature by one of the listed keys before any app deploys it.
+
 Deliberately not here: reading the files (reconcile does, when it needs them).
 """
 
@@ -14,6 +17,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from gitward.model.common import FilePath, SpecModel, TopLevelObject, check_no_credentials
+from gitward.model.trust import SignatureKeys
 
 
 class RepositorySpec(SpecModel):
@@ -23,6 +27,7 @@ class RepositorySpec(SpecModel):
     bearer_token_file: FilePath | None = None
     ssh_private_key_file: FilePath | None = None
     known_hosts_file: FilePath | None = None
+    signature_keys: SignatureKeys | None = None  # set: commits must be signed by one of these keys
 
     @field_validator("url")
     @classmethod

@@ -21,9 +21,9 @@ that ask for ``HEAD``, never those that name a branch, a tag or a commit (``gitr
 Layout under ``root``: ``mirrors/<sha256(url)[:32]>.git`` (bare), ``checkouts/<commit>/`` (export),
 ``helpers/askpass.sh``. Mirrors hold only branches, tags and the remote's HEAD (not pull-request refs).
 
-Deliberately not here: verifying commit signatures, garbage collection of old checkouts beyond
-``discard_checkout``, and sharing one cache between processes (git's own locks keep that safe but
-coalescing works within one process only).
+Deliberately not here: verifying commit signatures (``signatures``), garbage collection of old
+checkouts beyond ``discard_checkout``, and sharing one cache between processes (git's own locks keep
+that safe but coalescing works within one process only).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from gitward.sources.gitread import (
     path_hash,
     resolve_revision,
 )
+from gitward.sources.signatures import revision_tag, tag_object
 
 _FetchKey = tuple[str, GitCredentials | None]
 _T = TypeVar("_T")
@@ -300,6 +301,18 @@ class GitCache:
                 self._hashes.clear()
             self._hashes[(url, commit, path)] = found
         return found
+
+    def tag_of(self, url: str, revision: str) -> tuple[str, str | None, str] | None:
+        """(tag name, annotated tag object id or None for a lightweight tag, commit it points at) of
+        the tag ``revision`` names, as ``resolve`` reads it; None when it names no tag."""
+        repo = self._loop_repo(url)
+        name = revision_tag(repo, revision)
+        if name is None:
+            return None
+        found = tag_object(repo, name)
+        if found is None:
+            return name, None, resolve_revision(repo, f"refs/tags/{name}", url=display_url(url))
+        return name, found[0], found[1]
 
     async def checkout(self, url: str, commit: str) -> Path:
         """A read-only directory holding ``commit``'s tree; exported once, then reused."""

@@ -72,6 +72,35 @@ async def run_git(
     return stdout.decode("utf-8", "replace")
 
 
+async def run_git_checked(
+    args: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    timeout: float,  # noqa: ASYNC109 - on expiry the whole git process group is killed
+) -> tuple[int, str, str]:
+    """Run a local ``git args`` whose exit status is an answer, not a failure (``verify-commit``):
+    (status, stdout, stderr). Bounded in time and output like every git run here."""
+    process = await asyncio.create_subprocess_exec(
+        "git",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(_read_capped(process), timeout=timeout)
+    except BaseException:
+        _kill(process)
+        await process.wait()
+        raise
+    code = process.returncode if process.returncode is not None else -1
+    return code, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")
+
+
 async def _read_capped(process: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
     assert process.stdout is not None
     assert process.stderr is not None
