@@ -6,10 +6,17 @@ factor 1. ``targetNamespace`` becomes both the destination namespace and the kus
 override, as in Flux. The revision is taken from ``ref`` with Flux's precedence (commit, name,
 semver, tag, branch) and defaults to ``master`` like Flux.
 
+The GitRepository's ``verify`` (OpenPGP keys in a Secret, modes HEAD, Tag, TagAndHEAD) becomes the
+app's ``source.verify``, and the Kustomization's ``decryption`` (provider sops, keys in a Secret)
+its ``source.decryption``. A ``secretRef`` names a Secret in the object's own namespace, as in
+Flux; standalone gitward reads it from a folder of one file per key (``reconcile/trust.py``).
+Without ``secretRef`` Flux falls back to its controller's own keys, which gitward does not have, so
+that is refused.
+
 Deliberately not here: other source kinds (OCIRepository, Bucket, HelmRelease), substituteFrom,
-decryption, patches, components, remote kubeconfigs, service-account impersonation and commit
-verification. Each is refused with the field named; ``timeout``, ``wait`` and ``healthChecks`` are
-accepted because gitward always waits for health.
+patches, components, remote kubeconfigs, service-account impersonation, cloud KMS decryption. Each
+is refused with the field named; ``timeout``, ``wait`` and ``healthChecks`` are accepted because
+gitward always waits for health.
 """
 
 from __future__ import annotations
@@ -29,10 +36,12 @@ FLUX_VERSIONS = frozenset({"v1", "v1beta2"})
 _KUSTOMIZATION_FIELDS = {
     "interval", "retryInterval", "path", "prune", "sourceRef", "targetNamespace", "dependsOn",
     "postBuild", "suspend", "force", "images", "namePrefix", "nameSuffix", "commonMetadata",
+    "decryption",
 }  # fmt: skip
 _KUSTOMIZATION_HARMLESS = {"timeout", "wait", "healthChecks"}
 # secretRef holds fetch credentials, configured for gitward's fetcher separately; the rest are timing.
-_REPOSITORY_FIELDS = {"url", "ref", "interval", "timeout", "secretRef", "suspend"}
+_REPOSITORY_FIELDS = {"url", "ref", "interval", "timeout", "secretRef", "suspend", "verify"}
+_VERIFY_MODES = {"HEAD": "HEAD", "head": "HEAD", "Tag": "Tag", "TagAndHEAD": "TagAndHEAD"}
 _REF_PRECEDENCE = ("commit", "name", "semver", "tag", "branch")
 
 
@@ -77,8 +86,15 @@ def from_flux(*, kustomization: Mapping[str, Any], git_repository: Mapping[str, 
     only(repo_spec, allowed=_REPOSITORY_FIELDS, where="GitRepository spec")
     _check_url(repo_spec.get("url"), git_repository)
     suspended = bool(spec.get("suspend")) or bool(repo_spec.get("suspend"))
+    source = _source(spec, repo_spec)
+    verify = _verify(repo_spec, git_repository)
+    if verify:
+        source["verify"] = verify
+    decryption = _decryption(spec, kustomization)
+    if decryption:
+        source["decryption"] = decryption
     out: dict[str, Any] = {
-        "source": _source(spec, repo_spec),
+        "source": source,
         "destination": {"namespace": spec.get("targetNamespace") or ""},
         "syncPolicy": _sync_policy(spec, suspended=suspended),
     }
@@ -97,6 +113,63 @@ def _check_url(url: Any, git_repository: Mapping[str, Any]) -> None:
             check_no_credentials(url, what=f"GitRepository {namespace}/{name} spec.url")
         except ValueError as exc:
             raise ConversionError(str(exc)) from None
+
+
+def _secret_ref(value: Any, owner: Mapping[str, Any], where: str) -> dict[str, str]:
+    """A ``secretRef`` of a Flux object: a Secret in the object's own namespace."""
+    ref = mapping(value, where)
+    only(ref, allowed={"name"}, where=where)
+    if not ref.get("name"):
+        raise ConversionError(
+            f"{where}.name is required: without a Secret, Flux uses its controller's own keys, "
+            "which gitward does not have"
+        )
+    return {"namespace": object_ref(owner)[0] or "default", "name": str(ref["name"])}
+
+
+def _verify(repo_spec: Mapping[str, Any], git_repository: Mapping[str, Any]) -> dict[str, Any] | None:
+    """GitRepository ``verify``: its Secret's files are armored OpenPGP public keys, as in Flux."""
+    if "verify" not in repo_spec:
+        return None
+    verify = mapping(repo_spec["verify"], "GitRepository spec.verify")
+    only(verify, allowed={"mode", "secretRef"}, where="GitRepository spec.verify")
+    mode = _VERIFY_MODES.get(str(verify.get("mode") or "HEAD"))
+    if mode is None:
+        raise ConversionError(
+            f"GitRepository spec.verify.mode {verify.get('mode')!r} is not one of HEAD, Tag, TagAndHEAD"
+        )
+    ref = mapping(repo_spec.get("ref"), "GitRepository spec.ref")
+    names_a_tag = bool(ref.get("tag") or ref.get("semver")) and not (ref.get("commit") or ref.get("name"))
+    if mode != "HEAD" and not names_a_tag:
+        raise ConversionError(
+            f"GitRepository spec.verify.mode {mode} needs spec.ref.tag or spec.ref.semver (and no commit "
+            "or name), as in Flux"
+        )
+    if "secretRef" not in verify:
+        raise ConversionError(
+            "GitRepository spec.verify.secretRef is required: it names the Secret of trusted public keys"
+        )
+    secret = _secret_ref(verify["secretRef"], git_repository, "GitRepository spec.verify.secretRef")
+    return {"mode": mode, "keys": {"secretRef": secret}}
+
+
+def _decryption(spec: Mapping[str, Any], kustomization: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Kustomization ``decryption``: provider sops, keys from a Secret's ``*.agekey`` and ``*.asc``."""
+    if "decryption" not in spec:
+        return None
+    decryption = mapping(spec["decryption"], "spec.decryption")
+    only(decryption, allowed={"provider", "secretRef"}, where="spec.decryption")
+    if decryption.get("provider") != "sops":
+        raise ConversionError(
+            f"spec.decryption.provider {decryption.get('provider')!r} is not supported (sops)"
+        )
+    if "secretRef" not in decryption:
+        raise ConversionError(
+            "spec.decryption.secretRef is required: without it Flux decrypts with its controller's "
+            "own keys, which gitward does not have"
+        )
+    secret = _secret_ref(decryption["secretRef"], kustomization, "spec.decryption.secretRef")
+    return {"provider": "sops", "secretRef": secret}
 
 
 def _source(spec: Mapping[str, Any], repo_spec: Mapping[str, Any]) -> dict[str, Any]:

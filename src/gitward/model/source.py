@@ -8,6 +8,9 @@ everywhere the app is shown (``check_no_credentials``).
 The ``helm``/``kustomize``/``directory`` blocks carry options for that render; ``render_hint`` says
 which render the spec asks for explicitly. When it is ``None`` the render is detected from the files.
 
+``verify`` and ``decryption`` (``model/trust.py``) say which signatures a commit needs and which
+keys decrypt SOPS-encrypted files in the render.
+
 Deliberately not here: fetching, rendering, or resolving paths against a checkout (render/ checks
 again after symlinks are resolved).
 """
@@ -28,6 +31,7 @@ from gitward.model.common import (
     check_no_credentials,
     check_relative_path,
 )
+from gitward.model.trust import Decryption, SourceVerify
 
 _URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file", "oci", "git+ssh"})
 _SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:(?!//)[^\s]+$")
@@ -123,6 +127,8 @@ class Source(SpecModel):
     kustomize: KustomizeSource | None = None
     directory: DirectorySource | None = None
     substitute: dict[str, str] = Field(default_factory=dict)
+    verify: SourceVerify | None = None  # commit/tag signatures (model/trust.py)
+    decryption: Decryption | None = None  # SOPS keys (model/trust.py, render/sops.py)
 
     @field_validator("repo_url")
     @classmethod
@@ -167,6 +173,10 @@ class Source(SpecModel):
             raise ValueError("a chart source is rendered by helm: remove kustomize/directory")
         if len(asked) > 1:
             raise ValueError(f"set at most one of helm, kustomize and directory (found {', '.join(asked)})")
+        if self.chart is not None and self.verify is not None:
+            raise ValueError("verify checks Git commit signatures: a chart from a Helm repository has none")
+        if self.decryption is not None and (self.chart is not None or self.helm is not None):
+            raise ValueError("decryption applies to plain and kustomize renders, not to Helm charts")
         return self
 
     @property

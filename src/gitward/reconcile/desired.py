@@ -2,23 +2,28 @@
 
 This is the "fetch" and "render" half of the pipeline (DESIGN §2). It never talks to a cluster except to
 ask the target's version and API groups for Helm. Every failure here happens before anything is
-applied, so the caller keeps the last good state.
+applied, so the caller keeps the last good state. Between fetch and render, the commit's signature
+is checked when the app's project, repository or source asks for it (``trust``), and the render is
+given the app's SOPS keys (docs/reliability.md, bad input 13 and 14).
 Deliberately not here: validation against a project and anything that writes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitward.core.errors import FetchError, RenderError
-from gitward.model import Application, is_gitward_application
+from gitward.core.errors import FetchError, RenderError, Stalled
+from gitward.model import Application, Project, is_gitward_application
 from gitward.model.repository import Repository, credentials_for
 from gitward.reconcile import metrics
+from gitward.reconcile.trust import TrustKeys, check_signatures
 from gitward.render import (
     DirectoryParams,
     HelmParams,
@@ -32,6 +37,7 @@ from gitward.render import (
     render_inputs,
 )
 from gitward.sources import Artifact, FetchResult, GitCache, GitCredentials, fetch_chart
+from gitward.sources.signatures import SignatureVerifier
 
 _INPUTS = "inputs:"  # prefix of an input key that covers paths outside the app's folder
 
@@ -146,6 +152,10 @@ class SourceFetcher:
         self.render_cache = RenderCache(max_entries=render_cache_entries)
         self.fetch_freshness = fetch_freshness
         self.repositories: tuple[Repository, ...] = ()
+        # the engine's project lookup, for the signature rules of an app's project (``trust``)
+        self.project_of: Callable[[str], Project | None] = lambda _name: None
+        self.trust = TrustKeys()
+        self.signatures = SignatureVerifier(cache_dir / "trust")
         self._fetched_at: dict[str, float] = {}
         self._input_keys: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
         self.renders = 0
@@ -232,14 +242,16 @@ class SourceFetcher:
                 f"path {app.spec.source.path!r} does not exist at {artifact.commit[:12]}",
                 reason="PathNotFound",
             )
+        await self.verify(app, revision, artifact)
         tree, engine = await self.input_key(app, artifact)
+        params = dataclasses.replace(render_params(app), decryption=self.trust.decryption(app))
         before = self.render_cache.misses
         started = time.monotonic()
         result: RenderResult = await render_cached(
             artifact.directory,
             root=artifact.root,
             tree=tree,
-            params=render_params(app),
+            params=params,
             tools=self.tools,
             kube_version=kube_version,
             api_versions=api_versions,
@@ -260,6 +272,32 @@ class SourceFetcher:
             objects=objects,
             children=children,
             engine=result.engine,
+        )
+
+    async def verify(self, app: Application, revision: str, artifact: Artifact) -> None:
+        """Refuse the artifact unless its commit passes every signature rule of the app (``trust``);
+        a verdict is remembered per commit and key set, so a no-op reconcile runs no git."""
+        source = app.spec.source
+        requirements = self.trust.requirements(
+            app,
+            project=self.project_of(app.spec.project),
+            repository=credentials_for(self.repositories, source.repo_url),
+        )
+        if not requirements:
+            return
+        if source.chart:
+            raise Stalled(
+                f"{requirements[0].where} requires signed commits, and chart {source.chart!r} comes from a "
+                "Helm repository, which has no commit signatures; nothing is applied",
+                reason="SignatureUnverifiable",
+            )
+        await check_signatures(
+            requirements,
+            git=self.git,
+            verifier=self.signatures,
+            url=source.repo_url,
+            revision=revision,
+            commit=artifact.commit,
         )
 
     async def input_key(self, app: Application, artifact: Artifact) -> tuple[str, str | None]:

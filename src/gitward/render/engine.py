@@ -5,7 +5,10 @@ picks the engine (given or detected), runs it in a fresh temporary directory tha
 afterwards, applies ``${VAR}`` substitution to the result and digests it (sha256 of the canonical
 JSON, sorted keys), so an unchanged render is recognised without comparing objects.
 
-Deliberately not here: caching (``cache``), SOPS decryption, policy checks on what was rendered.
+SOPS-encrypted files the render reads are decrypted first (``sops``); a render that still holds
+ciphertext afterwards is refused whatever the engine.
+
+Deliberately not here: caching (``cache``), policy checks on what was rendered.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from gitward.render.plain import render_plain
 from gitward.render.result import RenderResult
 from gitward.render.runner import tool_version
 from gitward.render.sandbox import safe_join_resolved
+from gitward.render.sops import Decryptor, ciphertext_left, refuse_ciphertext, render_plain_decrypted
 from gitward.render.substitute import substitute_manifests
 
 
@@ -91,15 +95,34 @@ async def _run_engine(
     settings: RenderSettings,
 ) -> list[dict[str, Any]]:
     if engine == "plain":
-        return await asyncio.to_thread(
+        manifests = await asyncio.to_thread(
             render_plain, directory, root=root, params=params.directory, settings=settings, resolved=True
+        )
+        if ciphertext_left(manifests) is None:
+            return manifests
+    elif engine == "helm" and params.decryption is not None:
+        raise RenderError(
+            "spec.source.decryption applies to plain and kustomize renders; this app renders a Helm chart",
+            reason="DecryptionUnsupported",
         )
     workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="gitward-render-"))
     try:
         await asyncio.to_thread((workdir / "home").mkdir)
+        decryptor = Decryptor(params.decryption, tools=tools, workdir=workdir, settings=settings)
+        if engine == "plain":
+            # an encrypted file was met: read the folder again with its files decrypted (sops)
+            return await render_plain_decrypted(
+                directory, root=root, params=params.directory, settings=settings, decryptor=decryptor
+            )
         if engine == "kustomize":
             return await render_kustomize(
-                directory, root=root, params=params.kustomize, tools=tools, workdir=workdir, settings=settings
+                directory,
+                root=root,
+                params=params.kustomize,
+                tools=tools,
+                workdir=workdir,
+                settings=settings,
+                decryptor=decryptor,
             )
         return await render_helm(
             directory,
@@ -143,6 +166,7 @@ async def render(
         api_versions=api_versions,
         settings=settings,
     )
+    refuse_ciphertext(manifests)  # docs/reliability.md, bad input 13: ciphertext is never applied
     manifests = substitute_manifests(manifests, params.substitute)
     return RenderResult(manifests=tuple(manifests), digest=manifests_digest(manifests), engine=engine)
 

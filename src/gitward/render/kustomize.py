@@ -11,6 +11,9 @@ User parameters (images, name prefix/suffix, namespace, common labels) go into a
 kustomization that wraps the target, so the user's files are never edited. Plugins stay off:
 ``--enable-alpha-plugins``, exec and ``--enable-helm`` are never passed.
 
+Files the closure names that sops encrypted (resources, patches, generator files and envs) are
+decrypted in the copy before the build, with their MAC checked (``sops``).
+
 Deliberately not here: kustomize's own features (left to the binary), substitution.
 """
 
@@ -31,6 +34,7 @@ from gitward.render.manifests import collect_manifests
 from gitward.render.params import DEFAULT_SETTINGS, KustomizeParams, RenderSettings, RenderTools
 from gitward.render.runner import run_tool
 from gitward.render.sandbox import copy_tree, safe_join
+from gitward.render.sops import Decryptor, decrypt_files
 from gitward.render.yamlload import load_yaml_documents
 
 
@@ -114,7 +118,18 @@ def overlay_kustomization(target: str, params: KustomizeParams) -> dict[str, Any
 def _prepare(
     directory: Path, *, root: Path, params: KustomizeParams, workdir: Path, settings: RenderSettings
 ) -> tuple[Path, Path, str]:
-    """Check and copy what the build needs; returns (build target, copied tree, name shown).
+    """Check and copy what the build needs; returns (build target, copied tree, name shown)."""
+    target, tree, shown, _copies = _prepare_copies(
+        directory, root=root, params=params, workdir=workdir, settings=settings
+    )
+    return target, tree, shown
+
+
+def _prepare_copies(
+    directory: Path, *, root: Path, params: KustomizeParams, workdir: Path, settings: RenderSettings
+) -> tuple[Path, Path, str, list[tuple[Path, str]]]:
+    """Check and copy what the build needs; returns (build target, copied tree, name shown, and each
+    file the closure names as (its copy, its path in the repository)).
 
     The copy is of the common ancestor of every folder the closure walked and of every file it
     named, by their lexical paths (the layout kustomize is shown), so all of them are in it.
@@ -127,6 +142,7 @@ def _prepare(
     tree = workdir / "tree"
     copy_tree(safe_join(root, base), tree, root=root, settings=settings)
     shown = closure.folders[0]
+    copies = [(tree / posixpath.relpath(file, base), file) for file in closure.files]
     target = tree / posixpath.relpath(shown, base)
     if not params.is_empty():
         overlay = workdir / "overlay"
@@ -134,7 +150,7 @@ def _prepare(
         text = orjson.dumps(overlay_kustomization(os.path.relpath(target, overlay), params))
         (overlay / "kustomization.yaml").write_bytes(text)  # JSON is YAML
         target = overlay
-    return target, tree, shown
+    return target, tree, shown, copies
 
 
 def confinement_for(workdir: Path, *, tools: RenderTools, settings: RenderSettings) -> Confinement:
@@ -175,11 +191,18 @@ async def render_kustomize(
     tools: RenderTools,
     workdir: Path,
     settings: RenderSettings = DEFAULT_SETTINGS,
+    decryptor: Decryptor | None = None,
 ) -> list[dict[str, Any]]:
-    """``kustomize build`` of ``directory`` run on a checked copy inside ``workdir``."""
-    target, tree, shown = await asyncio.to_thread(
-        _prepare, directory, root=root, params=params, workdir=workdir, settings=settings
+    """``kustomize build`` of ``directory`` run on a checked copy inside ``workdir``; the
+    sops-encrypted files the closure names are decrypted in the copy first (``sops``)."""
+    target, tree, shown, copies = await asyncio.to_thread(
+        _prepare_copies, directory, root=root, params=params, workdir=workdir, settings=settings
     )
-    return await build_kustomization(
-        target, tree=tree, workdir=workdir, tools=tools, settings=settings, shown=shown
-    )
+    decryptor = decryptor or Decryptor(None, tools=tools, workdir=workdir, settings=settings)
+    await decrypt_files(copies, decryptor)
+    try:
+        return await build_kustomization(
+            target, tree=tree, workdir=workdir, tools=tools, settings=settings, shown=shown
+        )
+    except RenderError as err:
+        raise decryptor.scrubbed(err) from None

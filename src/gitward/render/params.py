@@ -51,12 +51,24 @@ class DirectoryParams:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DecryptionParams:
+    """SOPS keys by file (``render/sops.py``); never their content, which is read at decryption."""
+
+    age_key_files: tuple[str, ...] = ()
+    pgp_key_files: tuple[str, ...] = ()
+    # sha256 of the keys' content, computed by the caller: part of the render cache key, so a key
+    # that changed or went away re-renders instead of serving what the old key decrypted
+    keys_digest: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RenderParams:
     engine: str | None = None  # None: detect from the files (see ``detect.detect_engine``)
     helm: HelmParams = field(default_factory=HelmParams)
     kustomize: KustomizeParams = field(default_factory=KustomizeParams)
     directory: DirectoryParams = field(default_factory=DirectoryParams)
     substitute: dict[str, str] = field(default_factory=dict)
+    decryption: DecryptionParams | None = None  # None: an encrypted file refuses the render
 
     def digest(self) -> str:
         """Stable sha256 of every parameter, for the render cache key."""
@@ -81,16 +93,21 @@ def _find_jail() -> Path:
     return _find("bwrap")
 
 
+def _find_sops() -> Path:
+    return _find("sops")
+
+
 @dataclass(frozen=True, kw_only=True)
 class RenderTools:
     kustomize: Path
     helm: Path
     timeout: float = 60.0  # seconds per tool run; the process group is killed when it expires
     jail: Path = field(default_factory=_find_jail)  # bubblewrap, which runs kustomize and helm jailed
+    sops: Path = field(default_factory=_find_sops)  # decrypts SOPS files in the jail (``sops``)
 
     @classmethod
     def discover(cls, *, timeout: float = 60.0) -> RenderTools:
-        """Tools named by GITWARD_KUSTOMIZE / GITWARD_HELM / GITWARD_BWRAP, else found on PATH,
+        """Tools named by GITWARD_KUSTOMIZE / GITWARD_HELM / GITWARD_BWRAP / GITWARD_SOPS, else on PATH,
         else bare names. A bare name that does not exist only fails when a render needs that tool.
         """
         return cls(kustomize=_find("kustomize"), helm=_find("helm"), timeout=timeout)

@@ -39,15 +39,29 @@ def _selected(file: TreeFile, *, directory: Path, root: Path, params: DirectoryP
 
 
 def load_manifest_file(
-    file: TreeFile, *, settings: RenderSettings = DEFAULT_SETTINGS
+    file: TreeFile, *, settings: RenderSettings = DEFAULT_SETTINGS, data: bytes | None = None
 ) -> list[dict[str, Any]]:
-    """The manifests of one file, named in errors by its path relative to the repository."""
-    data = read_capped(file, settings=settings)
+    """The manifests of one file, named in errors by its path relative to the repository; ``data``,
+    when given, is used instead of the file's bytes (its decrypted text, ``sops``)."""
+    if data is None:
+        data = read_capped(file, settings=settings)
     if file.relative.endswith(".json"):
         documents = [load_json_document(data, where=file.relative, settings=settings)] if data.strip() else []
     else:
         documents = load_yaml_documents(data, where=file.relative, settings=settings)
     return collect_manifests(documents, where=file.relative)
+
+
+def selected_files(
+    directory: Path, *, root: Path, params: DirectoryParams, settings: RenderSettings = DEFAULT_SETTINGS
+) -> list[TreeFile]:
+    """The files ``render_plain`` reads, in its order; both paths already resolved."""
+    files = [
+        file
+        for file in walk_files(directory, root=root, recurse=params.recurse, settings=settings, resolved=True)
+        if _selected(file, directory=directory, root=root, params=params)
+    ]
+    return sorted(files, key=lambda file: file.relative)
 
 
 def render_plain(
@@ -66,11 +80,6 @@ def render_plain(
     if not resolved:
         root, directory = root.resolve(), directory.resolve()
     manifests: list[dict[str, Any]] = []
-    files = [
-        file
-        for file in walk_files(directory, root=root, recurse=params.recurse, settings=settings, resolved=True)
-        if _selected(file, directory=directory, root=root, params=params)
-    ]
-    for file in sorted(files, key=lambda file: file.relative):
+    for file in selected_files(directory, root=root, params=params, settings=settings):
         manifests.extend(load_manifest_file(file, settings=settings))
     return manifests

@@ -130,6 +130,7 @@ async def run_tool(
     settings: RenderSettings = DEFAULT_SETTINGS,
     scrub: dict[str, str] | None = None,
     confinement: Confinement | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> ToolOutput:
     """Run ``argv`` (jailed when ``confinement`` is given and the sandbox is not off); its stdout
     on success, else a RenderError with the tool's own message."""
@@ -141,7 +142,7 @@ async def run_tool(
         process = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
-            env=tool_environment(home),
+            env={**tool_environment(home), **(extra_env or {})},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
