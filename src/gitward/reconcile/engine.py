@@ -109,6 +109,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
     def load(self) -> None:
         config = load_config(self.settings.config_path, settings=self.settings.render)
         self.fetcher.repositories = config.repositories
+        self.fetcher.project_of = self.project  # signature rules of an app's project (reconcile/trust.py)
         self.clusters = {c.name: c for c in config.clusters}
         self.projects = {p.name: p for p in config.projects}
         self.receivers = {r.name: r for r in config.receivers}
