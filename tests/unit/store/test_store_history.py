@@ -31,6 +31,7 @@ def test_started_operation_is_running_with_no_resources(store: Store) -> None:
         "finishedAt": None,
         "message": "",
         "trigger": "webhook",
+        "initiator": "",
         "count": 1,
         "deployed": False,
         "deployedAt": None,
