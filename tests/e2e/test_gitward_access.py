@@ -277,9 +277,7 @@ def test_a_web_login_makes_a_session_whose_writes_need_the_csrf_header(world: Wo
     )
     assert landed.status_code == 303
     session, csrf = landed.cookies["gitward_session"], landed.cookies["gitward_csrf"]
-    with httpx.Client(
-        base_url=world.url, verify=str(world.cert), cookies={"gitward_session": session}
-    ) as web:
+    with httpx.Client(base_url=world.url, verify=trust, cookies={"gitward_session": session}) as web:
         assert web.get("/api/v1/whoami").json()["name"] == dexserver.USER_EMAIL
         sync = f"/api/v1/apps/{world.app_a}/sync"
         assert web.post(sync).status_code == 401
