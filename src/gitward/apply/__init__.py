@@ -1,12 +1,14 @@
 """gitward.apply (L3): executes plans against a ``KubeClient`` (DESIGN.md section 3).
 
-One module per verb: ``ssa`` (one object, only if it drifted), ``staged`` (stages and waves),
+One module per verb: ``ssa`` (one object, only if it drifted, under ``guard``'s preconditions so a
+write never takes another app's object), ``staged`` (stages and waves),
 ``namespace`` (CreateNamespace), ``prune``, ``diffview``, ``wait``, ``inventory`` (rebuild from the
 cluster). ``verdicts`` is the memory that makes a no-op reconcile send nothing.
 """
 
 from gitward.apply._compare import desired_digest
 from gitward.apply.diffview import ObjectDiffView, diff_app
+from gitward.apply.guard import ForeignOwner, foreign_owner, guarded_apply
 from gitward.apply.inventory import marked_inventories, rebuild_inventory
 from gitward.apply.namespace import ensure_namespace
 from gitward.apply.prune import awaiting_deletion, prune
@@ -17,6 +19,7 @@ from gitward.apply.wait import wait_healthy
 
 __all__ = [
     "CrdNotReady",
+    "ForeignOwner",
     "ObjectDiffView",
     "Standing",
     "Verdict",
@@ -27,6 +30,8 @@ __all__ = [
     "desired_digest",
     "diff_app",
     "ensure_namespace",
+    "foreign_owner",
+    "guarded_apply",
     "marked_inventories",
     "prune",
     "rebuild_inventory",

@@ -48,4 +48,5 @@ async def ensure_namespace(
     if current is not None:
         return ChangeSet.of([Change(key, Action.UNCHANGED, "v1")])
     desired = with_marks(namespace_manifest(namespace), app)
-    return ChangeSet.of([await apply_one(client, desired, live=None, verdicts=verdicts)])
+    # Created only if still absent when the request lands: one made meanwhile is left as it is.
+    return ChangeSet.of([await apply_one(client, desired, live=None, verdicts=verdicts, adopt=False)])

@@ -7,7 +7,9 @@ The decision, cheapest first:
    managers touched other fields) -> UNCHANGED, nothing sent, the new resourceVersion recorded;
 3. otherwise, when the object exists, a server-side dry-run; its result equal to live -> UNCHANGED
    (recorded); a missing object skips the dry-run (it could only predict a create);
-4. otherwise the real apply -> CREATED (no live object) or CONFIGURED.
+4. otherwise the real apply -> CREATED (no live object) or CONFIGURED, carrying a precondition on
+   the live object it was decided from (``guard``), so a write never takes an object another app
+   got to first; a live object carrying another app's mark is refused without any request.
 
 Any refusal becomes a FAILED change with the API's message (Secret values removed, conflicting field
 managers named) and the object's verdict is forgotten so the next reconcile asks the server again.
@@ -22,12 +24,13 @@ from typing import Any
 
 from gitward.apply._compare import comparable, desired_digest, is_subset, resource_version
 from gitward.apply._messages import safe_message
+from gitward.apply.guard import foreign_owner, guarded_apply, refusal
 from gitward.apply.verdicts import VerdictCache
 from gitward.cluster.client import KubeClient
 from gitward.core.changes import Action, Change
 from gitward.core.errors import GitwardError
 from gitward.core.keys import ResourceKey, version_of
-from gitward.core.marks import FIELD_MANAGER
+from gitward.core.marks import FIELD_MANAGER, owner_of
 
 
 def _skip_verdict(
@@ -90,22 +93,33 @@ async def apply_one(
     live: Mapping[str, Any] | None,
     verdicts: VerdictCache,
     force: bool = False,
+    adopt: bool = True,
 ) -> Change:
-    """Apply one already-marked manifest if it drifted; returns what happened."""
+    """Apply one already-marked manifest if it drifted; returns what happened.
+
+    ``adopt=False``: an object that turns out to exist already is left as it is (UNCHANGED).
+    """
     key = ResourceKey.of(desired)
     version = version_of(str(desired.get("apiVersion", "")))
     digest = desired_digest(desired)
     if _skip_verdict(key, desired, live, digest=digest, verdicts=verdicts):
         return Change(key, Action.UNCHANGED, version)
+    app = owner_of(desired) or ""
+    owner = foreign_owner(live, app)
+    if owner is not None:
+        verdicts.forget(key)
+        return Change(key, Action.FAILED, version, refusal(key, owner))
     try:
         if live is not None:  # a missing object is a create: the dry-run could only say so
             predicted = await client.apply(desired, field_manager=FIELD_MANAGER, force=force, dry_run=True)
             if comparable(predicted) == comparable(live):
                 verdicts.record(key, digest=digest, resource_version=resource_version(live))
                 return Change(key, Action.UNCHANGED, version)
-        applied = await client.apply(desired, field_manager=FIELD_MANAGER, force=force)
+        applied, created = await guarded_apply(client, desired, live=live, app=app, force=force, adopt=adopt)
     except GitwardError as error:
         verdicts.forget(key)
         return Change(key, Action.FAILED, version, safe_message(error, desired))
+    if applied is None:
+        return Change(key, Action.UNCHANGED, version)
     verdicts.record(key, digest=digest, resource_version=resource_version(applied))
-    return Change(key, Action.CREATED if live is None else Action.CONFIGURED, version)
+    return Change(key, Action.CREATED if created else Action.CONFIGURED, version)

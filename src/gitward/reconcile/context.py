@@ -30,7 +30,7 @@ class PipelineContext(Protocol):
         ...
 
     def claimed_by_other(self, app: str, key: ResourceKey) -> str | None:
-        """Another app whose inventory holds ``key`` (an object may belong to one app only)."""
+        """Another app that claims ``key`` (an object may belong to one app only)."""
         ...
 
     def apply_children(self, parent: AppRuntime, children: Sequence[dict[str, Any]]) -> list[str]:

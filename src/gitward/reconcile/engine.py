@@ -31,6 +31,7 @@ from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.model import IN_CLUSTER, Application, Project, Receiver, load_object
 from gitward.reconcile import metrics, pipeline
 from gitward.reconcile.backoff import Backoff, BackoffPolicy, jittered
+from gitward.reconcile.claims import Claims
 from gitward.reconcile.config import load_config
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.engine_service import EngineServiceMixin
@@ -71,8 +72,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         self.receivers: dict[str, Receiver] = {}
         self.backoff = Backoff()
         self.queue = WorkQueue(self._work, concurrency=settings.concurrency)
-        self._owner_index: dict[ResourceKey, str] = {}
-        self._owned_keys: dict[str, set[ResourceKey]] = {}
+        self.claims = Claims(lambda name: name in self.runtimes)
         self._has_dependencies = False
         self._parents: set[str] = set()  # apps that have rendered child apps (app-of-apps)
         self._marked_scans: dict[str, dict[str, list[InventoryEntry]]] = {}
@@ -139,7 +139,11 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         return rt
 
     def resume_interrupted(self) -> None:
-        """Operations a killed process left Running are closed and their apps synced again."""
+        """Operations a killed process left Running are closed and their apps synced again.
+
+        Nothing of what they wrote is lost: every object such a sync could create was added to the
+        app's stored inventory in the commit that recorded the operation (``_start_operation``).
+        """
         for op in self.store.unfinished_operations():
             self.store.finish_operation(
                 op["id"],
@@ -192,8 +196,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         return found
 
     def claimed_by_other(self, app: str, key: ResourceKey) -> str | None:
-        owner = self._owner_index.get(key)
-        return owner if owner is not None and owner != app and owner in self.runtimes else None
+        return self.claims.held_by_other(app, key)
 
     def apply_children(self, parent: AppRuntime, children: Sequence[dict[str, Any]]) -> list[str]:
         if not children and parent.name not in self._parents:
@@ -222,6 +225,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         for name, rt in list(self.runtimes.items()):
             if rt.parent == parent.name and name not in wanted and not problems:
                 del self.runtimes[name]
+                self.claims.release(name)
                 self.record_event(
                     parent.name,
                     type="Normal",
@@ -255,15 +259,8 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         )
 
     def _reindex(self, rt: AppRuntime) -> None:
-        """Keep ``key -> owning app`` in step with ``rt.inventory`` (drift routing and claims)."""
-        keys = {entry.key for entry in rt.inventory}
-        previous = self._owned_keys.get(rt.name, set())
-        for key in previous - keys:
-            if self._owner_index.get(key) == rt.name:
-                del self._owner_index[key]
-        for key in keys - previous:
-            self._owner_index.setdefault(key, rt.name)
-        self._owned_keys[rt.name] = keys
+        """Keep the claims in step with ``rt.inventory`` (ownership and drift routing)."""
+        self.claims.hold(rt.name, (entry.key for entry in rt.inventory))
 
     # -- triggers ------------------------------------------------------------------------------------
 
@@ -278,12 +275,21 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             self.queue.add(rt.name, priority=Priority.INTERVAL, reason="reachable")
 
     def _on_cluster_change(self, event_type: str, key: ResourceKey, obj: dict[str, Any]) -> None:
-        """A watched object changed: wake its owning app (drift, health) — and only that app."""
-        owner = self._owner_index.get(key)
+        """A watched object changed: wake its owning app (drift, health) — and only that app.
+
+        Deletes too: an object the app declares that disappears (another app's prune, a person)
+        makes it heal (selfHeal) or report the object Missing, without waiting for a refresh.
+        """
+        owner = self.claims.owner(key)
         rt = self.runtimes.get(owner) if owner is not None else None
         if rt is None:
             return
         verdict = rt.verdicts.get(key)
+        if verdict is None and rt.lock.locked():
+            # An object the running pass is creating (claimed before it was written): the echo of
+            # gitward's own create, which the pass after this one checks, behind the queued syncs.
+            self.queue.add(rt.name, priority=Priority.INTERVAL, reason="created")
+            return
         version = str((obj.get("metadata") or {}).get("resourceVersion", ""))
         if verdict is not None and version == verdict.resource_version:
             if event_type == "ADDED":
@@ -426,8 +432,18 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             rt.saved_status_digest = digest
 
     def _start_operation(self, rt: AppRuntime, req: SyncRequest, prepared: pipeline.Prepared) -> int:
-        """Record the sync (its own commit: it must be on disk before the cluster is touched) and
-        remember what its closing record repeats, so closing it reads nothing back."""
+        """Claim what the sync may write and record the sync, before the cluster is touched.
+
+        One synchronous step (no ``await``): the claims are checked again and taken with nothing of
+        another app running in between, so of two apps rendering one new object exactly one gets it.
+        One commit: the operation and every object the sync may create, added to the stored
+        inventory, are on disk before the first write, so whatever a crash at any later point
+        leaves on the cluster is known to this app and pruned when it leaves Git (prune still needs
+        the live mark naming this app and object, so an entry never created costs nothing).
+        Remembers what the closing record repeats, so closing it reads nothing back.
+        """
+        pipeline.check_claims(self, rt, prepared.connection, prepared.digests)
+        intent = pipeline.not_yet_owned(rt, prepared)
         started_at = self.clock.now()
         revision, commit = prepared.desired.revision, prepared.desired.commit
         op_id = self.store.start_operation(
@@ -435,9 +451,13 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             revision=revision,
             commit=commit,
             trigger=req.trigger,
-            started_at=started_at,
             initiator=req.initiator,
+            started_at=started_at,
+            inventory=intent,
         )
+        if intent:
+            rt.inventory = sorted(set(rt.inventory) | set(intent))
+            self._reindex(rt)
         rt.operation = {
             "id": op_id,
             "revision": revision,

@@ -4,7 +4,9 @@ Safety rules (DESIGN §2) live here as the order of the steps: everything that c
 other than the cluster (fetch, render, policy, claims, an empty render) happens before the first
 write, and a failure there leaves the cluster and the stored inventory exactly as they were. Prune
 only runs after every apply succeeded, only for objects the stored inventory names and the live object
-proves we own (``apply.prune``).
+proves we own (``apply.prune``). An object belongs to one app: ``check_claims`` refuses what another
+app claims or marks, and the engine repeats it when it takes the sync's claims and records, before
+the first write, what the sync may create (``not_yet_owned``), so a crash never orphans an object.
 
 Speed rules: a reconcile whose manifests did not change and whose objects did not drift sends no
 request at all (the verdict cache and the watch-fed cluster cache answer), and the dry-run runs only
@@ -26,6 +28,7 @@ from gitward.apply import (
     desired_digest,
     diff_app,
     ensure_namespace,
+    foreign_owner,
     prune,
     standing,
 )
@@ -33,7 +36,7 @@ from gitward.cluster.connection import ClusterConnection
 from gitward.core.changes import Action, ChangeSet
 from gitward.core.errors import ClusterError, RenderError, ValidationError
 from gitward.core.keys import InventoryEntry, ResourceKey
-from gitward.core.marks import owner_of, with_marks
+from gitward.core.marks import with_marks
 from gitward.core.status import OperationPhase
 from gitward.diff import IgnoreRule
 from gitward.diff import compare as compare_objects
@@ -122,7 +125,7 @@ async def prepare(ctx: PipelineContext, rt: AppRuntime, req: SyncRequest) -> Pre
     else:
         marked, inventory, digests = _validated(ctx, rt, desired, scopes, project)
         rt.prepared_memo = (memo_key, (marked, inventory, digests))
-    _check_claims(ctx, rt, conn, digests)
+    check_claims(ctx, rt, conn, digests)
     return Prepared(conn, desired, marked, inventory, digests)
 
 
@@ -151,22 +154,22 @@ def _validated(
     return marked, tuple(inventory_of(list(marked))), digests
 
 
-def _check_claims(
+def check_claims(
     ctx: PipelineContext, rt: AppRuntime, conn: ClusterConnection, keys: Iterable[ResourceKey]
 ) -> None:
-    """An object may belong to one app only (RELIABILITY bad input 8): refuse, never flip-flop.
+    """An object may belong to one app only (docs/reliability.md, bad input 8): refuse, never
+    flip-flop. Synchronous on purpose: the engine calls it again right before a sync takes its
+    claims, in the same step, so no other app can claim in between.
 
-    An object already in this app's inventory was proven ours when it was applied, so only new
-    objects have their live mark read.
+    An object already in this app's inventory is claimed by it, so only new objects have their
+    live mark read (a mark that changed later is refused at the write, ``apply.guard``).
     """
     claims: list[str] = []
     owned = {entry.key for entry in rt.inventory}
     for key in keys:
         other = ctx.claimed_by_other(rt.name, key)
         if other is None and key not in owned:
-            live = conn.cache.get(key)
-            owner = owner_of(live) if live is not None else None
-            other = owner if owner not in (None, rt.name) else None
+            other = foreign_owner(conn.cache.get(key), rt.name)
         if other is not None:
             claims.append(f"{key} is managed by application {other!r}")
     if claims:
@@ -277,8 +280,10 @@ async def report_drift(
             )
             continue
         assert live is not None
-        paths = drift_paths(obj, live)
         full = await conn.client.get(str(obj["apiVersion"]), key.kind, key.namespace, key.name)
+        paths = drift_paths(obj, full if full is not None else live)
+        if full is not None and not paths:
+            continue  # the cache was behind gitward's own last write (a heal): nothing drifted
         managers = managers_of(full, paths)
         who = f" by {', '.join(managers)}" if managers else ""
         ctx.record_event(
@@ -332,6 +337,13 @@ def _kept_after_prune(pruned: ChangeSet, stale_entries: Sequence[InventoryEntry]
     deleted = {c.key for c in pruned if c.action is Action.DELETED and not awaiting_deletion(c)}
     skipped_foreign = {c.key for c in pruned if c.action is Action.SKIPPED}
     return [e for e in stale_entries if e.key not in deleted and e.key not in skipped_foreign]
+
+
+def _taken_by_others(conn: ClusterConnection, rt: AppRuntime, changes: ChangeSet) -> set[ResourceKey]:
+    """Objects whose write failed because another app's mark is on them: not this app's, so they
+    leave its inventory and its next pass refuses them as shared (they would never be pruned by
+    it anyway: prune needs this app's mark)."""
+    return {c.key for c in changes.failed if foreign_owner(conn.cache.get(c.key), rt.name) is not None}
 
 
 @dataclass(frozen=True)
@@ -393,10 +405,17 @@ async def sync(
         for change in pruned:
             if change.action is Action.DELETED:
                 rt.verdicts.forget(change.key)
-    inventory = sorted(set(prepared.inventory) | set(pending))
+    lost = _taken_by_others(conn, rt, changes)
+    inventory = sorted(e for e in set(prepared.inventory) | set(pending) if e.key not in lost)
     return SyncResult(
         changes, inventory, [e for e in pending if e.key not in {c.key for c in changes.failed}]
     )
+
+
+def not_yet_owned(rt: AppRuntime, prepared: Prepared) -> list[InventoryEntry]:
+    """What a sync may create that the inventory does not list yet: recorded before it is written."""
+    owned = {entry.key for entry in rt.inventory}
+    return [entry for entry in prepared.inventory if entry.key not in owned]
 
 
 def stale_pending(rt: AppRuntime, prepared: Prepared) -> list[InventoryEntry]:

@@ -90,6 +90,30 @@ def replace_inventory(conn: Connection, *, app: str, entries: Iterable[Inventory
     return len(rows)
 
 
+@functools.cache
+def _insert_inventory_if_absent(dialect: str) -> Executable:
+    module = sqlite if dialect == "sqlite" else postgresql
+    stmt: Executable = module.insert(inventory).on_conflict_do_nothing(index_elements=["app", "object_id"])
+    return stmt
+
+
+def add_inventory(conn: Connection, *, app: str, entries: Iterable[InventoryEntry]) -> int:
+    """Add entries to the inventory of ``app``, keeping any it already lists; returns how many were
+    given. Nothing is read or deleted, so recording a sync's new objects costs one statement."""
+    rows = [{"app": app, "object_id": e.key.id, "version": e.version} for e in entries]
+    if not rows:
+        return 0
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        conn.execute(_insert_inventory_if_absent(dialect), rows)
+        return len(rows)
+    listed = {entry.key.id for entry in read_inventory(conn, app=app)}
+    fresh = [row for row in rows if row["object_id"] not in listed]
+    if fresh:
+        conn.execute(_INSERT_INVENTORY, fresh)
+    return len(rows)
+
+
 def read_inventory(conn: Connection, *, app: str) -> list[InventoryEntry]:
     rows = conn.execute(
         select(inventory.c.object_id, inventory.c.version)

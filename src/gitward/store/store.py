@@ -163,9 +163,14 @@ class Store:
         commit: str,
         trigger: str,
         started_at: float,
+        inventory: Iterable[InventoryEntry] = (),
         initiator: str = "",
     ) -> int:
-        """Record a sync in phase Running before it touches the cluster; returns its id."""
+        """Record a sync in phase Running before it touches the cluster; returns its id.
+
+        ``inventory``: entries the sync may create, added to the app's inventory in the same commit,
+        so a crash at any point of the sync leaves nothing it wrote unknown (a write-ahead record).
+        """
         with self._write() as conn:
             op_id = history.insert_operation(
                 conn,
@@ -176,6 +181,7 @@ class Store:
                 started_at=started_at,
                 initiator=initiator,
             )
+            records.add_inventory(conn, app=app, entries=inventory)
             if self._trim_due("operations", app, self.max_operations_per_app):
                 history.trim_finished_operations(conn, app=app, keep=self.max_operations_per_app)
         return op_id
