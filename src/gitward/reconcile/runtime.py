@@ -42,6 +42,8 @@ class AppRuntime:
     settled_at: float = 0.0  # monotonic time of the last successful full pass; 0: none since a failure
     prepared_memo: tuple[Any, Any] | None = None  # (render digest, spec, ...) -> validated objects
     operation: dict[str, Any] | None = None  # the last operation started: id, revision, commit, ...
+    # Set by `gitward app terminate`; the executor stops at its next step (or wait) and clears it.
+    terminate_requested: bool = False
 
     @property
     def name(self) -> str:
