@@ -71,8 +71,9 @@ class Access:
         self.oidc = oidc
         self.sessions = sessions or SessionStore()
 
-    async def authenticate(self, request: Request) -> Principal:
-        """The caller of ``request``; raises ``Unauthenticated``."""
+    async def authenticate(self, request: Request, *, csrf: str | None = None) -> Principal:
+        """The caller of ``request``; raises ``Unauthenticated``. ``csrf``: the session's CSRF token
+        as a plain HTML form sends it (a form cannot set headers); the header wins when both come."""
         token = _bearer(request)
         if token is not None:
             return await self.authenticate_token(token)
@@ -81,8 +82,9 @@ class Access:
             session = self.sessions.get(session_id)
             if session is None:
                 raise Unauthenticated("the login session has ended; sign in again")
+            sent = request.headers.get(CSRF_HEADER) or csrf or ""
             if request.method not in _SAFE_METHODS and not hmac.compare_digest(
-                request.headers.get(CSRF_HEADER, "").encode(), session.csrf.encode()
+                sent.encode(), session.csrf.encode()
             ):
                 raise Unauthenticated(f"a write through a login session needs the {CSRF_HEADER} header")
             return session.principal

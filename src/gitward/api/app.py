@@ -6,6 +6,11 @@ authenticate their caller and check its roles through ``Access`` (``access.py``)
 ``webhooks.py``) is authenticated by the receiver's own secret instead. ``/openapi.json``, ``/docs``,
 ``/api/v1/auth/providers`` and the ``/auth/`` login redirects hold no data, so they are open too.
 
+Given a ``PageRenderer`` (``ui``; ``gitward run`` passes ``gitward.ui.render.JinjaPages``), the same
+app serves the web UI: its pages (``pages.py``, ``page_actions.py``, ``page_login.py``) and its
+static files under ``/static``. ``GET /api/v1/stream`` (``stream.py``) is served whenever the
+service has the engine's views (``reconcile.service.EngineViews``).
+
 Deliberately not here: starting uvicorn and the token file (``server.py``, ``tokens.py``).
 """
 
@@ -16,6 +21,7 @@ from collections.abc import Callable
 from fastapi import Depends, FastAPI, Response
 from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 
 import gitward
@@ -26,10 +32,17 @@ from gitward.api.identity import Principal, Resource
 from gitward.api.login_routes import build_login_router
 from gitward.api.metrics import install_request_counter, metrics_response
 from gitward.api.models import Probe
+from gitward.api.page_actions import build_page_action_router
+from gitward.api.page_errors import install_page_errors
+from gitward.api.page_login import build_page_login_router
+from gitward.api.pages import build_page_router
+from gitward.api.pageseam import PageRenderer
 from gitward.api.routes import build_router
+from gitward.api.stream import build_stream_router
 from gitward.api.token_routes import build_token_router
 from gitward.api.webhooks import build_webhook_router
-from gitward.reconcile.service import EngineService
+from gitward.core.errors import GitwardError
+from gitward.reconcile.service import EngineService, EngineViews
 
 
 def _always_ready() -> bool:
@@ -45,6 +58,7 @@ def create_app(
     token: str | None = None,
     access: Access | None = None,
     ready: Callable[[], bool] = _always_ready,
+    ui: PageRenderer | None = None,
 ) -> FastAPI:
     """Build the API for ``service``; ``ready`` backs ``/readyz`` (e.g. caches synced). ``access``
     decides who may do what; given only ``token``, that admin token is the one credential."""
@@ -100,4 +114,22 @@ def create_app(
     app.include_router(build_login_router(access))
     # Webhooks authenticate with their receiver's secret (HMAC or token), not the bearer token.
     app.include_router(build_webhook_router(service))
+    if isinstance(service, EngineViews):
+        app.include_router(build_stream_router(service.feed, access, _project_lookup(service)))
+    if ui is not None:
+        app.include_router(build_page_login_router(access, ui))
+        app.include_router(build_page_router(service, access, ui))
+        app.include_router(build_page_action_router(service, access, ui))
+        app.mount("/static", StaticFiles(directory=str(ui.static_dir)), name="static")
+        install_page_errors(app, ui)
     return app
+
+
+def _project_lookup(service: EngineService) -> Callable[[str], str | None]:
+    def project_of(name: str) -> str | None:
+        try:
+            return str(service.get_app(name).get("project") or "") or None
+        except GitwardError:
+            return None
+
+    return project_of

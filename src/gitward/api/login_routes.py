@@ -7,7 +7,7 @@
     GET  /auth/callback          the issuer's redirect back: code exchanged, ID token verified (its
                                  nonce too), a session made; cookies ``gitward_session`` (HttpOnly)
                                  and ``gitward_csrf`` (read by the UI, sent back as X-Gitward-CSRF)
-    POST /auth/logout            ends the session
+    POST /auth/logout            ends the session (a write: it needs the session's CSRF header)
 
 A login in progress is remembered by its ``state`` for ten minutes, at most 1000 at once; ``next`` may
 only be a path on this server, so the login cannot be used to redirect anyone elsewhere.
@@ -165,10 +165,11 @@ def build_login_router(access: Access) -> APIRouter:
         answer.set_cookie(CSRF_COOKIE, session.csrf, httponly=False, samesite="lax", secure=secure)
         return answer
 
-    @router.post("/auth/logout", summary="End the login session")
-    def logout(request: Request) -> Response:
+    @router.post("/auth/logout", summary="End the login session (with its X-Gitward-CSRF header)")
+    async def logout(request: Request) -> Response:
         session_id = request.cookies.get(SESSION_COOKIE)
-        if session_id:
+        if session_id and access.sessions.get(session_id) is not None:
+            await access.authenticate(request)  # the CSRF header: another site cannot sign anyone out
             access.sessions.drop(session_id)
         answer = Response(status_code=204)
         answer.delete_cookie(SESSION_COOKIE)

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gitward.reconcile.appindex import AppQuery
+
 # Refs and semver ranges may hold spaces, but never control characters, and a leading "-" could be
 # read as an option by the git CLI further down, so it is refused at the door.
 REVISION_PATTERN = r"^[^\x00-\x1f\x7f\-][^\x00-\x1f\x7f]*$"
@@ -153,6 +155,41 @@ class SyncRequest(BaseModel):
     )
     prune: bool | None = Field(None, description="override the app's prune setting for this sync")
     force: bool = Field(False, description="replace objects the API refuses to patch")
+
+
+class AppListQuery(BaseModel):
+    """Query of ``GET /apps`` for one page of the list (any field given pages the answer)."""
+
+    search: str | None = Field(None, max_length=253, description="part of the name")
+    project: str | None = Field(None, max_length=253)
+    cluster: str | None = Field(None, max_length=253)
+    namespace: str | None = Field(None, max_length=253)
+    sync: str | None = Field(None, max_length=32, description="Synced | OutOfSync | Unknown")
+    health: str | None = Field(None, max_length=32)
+    label: str | None = Field(None, max_length=317, description="key or key=value")
+    sort: str | None = Field(None, pattern="^-?(name|project|cluster|namespace|sync|health|updated)$")
+    limit: int | None = Field(None, ge=0, le=500)
+    offset: int | None = Field(None, ge=0)
+
+    def paged(self) -> bool:
+        return any(value is not None for value in self.model_dump().values())
+
+    def to_query(self, projects: frozenset[str] | None) -> AppQuery:
+        sort = self.sort or "name"
+        return AppQuery(
+            search=self.search or "",
+            project=self.project or "",
+            cluster=self.cluster or "",
+            namespace=self.namespace or "",
+            sync=self.sync or "",
+            health=self.health or "",
+            label=self.label or "",
+            sort=sort.removeprefix("-"),
+            descending=sort.startswith("-"),
+            offset=self.offset or 0,
+            limit=100 if self.limit is None else self.limit,
+            projects=projects,
+        )
 
 
 class ErrorBody(BaseModel):

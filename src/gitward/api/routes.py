@@ -15,8 +15,12 @@ no grant on every project decides it already, so the admin and global tokens pay
 (apps, events) show what the caller may read and leave out the rest. Writes pass the caller's name to
 the engine, which records it in the operation (the audit trail ``app history`` shows).
 
-Deliberately not here: how callers are authenticated (``access.py``), webhooks and server-sent events
-(their own modules when they arrive).
+``GET /apps`` with any of ``limit``, ``offset``, ``sort`` or a filter answers one page from the
+engine's app index (``reconcile/appindex.py``) and says how many matched in ``X-Total-Count``;
+without them it lists every app, as before.
+
+Deliberately not here: how callers are authenticated (``access.py``), webhooks (``webhooks.py``) and
+server-sent events (``stream.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Respon
 from gitward.api.access import Access
 from gitward.api.identity import Principal, Resource
 from gitward.api.models import (
+    AppListQuery,
     AppSummary,
     DiffEntry,
     ErrorBody,
@@ -42,7 +47,7 @@ from gitward.api.models import (
     SyncRequest,
 )
 from gitward.core.errors import GitwardError
-from gitward.reconcile.service import EngineService
+from gitward.reconcile.service import EngineService, EngineViews
 
 # Kubernetes object names (DNS-1123 subdomain): no "/", "..", spaces or leading dots, so a name can
 # never turn into a path or an option anywhere below.
@@ -67,6 +72,9 @@ def _checked(name: str) -> str:
     if not _NAME.match(name) or ".." in name:
         raise HTTPException(status_code=400, detail="invalid application name")
     return name
+
+
+check_name = _checked  # for the pages and the stream: one rule for app names in every route
 
 
 def _json(data: Any) -> Response:
@@ -120,6 +128,11 @@ class _Checks:
             project = None
         self.access.authorize(principal, action, Resource("applications", name, project))
 
+    def readable_projects(self, principal: Principal) -> frozenset[str] | None:
+        if self.access.allows(principal, "get", Resource("applications")):
+            return None
+        return frozenset(g.project for g in principal.grants if g.project is not None)
+
     def visible(self, principal: Principal, apps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.access.allows(principal, "get", Resource("applications")):
             return apps
@@ -148,8 +161,13 @@ def build_router(service: EngineService, access: Access) -> APIRouter:
     # The two reads a dashboard polls are served as built, not re-validated against the model: for a
     # thousand apps validation cost more than the engine's own work (the model still documents them).
     @router.get("/apps", response_model=list[AppSummary], summary="List applications")
-    async def list_apps(caller: Principal = caller_of) -> Response:
-        return _json(check.visible(caller, service.list_apps()))
+    async def list_apps(page: Annotated[AppListQuery, Depends()], caller: Principal = caller_of) -> Response:
+        if not page.paged() or not isinstance(service, EngineViews):
+            return _json(check.visible(caller, service.list_apps()))
+        found = service.query_apps(page.to_query(check.readable_projects(caller)))
+        answer = _json([service.get_app(row.name) for row in found.rows])
+        answer.headers["X-Total-Count"] = str(found.total)
+        return answer
 
     @router.get("/apps/{name}", response_model=AppSummary, summary="One application")
     async def get_app(name: AppName, caller: Principal = caller_of) -> Response:

@@ -30,6 +30,7 @@ from gitward.api.access import Access
 from gitward.api.access_tokens import TokenRegistry
 from gitward.api.app import create_app
 from gitward.api.oidc import OidcVerifier
+from gitward.api.pageseam import PageRenderer
 from gitward.api.roles import RoleBook
 from gitward.api.tls import TlsFiles
 from gitward.api.tokens import load_or_create_token, remove_server_info, write_server_info
@@ -149,9 +150,11 @@ async def run_standalone(
     config_path: Path | None = None,
     tls: TlsFiles | None = None,
     announce_ca: bool = False,
+    ui: PageRenderer | None = None,
 ) -> None:
     """Serve until ``stop`` is set (by default: on SIGINT or SIGTERM), then shut down in order.
-    ``announce_ca``: name ``tls.cert`` in ``server.json`` as the certificate local clients trust."""
+    ``announce_ca``: name ``tls.cert`` in ``server.json`` as the certificate local clients trust.
+    ``ui``: the web UI's templates and assets, served by the same app (``api/pageseam.py``)."""
     token_file = token_file_for(state_file)
     admin_token = load_or_create_token(token_file)
     token_store = TokenStore.open(state_file)
@@ -170,6 +173,7 @@ async def run_standalone(
             token_file=token_file,
             tls=tls,
             announce_ca=announce_ca,
+            ui=ui,
         )
     finally:
         token_store.close()
@@ -187,6 +191,7 @@ async def _serve(
     token_file: Path,
     tls: TlsFiles | None,
     announce_ca: bool,
+    ui: PageRenderer | None = None,
 ) -> None:
     server = ApiServer(host=host, port=port, tls=tls)
     signals: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
@@ -200,7 +205,7 @@ async def _serve(
             await server.stop()
             raise
         try:
-            await server.start(create_app(engine, access=access))
+            await server.start(create_app(engine, access=access, ui=ui))
             ca_file = tls.cert if tls is not None and announce_ca else None
             info = ServerInfo(url=server.url, token_file=token_file, ca_file=ca_file)
             write_server_info(user_state_dir, info)

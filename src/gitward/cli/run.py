@@ -196,10 +196,12 @@ async def _serve(
 ) -> None:
     from gitward.api.server import run_standalone
     from gitward.cli.output import console
+    from gitward.ui.render import renderer
 
     def announce(info: ServerInfo) -> None:
         out = console()
         out.print(Text(f"gitward API listening on {info.url}", style="green"), soft_wrap=True)
+        out.print(Text(f"web UI: {info.url}/ (sign in with a token)"), soft_wrap=True)
         out.print(Text(f"admin token file: {info.token_file}"), soft_wrap=True)
         if tls_files is not None:
             out.print(Text(f"TLS certificate: {tls_files.cert}"), soft_wrap=True)
@@ -218,4 +220,5 @@ async def _serve(
         config_path=settings.config_path,
         tls=tls_files,
         announce_ca=tls_files is not None and tls_files.cert == state_file.parent / "tls.crt",
+        ui=renderer(),
     )

@@ -430,6 +430,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         if digest != rt.saved_status_digest:
             self.store.save_status(rt.name, rt.status)
             rt.saved_status_digest = digest
+            self.status_saved(rt)  # the app index and the live stream (reconcile/engine_views.py)
 
     def _start_operation(self, rt: AppRuntime, req: SyncRequest, prepared: pipeline.Prepared) -> int:
         """Claim what the sync may write and record the sync, before the cluster is touched.
@@ -466,6 +467,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             "trigger": req.trigger,
             "initiator": req.initiator,
         }
+        self.operation_started(rt)  # the live stream shows the sync Running (reconcile/engine_views.py)
         return op_id
 
     def _persist_sync(self, rt: AppRuntime, result: pipeline.SyncResult) -> None:

@@ -12,6 +12,7 @@ from gitward.core.errors import GitwardError, ValidationError
 from gitward.plan import stale
 from gitward.reconcile import pipeline
 from gitward.reconcile.context import PipelineContext
+from gitward.reconcile.engine_views import EngineViewsMixin
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.service import AppNotFound
 from gitward.reconcile.settings import EngineSettings
@@ -19,8 +20,9 @@ from gitward.reconcile.views import app_summary, invalid_app_summary
 from gitward.store import Store
 
 
-class EngineServiceMixin:
-    """Mixed into ``Engine``; every method reads or drives the engine's own state."""
+class EngineServiceMixin(EngineViewsMixin):
+    """Mixed into ``Engine``; every method reads or drives the engine's own state (the UI's reads
+    and the status feed in ``EngineViewsMixin``)."""
 
     runtimes: dict[str, AppRuntime]
     invalid: dict[str, str]

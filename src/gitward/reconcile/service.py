@@ -13,15 +13,22 @@ Shapes (keys are camelCase, as in the Application status the user reads):
   resources: [Change.to_dict()...]}``
 - diff entry: ``{id, group, kind, namespace, name, action: create|update|delete|none, diff: str}``
 - event: ``{id, app, time, type: Normal|Warning, reason, message, object, fields: [...], manager}``
+
+``EngineViews`` is the read side the web UI and the live stream add (issue 13): one page of the app
+list from a precomputed index (``appindex``), the resource tree from the watch cache (``tree``), the
+deployed commit's author and message, clusters and repositories, and the status feed
+(``livefeed``). It is a separate protocol so a service without it still serves the JSON API.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from gitward.core.errors import GitwardError
 from gitward.model import Receiver
+from gitward.reconcile.appindex import AppPage, AppQuery
+from gitward.reconcile.livefeed import StatusFeed
 
 
 class AppNotFound(GitwardError):
@@ -71,4 +78,32 @@ class EngineService(Protocol):
 
     def webhook_receiver(self, name: str) -> Receiver | None:
         """The configured webhook Receiver ``name`` (``secretFile`` an absolute path), if any."""
+        ...
+
+
+@runtime_checkable
+class EngineViews(Protocol):
+    @property
+    def feed(self) -> StatusFeed:
+        """Status changes, numbered, for ``GET /api/v1/stream``."""
+        ...
+
+    def query_apps(self, query: AppQuery) -> AppPage:
+        """One page of the app list, filtered and sorted, with counts per status."""
+        ...
+
+    async def app_tree(self, name: str) -> list[dict[str, Any]]:
+        """The app's objects and what they own (``tree.build_tree``); raises AppNotFound."""
+        ...
+
+    def commit_of(self, name: str) -> dict[str, Any] | None:
+        """Author, time and message of the commit the app is at; None when unknown."""
+        ...
+
+    def cluster_views(self) -> list[dict[str, Any]]:
+        """``{name, context, connected, reachable, since, error, watchedKinds, apps, health}``."""
+        ...
+
+    def repository_views(self) -> list[dict[str, Any]]:
+        """``{url, apps, lastFetch, errors: [{app, message}]}`` per repository the apps use."""
         ...

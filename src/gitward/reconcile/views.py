@@ -1,6 +1,9 @@
 """The JSON-ready views of apps the API serves (shapes documented in ``service``).
 
 ``repoURL`` is shown through ``redact_url``: a user name in an https URL may be a token.
+
+``running`` is the operation a reconcile has started and not yet finished (None otherwise): the
+status's ``operation`` is the last finished one, and the live pages show both.
 """
 
 from __future__ import annotations
@@ -36,7 +39,22 @@ def app_summary(rt: AppRuntime) -> dict[str, Any]:
         "operation": status.get("operation"),
         "resources": status.get("resources") or [],
         "message": status.get("error", ""),
+        "labels": dict(app.metadata.labels),
+        "running": running_operation(rt),
     }
+
+
+def running_operation(rt: AppRuntime) -> dict[str, Any] | None:
+    """The operation started and not finished yet: ``rt.operation`` until a finished operation
+    (``status.operation``) ends at or after its start (a folded heal keeps the entry it joined)."""
+    started = rt.operation
+    if not started or not rt.lock.locked():
+        return None
+    finished = rt.status.get("operation") or {}
+    begun = started.get("startedAt") or 0.0
+    if finished.get("id") == started.get("id") or (finished.get("finishedAt") or 0.0) >= begun:
+        return None
+    return {**started, "phase": "Running"}
 
 
 def invalid_app_summary(name: str, message: str) -> dict[str, Any]:
@@ -61,4 +79,6 @@ def invalid_app_summary(name: str, message: str) -> dict[str, Any]:
         "operation": None,
         "resources": [],
         "message": message,
+        "labels": {},
+        "running": None,
     }

@@ -1,0 +1,190 @@
+"""``EngineViews`` on top of the engine's state: the app index, the status feed, trees, clusters.
+
+The engine calls ``status_saved`` where it persists a status (only when it changed) and
+``operation_started`` when a sync begins; both update the app's index row and publish a compact
+event on the feed, so the list page and the stream never rebuild summaries of every app.
+
+Deliberately not here: authorization (``api/``) and the JSON API's own reads (``engine_service``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from gitward.cluster.connection import ClusterConnections
+from gitward.core.redact import redact_url
+from gitward.reconcile.appindex import AppIndex, AppPage, AppQuery, row_of
+from gitward.reconcile.livefeed import StatusFeed
+from gitward.reconcile.runtime import AppRuntime
+from gitward.reconcile.service import AppNotFound
+from gitward.reconcile.tree import build_tree
+from gitward.reconcile.views import app_summary, invalid_app_summary
+from gitward.sources.commitinfo import commit_info
+
+log = logging.getLogger(__name__)
+
+_FETCH_REASONS = ("FetchFailed", "NotFetched", "RevisionNotFound")
+
+
+def status_event(summary: dict[str, Any]) -> dict[str, Any]:
+    """What the stream says about an app: enough to redraw its row and badges, small enough for
+    thousands per second."""
+    sync, health = summary.get("sync") or {}, summary.get("health") or {}
+    operation = summary.get("running") or summary.get("operation")
+    return {
+        "app": summary["name"],
+        "project": summary.get("project", ""),
+        "sync": sync.get("status", "Unknown"),
+        "revision": sync.get("revision", ""),
+        "health": health.get("status", "Unknown"),
+        "healthMessage": health.get("message", ""),
+        "suspended": bool(summary.get("suspended")),
+        "message": summary.get("message", ""),
+        "operation": None
+        if not operation
+        else {
+            k: operation.get(k)
+            for k in ("id", "phase", "message", "startedAt", "finishedAt", "trigger", "initiator")
+        },
+    }
+
+
+class EngineViewsMixin:
+    """Mixed into ``Engine`` through ``EngineServiceMixin``."""
+
+    runtimes: dict[str, AppRuntime]
+    invalid: dict[str, str]
+    clusters: dict[str, Any]
+    connections: ClusterConnections
+    fetcher: Any
+
+    # -- the index and the feed, made on first use (the engine's __init__ knows nothing of them) -----
+
+    @property
+    def feed(self) -> StatusFeed:
+        found: StatusFeed | None = self.__dict__.get("_feed")
+        if found is None:
+            found = self.__dict__["_feed"] = StatusFeed()
+        return found
+
+    def _index(self) -> AppIndex:
+        index: AppIndex | None = self.__dict__.get("_app_index")
+        if index is None:
+            index = self.__dict__["_app_index"] = AppIndex()
+        want = self.runtimes.keys() | self.invalid.keys()
+        have = index.names()
+        if want != have:  # apps loaded, added by a parent app or removed since the last query
+            for name in have - want:
+                index.remove(name)
+            for name in want - have:
+                index.put(row_of(self._summary(name)))
+        return index
+
+    def _summary(self, name: str) -> dict[str, Any]:
+        rt = self.runtimes.get(name)
+        return app_summary(rt) if rt is not None else invalid_app_summary(name, self.invalid.get(name, ""))
+
+    def status_saved(self, rt: AppRuntime) -> None:
+        """The engine saved ``rt``'s status: update its row, tell the stream. Never raises: a view
+        must not fail the reconcile that fed it."""
+        try:
+            summary = app_summary(rt)
+            self._index().put(row_of(summary))
+            self.feed.publish(rt.name, rt.app.spec.project, status_event(summary))
+        except Exception:
+            log.exception("status view of %s not updated", rt.name)
+
+    def operation_started(self, rt: AppRuntime) -> None:
+        """A sync of ``rt`` started: the stream shows it Running before it ends."""
+        self.status_saved(rt)
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def query_apps(self, query: AppQuery) -> AppPage:
+        return self._index().query(query)
+
+    def _runtime_of(self, name: str) -> AppRuntime:
+        rt = self.runtimes.get(name)
+        if rt is None:
+            raise AppNotFound(f"application {name!r} not found")
+        return rt
+
+    async def app_tree(self, name: str) -> list[dict[str, Any]]:
+        rt = self._runtime_of(name)
+        conn = self.connections.get(rt.app.spec.destination.cluster)
+        return await build_tree(conn.cache if conn else None, rt.status.get("resources") or [])
+
+    def commit_of(self, name: str) -> dict[str, Any] | None:
+        rt = self._runtime_of(name)
+        source = rt.app.spec.source
+        commit = str(rt.status.get("commit") or (rt.status.get("sync") or {}).get("revision") or "")
+        if source.chart or not commit:
+            return None
+        memo: dict[tuple[str, str], dict[str, Any] | None] = self.__dict__.setdefault("_commits", {})
+        key = (source.repo_url, commit)
+        if key not in memo:
+            found = commit_info(self.fetcher.git, source.repo_url, commit)
+            if len(memo) > 4096:
+                memo.clear()
+            memo[key] = found.to_dict() if found else None
+        return memo[key]
+
+    def cluster_views(self) -> list[dict[str, Any]]:
+        index = self._index()
+        out = []
+        for name in sorted(self.clusters):
+            spec = self.clusters[name].spec
+            conn = self.connections.get(name)
+            state = conn.reachability.state if conn else None
+            page = index.query(AppQuery(cluster=name, limit=0))
+            out.append(
+                {
+                    "name": name,
+                    "context": spec.context or "",
+                    "connected": conn is not None,
+                    "reachable": state.reachable if state else None,
+                    "since": state.since if state else None,
+                    "error": state.error if state else "",
+                    "watchedKinds": len(conn.cache.watched()) if conn else 0,
+                    "apps": page.total,
+                    "health": {k: v for k, v in page.health_counts.items() if v},
+                    "sync": {k: v for k, v in page.sync_counts.items() if v},
+                }
+            )
+        return out
+
+    def repository_views(self) -> list[dict[str, Any]]:
+        fetched: dict[str, float] = getattr(self.fetcher, "_fetched_at", {})
+        offset = time.time() - time.monotonic()  # monotonic fetch times to wall-clock
+        by_url: dict[str, list[AppRuntime]] = {}
+        for rt in self.runtimes.values():
+            by_url.setdefault(rt.app.spec.source.repo_url, []).append(rt)
+        out = []
+        for url in sorted(by_url):
+            apps = sorted(by_url[url], key=lambda r: r.name)
+            errors = [
+                {"app": rt.name, "message": str(rt.status.get("error") or "")}
+                for rt in apps
+                if _fetch_failed(rt.status)
+            ]
+            last = fetched.get(url)
+            out.append(
+                {
+                    "url": redact_url(url),
+                    "chart": any(rt.app.spec.source.chart for rt in apps),
+                    "apps": [rt.name for rt in apps[:50]],
+                    "appCount": len(apps),
+                    "lastFetch": None if last is None else last + offset,
+                    "errors": errors[:20],
+                }
+            )
+        return out
+
+
+def _fetch_failed(status: dict[str, Any]) -> bool:
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Ready" and condition.get("reason") in _FETCH_REASONS:
+            return bool(condition.get("status") != "True")
+    return False
