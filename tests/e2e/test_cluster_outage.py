@@ -5,8 +5,9 @@ etcd is stopped with SIGSTOP, the hardest kind of outage: connections stay open 
 so kube-apiserver keeps running and only fails its readiness checks. Nothing the app owns changes, so
 no reconcile fails on its own; what must hold is that the app shows the cluster as unreachable in its
 status by itself, within seconds (the probe runs every 2 s; the bound below is generous so a loaded
-machine does not fail it, the figure seen is in docs/reliability.md), that `gitward app refresh` answers within its timeout, and that once etcd runs
-again the app is Synced and Healthy with no outage message left.
+machine does not fail it; the figure seen is in docs/reliability.md), that `gitward app refresh`
+answers within its timeout, and that once etcd runs again the app is Synced and Healthy with no
+outage message left.
 """
 
 from __future__ import annotations
