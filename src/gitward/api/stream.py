@@ -78,9 +78,13 @@ class EventStream(Response):
     media_type = "text/event-stream"
 
     def __init__(self, produce: Callable[[], Any], *, still_valid: Callable[[], bool]) -> None:
-        super().__init__(
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}, media_type=self.media_type
-        )
+        super().__init__(status_code=200)
+        # Set here, not through Response: its headers would say "content-length: 0" for no body.
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-store"),
+            (b"x-accel-buffering", b"no"),
+        ]
         self._produce = produce
         self._still_valid = still_valid
 
