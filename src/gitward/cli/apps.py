@@ -25,6 +25,7 @@ from gitward.cli.discovery import connect
 from gitward.cli.output import (
     OutputFormat,
     console,
+    is_table,
     print_data,
     print_fields,
     print_table,
@@ -46,7 +47,7 @@ CaFile = Annotated[
         "--ca-file", envvar="GITWARD_CA_FILE", help="Certificate (PEM) to trust for an https:// server."
     ),
 ]
-Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="table, json or yaml.")]
+Output = Annotated[OutputFormat, typer.Option("--output", "-o", help="table, wide, json or yaml.")]
 Name = Annotated[str, typer.Argument(help="Application name.")]
 Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the server.", min=1)]
 
@@ -131,7 +132,7 @@ def _print_operation(operation: dict[str, Any]) -> None:
 
 
 def _finish_operation(operation: dict[str, Any], fmt: OutputFormat) -> None:
-    if fmt is OutputFormat.TABLE:
+    if is_table(fmt):
         _print_operation(operation)
     else:
         print_data(operation, fmt)
@@ -146,11 +147,13 @@ def list_apps(
     """List applications with their sync and health status."""
     with reporting_errors():
         apps = _client(server, timeout, ca_file).get("/api/v1/apps")
-    if output is not OutputFormat.TABLE:
+    if not is_table(output):
         print_data(apps, output)
         return
+    wide = output is OutputFormat.WIDE
     print_table(
-        ["NAME", "SYNC", "HEALTH", "REVISION", "DESTINATION", "PROJECT"],
+        ["NAME", "SYNC", "HEALTH", "REVISION", "DESTINATION", "PROJECT"]
+        + (["REPO", "PATH", "AUTOMATED", "SUSPENDED", "OPERATION", "MESSAGE"] if wide else []),
         (
             [
                 a.get("name"),
@@ -159,10 +162,31 @@ def list_apps(
                 short((a.get("sync") or {}).get("revision")),
                 _destination(a),
                 a.get("project"),
+                *(_wide_columns(a) if wide else []),
             ]
             for a in apps
         ),
     )
+
+
+def _operation_cell(op: dict[str, Any]) -> str:
+    if not op:
+        return ""
+    return f"#{op.get('id')} {op.get('phase', '')} {timestamp(op.get('finishedAt') or op.get('startedAt'))}"
+
+
+def _wide_columns(summary: dict[str, Any]) -> list[Any]:
+    """What ``list -o wide`` adds: the source, automation and the last operation with its message."""
+    op = summary.get("running") or summary.get("operation") or {}
+    message = summary.get("message") or (summary.get("health") or {}).get("message") or op.get("message")
+    return [
+        summary.get("repoURL"),
+        summary.get("path") or summary.get("chart") or "",
+        "yes" if summary.get("automated") else "no",
+        "yes" if summary.get("suspended") else "",
+        _operation_cell(op),
+        message or "",
+    ]
 
 
 @app.command("get")
@@ -225,6 +249,9 @@ def sync_app(
     ca_file: CaFile = None,
     output: Output = OutputFormat.TABLE,
     timeout: Timeout = 600,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Show the operation's progress live (on stderr) until it is done.")
+    ] = False,
 ) -> None:
     """Sync now and wait for the operation; exit status 1 unless it succeeded."""
     body: dict[str, Any] = {"force": force}
@@ -232,6 +259,13 @@ def sync_app(
         body["revision"] = revision
     if prune is not None:
         body["prune"] = prune
+    if wait:
+        from gitward.cli.live import sync_with_progress  # imports this module: loaded on use
+
+        with reporting_errors():
+            operation = sync_with_progress(_client(server, timeout, ca_file), name, body)
+        _finish_operation(operation, output)
+        return
     with reporting_errors(), console(stderr=True).status(f"Syncing {name}..."):
         operation = _client(server, timeout, ca_file).post(_app_path(name, "/sync"), body=body)
     _finish_operation(operation, output)

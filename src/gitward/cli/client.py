@@ -13,6 +13,10 @@ An https server's certificate is always verified: against ``ca_file`` when one i
 system's trust store. A certificate that does not verify is one line saying so and how to trust it;
 there is no switch to skip the check.
 
+``events`` follows a server-sent event stream (``GET /api/v1/stream``) line by line; there the
+timeout is the longest silence allowed (the server sends a keep-alive comment every 15 seconds), not
+a deadline for the whole exchange.
+
 Deliberately not here: retries (a command is run again by the user) and the token's value in any
 message.
 """
@@ -27,6 +31,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +106,34 @@ class ApiClient:
         request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
         return self._send(request, timeout=timeout or self.timeout)
 
+    def events(
+        self, path: str, *, query: dict[str, str] | None = None, quiet_for: float = 45.0
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(event type, data) of each server-sent event of ``path`` until the server ends the stream;
+        CliError when it cannot be opened or stays silent for ``quiet_for`` seconds."""
+        url = check_server_url(self.base_url) + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        headers = {"Accept": "text/event-stream"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(url, headers=headers)  # noqa: S310 (scheme checked above)
+        context = tls_context(self.ca_file) if self.base_url.startswith("https:") else None
+        try:
+            response = urllib.request.urlopen(request, timeout=quiet_for, context=context)  # noqa: S310
+        except urllib.error.HTTPError as exc:
+            raise self._http_error(exc) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(getattr(exc, "reason", None), "strerror", None) or str(exc)
+            raise CliError(f"cannot reach gitward server at {self.base_url}: {reason}") from None
+        try:
+            with response:
+                yield from _parse_events(response)
+        except TimeoutError:
+            raise CliError(f"the event stream of {self.base_url} was silent for {quiet_for:g}s") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise CliError(f"the event stream of {self.base_url} broke off ({type(exc).__name__})") from None
+
     def _send(self, request: urllib.request.Request, *, timeout: float) -> Any:
         answers: queue.Queue[bytes | CliError] = queue.Queue(maxsize=1)
 
@@ -172,3 +205,33 @@ class ApiClient:
         if message:
             return CliError(f"{reason or 'Error'} ({exc.code}): {message}")
         return CliError(f"server at {self.base_url} answered {exc.code} {exc.reason}")
+
+
+def _parse_events(lines: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The ``text/event-stream`` format: ``event:`` and ``data:`` lines, a blank line ends one.
+    First comes ``("open", {})`` once the server has answered: from then on no change is missed."""
+    kind, data = "", list[str]()
+    yield "open", {}
+    for raw in lines:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if not line:
+            payload = _json_or_none("\n".join(data)) if data else None
+            if isinstance(payload, dict):
+                yield kind or "message", payload
+            kind, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            kind = value
+        elif field == "data":
+            data.append(value)
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

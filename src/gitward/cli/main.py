@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 
 import gitward
-from gitward.cli import apps, login, render, run, tokens
+from gitward.cli import apps, live, login, render, run, tokens
 
 app = typer.Typer(
     name="gitward",
@@ -21,6 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals could hold a token
 )
+live.register(apps.app)  # app watch
 app.add_typer(apps.app, name="app")
 app.add_typer(tokens.app, name="token")
 app.command("login")(login.login)

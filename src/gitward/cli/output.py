@@ -1,5 +1,11 @@
 """How results reach the terminal: ``-o json|yaml`` for scripts, rich tables and coloured diffs for people.
 
+Tables printed to a pipe or a file are plain text as kubectl prints them: each column as wide as its
+widest cell, three spaces apart, never wrapped (a terminal's width means nothing there, and a
+wrapped row breaks ``grep``/``awk``). On a terminal rich fits them to the window. ``-o wide`` adds
+columns where a command has more to show; a command without a wide table prints the full answer
+as YAML.
+
 Every string that comes from the server is wrapped in ``rich.text.Text`` before it is printed, so a
 name or message holding ``[bold]``-like text is shown as it is, never interpreted as markup. Colours
 follow the status: Synced/Healthy/Succeeded green, OutOfSync/Degraded/Failed red, Progressing/Running
@@ -45,8 +51,13 @@ _STYLE = {
 
 class OutputFormat(enum.StrEnum):
     TABLE = "table"
+    WIDE = "wide"
     JSON = "json"
     YAML = "yaml"
+
+
+def is_table(fmt: OutputFormat) -> bool:
+    return fmt in (OutputFormat.TABLE, OutputFormat.WIDE)
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -59,18 +70,36 @@ def styled(value: Any) -> Text:
 
 
 def print_data(data: Any, fmt: OutputFormat) -> None:
-    """Machine-readable output: plain text without colour or markup."""
-    if fmt is OutputFormat.YAML:
+    """Machine-readable output: plain text without colour or markup (``wide``: YAML, see above)."""
+    if fmt in (OutputFormat.YAML, OutputFormat.WIDE):
         typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
     else:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None:
+    out = console()
+    if not out.is_terminal:
+        typer.echo(plain_table(columns, rows, title=title), nl=False)
+        return
     table = Table(*columns, title=title, box=None, header_style="bold", pad_edge=False)
     for row in rows:
         table.add_row(*(styled(cell) for cell in row))
-    console().print(table)
+    out.print(table)
+
+
+def _cell(value: Any) -> str:
+    return " ".join(("" if value is None else str(value)).split("\n"))
+
+
+def plain_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> str:
+    """kubectl's layout: full-width columns three spaces apart, no wrapping, no trailing spaces."""
+    lines = [list(columns)] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
+    text = "".join(
+        "   ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() + "\n" for line in lines
+    )
+    return (f"{title}\n" if title else "") + text
 
 
 def print_fields(pairs: Sequence[tuple[str, Any]]) -> None:
