@@ -4,6 +4,10 @@ Shape and defaults follow DESIGN.md section 1. ``status`` on input is dropped: g
 Cross-object checks (does the project or cluster exist, are dependencies acyclic) need the whole
 configuration and live in the loader and the scheduler, not here.
 
+``suspend: true`` turns automation off: the app is neither synced nor healed by gitward on its own,
+and its status says so (``reconcile/gates.py``); a person may still sync it. Flux users know the field
+from Kustomizations and GitRepositories, which are read into it (``model/flux.py``).
+
 Deliberately not here: the status types (store/ and reconcile/ own them), ApplicationSet.
 """
 
@@ -74,6 +78,7 @@ class ApplicationSpec(SpecModel):
     sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
     depends_on: tuple[DependsOn, ...] = ()
     ignore_differences: tuple[IgnoreDifference, ...] = ()
+    suspend: bool = False  # no automated sync or self-heal while true
 
 
 class Application(TopLevelObject):

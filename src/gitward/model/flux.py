@@ -1,10 +1,12 @@
 """Reading a Flux ``Kustomization`` and the ``GitRepository`` it points at as a gitward Application.
 
 Flux always heals drift and retries at a fixed ``retryInterval`` without end; the converted app is
-automated with ``selfHeal`` (unless suspended), ``prune`` as written, and a retry of limit -1 with
-factor 1. ``targetNamespace`` becomes both the destination namespace and the kustomize namespace
-override, as in Flux. The revision is taken from ``ref`` with Flux's precedence (commit, name,
-semver, tag, branch) and defaults to ``master`` like Flux.
+automated with ``selfHeal``, ``prune`` as written, and a retry of limit -1 with factor 1.
+``suspend`` on the Kustomization or its GitRepository becomes the app's ``spec.suspend``: no
+automated sync or heal, and the app's status says it is suspended, as ``flux get`` would.
+``targetNamespace`` becomes both the destination namespace and the kustomize namespace override, as
+in Flux. The revision is taken from ``ref`` with Flux's precedence (commit, name, semver, tag,
+branch) and defaults to ``master`` like Flux.
 
 The GitRepository's ``verify`` (OpenPGP keys in a Secret, modes HEAD, Tag, TagAndHEAD) becomes the
 app's ``source.verify``, and the Kustomization's ``decryption`` (provider sops, keys in a Secret)
@@ -96,8 +98,10 @@ def from_flux(*, kustomization: Mapping[str, Any], git_repository: Mapping[str, 
     out: dict[str, Any] = {
         "source": source,
         "destination": {"namespace": spec.get("targetNamespace") or ""},
-        "syncPolicy": _sync_policy(spec, suspended=suspended),
+        "syncPolicy": _sync_policy(spec),
     }
+    if suspended:
+        out["suspend"] = True
     if spec.get("dependsOn"):
         out["dependsOn"] = [{"name": mapping(dep, "spec.dependsOn").get("name")} for dep in spec["dependsOn"]]
     group_version = str(kustomization.get("apiVersion"))
@@ -218,7 +222,7 @@ def _image(image: Mapping[str, Any]) -> str:
     return target
 
 
-def _sync_policy(spec: Mapping[str, Any], *, suspended: bool) -> dict[str, Any]:
+def _sync_policy(spec: Mapping[str, Any]) -> dict[str, Any]:
     interval = spec.get("interval") or "5m"
     retry_interval = spec.get("retryInterval") or interval
     out: dict[str, Any] = {
@@ -226,8 +230,7 @@ def _sync_policy(spec: Mapping[str, Any], *, suspended: bool) -> dict[str, Any]:
         "retry": {"limit": -1, "backoff": {"duration": retry_interval, "factor": 1,
                                             "maxDuration": retry_interval}},
     }  # fmt: skip
-    if not suspended:
-        out["automated"] = {"prune": bool(spec.get("prune", False)), "selfHeal": True}
+    out["automated"] = {"prune": bool(spec.get("prune", False)), "selfHeal": True}
     if spec.get("force"):
         out["options"] = ["Force=true"]
     return out

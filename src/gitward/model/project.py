@@ -10,13 +10,19 @@ The implicit project ``default`` allows everything, unless the user defines a Pr
 ``signatureKeys`` (``model/trust.py``), when set, makes every commit an Application of the project
 deploys need a valid signature by one of the listed keys (GPG or SSH); otherwise nothing is applied.
 
+``syncWindows`` are Argo CD's allow and deny windows (``kind``, ``schedule``, ``duration``,
+``applications``, ``namespaces``, ``clusters``, ``manualSync``, ``timeZone``, and ``andOperator``):
+this model checks their shape; the schedule, duration and time zone are read by
+``policy/windows.py`` when the configuration is loaded (``reconcile/windowbook.py``), so a bad window
+refuses its Project, naming the field, before any app of it syncs.
+
 Deliberately not here: evaluating the rules against rendered objects (policy/), checking signatures
 (``sources/signatures.py``), roles (not modelled yet).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -38,6 +44,27 @@ class ProjectDestination(SpecModel):
     namespace: str = Field(default="*", min_length=1)
 
 
+class SyncWindowSpec(SpecModel):
+    """One sync window as written (Argo CD's fields); ``name`` defaults to ``<kind>-<index>``.
+    ``syncOverrun`` and other fields gitward does not act on are refused as unknown."""
+
+    name: str | None = Field(default=None, min_length=1)
+    kind: Literal["allow", "deny"]
+    schedule: str = Field(min_length=1)
+    duration: str | float
+    time_zone: str = "UTC"
+    applications: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()
+    manual_sync: bool = False
+    and_operator: bool = False
+    description: str = ""
+
+    def document(self) -> dict[str, Any]:
+        """The window in its YAML form, as ``policy.windows.parse_window`` reads it."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
 class ProjectSpec(SpecModel):
     description: str = ""
     source_repos: tuple[str, ...] = ("*",)
@@ -47,6 +74,7 @@ class ProjectSpec(SpecModel):
     namespace_resource_whitelist: tuple[GroupKind, ...] | None = None
     namespace_resource_blacklist: tuple[GroupKind, ...] = ()
     signature_keys: SignatureKeys | None = None  # set: commits must be signed by one of these keys
+    sync_windows: tuple[SyncWindowSpec, ...] = ()
 
     @field_validator("source_repos")
     @classmethod

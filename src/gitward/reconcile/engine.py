@@ -33,20 +33,23 @@ from gitward.reconcile import metrics, pipeline
 from gitward.reconcile.backoff import Backoff, BackoffPolicy, jittered
 from gitward.reconcile.claims import Claims
 from gitward.reconcile.config import load_config
+from gitward.reconcile.cycles import check_cycles, refuse_cycle
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.engine_service import EngineServiceMixin
+from gitward.reconcile.gates import Gates, before_pass, follow_spec
 from gitward.reconcile.outcome import record_failure, record_success, show_reachability
 from gitward.reconcile.queue import Priority, WorkQueue
 from gitward.reconcile.resync import IntervalResyncMixin
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.settings import EngineSettings
 from gitward.reconcile.status import mark_reconciling
+from gitward.reconcile.windowbook import WindowBook, check_windows
 from gitward.render import RenderTools
 from gitward.store import Store
 
 log = logging.getLogger("gitward.engine")
 
-_FETCH_REASONS = {"start", "interval", "retry", "refresh", "config"}
+_FETCH_REASONS = {"start", "interval", "retry", "refresh", "config", "resume"}
 
 
 class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin):
@@ -72,6 +75,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         self.receivers: dict[str, Receiver] = {}
         self.backoff = Backoff()
         self.queue = WorkQueue(self._work, concurrency=settings.concurrency)
+        self.gates = Gates(clock=self.clock, queue=self.queue, record_event=self.record_event)
         self.claims = Claims(lambda name: name in self.runtimes)
         self._has_dependencies = False
         self._parents: set[str] = set()  # apps that have rendered child apps (app-of-apps)
@@ -97,6 +101,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
 
     async def stop(self) -> None:
         metrics.ENGINES.untrack(self)
+        self.gates.close()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -107,7 +112,9 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         self.store.close()
 
     def load(self) -> None:
-        config = load_config(self.settings.config_path, settings=self.settings.render)
+        config = check_cycles(load_config(self.settings.config_path, settings=self.settings.render))
+        config, windows = check_windows(config)
+        self.gates.book = WindowBook(windows)
         self.fetcher.repositories = config.repositories
         self.fetcher.project_of = self.project  # signature rules of an app's project (reconcile/trust.py)
         self.clusters = {c.name: c for c in config.clusters}
@@ -136,6 +143,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             self._parents.add(parent)
         self._has_dependencies = self._has_dependencies or bool(app.dependencies)
         self._reindex(rt)
+        follow_spec(rt)  # spec.suspend shows before the first pass
         return rt
 
     def resume_interrupted(self) -> None:
@@ -340,17 +348,22 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         prepared: pipeline.Prepared,
         found: dict[ResourceKey, Standing],
     ) -> bool:
+        """A person's sync applies (its window was checked when asked); automation applies what changed,
+        failed or drifted when its gates (suspension, sync windows) let it: ``reconcile/gates.py``."""
+        before_pass(rt)
         if req.apply:
             return True
         automated = rt.app.spec.sync_policy.automated
         if automated is None or rt.suspended:
-            return False
+            return self.gates.admit(rt, wanted=False)
         status = rt.status
-        if status.get("lastSyncedDigest") != prepared.desired.digest or status.get("lastSyncFailed"):
-            return True
-        if pipeline.stale_pending(rt, prepared) and automated.prune:
-            return True
-        return automated.self_heal and any(s is not Standing.UNCHANGED for s in found.values())
+        wanted = (
+            status.get("lastSyncedDigest") != prepared.desired.digest
+            or bool(status.get("lastSyncFailed"))
+            or (automated.prune and bool(pipeline.stale_pending(rt, prepared)))
+            or (automated.self_heal and any(s is not Standing.UNCHANGED for s in found.values()))
+        )
+        return self.gates.admit(rt, wanted=wanted)
 
     async def reconcile(self, rt: AppRuntime, req: SyncRequest) -> int | None:
         """One pass; returns the id of the operation it ran, if it applied anything."""
@@ -398,7 +411,9 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             return op_id
 
     def _check_dependencies(self, rt: AppRuntime) -> None:
-        """``dependsOn``: nothing is applied until every dependency is Synced and Healthy."""
+        """``dependsOn``: nothing is applied until every dependency is Synced and Healthy, and never
+        while the app is on a cycle (one a child application closed after load, ``cycles``)."""
+        refuse_cycle(rt.name, lambda n: r.app.dependencies if (r := self.runtimes.get(n)) else None)
         for name in rt.app.dependencies:
             other = self.runtimes.get(name)
             if other is None:

@@ -1,6 +1,8 @@
 """The ``EngineService`` calls (what the API and CLI may ask), on top of the engine's state.
 
 User actions take the app's lock through ``reconcile`` so they never run alongside a queued pass.
+Suspend, resume and terminate do not wait for the lock: they change what the next pass (or the
+running operation, at its next step) does, and say so in the status at once (``gates``).
 """
 
 from __future__ import annotations
@@ -8,15 +10,28 @@ from __future__ import annotations
 from typing import Any, cast
 
 from gitward.apply import diff_app as diff_objects
+from gitward.core.clock import Clock
 from gitward.core.errors import GitwardError, ValidationError
+from gitward.model import Project
 from gitward.plan import stale
 from gitward.reconcile import pipeline
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.engine_views import EngineViewsMixin
+from gitward.reconcile.gates import (
+    Gates,
+    SuspendedBy,
+    follow_tracked,
+    pin,
+    request_terminate,
+    resume,
+    suspend,
+)
+from gitward.reconcile.queue import Priority, WorkQueue
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.service import AppNotFound
 from gitward.reconcile.settings import EngineSettings
 from gitward.reconcile.views import app_summary, invalid_app_summary
+from gitward.reconcile.windowbook import window_view
 from gitward.store import Store
 
 
@@ -28,8 +43,20 @@ class EngineServiceMixin(EngineViewsMixin):
     invalid: dict[str, str]
     store: Store
     settings: EngineSettings
+    clock: Clock
+    gates: Gates
+    queue: WorkQueue
 
     async def reconcile(self, rt: AppRuntime, req: SyncRequest) -> int | None:
+        raise NotImplementedError
+
+    def project(self, name: str) -> Project | None:
+        raise NotImplementedError
+
+    def record_event(self, app: str, *, type: str, reason: str, message: str) -> None:
+        raise NotImplementedError
+
+    def _save_status(self, rt: AppRuntime) -> None:
         raise NotImplementedError
 
     def _runtime(self, name: str) -> AppRuntime:
@@ -76,11 +103,13 @@ class EngineServiceMixin(EngineViewsMixin):
         initiator: str = "",
     ) -> dict[str, Any]:
         rt = self._runtime(name)
+        self.gates.check_manual(rt)
         tracked = rt.app.spec.source.revision
         if revision and revision != tracked:
-            rt.status.update(suspended=True, suspendReason=f"synced to {revision}", pinnedRevision=revision)
+            reason = f"synced to {revision}; `gitward app resume {name}` follows {tracked} again"
+            pin(rt, revision=revision, by=SuspendedBy.REVISION, reason=reason)
         else:
-            rt.status.update(suspended=False, suspendReason="", pinnedRevision=None)
+            follow_tracked(rt)
         request = SyncRequest(
             trigger="sync",
             apply=True,
@@ -117,12 +146,9 @@ class EngineServiceMixin(EngineViewsMixin):
         if operation is None or operation.get("app") != name or not operation.get("commit"):
             raise AppNotFound(f"history entry {history_id} of application {name!r} not found")
         commit = str(operation["commit"])
-        rt.status.update(
-            suspended=True,
-            suspendReason=f"rolled back to history {history_id} ({commit[:12]}); "
-            f"`gitward app sync {name}` resumes",
-            pinnedRevision=commit,
-        )
+        self.gates.check_manual(rt)
+        reason = f"rolled back to history {history_id} ({commit[:12]}); `gitward app resume {name}` resumes"
+        pin(rt, revision=commit, by=SuspendedBy.ROLLBACK, reason=reason)
         request = SyncRequest(
             trigger=f"rollback:{history_id}",
             apply=True,
@@ -134,3 +160,49 @@ class EngineServiceMixin(EngineViewsMixin):
 
     def events(self, name: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
         return self.store.list_events(name, limit=limit)
+
+    def suspend_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
+        """Automation off until ``resume_app``; what is deployed stays as it is."""
+        rt = self._runtime(name)
+        if suspend(rt, initiator=initiator):
+            self.record_event(
+                name, type="Normal", reason="Suspended", message=_by("automation suspended", initiator)
+            )
+            self._save_status(rt)
+        return app_summary(rt)
+
+    def resume_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
+        """Automation on again at the tracked revision; a pass (with a fetch) is queued at once."""
+        rt = self._runtime(name)
+        if resume(rt):
+            self.record_event(
+                name, type="Normal", reason="Resumed", message=_by("automation resumed", initiator)
+            )
+            self._save_status(rt)
+            self.queue.add(name, priority=Priority.USER, reason="resume")
+        return app_summary(rt)
+
+    def terminate_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
+        """Ask the running operation to stop at its next step; raises ``NothingToStop`` when none runs."""
+        rt = self._runtime(name)
+        running = request_terminate(rt, initiator=initiator, now=self.clock.now())
+        message = f"operation {running.get('id')} stops at its next step"
+        self.record_event(name, type="Normal", reason="Terminating", message=_by(message, initiator))
+        self._save_status(rt)
+        return {"name": name, "terminating": True, "operation": running, "message": message}
+
+    def project_windows(self, name: str) -> dict[str, Any]:
+        """The project's sync windows now: open or closed, until when, and the apps each covers."""
+        project = self.project(name)
+        if project is None:
+            if name in self.invalid:
+                raise ValidationError(f"project {name!r} is invalid: {self.invalid[name]}")
+            raise AppNotFound(f"project {name!r} not found")
+        now = self.clock.now()
+        apps = [rt.app for rt in self.runtimes.values() if rt.app.spec.project == name]
+        windows = [window_view(state, apps) for state in self.gates.book.states(name, at=now)]
+        return {"project": name, "time": now, "windows": windows}
+
+
+def _by(message: str, initiator: str) -> str:
+    return f"{message} by {initiator}" if initiator else message

@@ -13,6 +13,11 @@ Shapes (keys are camelCase, as in the Application status the user reads):
   resources: [Change.to_dict()...]}``
 - diff entry: ``{id, group, kind, namespace, name, action: create|update|delete|none, diff: str}``
 - event: ``{id, app, time, type: Normal|Warning, reason, message, object, fields: [...], manager}``
+- app summary, further: ``suspendedBy: spec|user|rollback|revision|"", syncWindow: {message, windows,
+  until} | None`` (a sync window holds automation back), ``terminating: bool``
+- project windows: ``{project, time, windows: [{name, kind, schedule, duration, timeZone,
+  applications, namespaces, clusters, manualSync, andOperator, active, opened, closes, nextOpen,
+  apps}]}`` (times in epoch seconds, None when unknown)
 
 ``EngineViews`` is the read side the web UI and the live stream add (issue 13): one page of the app
 list from a precomputed index (``appindex``), the resource tree from the watch cache (``tree``), the
@@ -70,6 +75,24 @@ class EngineService(Protocol):
         ...
 
     def events(self, name: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    def suspend_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
+        """No automated sync or self-heal until resumed; returns the app summary."""
+        ...
+
+    def resume_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
+        """Automation on again at the tracked revision (a pass is queued); refused while
+        ``spec.suspend`` is true. Returns the app summary."""
+        ...
+
+    def terminate_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
+        """Ask the running operation to stop at its next step: ``{name, terminating, operation,
+        message}``; a GitwardError (reason NoOperationRunning) when there is nothing to stop."""
+        ...
+
+    def project_windows(self, name: str) -> dict[str, Any]:
+        """The project's sync windows now; raises AppNotFound for an unknown project."""
+        ...
 
     async def trigger_repository(self, url: str, *, refs: Mapping[str, str] | None = None) -> list[str]:
         """A push to ``url``: fetch it once, queue the apps whose input changed; returns their names.

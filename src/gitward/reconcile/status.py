@@ -118,3 +118,54 @@ def resource_rows(
         )
     app_health = aggregate(healths) if healths else Health(HealthStatus.HEALTHY)
     return rows, app_health
+
+
+# -- what holds automation back: suspension, sync windows, a terminate request ------------------------
+# One shape for every suspension (``spec.suspend``, ``gitward app suspend``, a rollback or a sync to
+# another revision), so the user reads one field whatever suspended the app: ``suspended``,
+# ``suspendReason``, ``suspendedBy`` (spec | user | rollback | revision) and ``pinnedRevision``.
+
+
+def mark_suspended(status: dict[str, Any], *, by: str, reason: str, pinned: str | None = None) -> None:
+    """Suspended by ``by``; ``pinned`` keeps the app at that revision (a rollback), else the pin stays."""
+    status.update(suspended=True, suspendReason=reason, suspendedBy=by)
+    if pinned is not None:
+        status["pinnedRevision"] = pinned
+
+
+def clear_suspended(status: dict[str, Any]) -> None:
+    """Automation on again, following the tracked revision."""
+    status.update(suspended=False, suspendReason="", suspendedBy="", pinnedRevision=None)
+
+
+def suspended_by(status: Mapping[str, Any]) -> str:
+    """Who suspended the app ("" when not suspended); a status written before ``suspendedBy`` existed
+    was suspended by a rollback or a sync to another revision."""
+    if not status.get("suspended"):
+        return ""
+    return str(status.get("suspendedBy") or "rollback")
+
+
+WINDOW_KEY = "syncWindow"  # {message, windows, until}: automation held back by a sync window
+
+
+def mark_window_blocked(
+    status: dict[str, Any], *, message: str, windows: list[str], until: float | None
+) -> bool:
+    """Show that a window holds the automated sync back; False if it was shown already."""
+    shown = {"message": message, "windows": windows, "until": until}
+    if status.get(WINDOW_KEY) == shown:
+        return False
+    status[WINDOW_KEY] = shown
+    return True
+
+
+def clear_window_blocked(status: dict[str, Any]) -> bool:
+    """Take the window's message back (the window opened, or nothing waits any more)."""
+    return status.pop(WINDOW_KEY, None) is not None
+
+
+def mark_terminating(status: dict[str, Any], *, now: float, by: str) -> None:
+    """The running operation was asked to stop; the executor's record of it replaces this."""
+    message = f"terminating (asked by {by})" if by else "terminating"
+    with_condition(status, Condition(ConditionType.RECONCILING, True, "Terminating", message, now))

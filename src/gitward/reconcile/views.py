@@ -13,6 +13,7 @@ from typing import Any
 from gitward.core.conditions import Condition, ConditionType
 from gitward.core.redact import redact_url
 from gitward.reconcile.runtime import AppRuntime
+from gitward.reconcile.status import suspended_by
 
 
 def app_summary(rt: AppRuntime) -> dict[str, Any]:
@@ -36,11 +37,14 @@ def app_summary(rt: AppRuntime) -> dict[str, Any]:
         "conditions": status.get("conditions") or [],
         "suspended": rt.suspended,
         "suspendReason": status.get("suspendReason", ""),
+        "suspendedBy": suspended_by(status),  # spec | user | rollback | revision, "" when not
+        "syncWindow": status.get("syncWindow"),  # {message, windows, until}: a window holds automation back
         "operation": status.get("operation"),
         "resources": status.get("resources") or [],
         "message": status.get("error", ""),
         "labels": dict(app.metadata.labels),
         "running": running_operation(rt),
+        "terminating": rt.terminate_requested,
     }
 
 
@@ -76,9 +80,12 @@ def invalid_app_summary(name: str, message: str) -> dict[str, Any]:
         "conditions": [ready, stalled],
         "suspended": False,
         "suspendReason": "",
+        "suspendedBy": "",
+        "syncWindow": None,
         "operation": None,
         "resources": [],
         "message": message,
         "labels": {},
         "running": None,
+        "terminating": False,
     }

@@ -235,8 +235,13 @@ def test_flux_revision_precedence(ref: dict[str, str], revision: str) -> None:
     assert _flux(repository={"ref": ref}).spec.source.revision == revision
 
 
-def test_flux_suspended_is_manual() -> None:
-    assert _flux({"suspend": True}).spec.sync_policy.automated is None
+@pytest.mark.parametrize(("kustomization", "repository"), [({"suspend": True}, {}), ({}, {"suspend": True})])
+def test_flux_suspend_is_the_apps_suspend(kustomization: dict[str, Any], repository: dict[str, Any]) -> None:
+    """Suspended, not turned manual: the status then says the app is suspended, as Flux shows it."""
+    app = _flux(kustomization, repository=repository)
+    assert app.spec.suspend is True
+    assert app.spec.sync_policy.automated is not None
+    assert _flux().spec.suspend is False
 
 
 @pytest.mark.parametrize(
