@@ -97,6 +97,12 @@ class Operation(LastOperation):
     resources: list[ResourceChange] = Field(default_factory=list)
 
 
+class WindowBlock(_Open):
+    message: str = Field("", description="e.g. 'blocked by window deny-0 until 2026-03-29T03:30:00Z'")
+    windows: list[str] = Field(default_factory=list, description="the windows that block")
+    until: float | None = Field(None, description="when the answer changes (epoch seconds), if known")
+
+
 class AppSummary(_Open):
     name: str
     project: str = ""
@@ -109,6 +115,9 @@ class AppSummary(_Open):
     conditions: list[ConditionModel] = Field(default_factory=list)
     suspended: bool = False
     suspendReason: str = ""
+    suspendedBy: str = Field("", description="spec | user | rollback | revision; empty when not suspended")
+    syncWindow: WindowBlock | None = Field(None, description="set while a sync window holds automation back")
+    terminating: bool = Field(False, description="a terminate was asked for the running operation")
     operation: LastOperation | None = None
     resources: list[ResourceStatus] = Field(default_factory=list)
 
@@ -199,3 +208,38 @@ class ErrorBody(BaseModel):
 
 class Probe(BaseModel):
     status: str
+
+
+class TerminateAnswer(_Open):
+    """A terminate request taken: the running operation stops at its next step and is recorded."""
+
+    name: str
+    terminating: bool = True
+    operation: dict[str, Any] = Field(default_factory=dict, description="the operation asked to stop")
+    message: str = ""
+
+
+class WindowView(_Open):
+    """One sync window of a project, as written and as it stands now (times in epoch seconds)."""
+
+    name: str
+    kind: str = Field(description="allow | deny")
+    schedule: str
+    duration: str
+    timeZone: str = "UTC"
+    applications: list[str] = Field(default_factory=list)
+    namespaces: list[str] = Field(default_factory=list)
+    clusters: list[str] = Field(default_factory=list)
+    manualSync: bool = False
+    andOperator: bool = False
+    active: bool
+    opened: float | None = Field(None, description="when the open window opened")
+    closes: float | None = Field(None, description="when the open window closes (None: not within bounds)")
+    nextOpen: float | None = Field(None, description="when the closed window opens next")
+    apps: list[str] = Field(default_factory=list, description="the project's applications it covers")
+
+
+class ProjectWindows(_Open):
+    project: str
+    time: float = Field(description="the instant the windows were read at (epoch seconds)")
+    windows: list[WindowView] = Field(default_factory=list)

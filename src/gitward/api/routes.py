@@ -44,7 +44,9 @@ from gitward.api.models import (
     Event,
     HistoryEntry,
     Operation,
+    ProjectWindows,
     SyncRequest,
+    TerminateAnswer,
 )
 from gitward.core.errors import GitwardError
 from gitward.reconcile.service import EngineService, EngineViews
@@ -229,6 +231,42 @@ def build_router(service: EngineService, access: Access) -> APIRouter:
     ) -> dict[str, Any]:
         check.app(caller, "rollback", _checked(name))
         return await service.rollback(name, history_id, initiator=caller.name)
+
+    # Suspend, resume and terminate change what the engine does next and answer at once: they are
+    # coroutines, so they run on the engine's loop, never in a worker thread.
+    @router.post(
+        "/apps/{name}/suspend", response_model=AppSummary, summary="Stop automated sync and self-heal"
+    )
+    async def suspend(name: AppName, caller: Principal = caller_of) -> dict[str, Any]:
+        check.app(caller, "suspend", _checked(name))
+        return service.suspend_app(name, initiator=caller.name)
+
+    @router.post("/apps/{name}/resume", response_model=AppSummary, summary="Resume automated sync")
+    async def resume(name: AppName, caller: Principal = caller_of) -> dict[str, Any]:
+        check.app(caller, "suspend", _checked(name))
+        return service.resume_app(name, initiator=caller.name)
+
+    @router.post(
+        "/apps/{name}/terminate",
+        response_model=TerminateAnswer,
+        summary="Stop the running operation at its next step (400 NoOperationRunning when none runs)",
+    )
+    async def terminate(name: AppName, caller: Principal = caller_of) -> dict[str, Any]:
+        check.app(caller, "terminate", _checked(name))
+        return service.terminate_app(name, initiator=caller.name)
+
+    @router.get(
+        "/projects/{name}/windows",
+        response_model=ProjectWindows,
+        tags=["projects"],
+        summary="A project's sync windows: open or closed, until when",
+    )
+    async def project_windows(
+        name: Annotated[str, Path(description="Project name", max_length=253)], caller: Principal = caller_of
+    ) -> dict[str, Any]:
+        checked = _checked(name)
+        access.authorize(caller, "get", Resource("projects", checked, checked))
+        return service.project_windows(checked)
 
     @router.get("/events", response_model=list[Event], tags=["events"], summary="Recent events")
     def events(

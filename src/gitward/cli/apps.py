@@ -7,7 +7,8 @@ when live matches desired, 2 when there are differences, 1 on error. ``refresh``
 wait for the reconcile at most half its timeout, so a slow reconcile (a cluster that stopped
 answering) still gets an answer: the app as it stands, with a note that the refresh goes on.
 
-Deliberately not here: finding the server (``discovery.py``) and formatting helpers (``output.py``).
+Deliberately not here: finding the server (``discovery.py``), formatting helpers (``output.py``),
+and suspend, resume and terminate (``app_control.py``, added to this group by ``main.py``).
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
             ("Health", health.get("status")),
             ("Message", health.get("message") or ""),
             ("Suspended", _suspended(summary)),
+            *_held_back(summary),
         ]
     )
     resources = summary.get("resources") or []
@@ -109,6 +111,23 @@ def _suspended(summary: dict[str, Any]) -> str:
         return "no"
     reason = summary.get("suspendReason") or ""
     return f"yes ({reason})" if reason else "yes"
+
+
+def _held_back(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The sync window that holds automation back, and a terminate under way, when there are."""
+    rows: list[tuple[str, Any]] = []
+    window = summary.get("syncWindow") or {}
+    if window.get("message"):
+        rows.append(("Sync window", window["message"]))
+    if summary.get("terminating"):
+        rows.append(("Operation", "terminating"))
+    return rows
+
+
+# Shared with ``app_control.py``, whose commands join this group.
+client = _client
+app_path = _app_path
+print_summary = _print_summary
 
 
 def _print_operation(operation: dict[str, Any]) -> None:

@@ -1,9 +1,9 @@
 """``gitward``: the command line entry point (console script ``gitward = gitward.cli.main:app``).
 
-Commands: ``run`` (the standalone server), ``app ...`` (talk to a server over its API), ``token ...``
-(API tokens), ``login``/``logout`` (OIDC single sign-on), ``render`` (offline rendering of a local
-directory) and ``version``. Each group lives in its own
-module; this one only assembles them.
+Commands: ``run`` (the standalone server), ``app ...`` (talk to a server over its API), ``project
+...`` (a project's sync windows), ``token ...`` (API tokens), ``login``/``logout`` (OIDC single
+sign-on), ``render`` (offline rendering of a local directory) and ``version``. Each group lives in
+its own module; this one only assembles them.
 
 Deliberately not here: any command logic.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 
 import gitward
-from gitward.cli import apps, live, login, render, run, tokens
+from gitward.cli import app_control, apps, live, login, projects, render, run, tokens
 
 app = typer.Typer(
     name="gitward",
@@ -21,8 +21,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals could hold a token
 )
+app_control.register(apps.app)
 live.register(apps.app)  # app watch
 app.add_typer(apps.app, name="app")
+app.add_typer(projects.app, name="project")
 app.add_typer(tokens.app, name="token")
 app.command("login")(login.login)
 app.command("logout")(login.logout)
