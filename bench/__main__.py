@@ -1,15 +1,18 @@
 """``./dev bench [NAME ...]``: run benchmarks and print their Markdown tables (see docs/benchmarks.md).
 
 Names: ``sync`` (one app of N objects, in-process engine), ``b1`` .. ``b5`` (the scale benchmarks of
-``bench_scale``, gitward as its own process), ``all`` (b1-b5; also writes docs/benchmarks.md and its
-plots). ``--docs`` writes the document for a partial run too; ``report --json FILE`` rewrites the
-document from the raw results of an earlier run (``--json`` saves them, also after each step).
+``bench_scale``, gitward as its own process), ``ui`` (the web UI's list pages and 1,000 event streams
+at ``--ui-apps`` fabricated apps, no cluster: ``bench_ui``), ``all`` (b1-b5; also writes
+docs/benchmarks.md and its plots). ``--docs`` writes the document for a partial run too;
+``report --json FILE`` rewrites the document from the raw results of an earlier run (``--json``
+saves them, also after each step).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -53,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", type=Path, default=None, help="write py-spy profiles (collapsed stacks) into this folder"
     )
+    parser.add_argument("--ui-apps", type=int, default=10_000, help="ui: fabricated apps")
+    parser.add_argument("--ui-requests", type=int, default=200, help="ui: requests per list query")
     parser.add_argument("--docs", action="store_true", help="write docs/benchmarks.md (always for 'all')")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
@@ -62,12 +67,21 @@ def main(argv: list[str] | None = None) -> int:
         return _report(args)
     if "all" in names:
         names = (names - {"all"}) | set(SCALE)
-    unknown = names - set(SCALE) - {"sync"}
+    unknown = names - set(SCALE) - {"sync", "ui"}
     if unknown:
         print(f"unknown benchmark(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     if "sync" in names:
         print(asyncio.run(bench_sync.run(objects=args.objects, noop_runs=args.noop_runs)))
+    if "ui" in names:
+        from bench import bench_ui
+
+        result = bench_ui.run(
+            apps=args.ui_apps, requests=args.ui_requests, log=lambda m: print(f"==> {m}", file=sys.stderr)
+        )
+        print(bench_ui.report(result))
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2))
     scale = names & set(SCALE)
     if scale:
         return _scale(scale, args, write_docs=args.docs or "all" in args.names)

@@ -11,12 +11,15 @@ Who sees what: ``app=NAME`` needs ``get`` on that app (403 otherwise, as for ``G
 without it, each event is shown only when the caller may ``get`` that app (``authorize`` per event,
 by the project the event names). A stream made with a login session ends when the session does.
 
-Costs and bounds (docs/reliability.md: a slow client never slows a reconcile): the feed is one ring
+Costs and bounds (measured in docs/benchmarks.md, "Web UI"): the feed is one ring
 shared by every stream (``reconcile/livefeed.py``), so a status change costs the engine the same for
-0 or 1,000 streams. Each stream is one task reading the ring from its own cursor, waking at most
-every ``MIN_GAP`` seconds (bursts are sent as one write). Each write must be taken by the client
+0 or 1,000 streams. Each stream is one task reading the ring from its own cursor, woken by the
+feed's tick at most every 0.25 s (an app page's stream only when its app changed), so a burst is
+sent as one write. Each write must be taken by the client
 within ``SEND_TIMEOUT`` seconds, and a client further behind than the ring holds gets ``reset``: a
 stalled client is dropped, never buffered for. At most ``StatusFeed.max_readers`` streams are open.
+Readers woken by one change share one framed copy of it (``StatusFeed.joined``), and an app page's
+stream looks at the ring only when its app has changed (``StatusFeed.changed_since``).
 
 Deliberately not here: the feed itself and what an event holds (``reconcile/``).
 """
@@ -36,7 +39,7 @@ from gitward.api.access import Access
 from gitward.api.identity import Principal, Resource
 from gitward.api.routes import check_name
 from gitward.api.sessions import SESSION_COOKIE
-from gitward.reconcile.livefeed import FeedEvent, StatusFeed
+from gitward.reconcile.livefeed import Batch, FeedEvent, StatusFeed
 
 HEARTBEAT = 15.0
 MIN_GAP = 0.25
@@ -59,6 +62,11 @@ class _Reader:
         self.feed, self.access, self.caller, self.app = feed, access, caller, app
         self.everything = access.allows(caller, "get", Resource("applications"))
         self.allowed: dict[str, bool] = {}  # per project: the caller's read grant does not change
+
+    def chunk(self, batch: Batch, after: int) -> bytes:
+        if self.app is None and self.everything:
+            return self.feed.joined(batch, after, frame)
+        return b"".join(frame(e) for e in batch.events if self.shows(e))
 
     def shows(self, event: FeedEvent) -> bool:
         if self.app is not None:
@@ -124,20 +132,24 @@ async def _events(reader: _Reader, cursor: int, lost: bool) -> Any:
         yield RESET
     last_write = time.monotonic()
     while True:
-        batch = feed.since(cursor)
-        if batch.lost:
-            yield RESET
-            return
+        if reader.app is not None and not feed.changed_since(reader.app, cursor):
+            batch, chunk = Batch([], feed.latest, False), b""  # an app page: nothing of its app
+        else:
+            batch = feed.since(cursor)
+            if batch.lost:
+                yield RESET
+                return
+            chunk = reader.chunk(batch, cursor)
         cursor = batch.cursor
-        chunk = b"".join(frame(e) for e in batch.events if reader.shows(e))
         if chunk:
             yield chunk
             last_write = time.monotonic()
         elif time.monotonic() - last_write >= HEARTBEAT:
             yield b": keep-alive\n\n"
             last_write = time.monotonic()
-        await feed.wait(cursor, HEARTBEAT)
-        await asyncio.sleep(MIN_GAP)  # coalesce bursts: one write, not one per change
+        await feed.wait(cursor, HEARTBEAT, app=reader.app)
+        if reader.app is not None:
+            await asyncio.sleep(MIN_GAP)  # an app's burst of changes: one write, not one per change
 
 
 def build_stream_router(

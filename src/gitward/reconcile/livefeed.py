@@ -2,8 +2,10 @@
 
 Why a shared ring rather than a queue per client: a status change must cost the engine the same
 whether 0 or 1,000 browsers are watching. ``publish`` appends one pre-serialised event to a bounded
-ring and wakes the waiting readers; it never blocks, never iterates over clients and never
-serialises per client. Each reader keeps its own cursor (the id of the last event it sent), which is
+ring; it never blocks, never iterates over clients and never serialises per client. Readers of
+every app are woken by a tick at most every ``coalesce`` seconds (a burst of changes is one wake
+and one write per reader); a reader of one app (an app page) is woken only when that app changes.
+Each reader keeps its own cursor (the id of the last event it sent), which is
 its queue: it is bounded by the ring, and a reader that falls further behind than the ring holds
 (a slow or stalled client) learns it lost events (``Batch.lost``) and is dropped by the stream, so a
 reconnect starts from a fresh page load instead of a backlog. ``Last-Event-ID`` resumes from the
@@ -22,6 +24,7 @@ import asyncio
 import collections
 import contextlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +32,7 @@ import orjson
 
 DEFAULT_CAPACITY = 4096
 DEFAULT_MAX_READERS = 5000
+DEFAULT_COALESCE = 0.25
 
 
 @dataclass(frozen=True)
@@ -52,14 +56,25 @@ class TooManyReaders(Exception):
 
 
 class StatusFeed:
-    def __init__(self, *, capacity: int = DEFAULT_CAPACITY, max_readers: int = DEFAULT_MAX_READERS) -> None:
+    def __init__(
+        self,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        max_readers: int = DEFAULT_MAX_READERS,
+        coalesce: float = DEFAULT_COALESCE,
+    ) -> None:
         self.epoch = secrets.token_hex(4)
         self._ring: collections.deque[FeedEvent] = collections.deque(maxlen=capacity)
         self._seq = 0
-        self._changed = asyncio.Event()
+        self._changed = asyncio.Event()  # set by the tick: at most once per ``coalesce`` seconds
+        self._tick_due = False
+        self._coalesce = coalesce
+        self._app_waiters: dict[str, asyncio.Event] = {}  # app pages wake only for their app
         self.readers = 0
         self.max_readers = max_readers
         self.published = 0
+        self._last_of_app: dict[str, int] = {}  # app -> sequence of its newest event
+        self._joined: dict[tuple[int, int], bytes] = {}  # (after, upto) -> every event's frame, joined
 
     @property
     def latest(self) -> int:
@@ -72,10 +87,31 @@ class StatusFeed:
         data = orjson.dumps({**payload, "id": event_id})
         event = FeedEvent(self._seq, event_id, app, project, data)
         self._ring.append(event)
+        self._last_of_app[app] = self._seq
         self.published += 1
+        waiter = self._app_waiters.pop(app, None)
+        if waiter is not None:
+            waiter.set()
+        self._schedule_tick()
+        return event
+
+    def _schedule_tick(self) -> None:
+        """Wake every reader of all apps once per ``coalesce`` seconds at most, whatever the number
+        of changes in between: a burst costs each reader one wake and one write."""
+        if self._tick_due:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._tick()
+            return
+        self._tick_due = True
+        loop.call_later(self._coalesce, self._tick)
+
+    def _tick(self) -> None:
+        self._tick_due = False
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
-        return event
 
     def cursor_of(self, last_event_id: str | None) -> tuple[int, bool]:
         """(cursor, lost) for a ``Last-Event-ID``: resume after it when it is of this process and
@@ -102,13 +138,33 @@ class StatusFeed:
         events = [self._ring[i] for i in range(skip, min(len(self._ring), skip + limit))]
         return Batch(events, events[-1].seq if events else cursor, False)
 
-    async def wait(self, cursor: int, within: float) -> None:
-        """Return when an event after ``cursor`` exists, or after ``within`` seconds."""
-        if self._seq > cursor:
-            return
-        changed = self._changed
+    def changed_since(self, app: str, cursor: int) -> bool:
+        """Whether ``app`` has an event after ``cursor``: an app page's stream skips the ring walk."""
+        return self._last_of_app.get(app, 0) > cursor
+
+    def joined(self, batch: Batch, after: int, frame: Callable[[FeedEvent], bytes]) -> bytes:
+        """Every event of ``batch`` framed and joined once, shared by every reader that reads the
+        same range (readers woken by one change read the same range): 1,000 dashboards cost one
+        join, not 1,000."""
+        key = (after, batch.cursor)
+        found = self._joined.get(key)
+        if found is None:
+            if len(self._joined) >= 64:
+                self._joined.clear()
+            found = self._joined[key] = b"".join(frame(e) for e in batch.events)
+        return found
+
+    async def wait(self, cursor: int, within: float, *, app: str | None = None) -> None:
+        """Return at the next tick after an event newer than ``cursor`` (of ``app``, when given:
+        then as soon as that app changes), or after ``within`` seconds."""
+        if app is not None:
+            if self.changed_since(app, cursor):
+                return
+            waiter = self._app_waiters.setdefault(app, asyncio.Event())
+        else:
+            waiter = self._changed
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), within)
+            await asyncio.wait_for(waiter.wait(), within)
 
     @contextlib.contextmanager
     def reader(self) -> Any:
