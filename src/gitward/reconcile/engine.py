@@ -417,9 +417,8 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         for name in rt.app.dependencies:
             other = self.runtimes.get(name)
             if other is None:
-                raise Waiting(
-                    f"dependency {name!r} is not defined", retry_after=10, reason="DependencyNotFound"
-                )
+                why = f"is invalid: {self.invalid[name]}" if name in self.invalid else "is not defined"
+                raise Waiting(f"dependency {name!r} {why}", retry_after=10, reason="DependencyNotFound")
             status = other.status
             ready = (status.get("sync") or {}).get("status") == "Synced" and (status.get("health") or {}).get(
                 "status"
