@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             apps=args.ui_apps, requests=args.ui_requests, log=lambda m: print(f"==> {m}", file=sys.stderr)
         )
         print(bench_ui.report(result))
+        if args.docs:
+            bench_ui.write_doc(bench_ui.report(result))
         if args.json:
             args.json.write_text(json.dumps(result, indent=2))
     scale = names & set(SCALE)

@@ -24,15 +24,18 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import socket
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 TOKEN = "bench-admin-token-0123456789"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
 def fabricated(n: int) -> dict[str, dict[str, Any]]:
@@ -329,6 +332,7 @@ def run(
             "streamed": streamed,
             "delivered": delivered,
             "cores": os.cpu_count(),
+            "commit": _commit(),
             "load": os.getloadavg()[0],
         }
     finally:
@@ -338,7 +342,10 @@ def run(
 
 def report(result: dict[str, Any]) -> str:
     lines = [
-        f"### List pages at {result['apps']:,} apps",
+        f"### Web UI: list pages at {result['apps']:,} apps",
+        "",
+        f"`./dev bench ui --ui-apps {result['apps']} --ui-requests {result['requests']} --docs` "
+        f"at {result.get('commit', '')}: the real API and UI over an index of fabricated apps (no cluster).",
         "",
         f"{result['requests']} requests per query, one client, loopback; p50/p95 of the whole HTTP exchange.",
         "",
@@ -373,3 +380,23 @@ def report(result: dict[str, Any]) -> str:
         f"{result['load']:.2f} at the end.",
     ]
     return "\n".join(lines)
+
+
+def write_doc(section: str, doc: Path = DOC) -> None:
+    """Replace the ``ui`` section of docs/benchmarks.md (between its markers), or append it."""
+    text = doc.read_text()
+    block = f"<!-- bench:ui -->\n{section.rstrip()}\n<!-- /bench:ui -->"
+    pattern = re.compile(r"<!-- bench:ui -->.*?<!-- /bench:ui -->", re.S)
+    text = (
+        pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    )
+    doc.write_text(text.rstrip() + "\n")
+
+
+def _commit() -> str:
+    import subprocess
+
+    found = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return found.stdout.strip()

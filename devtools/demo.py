@@ -3,8 +3,8 @@
 A local Git repository with three example apps (plain YAML, a Kustomize overlay, a Helm chart, from
 ``examples/apps``), a local Kubernetes cluster, and the real ``gitward run`` process. The demo shows
 the apps becoming Synced and Healthy, a commit applied, a drift healed and a removed manifest pruned,
-each through gitward's own CLI and kubectl. Then gitward keeps running (URL and token printed) until
-Ctrl-C, or everything stops at once with ``--once``.
+each through gitward's own CLI and kubectl. Then gitward keeps running until Ctrl-C, and the demo ends
+by printing the web UI's URL and a token to sign in with; ``--once`` stops everything at once.
 """
 
 from __future__ import annotations
@@ -287,13 +287,15 @@ def main(argv: list[str] | None = None) -> int:
         demo.heal_drift()
         demo.prune()
         step("done")
-        if args.once:
-            return 0
         token_file = work / "state" / "gitward.token"
+        if args.once:
+            print(f"web UI was at {demo.url}/ (stopping now: --once)")
+            return 0
         print(f"gitward keeps running: {demo.url}")
-        print(f"admin token: {token_file.read_text().strip()}  (file: {token_file})")
         print(f"try: XDG_STATE_HOME={work / 'state-home'} {GITWARD} app list")
         print("Ctrl-C stops gitward and the cluster.")
+        print(f"\n\033[1mweb UI: {demo.url}/\033[0m  (open it and sign in with the token below)")
+        print(f"login token: {token_file.read_text().strip()}  (file: {token_file})", flush=True)
         while demo.server is not None and demo.server.poll() is None:
             time.sleep(1)
         return 1
