@@ -19,6 +19,7 @@ from gitward.reconcile.status import suspended_by
 def app_summary(rt: AppRuntime) -> dict[str, Any]:
     app, status = rt.app, rt.status
     source = app.spec.source
+    running = running_operation(rt)
     return {
         "name": app.name,
         "project": app.spec.project,
@@ -43,8 +44,9 @@ def app_summary(rt: AppRuntime) -> dict[str, Any]:
         "resources": status.get("resources") or [],
         "message": status.get("error", ""),
         "labels": dict(app.metadata.labels),
-        "running": running_operation(rt),
-        "terminating": rt.terminate_requested,
+        "running": running,
+        # A request outlives an operation that ended on its own only until the next pass drops it.
+        "terminating": rt.terminate_requested and running is not None,
     }
 
 

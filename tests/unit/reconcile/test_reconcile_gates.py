@@ -26,6 +26,7 @@ from gitward.reconcile.gates import (
     suspend,
 )
 from gitward.reconcile.runtime import AppRuntime
+from gitward.reconcile.views import app_summary
 from gitward.reconcile.windowbook import WindowBook, check_windows
 
 pytestmark = pytest.mark.unit
@@ -231,5 +232,7 @@ async def test_terminate_needs_a_running_operation_and_a_stale_flag_is_dropped()
             "Terminating",
             "terminating (asked by alice)",
         )
-    before_pass(rt)  # the operation ended before the executor saw the flag
+        assert app_summary(rt)["terminating"] is True
+    assert app_summary(rt)["terminating"] is False  # the operation ended before the executor saw the flag
+    before_pass(rt)  # and the next pass drops it
     assert rt.terminate_requested is False
