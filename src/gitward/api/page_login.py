@@ -18,7 +18,6 @@ Deliberately not here: the OIDC redirects (``login_routes.py``) and the session 
 
 from __future__ import annotations
 
-import time
 import urllib.parse
 from typing import Annotated, Any
 
@@ -43,8 +42,8 @@ def same_origin(request: Request) -> bool:
     return (parsed.scheme, parsed.netloc) == (request.url.scheme, request.headers.get("host", ""))
 
 
-def set_session_cookies(answer: Response, session: Session, *, secure: bool) -> None:
-    max_age = max(1, int(session.expires_at - time.time()))
+def set_session_cookies(answer: Response, session: Session, *, seconds: float, secure: bool) -> None:
+    max_age = max(1, int(seconds))
     common: dict[str, Any] = {"samesite": "lax", "secure": secure, "max_age": max_age, "path": "/"}
     answer.set_cookie(SESSION_COOKIE, session.id, httponly=True, **common)
     answer.set_cookie(CSRF_COOKIE, session.csrf, httponly=False, **common)
@@ -84,7 +83,8 @@ def build_page_login_router(access: Access, renderer: PageRenderer, *, ttl: floa
             return form(next_path, err.message, status=401)
         session = access.sessions.create(principal, ttl=ttl)
         answer = RedirectResponse(next_path, status_code=303)
-        set_session_cookies(answer, session, secure=request.url.scheme == "https")
+        seconds = access.sessions.seconds_left(session)
+        set_session_cookies(answer, session, seconds=seconds, secure=request.url.scheme == "https")
         return answer
 
     @router.post("/logout")

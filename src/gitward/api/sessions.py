@@ -65,6 +65,10 @@ class SessionStore:
             return None
         return session
 
+    def seconds_left(self, session: Session) -> float:
+        """How long ``session`` has to live, by this store's clock (the cookie's Max-Age)."""
+        return max(0.0, session.expires_at - self._clock())
+
     def drop(self, session_id: str) -> None:
         with self._lock:
             self._sessions.pop(session_id, None)

@@ -74,6 +74,7 @@ def test_the_session_cookie_is_httponly_and_samesite(client: TestClient) -> None
     csrf = next(c for c in cookies if c.startswith("gitward_csrf="))
     assert "HttpOnly" in session
     assert "SameSite=lax" in session
+    assert "Max-Age=43200" in session  # the session's 12 hours, by the session store's clock
     assert "Secure" not in session  # plain http: a Secure cookie would never come back
     assert "HttpOnly" not in csrf  # the page's script reads it
 
