@@ -365,12 +365,17 @@ def module_dir(module: str, version: str) -> Path:
     return Path(_module_download(module, version)["Dir"])
 
 
+# A Job's pods succeed at once ("fast" pod-complete: Running -> Succeeded for pods a Job owns), so a
+# Job completes. A pod labelled ``pod-container-running-failed.stage.kwok.x-k8s.io: "true"`` fails
+# instead (kwok's published chaos stage, weight 10000 over pod-complete's 0), so a Job whose pod
+# template carries the label fails: how the hook tests make a hook fail.
 KWOK_STAGES = (
     "kustomize/stage/node/fast/node-initialize.yaml",
     "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
     "kustomize/stage/pod/fast/pod-ready.yaml",
     "kustomize/stage/pod/fast/pod-complete.yaml",
     "kustomize/stage/pod/fast/pod-delete.yaml",
+    "kustomize/stage/pod/chaos/pod-container-running-failed.yaml",
 )
 
 

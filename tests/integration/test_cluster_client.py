@@ -38,7 +38,7 @@ async def namespace(client: LightkubeClient) -> AsyncIterator[str]:
 
 
 def _writes(counts: Any) -> int:
-    return sum(counts[v] for v in ("apply", "dryrun", "delete", "other"))
+    return sum(counts[v] for v in ("apply", "create", "update", "dryrun", "delete", "other"))
 
 
 async def test_server_version_and_api_versions(client: LightkubeClient) -> None:

@@ -59,8 +59,34 @@ class KubeClient(Protocol):
         field_manager: str,
         force: bool = False,
         dry_run: bool = False,
+        field_validation: str | None = None,
     ) -> dict[str, Any]:
-        """Server-side apply (PATCH application/apply-patch+yaml); returns the object the server returns."""
+        """Server-side apply (PATCH application/apply-patch+yaml); returns the object the server returns.
+
+        ``field_validation``: ``Strict``, ``Warn`` or ``Ignore`` (the server's default when None).
+        """
+        ...
+
+    async def create(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+    ) -> dict[str, Any]:
+        """POST: create only (409 when it exists); ``metadata.generateName`` names it on the server."""
+        ...
+
+    async def replace(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+    ) -> dict[str, Any]:
+        """PUT: the whole object replaced; a ``metadata.resourceVersion`` in ``obj`` is a precondition."""
         ...
 
     async def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:

@@ -7,7 +7,9 @@ stay plain dicts end to end: no model classes are built for them, which keeps la
 streams cheap and lets custom resources flow through exactly like built-in kinds.
 
 Server-side apply sends the manifest as JSON with ``application/apply-patch+yaml`` (JSON is YAML),
-with ``fieldManager``, ``force`` and ``dryRun=All``. Namespaced objects without a namespace go to the
+with ``fieldManager``, ``force``, ``dryRun=All`` and ``fieldValidation``. ``create`` (POST, for hooks
+and re-creations) and ``replace`` (PUT, for ``Replace=true``) count as the verbs ``create`` and
+``update``. Namespaced objects without a namespace go to the
 kubeconfig context's namespace, as kubectl does.
 
 Deliberately not here: caching (``cluster.cache``), retries of whole operations (the control
@@ -50,6 +52,15 @@ def _safe_segment(value: str, what: str) -> str:
 
 def _describe(kind: str, namespace: str, name: str) -> str:
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def _write_params(field_manager: str, *, dry_run: bool, field_validation: str | None) -> dict[str, str | int]:
+    params: dict[str, str | int] = {"fieldManager": field_manager}
+    if dry_run:
+        params["dryRun"] = "All"
+    if field_validation:
+        params["fieldValidation"] = field_validation
+    return params
 
 
 class LightkubeClient:
@@ -199,6 +210,7 @@ class LightkubeClient:
         field_manager: str,
         force: bool = False,
         dry_run: bool = False,
+        field_validation: str | None = None,
     ) -> dict[str, Any]:
         api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
         meta = obj.get("metadata") or {}
@@ -206,11 +218,9 @@ class LightkubeClient:
         namespace = str(meta.get("namespace") or "")
         res = await self.resource_for(api_version, kind)
         path = await self._path(res, namespace, name)
-        params: dict[str, str | int] = {"fieldManager": field_manager}
+        params = _write_params(field_manager, dry_run=dry_run, field_validation=field_validation)
         if force:
             params["force"] = "true"
-        if dry_run:
-            params["dryRun"] = "All"
         verb = "dryrun" if dry_run else "apply"
         _, body = await self._transport.request(
             verb,
@@ -220,6 +230,57 @@ class LightkubeClient:
             params=params,
             content=json_body(obj),
             headers={"Content-Type": _APPLY_TYPE},
+            secrets=secret_values(obj),
+        )
+        result: dict[str, Any] = orjson.loads(body)
+        return result
+
+    async def create(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+    ) -> dict[str, Any]:
+        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+        meta = obj.get("metadata") or {}
+        namespace = str(meta.get("namespace") or "")
+        name = str(meta.get("name") or meta.get("generateName") or "")
+        res = await self.resource_for(api_version, kind)
+        _, body = await self._transport.request(
+            "dryrun" if dry_run else "create",
+            "POST",
+            await self._path(res, namespace),
+            what=f"{'dry-run ' if dry_run else ''}create {_describe(kind, namespace, name)}",
+            params=_write_params(field_manager, dry_run=dry_run, field_validation=field_validation),
+            content=json_body(obj),
+            headers={"Content-Type": "application/json"},
+            secrets=secret_values(obj),
+        )
+        result: dict[str, Any] = orjson.loads(body)
+        return result
+
+    async def replace(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+    ) -> dict[str, Any]:
+        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+        meta = obj.get("metadata") or {}
+        name, namespace = str(meta.get("name") or ""), str(meta.get("namespace") or "")
+        res = await self.resource_for(api_version, kind)
+        _, body = await self._transport.request(
+            "dryrun" if dry_run else "update",
+            "PUT",
+            await self._path(res, namespace, name),
+            what=f"{'dry-run ' if dry_run else ''}replace {_describe(kind, namespace, name)}",
+            params=_write_params(field_manager, dry_run=dry_run, field_validation=field_validation),
+            content=json_body(obj),
+            headers={"Content-Type": "application/json"},
             secrets=secret_values(obj),
         )
         result: dict[str, Any] = orjson.loads(body)

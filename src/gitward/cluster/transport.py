@@ -23,8 +23,9 @@ from gitward.cluster.ratelimit import TokenBucket
 from gitward.cluster.senders import Params, Sender, Unreachable
 from gitward.core.errors import ClusterError
 
-#: The verbs requests are counted under; ``dryrun`` is an apply with ``dryRun=All``.
-VERBS = ("get", "list", "watch", "apply", "dryrun", "delete", "discovery", "other")
+#: The verbs requests are counted under; ``dryrun`` is an apply or create with ``dryRun=All``;
+#: ``create`` is a POST, ``update`` a PUT (``Replace=true``).
+VERBS = ("get", "list", "watch", "apply", "dryrun", "create", "update", "delete", "discovery", "other")
 
 
 class ApiTransport:

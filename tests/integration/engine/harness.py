@@ -109,7 +109,7 @@ class Harness:
         conn = self.engine.connections.get(cluster)
         assert conn is not None
         counts = conn.client.request_counts()
-        return sum(counts.get(v, 0) for v in ("apply", "delete", "other"))
+        return sum(counts.get(v, 0) for v in ("apply", "create", "update", "delete", "other"))
 
 
 def configmap(name: str, data: dict[str, str]) -> str:
