@@ -7,12 +7,14 @@ layers and the pipeline are described in docs/architecture.md.
 """
 
 from gitward.plan.annotations import ObjectOptions, object_defaults, options_of, wave_of
+from gitward.plan.hookmarks import hook_selector, is_hook_of, with_hook_marks
 from gitward.plan.hooks import DeletePolicy, Hook, HookPhase, hook_of
 from gitward.plan.inventory import inventory_of, merge_failed, stale
 from gitward.plan.namespaces import IsNamespaced, fill_namespaces
 from gitward.plan.order import phase_of, sync_order
 from gitward.plan.pairing import Pair, missing, pair
 from gitward.plan.progress import Progress, is_done, next_step, pending_hooks
+from gitward.plan.resume import prune_stand_ins
 from gitward.plan.syncplan import (
     PlannedObject,
     Skipped,
@@ -39,8 +41,10 @@ __all__ = [
     "build_plan",
     "fill_namespaces",
     "hook_of",
+    "hook_selector",
     "inventory_of",
     "is_done",
+    "is_hook_of",
     "merge_failed",
     "missing",
     "next_step",
@@ -50,7 +54,9 @@ __all__ = [
     "pair",
     "pending_hooks",
     "phase_of",
+    "prune_stand_ins",
     "stale",
     "sync_order",
     "wave_of",
+    "with_hook_marks",
 ]

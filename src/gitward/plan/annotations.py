@@ -6,7 +6,9 @@ allowed. Sync options come from ``argocd.argoproj.io/sync-options`` and ``gitwar
 (comma-separated ``Name=value``; gitward's annotation wins per option when both name it); compare
 options from ``argocd.argoproj.io/compare-options`` and ``gitward.dev/compare-options``. Every value
 is checked here, once, so the executor reads typed flags and an option gitward would not act on is
-refused with the object and the option named instead of being parsed and ignored.
+refused with the object and the option named instead of being parsed and ignored: ``ServerSideApply=false``
+(gitward only applies server-side) and ``Delete=true`` (gitward never deletes an app's objects when the
+app is removed, so ``Delete=false`` is always in effect).
 
 Deliberately not here: acting on the options (apply/), the app-wide options (``model.syncpolicy``,
 whose values ``object_defaults`` turns into the base that annotations override).
@@ -41,6 +43,14 @@ _SYNC_OPTIONS = {
     "PruneLast": "prune_last",
 }
 _COMPARE_OPTIONS = {"IgnoreExtraneous": "ignore_extraneous"}
+#: Values gitward would parse and then not do: refused instead (docs/architecture.md, "Sync options").
+_CANNOT_HONOUR = {
+    ("ServerSideApply", False): "gitward always applies server-side; remove the option",
+    ("Delete", True): (
+        "gitward never deletes an app's objects when the app is removed, so there is nothing to "
+        "delete; Delete=false is what it always does"
+    ),
+}
 
 
 def wave_of(obj: Mapping[str, Any]) -> int:
@@ -149,6 +159,8 @@ def _parse_sync_options(obj: Mapping[str, Any], annotation: str, raw: Any) -> di
         if not sep or value.lower() not in ("true", "false"):
             _refuse(obj, annotation, f"sync option {name} must be {name}=true or {name}=false, not {item!r}")
         field, flag = _SYNC_OPTIONS[name], value.lower() == "true"
+        if (name, flag) in _CANNOT_HONOUR:
+            _refuse(obj, annotation, f"sync option {name}={value.lower()}: {_CANNOT_HONOUR[(name, flag)]}")
         if values.get(field, flag) != flag:
             _refuse(obj, annotation, f"sync option {name} is given twice with different values")
         values[field] = flag

@@ -13,6 +13,7 @@ resumes. Deliberately not here: running steps, timeouts, persisting (apply/, sto
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,35 +23,60 @@ from gitward.plan.syncplan import PlannedObject, Step, SyncPlan
 
 @dataclass(frozen=True)
 class Progress:
-    """Completed steps (by plan index), completed hook runs (``Step.hook_ref``), and whether it failed."""
+    """Completed steps (by plan index), completed hook runs (``Step.hook_ref``), whether it failed.
+
+    ``hook_names`` maps a hook run to the name the server gave it (``generateName``) or the name it was
+    created under, recorded right after the create: a process killed while the hook runs finds it again
+    after the restart and waits for it instead of creating a second one. ``failure`` says why the
+    operation failed, so the record written after the SyncFail hooks still says it.
+    """
 
     completed_steps: frozenset[int] = frozenset()
     completed_hooks: frozenset[str] = frozenset()
     failed: bool = False
+    hook_names: tuple[tuple[str, str], ...] = ()
+    failure: str = ""
 
     def step_done(self, step: Step) -> Progress:
-        return Progress(self.completed_steps | {step.index}, self.completed_hooks, self.failed)
+        return dataclasses.replace(self, completed_steps=self.completed_steps | {step.index})
 
     def hook_done(self, step: Step, hook: PlannedObject) -> Progress:
-        return Progress(self.completed_steps, self.completed_hooks | {step.hook_ref(hook)}, self.failed)
+        return dataclasses.replace(self, completed_hooks=self.completed_hooks | {step.hook_ref(hook)})
 
-    def failing(self) -> Progress:
+    def hook_created(self, step: Step, hook: PlannedObject, name: str) -> Progress:
+        names = dict(self.hook_names)
+        names[step.hook_ref(hook)] = name
+        return dataclasses.replace(self, hook_names=tuple(sorted(names.items())))
+
+    def created_name(self, step: Step, hook: PlannedObject) -> str | None:
+        """The name the hook's run was created under, if it was created and not yet completed."""
+        return dict(self.hook_names).get(step.hook_ref(hook))
+
+    def failing(self, failure: str = "") -> Progress:
         """The operation failed: from now on only SyncFail steps run."""
-        return Progress(self.completed_steps, self.completed_hooks, failed=True)
+        return dataclasses.replace(self, failed=True, failure=failure or self.failure)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "completedSteps": sorted(self.completed_steps),
             "completedHooks": sorted(self.completed_hooks),
             "failed": self.failed,
         }
+        if self.hook_names:
+            out["hookNames"] = dict(self.hook_names)
+        if self.failure:
+            out["failure"] = self.failure
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Progress:
+        names = data.get("hookNames") or {}
         return cls(
             completed_steps=frozenset(int(i) for i in data.get("completedSteps", ())),
             completed_hooks=frozenset(str(h) for h in data.get("completedHooks", ())),
             failed=bool(data.get("failed", False)),
+            hook_names=tuple(sorted((str(k), str(v)) for k, v in names.items())),
+            failure=str(data.get("failure", "")),
         )
 
 
