@@ -17,8 +17,15 @@ that is refused.
 
 Deliberately not here: other source kinds (OCIRepository, Bucket, HelmRelease), substituteFrom,
 patches, components, remote kubeconfigs, service-account impersonation, cloud KMS decryption. Each
-is refused with the field named; ``timeout``, ``wait`` and ``healthChecks`` are accepted because
-gitward always waits for health.
+is refused with the field named.
+
+Health and time, as in Flux: ``timeout`` (default: the interval) bounds every wait of a sync;
+``wait: true`` makes the sync wait until every object it applied is healthy, and fail when they are
+not in time; ``healthChecks`` (ignored by Flux when ``wait`` is true) names objects that must be
+healthy when the sync ends. ``dependsOn`` names Kustomizations; gitward's app names are not
+namespaced, so a ``namespace`` other than the Kustomization's own is refused rather than read as a
+different app of the same name. ``force: true`` is the sync option ``Force=true``: an object the
+server refuses to update because a field is immutable is deleted and created again.
 """
 
 from __future__ import annotations
@@ -38,9 +45,9 @@ FLUX_VERSIONS = frozenset({"v1", "v1beta2"})
 _KUSTOMIZATION_FIELDS = {
     "interval", "retryInterval", "path", "prune", "sourceRef", "targetNamespace", "dependsOn",
     "postBuild", "suspend", "force", "images", "namePrefix", "nameSuffix", "commonMetadata",
-    "decryption",
+    "decryption", "timeout", "wait", "healthChecks",
 }  # fmt: skip
-_KUSTOMIZATION_HARMLESS = {"timeout", "wait", "healthChecks"}
+_HEALTH_CHECK_FIELDS = {"apiVersion", "kind", "name", "namespace"}
 # secretRef holds fetch credentials, configured for gitward's fetcher separately; the rest are timing.
 _REPOSITORY_FIELDS = {"url", "ref", "interval", "timeout", "secretRef", "suspend", "verify"}
 _VERIFY_MODES = {"HEAD": "HEAD", "head": "HEAD", "Tag": "Tag", "TagAndHEAD": "TagAndHEAD"}
@@ -83,7 +90,7 @@ def source_ref(kustomization: Mapping[str, Any]) -> tuple[str, str]:
 def from_flux(*, kustomization: Mapping[str, Any], git_repository: Mapping[str, Any]) -> Application:
     """The gitward Application that runs the pair; ConversionError or pydantic ValidationError if not."""
     spec = mapping(kustomization.get("spec"), "spec")
-    only(spec, allowed=_KUSTOMIZATION_FIELDS | _KUSTOMIZATION_HARMLESS, where="spec")
+    only(spec, allowed=_KUSTOMIZATION_FIELDS, where="spec")
     repo_spec = mapping(git_repository.get("spec"), "GitRepository spec")
     only(repo_spec, allowed=_REPOSITORY_FIELDS, where="GitRepository spec")
     _check_url(repo_spec.get("url"), git_repository)
@@ -103,7 +110,7 @@ def from_flux(*, kustomization: Mapping[str, Any], git_repository: Mapping[str, 
     if suspended:
         out["suspend"] = True
     if spec.get("dependsOn"):
-        out["dependsOn"] = [{"name": mapping(dep, "spec.dependsOn").get("name")} for dep in spec["dependsOn"]]
+        out["dependsOn"] = _depends_on(spec["dependsOn"], own_namespace=object_ref(kustomization)[0])
     group_version = str(kustomization.get("apiVersion"))
     metadata = converted_metadata(kustomization, origin=f"{group_version}/Kustomization")
     return Application.model_validate(application_document(metadata, out))
@@ -229,8 +236,37 @@ def _sync_policy(spec: Mapping[str, Any]) -> dict[str, Any]:
         "interval": interval,
         "retry": {"limit": -1, "backoff": {"duration": retry_interval, "factor": 1,
                                             "maxDuration": retry_interval}},
+        "timeout": spec.get("timeout") or interval,
     }  # fmt: skip
     out["automated"] = {"prune": bool(spec.get("prune", False)), "selfHeal": True}
     if spec.get("force"):
         out["options"] = ["Force=true"]
+    if spec.get("wait"):
+        out["wait"] = True
+    elif spec.get("healthChecks"):
+        out["healthChecks"] = [_health_check(check) for check in spec["healthChecks"]]
+    return out
+
+
+def _health_check(check: Any) -> dict[str, Any]:
+    ref = mapping(check, "spec.healthChecks[]")
+    only(ref, allowed=_HEALTH_CHECK_FIELDS, where="spec.healthChecks[]")
+    return dict(ref)
+
+
+def _depends_on(entries: Any, *, own_namespace: str) -> list[dict[str, Any]]:
+    if not isinstance(entries, list):
+        raise ConversionError("spec.dependsOn must be a list")
+    out = []
+    for i, entry in enumerate(entries):
+        dep = mapping(entry, f"spec.dependsOn[{i}]")
+        only(dep, allowed={"name", "namespace"}, where=f"spec.dependsOn[{i}]")
+        namespace = dep.get("namespace")
+        if namespace and namespace != (own_namespace or "default"):
+            raise ConversionError(
+                f"spec.dependsOn[{i}].namespace {namespace!r}: gitward's application names are not "
+                f"namespaced, so only a Kustomization in this one's own namespace ({own_namespace!r}) "
+                "can be a dependency"
+            )
+        out.append({"name": dep.get("name")})
     return out

@@ -31,6 +31,7 @@ from gitward.model.common import (
     check_no_credentials,
     check_relative_path,
 )
+from gitward.model.helmparams import parse_path
 from gitward.model.trust import Decryption, SourceVerify
 
 _URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file", "oci", "git+ssh"})
@@ -79,11 +80,18 @@ def split_globs(value: Any) -> Any:
 
 
 class HelmParameter(SpecModel):
-    """``--set name=value`` (``--set-string`` when ``forceString``)."""
+    """``--set name=value`` (``--set-string`` when ``forceString``); ``model/helmparams.py`` says how
+    the name's path and the value's type are read."""
 
     name: str = Field(min_length=1)
     value: Annotated[str, BeforeValidator(_scalar_to_str)]
     force_string: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _path_valid(cls, value: str) -> str:
+        parse_path(value)
+        return value
 
 
 class HelmSource(SpecModel):

@@ -2,7 +2,13 @@
 
 Durations are written as Go strings (``5m``, ``1h30m``) and held as seconds. Sync options are the
 ``Name=value`` strings Argo CD users know (``CreateNamespace=true``); unknown names and bad values are
-errors, and each option has a typed accessor so no caller parses strings.
+errors, and each option has a typed accessor so no caller parses strings. A value gitward would parse
+and then not do is refused here, naming the option (``CANNOT_HONOUR``): accepted means acted on. What
+each option does is listed in docs/architecture.md, "Sync options".
+
+``timeout`` bounds every wait of one sync (waves becoming healthy, hooks finishing); ``wait`` makes the
+sync wait for every object to be healthy after its last step too, and ``healthChecks`` names objects
+(of the app or not) that must be healthy then; both are Flux Kustomization fields.
 
 Deliberately not here: when to sync or how to back off (reconcile/), what the options do (apply/).
 """
@@ -13,6 +19,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
+from gitward.core.keys import ResourceKey
 from gitward.model.common import Duration, SpecModel
 
 #: Boolean options and their value when not written.
@@ -24,7 +31,7 @@ BOOL_OPTIONS: dict[str, bool] = {
     "Replace": False,
     "Prune": True,
     "Validate": True,
-    "ApplyOutOfSyncOnly": False,
+    "ApplyOutOfSyncOnly": True,
     "RespectIgnoreDifferences": False,
     "SkipDryRunOnMissingResource": False,
     "FailOnSharedResource": True,
@@ -32,6 +39,18 @@ BOOL_OPTIONS: dict[str, bool] = {
 #: Options with a fixed set of values; the first is the default.
 CHOICE_OPTIONS: dict[str, tuple[str, ...]] = {
     "PrunePropagationPolicy": ("foreground", "background", "orphan"),
+}
+#: Values that would ask gitward for something it does not do: refused when the config is loaded.
+CANNOT_HONOUR: dict[tuple[str, str], str] = {
+    ("ServerSideApply", "false"): "gitward always applies server-side; remove the option",
+    ("ApplyOutOfSyncOnly", "false"): (
+        "gitward applies only objects that are out of sync (applying an object in sync changes "
+        "nothing); remove the option"
+    ),
+    ("FailOnSharedResource", "false"): (
+        "gitward never applies an object another application manages (docs/reliability.md, bad "
+        "input 8); remove the option"
+    ),
 }
 
 
@@ -55,6 +74,8 @@ def parse_options(options: tuple[str, ...]) -> dict[str, str]:
         else:
             known = ", ".join(sorted([*BOOL_OPTIONS, *CHOICE_OPTIONS]))
             raise ValueError(f"unknown sync option {name!r} (known: {known})")
+        if (name, value) in CANNOT_HONOUR:
+            raise ValueError(f"sync option {name}={value} is not supported: {CANNOT_HONOUR[(name, value)]}")
         if parsed.get(name, value) != value:
             raise ValueError(f"sync option {name} is given twice with different values")
         parsed[name] = value
@@ -95,11 +116,28 @@ class Retry(SpecModel):
     backoff: Backoff = Field(default_factory=Backoff)
 
 
+class HealthCheck(SpecModel):
+    """An object that must be healthy when a sync ends (Flux ``healthChecks``)."""
+
+    api_version: str = Field(min_length=1)
+    kind: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    namespace: str = ""
+
+    @property
+    def key(self) -> ResourceKey:
+        group = self.api_version.rsplit("/", 1)[0] if "/" in self.api_version else ""
+        return ResourceKey(group, self.kind, self.namespace, self.name)
+
+
 class SyncPolicy(SpecModel):
     automated: Automated | None = None
     interval: Duration = 300.0
     retry: Retry = Field(default_factory=Retry)
     options: tuple[str, ...] = ()
+    timeout: Duration = Field(default=300.0, gt=0)  # for every wait of one sync: waves, hooks, checks
+    wait: bool = False  # after the last step, wait until every object is healthy (Flux ``wait``)
+    health_checks: tuple[HealthCheck, ...] = ()  # healthy when the sync ends (Flux ``healthChecks``)
 
     @field_validator("options")
     @classmethod

@@ -21,6 +21,7 @@ from typing import Any
 
 from gitward.core.errors import FetchError, RenderError, Stalled
 from gitward.model import Application, Project, is_gitward_application
+from gitward.model.helmparams import with_parameters
 from gitward.model.repository import Repository, credentials_for
 from gitward.reconcile import metrics
 from gitward.reconcile.trust import TrustKeys, check_signatures
@@ -61,9 +62,7 @@ def render_params(app: Application) -> RenderParams:
     destination_ns = app.spec.destination.namespace or None
     helm = HelmParams()
     if source.helm is not None:
-        values = dict(source.helm.values)
-        for parameter in source.helm.parameters:
-            _set_dotted(values, parameter.name, parameter.value)
+        values = with_parameters(dict(source.helm.values), source.helm.parameters)
         helm = HelmParams(
             release_name=source.helm.release_name or app.name,
             namespace=source.helm.namespace or destination_ns,
@@ -90,19 +89,6 @@ def render_params(app: Application) -> RenderParams:
     return RenderParams(
         engine=engine, helm=helm, kustomize=kustomize, directory=directory, substitute=dict(source.substitute)
     )
-
-
-def _set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
-    """``a.b.c=v`` as helm --set does (without list indices)."""
-    parts = dotted.split(".")
-    node = values
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
 
 
 def read_credentials(repository: Repository | None) -> GitCredentials | None:
