@@ -1,29 +1,41 @@
-"""gitward.apply (L3): executes plans against a ``KubeClient`` (DESIGN.md section 3).
+"""gitward.apply (L3): executes sync plans against a ``KubeClient`` (docs/architecture.md).
 
-One module per verb: ``ssa`` (one object, only if it drifted, under ``guard``'s preconditions so a
-write never takes another app's object), ``staged`` (stages and waves),
-``namespace`` (CreateNamespace), ``prune``, ``diffview``, ``wait``, ``inventory`` (rebuild from the
-cluster). ``verdicts`` is the memory that makes a no-op reconcile send nothing.
+One module per verb: ``executor`` (a plan's steps in order, re-entrant), ``staged`` (one step's
+objects in stages), ``objects`` (one object with its sync options), ``ssa`` (server-side apply, only
+if it drifted, under ``guard``'s preconditions so a write never takes another app's object),
+``hooks`` (create, delete by policy), ``waits`` (health of a wave, a hook's end), ``namespace``
+(CreateNamespace), ``prune``, ``diffview``, ``inventory`` (rebuild from the cluster). ``verdicts`` is
+the memory that makes a no-op reconcile send nothing.
 """
 
 from gitward.apply._compare import desired_digest
 from gitward.apply.diffview import ObjectDiffView, diff_app
+from gitward.apply.executor import Execution, ExecutionSettings, Executor, Recorder
 from gitward.apply.guard import ForeignOwner, foreign_owner, guarded_apply
 from gitward.apply.inventory import marked_inventories, rebuild_inventory
 from gitward.apply.namespace import ensure_namespace
+from gitward.apply.objects import ObjectApply, apply_object
 from gitward.apply.prune import awaiting_deletion, prune
 from gitward.apply.ssa import Standing, apply_one, standing
 from gitward.apply.staged import CrdNotReady, apply_staged
 from gitward.apply.verdicts import Verdict, VerdictCache
-from gitward.apply.wait import wait_healthy
+from gitward.apply.waits import CacheView, LiveView
 
 __all__ = [
+    "CacheView",
     "CrdNotReady",
+    "Execution",
+    "ExecutionSettings",
+    "Executor",
     "ForeignOwner",
+    "LiveView",
+    "ObjectApply",
     "ObjectDiffView",
+    "Recorder",
     "Standing",
     "Verdict",
     "VerdictCache",
+    "apply_object",
     "apply_one",
     "apply_staged",
     "awaiting_deletion",
@@ -36,5 +48,4 @@ __all__ = [
     "prune",
     "rebuild_inventory",
     "standing",
-    "wait_healthy",
 ]

@@ -87,6 +87,7 @@ async def guarded_apply(
     app: str,
     force: bool = False,
     adopt: bool = True,
+    field_validation: str | None = None,
 ) -> tuple[dict[str, Any] | None, bool]:
     """Apply ``desired`` as decided from ``live``; returns (the server's object, whether it was created).
 
@@ -95,7 +96,12 @@ async def guarded_apply(
     """
     key = ResourceKey.of(desired)
     try:
-        applied = await client.apply(guarded(desired, live, app), field_manager=FIELD_MANAGER, force=force)
+        applied = await client.apply(
+            guarded(desired, live, app),
+            field_manager=FIELD_MANAGER,
+            force=force,
+            field_validation=field_validation,
+        )
         return applied, live is None
     except ClusterError as error:
         if not is_precondition_failure(error):
@@ -106,5 +112,10 @@ async def guarded_apply(
     owner = foreign_owner(fresh, app)
     if owner is not None:
         raise ForeignOwner(refusal(key, owner) + "; it was taken while gitward was writing it")
-    applied = await client.apply(guarded(desired, fresh, app), field_manager=FIELD_MANAGER, force=force)
+    applied = await client.apply(
+        guarded(desired, fresh, app),
+        field_manager=FIELD_MANAGER,
+        force=force,
+        field_validation=field_validation,
+    )
     return applied, fresh is None

@@ -74,7 +74,9 @@ async def _current(client: KubeClient, entry: InventoryEntry, live: LiveLookup) 
     return await client.get(entry.api_version, k.kind, k.namespace, k.name)
 
 
-async def prune_one(client: KubeClient, entry: InventoryEntry, *, app: str, live: LiveLookup) -> Change:
+async def prune_one(
+    client: KubeClient, entry: InventoryEntry, *, app: str, live: LiveLookup, propagation: str = "Foreground"
+) -> Change:
     """Delete one stale object if, and only if, it is provably ours."""
     k = entry.key
     try:
@@ -86,7 +88,7 @@ async def prune_one(client: KubeClient, entry: InventoryEntry, *, app: str, live
         if (obj.get("metadata") or {}).get("deletionTimestamp"):
             # Asking again would be a write that changes nothing; the finalizers decide now.
             return Change(k, Action.DELETED, entry.version, _finalizer_note(obj) or _DELETION_IN_PROGRESS)
-        existed = await client.delete(entry.api_version, k.kind, k.namespace, k.name)
+        existed = await client.delete(entry.api_version, k.kind, k.namespace, k.name, propagation=propagation)
     except GitwardError as error:
         return Change(k, Action.FAILED, entry.version, safe_message(error, {"kind": k.kind}))
     if not existed:
@@ -101,13 +103,19 @@ async def prune(
     app: str,
     live: LiveLookup,
     concurrency: int = 8,
+    propagation: str = "Foreground",
 ) -> ChangeSet:
-    """Delete the stale objects ``app`` provably owns, dependents first; one result per entry."""
+    """Delete the stale objects ``app`` provably owns, dependents first; one result per entry.
+
+    ``propagation`` is the app's ``PrunePropagationPolicy`` (``Foreground`` unless it says otherwise,
+    as in Argo CD): with Foreground the API server deletes the dependents (a Deployment's ReplicaSets
+    and Pods) before the object itself.
+    """
     limit = asyncio.Semaphore(max(1, concurrency))
 
     async def one(entry: InventoryEntry) -> Change:
         async with limit:
-            return await prune_one(client, entry, app=app, live=live)
+            return await prune_one(client, entry, app=app, live=live, propagation=propagation)
 
     changes: list[Change] = []
     for group in prune_order(stale):

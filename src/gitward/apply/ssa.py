@@ -33,7 +33,7 @@ from gitward.core.keys import ResourceKey, version_of
 from gitward.core.marks import FIELD_MANAGER, owner_of
 
 
-def _skip_verdict(
+def provably_unchanged(
     key: ResourceKey,
     desired: Mapping[str, Any],
     live: Mapping[str, Any] | None,
@@ -78,7 +78,7 @@ def standing(
         return Standing.MISSING
     key = ResourceKey.of(desired)
     digest = digest or desired_digest(desired)
-    if _skip_verdict(key, desired, live, digest=digest, verdicts=verdicts):
+    if provably_unchanged(key, desired, live, digest=digest, verdicts=verdicts):
         return Standing.UNCHANGED
     verdict = verdicts.get(key)
     if verdict is not None and verdict.digest == digest:
@@ -94,15 +94,19 @@ async def apply_one(
     verdicts: VerdictCache,
     force: bool = False,
     adopt: bool = True,
+    field_validation: str | None = None,
+    digest: str | None = None,
 ) -> Change:
     """Apply one already-marked manifest if it drifted; returns what happened.
 
     ``adopt=False``: an object that turns out to exist already is left as it is (UNCHANGED).
+    ``digest``: what the verdict is recorded under when it is not ``desired``'s own digest (the
+    manifest as rendered, when what is sent keeps live values of ignored fields).
     """
     key = ResourceKey.of(desired)
     version = version_of(str(desired.get("apiVersion", "")))
-    digest = desired_digest(desired)
-    if _skip_verdict(key, desired, live, digest=digest, verdicts=verdicts):
+    digest = digest or desired_digest(desired)
+    if provably_unchanged(key, desired, live, digest=digest, verdicts=verdicts):
         return Change(key, Action.UNCHANGED, version)
     app = owner_of(desired) or ""
     owner = foreign_owner(live, app)
@@ -111,11 +115,19 @@ async def apply_one(
         return Change(key, Action.FAILED, version, refusal(key, owner))
     try:
         if live is not None:  # a missing object is a create: the dry-run could only say so
-            predicted = await client.apply(desired, field_manager=FIELD_MANAGER, force=force, dry_run=True)
+            predicted = await client.apply(
+                desired,
+                field_manager=FIELD_MANAGER,
+                force=force,
+                dry_run=True,
+                field_validation=field_validation,
+            )
             if comparable(predicted) == comparable(live):
                 verdicts.record(key, digest=digest, resource_version=resource_version(live))
                 return Change(key, Action.UNCHANGED, version)
-        applied, created = await guarded_apply(client, desired, live=live, app=app, force=force, adopt=adopt)
+        applied, created = await guarded_apply(
+            client, desired, live=live, app=app, force=force, adopt=adopt, field_validation=field_validation
+        )
     except GitwardError as error:
         verdicts.forget(key)
         return Change(key, Action.FAILED, version, safe_message(error, desired))

@@ -1,29 +1,34 @@
-"""Staged server-side apply of an app's manifests: the ``apply`` step of a reconcile.
+"""Applying the ordinary objects of a plan step in stages: Namespaces and CRDs, then the rest by kind.
 
-Every manifest is marked (tracking annotation and managed-by label) and applied with ``ssa.apply_one``,
-which sends nothing for objects that cannot have drifted. Stage 1 applies Namespaces and CRDs and waits
-until every CRD it wrote is Established and served by discovery; stage 2 applies the rest wave by wave,
-kind group by kind group, objects of one group in parallel up to ``concurrency``.
+The order comes from the sync plan (``plan.syncplan``), decided there and nowhere else; this module
+only runs a step's objects. Stage 1 applies its Namespaces and CRDs and waits until every CRD it
+wrote is Established and served by discovery; stage 2 applies the rest kind group by kind group (a
+LimitRange before the Pods it defaults), objects of one group in parallel up to ``concurrency``. Each
+object goes through ``objects.apply_object``, which sends nothing for objects that cannot have drifted.
 
-A failed object does not stop the others of its group, but it stops later waves (they may depend on
-it): those are reported SKIPPED. A CRD that does not become ready in time raises ``CrdNotReady`` (a
-``Waiting``) carrying what was already done. Deliberately not here: pruning, health waits, hooks.
+A failed object does not stop the others of its group, but a failed Namespace or CRD stops stage 2
+(reported SKIPPED). A CRD that does not become ready in time raises ``CrdNotReady`` (a ``Waiting``)
+carrying what was already done. ``apply_staged`` runs the Sync steps of a list of manifests one
+after the other, without hooks or health waits: the executor's core for tools and tests.
+Deliberately not here: hooks, waits between waves, pruning (``executor``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from gitward.apply._order import Manifest, split_stages, waves
-from gitward.apply.ssa import apply_one
+from gitward.apply.objects import ObjectApply, apply_object
 from gitward.apply.verdicts import VerdictCache
 from gitward.cluster.client import KubeClient
 from gitward.core.changes import Action, Change, ChangeSet
 from gitward.core.errors import ClusterError, Waiting
 from gitward.core.keys import ResourceKey, version_of
+from gitward.core.kinds import apply_order, is_first_stage
 from gitward.core.marks import with_marks
+from gitward.plan import PlannedObject, build_plan
 
 LiveLookup = Callable[[ResourceKey], Mapping[str, Any] | None]
 
@@ -41,27 +46,17 @@ class CrdNotReady(Waiting):
 
 
 async def _apply_group(
-    client: KubeClient,
-    group: Sequence[Manifest],
-    *,
-    live: LiveLookup,
-    verdicts: VerdictCache,
-    force: bool,
-    limit: asyncio.Semaphore,
+    ctx: ObjectApply, group: Sequence[PlannedObject], *, limit: asyncio.Semaphore
 ) -> list[Change]:
-    async def one(obj: Manifest) -> Change:
+    async def one(obj: PlannedObject) -> Change:
         async with limit:
-            return await apply_one(
-                client, obj, live=live(ResourceKey.of(obj)), verdicts=verdicts, force=force
-            )
+            return await apply_object(ctx, obj)
 
     return list(await asyncio.gather(*(one(obj) for obj in group)))
 
 
-def _skipped(objs: Iterable[Manifest], why: str) -> list[Change]:
-    return [
-        Change(ResourceKey.of(o), Action.SKIPPED, version_of(str(o.get("apiVersion", ""))), why) for o in objs
-    ]
+def skipped(objs: Iterable[PlannedObject], why: str) -> list[Change]:
+    return [Change(o.key, Action.SKIPPED, version_of(o.api_version), why) for o in objs]
 
 
 def _is_established(crd: Mapping[str, Any]) -> bool:
@@ -108,26 +103,31 @@ async def wait_crds_ready(
         await asyncio.sleep(interval)
 
 
-async def _stage_one(
-    client: KubeClient,
-    first: Sequence[Manifest],
+async def apply_objects(
+    ctx: ObjectApply,
+    objects: Sequence[PlannedObject],
     *,
-    live: LiveLookup,
-    verdicts: VerdictCache,
-    force: bool,
-    limit: asyncio.Semaphore,
-    crd_timeout: float,
+    concurrency: int = 8,
+    crd_timeout: float = 60.0,
 ) -> list[Change]:
-    changes = await _apply_group(client, first, live=live, verdicts=verdicts, force=force, limit=limit)
+    """One step's ordinary objects (plan order, manifests marked), stage 1 then stage 2 by kind group."""
+    limit = asyncio.Semaphore(max(1, concurrency))
+    first = [o for o in objects if is_first_stage(o.key)]
+    rest = [o for o in objects if not is_first_stage(o.key)]
+    changes = await _apply_group(ctx, first, limit=limit)
     written = {c.key for c in changes if c.action in (Action.CREATED, Action.CONFIGURED)}
-    crds = [o for o in first if o.get("kind") == "CustomResourceDefinition" and ResourceKey.of(o) in written]
+    crds = [o.manifest for o in first if o.key.kind == "CustomResourceDefinition" and o.key in written]
     if crds:
-        not_ready = await wait_crds_ready(client, crds, timeout=crd_timeout)
+        not_ready = await wait_crds_ready(ctx.client, crds, timeout=crd_timeout)
         if not_ready:
             raise CrdNotReady(
                 f"CustomResourceDefinition not established after {crd_timeout:g}s: {', '.join(not_ready)}",
                 changes=ChangeSet.of(changes),
             )
+    if any(c.action.is_failure for c in changes):
+        return changes + skipped(rest, "not applied: a Namespace or CRD failed")
+    for _, group in itertools.groupby(rest, key=lambda o: apply_order(o.key)[:2]):
+        changes += await _apply_group(ctx, list(group), limit=limit)
     return changes
 
 
@@ -142,24 +142,20 @@ async def apply_staged(
     concurrency: int = 8,
     crd_timeout: float = 60.0,
 ) -> ChangeSet:
-    """Mark and apply ``manifests`` in stages and waves; only what drifted is sent to the API."""
-    marked = [with_marks(dict(m), app) for m in manifests]
-    first, rest = split_stages(marked)
-    limit = asyncio.Semaphore(max(1, concurrency))
-    changes = await _stage_one(
-        client, first, live=live, verdicts=verdicts, force=force, limit=limit, crd_timeout=crd_timeout
-    )
-    blocked = (
-        "" if not any(c.action.is_failure for c in changes) else "not applied: a Namespace or CRD failed"
-    )
-    for wave, groups in waves(rest):
+    """Mark ``manifests`` and apply the Sync steps of their plan in order; only what drifted is sent.
+
+    A failed step stops the later ones (their objects are reported SKIPPED). Hooks are not run here.
+    """
+    plan = build_plan([with_marks(dict(m), app) for m in manifests])
+    ctx = ObjectApply(client=client, app=app, live=live, verdicts=verdicts, force=force)
+    changes: list[Change] = []
+    blocked = ""
+    for step in plan.main_steps:
+        objects = [o for o in step.objects if not o.hook]
         if blocked:
-            changes += _skipped((o for g in groups for o in g), blocked)
+            changes += skipped(objects, blocked)
             continue
-        for group in groups:
-            changes += await _apply_group(
-                client, group, live=live, verdicts=verdicts, force=force, limit=limit
-            )
+        changes += await apply_objects(ctx, objects, concurrency=concurrency, crd_timeout=crd_timeout)
         if any(c.action.is_failure for c in changes):
-            blocked = f"not applied: sync wave {wave} failed"
+            blocked = f"not applied: sync wave {step.wave} failed"
     return ChangeSet.of(changes)

@@ -56,6 +56,7 @@ class OperationPhase(enum.StrEnum):
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
     ERROR = "Error"
+    TERMINATED = "Terminated"  # stopped at a step boundary or a wait by ``gitward app terminate``
 
     @property
     def is_done(self) -> bool:

@@ -29,7 +29,8 @@ from gitward.core.clock import Clock, SystemClock
 from gitward.core.errors import ClusterError, GitwardError, Stalled, ValidationError, Waiting
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.model import IN_CLUSTER, Application, Project, Receiver, load_object
-from gitward.reconcile import metrics, pipeline
+from gitward.plan import SyncPlan
+from gitward.reconcile import metrics, operation, pipeline
 from gitward.reconcile.backoff import Backoff, BackoffPolicy, jittered
 from gitward.reconcile.claims import Claims
 from gitward.reconcile.config import load_config
@@ -147,19 +148,13 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         return rt
 
     def resume_interrupted(self) -> None:
-        """Operations a killed process left Running are closed and their apps synced again.
+        """Operations a killed process left Running are resumed by their app's first pass when their
+        plan is still the same, else closed and started afresh (``reconcile/operation.py``).
 
         Nothing of what they wrote is lost: every object such a sync could create was added to the
         app's stored inventory in the commit that recorded the operation (``_start_operation``).
         """
-        for op in self.store.unfinished_operations():
-            self.store.finish_operation(
-                op["id"],
-                phase="Failed",
-                message="interrupted by a restart; retried",
-                resources=op.get("resources") or [],
-                finished_at=self.clock.now(),
-            )
+        operation.adopt_interrupted(self.store, self.runtimes, now=self.clock.now())
 
     # -- context for the pipeline ------------------------------------------------------------------------
 
@@ -380,11 +375,13 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
                     self._reindex(rt)
                 found = pipeline.standings(rt, conn, prepared)
                 await pipeline.report_drift(self, rt, conn, prepared, found)
-                if self._should_apply(rt, req, prepared, found):
+                if self._should_apply(rt, req, prepared, found) or pipeline.resuming(rt):
                     self._check_dependencies(rt)
                     mark_reconciling(rt.status, now=self.clock.now(), message=req.trigger)
-                    op_id = self._start_operation(rt, req, prepared)
-                    result = await pipeline.sync(self, rt, prepared, req, op_id=op_id)
+                    plan = await pipeline.sync_plan(self, rt, prepared, req)
+                    op = self._start_operation(rt, req, prepared, plan)
+                    op_id = op.id
+                    result = await pipeline.sync(self, rt, prepared, req, op=op)
                     metrics.record_sync(result.changes)
                     with self.store.batch():  # the outcome's records commit together, once
                         self._persist_sync(rt, result)
@@ -446,7 +443,9 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             rt.saved_status_digest = digest
             self.status_saved(rt)  # the app index and the live stream (reconcile/engine_views.py)
 
-    def _start_operation(self, rt: AppRuntime, req: SyncRequest, prepared: pipeline.Prepared) -> int:
+    def _start_operation(
+        self, rt: AppRuntime, req: SyncRequest, prepared: pipeline.Prepared, plan: SyncPlan
+    ) -> operation.OpenOperation:
         """Claim what the sync may write and record the sync, before the cluster is touched.
 
         One synchronous step (no ``await``): the claims are checked again and taken with nothing of
@@ -455,21 +454,24 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         inventory, are on disk before the first write, so whatever a crash at any later point
         leaves on the cluster is known to this app and pruned when it leaves Git (prune still needs
         the live mark naming this app and object, so an entry never created costs nothing).
-        Remembers what the closing record repeats, so closing it reads nothing back.
+        Remembers what the closing record repeats, so closing it reads nothing back. An operation a
+        killed process left Running is resumed here when its plan is this one.
         """
         pipeline.check_claims(self, rt, prepared.connection, prepared.digests)
         intent = pipeline.not_yet_owned(rt, prepared)
-        started_at = self.clock.now()
         revision, commit = prepared.desired.revision, prepared.desired.commit
-        op_id = self.store.start_operation(
-            rt.name,
+        opened = operation.open_operation(
+            self,
+            rt,
+            req,
+            plan=plan,
+            desired_digest=prepared.desired.digest,
             revision=revision,
             commit=commit,
-            trigger=req.trigger,
-            initiator=req.initiator,
-            started_at=started_at,
-            inventory=intent,
+            intent=intent,
+            started_at=self.clock.now(),
         )
+        op_id, started_at = opened.id, opened.started_at
         if intent:
             rt.inventory = sorted(set(rt.inventory) | set(intent))
             self._reindex(rt)
@@ -482,7 +484,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             "initiator": req.initiator,
         }
         self.operation_started(rt)  # the live stream shows the sync Running (reconcile/engine_views.py)
-        return op_id
+        return opened
 
     def _persist_sync(self, rt: AppRuntime, result: pipeline.SyncResult) -> None:
         rt.inventory = result.inventory

@@ -96,7 +96,7 @@ def record_success(
     out_of_sync: set[ResourceKey] | None,
 ) -> None:
     """Status after a pass that reached the cluster; raises ApplyError when some object failed."""
-    from gitward.reconcile.pipeline import stale_pending
+    from gitward.reconcile.pipeline import extraneous_ignored, stale_pending
 
     status = rt.status
     now = ctx.clock.now()
@@ -105,11 +105,12 @@ def record_success(
     if result is None:
         _check_reachable(prepared, status, now=now)
     if result is not None and op_id is not None:
-        failed = result.changes.failed
         messages = {c.key: c.message for c in result.changes if c.message}
-        out = {c.key for c in failed} | {e.key for e in result.pending_prune}
-        failed_message = "; ".join(f"{c.key}: {c.message}" for c in failed[:10])
-        phase = OperationPhase.FAILED if failed else OperationPhase.SUCCEEDED
+        out = {c.key for c in result.changes.failed} | {e.key for e in result.pending_prune}
+        # The executor's verdict and why: an object refused, a hook failed, a wave not healthy in time,
+        # a terminate request (apply/executor.py); "" and Succeeded when all went well.
+        phase, failed_message = _verdict(result)
+        failed = phase is not OperationPhase.SUCCEEDED
         deployed = not failed and (
             status.get("lastSyncedDigest") != prepared.desired.digest
             or status.get("lastSyncedCommit") != prepared.desired.commit
@@ -145,9 +146,12 @@ def record_success(
     else:
         out = set(out_of_sync or set())
     pending = stale_pending(rt, prepared)
-    out |= {e.key for e in pending}
+    ignored = extraneous_ignored(prepared, pending)  # IgnoreExtraneous: left out of the sync status
+    out = (out | {e.key for e in pending}) - ignored
     for entry in pending:
-        messages.setdefault(entry.key, "requires pruning")
+        messages.setdefault(
+            entry.key, "requires pruning" + (" (IgnoreExtraneous)" if entry.key in ignored else "")
+        )
     rows, health = resource_rows(
         rt.inventory, live=prepared.connection.cache.get, out_of_sync=out, messages=messages
     )
@@ -161,6 +165,8 @@ def record_success(
     status["commit"] = prepared.desired.commit
     status["tree"] = prepared.desired.tree
     status["error"] = failed_message
+    if result is not None and result.phase is OperationPhase.TERMINATED:
+        raise Stalled(failed_message, reason="Terminated")  # no retry: a person stopped it
     if failed_message:
         raise ApplyError(failed_message)
     status.pop("lastErrorEvent", None)
@@ -169,6 +175,14 @@ def record_success(
     reason = "Reconciled" if ready else ("OutOfSync" if not synced else health.status.value)
     message = "" if ready else (health.message or f"{len(out)} object(s) out of sync")
     mark_result(status, now=now, ready=ready, reason=reason, message=message, stalled=False)
+
+
+def _verdict(result: SyncResult) -> tuple[OperationPhase, str]:
+    failed = result.changes.failed
+    listed = "; ".join(f"{c.key}: {c.message}" for c in failed[:10])
+    if result.phase is not OperationPhase.SUCCEEDED:
+        return result.phase, result.message or listed or result.phase.value
+    return (OperationPhase.FAILED, listed) if failed else (OperationPhase.SUCCEEDED, "")
 
 
 def record_failure(

@@ -22,31 +22,34 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitward.apply import (
+    CacheView,
+    ExecutionSettings,
+    Executor,
+    ObjectApply,
     Standing,
-    apply_staged,
     awaiting_deletion,
     desired_digest,
     diff_app,
     ensure_namespace,
     foreign_owner,
-    prune,
     standing,
 )
 from gitward.cluster.connection import ClusterConnection
 from gitward.core.changes import Action, ChangeSet
 from gitward.core.errors import ClusterError, RenderError, ValidationError
 from gitward.core.keys import InventoryEntry, ResourceKey
-from gitward.core.marks import with_marks
 from gitward.core.status import OperationPhase
 from gitward.diff import IgnoreRule
 from gitward.diff import compare as compare_objects
 from gitward.model import Project
-from gitward.plan import fill_namespaces, inventory_of, stale, sync_order
+from gitward.plan import SyncPlan, fill_namespaces, inventory_of, stale
 from gitward.policy import Limits, validate_render
+from gitward.reconcile import planning
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.desired import Desired
 from gitward.reconcile.drift import drift_paths, managers_of
 from gitward.reconcile.drift import project as live_projection
+from gitward.reconcile.operation import OpenOperation, OperationRecorder, stored_plan
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 
 log = logging.getLogger("gitward.reconcile")
@@ -58,9 +61,11 @@ class Prepared:
 
     connection: ClusterConnection
     desired: Desired
-    objects: tuple[dict[str, Any], ...]  # namespaces filled, marked
+    objects: tuple[dict[str, Any], ...]  # the app's own (no hooks): namespaces filled, marked, plan order
     inventory: tuple[InventoryEntry, ...]
     digests: Mapping[ResourceKey, str]  # of each marked object, computed once per render
+    manifests: tuple[dict[str, Any], ...]  # what the plan is built from: objects marked, hooks as rendered
+    plan: SyncPlan  # the render's plan, without deletions (``planning.render_plan``)
 
 
 async def _namespaced_lookup(
@@ -121,12 +126,22 @@ async def prepare(ctx: PipelineContext, rt: AppRuntime, req: SyncRequest) -> Pre
         raise ValidationError(f"project {app.spec.project!r} does not exist", reason="ProjectNotFound")
     memo_key = (desired.digest, app, project, tuple(sorted(scopes.items())))
     if rt.prepared_memo is not None and rt.prepared_memo[0] == memo_key:
-        marked, inventory, digests = rt.prepared_memo[1]
+        validated: _Validated = rt.prepared_memo[1]
     else:
-        marked, inventory, digests = _validated(ctx, rt, desired, scopes, project)
-        rt.prepared_memo = (memo_key, (marked, inventory, digests))
+        validated = _validated(ctx, rt, desired, scopes, project)
+        rt.prepared_memo = (memo_key, validated)
+    marked, inventory, digests, manifests, plan = validated
     check_claims(ctx, rt, conn, digests)
-    return Prepared(conn, desired, marked, inventory, digests)
+    return Prepared(conn, desired, marked, inventory, digests, manifests, plan)
+
+
+_Validated = tuple[
+    tuple[dict[str, Any], ...],
+    tuple[InventoryEntry, ...],
+    dict[ResourceKey, str],
+    tuple[dict[str, Any], ...],
+    SyncPlan,
+]
 
 
 def _validated(
@@ -135,9 +150,10 @@ def _validated(
     desired: Desired,
     scopes: Mapping[tuple[str, str], bool | None],
     project: Project,
-) -> tuple[tuple[dict[str, Any], ...], tuple[InventoryEntry, ...], dict[ResourceKey, str]]:
-    """Namespaces filled, project rules and limits checked, marks added: the same for the same render,
-    so the result is remembered per app and a no-op reconcile does none of this work again."""
+) -> _Validated:
+    """Namespaces filled, project rules and limits checked, the plan built (every hook, wave and option
+    annotation checked), marks added: the same for the same render, so the result is remembered per app
+    and a no-op reconcile does none of this work again."""
     app = rt.app
     objects = fill_namespaces(
         list(desired.objects),
@@ -148,10 +164,12 @@ def _validated(
         max_objects=ctx.settings.max_objects_per_app, max_object_bytes=ctx.settings.max_object_bytes
     )
     validate_render(project, app, objects, is_namespaced=lambda g, k: scopes.get((g, k)), limits=limits)
-    # sync_order also checks every sync-wave and hook annotation now, before anything is written
-    marked = tuple(with_marks(dict(o), app.name) for o in sync_order(objects))
+    manifests = tuple(planning.planned_manifests(objects, app=app.name))
+    plan = planning.render_plan(manifests, app.spec.sync_policy)
+    planning.check_served(plan, scopes)
+    marked = tuple(plan.inventory_objects())
     digests = {ResourceKey.of(o): desired_digest(o) for o in marked}
-    return marked, tuple(inventory_of(list(marked))), digests
+    return marked, tuple(inventory_of(list(marked))), digests, manifests, plan
 
 
 def check_claims(
@@ -351,16 +369,56 @@ class SyncResult:
     changes: ChangeSet
     inventory: list[InventoryEntry]
     pending_prune: list[InventoryEntry]
+    phase: OperationPhase = OperationPhase.SUCCEEDED  # the executor's verdict (Terminated included)
+    message: str = ""  # why it failed or stopped; "" when it succeeded
+
+
+def resuming(rt: AppRuntime) -> bool:
+    """A sync a killed process left Running waits for this app's next pass: it must run, whatever
+    the gates of automation say, so the operation ends (resumed, or closed and started afresh)."""
+    return rt.interrupted is not None
+
+
+def _prunes(rt: AppRuntime, req: SyncRequest, prepared: Prepared) -> list[InventoryEntry]:
+    """The stale entries this sync deletes: none unless prune is asked for (the request, else the
+    automated policy) and allowed (``Prune=false`` app-wide vetoes it)."""
+    policy = rt.app.spec.sync_policy
+    automated = bool(policy.automated and policy.automated.prune)
+    wanted = req.prune if req.prune is not None else automated
+    return stale(rt.inventory, prepared.inventory) if wanted and policy.prune_allowed else []
+
+
+async def sync_plan(ctx: PipelineContext, rt: AppRuntime, prepared: Prepared, req: SyncRequest) -> SyncPlan:
+    """The plan this sync runs: the render's plan and its deletions (before the operation is opened)."""
+    return await planning.sync_plan(
+        prepared.connection,
+        prepared.manifests,
+        rt.app.spec.sync_policy,
+        stale=_prunes(rt, req, prepared),
+        stored=stored_plan(rt.interrupted),
+    )
+
+
+def _settings(ctx: PipelineContext, rt: AppRuntime) -> ExecutionSettings:
+    policy = rt.app.spec.sync_policy
+    return ExecutionSettings(
+        concurrency=ctx.settings.apply_concurrency,
+        crd_timeout=ctx.settings.wait_crd_timeout,
+        timeout=policy.timeout,
+        propagation=policy.prune_propagation_policy.capitalize(),
+        wait_at_end=policy.wait,
+        health_checks=tuple((c.api_version, c.key) for c in policy.health_checks),
+    )
 
 
 async def sync(
-    ctx: PipelineContext, rt: AppRuntime, prepared: Prepared, req: SyncRequest, *, op_id: int
+    ctx: PipelineContext, rt: AppRuntime, prepared: Prepared, req: SyncRequest, *, op: OpenOperation
 ) -> SyncResult:
-    """Apply in stages, then prune if allowed and everything applied; persist after each step."""
-    conn, app = prepared.connection, rt.app
-    policy = app.spec.sync_policy
+    """Run the operation's plan with the executor (which persists after each step), then work out the
+    inventory: what the plan applies, plus stale entries that are still owned."""
+    conn, policy = prepared.connection, rt.app.spec.sync_policy
     changes = ChangeSet()
-    namespace = app.spec.destination.namespace
+    namespace = rt.app.spec.destination.namespace
     if policy.create_namespace and namespace:
         await conn.cache.ensure_watched("v1", "Namespace")  # one watch per cluster, not a GET per app
         changes += await ensure_namespace(
@@ -372,50 +430,61 @@ async def sync(
             live_is_complete=conn.cache.is_watched("v1", "Namespace"),
         )
     self_heal = bool(policy.automated and policy.automated.self_heal)
-    force = req.force or policy.force or (self_heal and not req.apply)
-    changes += await apply_staged(
-        conn.client,
-        prepared.objects,
+    await watch_kinds(conn, prepared.manifests, ())
+    view = CacheView(conn.cache, conn.client)
+    objects = ObjectApply(
+        client=conn.client,
         app=rt.name,
         live=conn.cache.get,
         verdicts=rt.verdicts,
-        force=force,
-        concurrency=ctx.settings.apply_concurrency,
-        crd_timeout=ctx.settings.wait_crd_timeout,
+        digests=prepared.digests,
+        force=req.force or (self_heal and not req.apply),
+        ignore=ignore_rules(rt) if policy.respect_ignore_differences else (),
     )
-    await watch_kinds(conn, prepared.objects, ())
+    try:
+        executor = Executor(
+            op.plan,
+            objects=objects,
+            view=view,
+            recorder=OperationRecorder(ctx, rt, op.id),
+            settings=_settings(ctx, rt),
+            progress=op.progress,
+            changes=op.changes + changes if op.resumed else changes,
+        )
+        execution = await executor.run()
+    finally:
+        view.close()
+    if execution.phase is OperationPhase.TERMINATED:
+        rt.terminate_requested = False
+    return _result(conn, rt, prepared, execution.changes, execution.phase, execution.message)
+
+
+def _result(
+    conn: ClusterConnection,
+    rt: AppRuntime,
+    prepared: Prepared,
+    changes: ChangeSet,
+    phase: OperationPhase,
+    message: str,
+) -> SyncResult:
     stale_entries = stale(rt.inventory, prepared.inventory)
-    pending = list(stale_entries)
-    prune_wanted = req.prune if req.prune is not None else bool(policy.automated and policy.automated.prune)
-    if stale_entries and prune_wanted and policy.prune_allowed and not changes.failed:
-        # What was applied is on record before anything is deleted (without a prune, the operation's
-        # closing record follows at once and carries the same list).
-        ctx.store.update_operation(
-            op_id, phase=OperationPhase.RUNNING, message="applied", resources=[c.to_dict() for c in changes]
-        )
-        pruned = await prune(
-            conn.client,
-            stale_entries,
-            app=rt.name,
-            live=conn.cache.get,
-            concurrency=ctx.settings.apply_concurrency,
-        )
-        changes += pruned
-        pending = _kept_after_prune(pruned, stale_entries)
-        for change in pruned:
-            if change.action is Action.DELETED:
-                rt.verdicts.forget(change.key)
+    pending = _kept_after_prune(changes, stale_entries)
     lost = _taken_by_others(conn, rt, changes)
     inventory = sorted(e for e in set(prepared.inventory) | set(pending) if e.key not in lost)
-    return SyncResult(
-        changes, inventory, [e for e in pending if e.key not in {c.key for c in changes.failed}]
-    )
+    failed = {c.key for c in changes.failed}
+    return SyncResult(changes, inventory, [e for e in pending if e.key not in failed], phase, message)
 
 
 def not_yet_owned(rt: AppRuntime, prepared: Prepared) -> list[InventoryEntry]:
     """What a sync may create that the inventory does not list yet: recorded before it is written."""
     owned = {entry.key for entry in rt.inventory}
     return [entry for entry in prepared.inventory if entry.key not in owned]
+
+
+def extraneous_ignored(prepared: Prepared, pending: Sequence[InventoryEntry]) -> set[ResourceKey]:
+    """Stale objects whose live object says ``IgnoreExtraneous``: not counted as out of sync."""
+    cache = prepared.connection.cache
+    return {e.key for e in pending if planning.ignores_extraneous(cache.get(e.key))}
 
 
 def stale_pending(rt: AppRuntime, prepared: Prepared) -> list[InventoryEntry]:

@@ -26,6 +26,17 @@ class SyncRequest:
     initiator: str = ""  # who asked through the API (a principal's name); "" for the engine's own passes
 
 
+@dataclass(frozen=True)
+class InterruptedOperation:
+    """A sync a killed process left Running, read back at start: resumed by the app's next pass when
+    its plan is still the same one (``reconcile/operation.py``), else closed and started afresh."""
+
+    id: int
+    record: dict[str, Any]  # the operation's row as the store returns it (revision, startedAt, ...)
+    plan: dict[str, Any]  # the stored plan document: digests, revision and the plan's JSON
+    progress: dict[str, Any]  # the last progress saved ({} when it stopped before its first step)
+
+
 @dataclass
 class AppRuntime:
     app: Application
@@ -44,6 +55,7 @@ class AppRuntime:
     operation: dict[str, Any] | None = None  # the last operation started: id, revision, commit, ...
     # Set by `gitward app terminate`; the executor stops at its next step (or wait) and clears it.
     terminate_requested: bool = False
+    interrupted: InterruptedOperation | None = None  # a sync to resume, found at start
 
     @property
     def name(self) -> str:

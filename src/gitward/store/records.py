@@ -13,16 +13,21 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Executable, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Executable, String, bindparam, cast, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gitward.core.keys import InventoryEntry, ResourceKey
-from gitward.store.schema import documents, inventory
+from gitward.store.schema import documents, inventory, operations
 
 # Document kinds: one row per (kind, name).
 STATUS = "status"
 VERDICTS = "verdicts"
 SOURCE = "source"
+# Per sync operation, named by its id: the plan it runs (written with the operation, before the
+# first write) and its progress (rewritten after every step), so a restart resumes it.
+SYNC_PLAN = "syncplan"
+SYNC_PROGRESS = "syncprogress"
+OPERATION_DOCUMENT_KINDS = (SYNC_PLAN, SYNC_PROGRESS)
 
 APP_DOCUMENT_KINDS = (STATUS, VERDICTS)
 
@@ -72,6 +77,14 @@ def all_documents(conn: Connection, *, kind: str) -> dict[str, dict[str, Any]]:
 
 def delete_documents(conn: Connection, *, kinds: Iterable[str], name: str) -> None:
     conn.execute(delete(documents).where(documents.c.kind.in_(list(kinds)), documents.c.name == name))
+
+
+def drop_orphan_operation_documents(conn: Connection) -> None:
+    """Plans and progress of operations no longer kept (trimmed, folded into an earlier heal)."""
+    kept = select(cast(operations.c.id, String))
+    conn.execute(
+        delete(documents).where(documents.c.kind.in_(OPERATION_DOCUMENT_KINDS), documents.c.name.not_in(kept))
+    )
 
 
 _DELETE_INVENTORY = delete(inventory).where(inventory.c.app == bindparam("app"))

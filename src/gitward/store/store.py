@@ -4,8 +4,9 @@ The control loop calls these methods directly from asyncio code, so each call is
 transaction (a handful of statements, batched with executemany) on one shared engine. Writes that
 belong together run in one transaction: an inventory is replaced whole, an app is deleted whole, and
 inside ``batch()`` every write of one reconcile's outcome commits once (a commit costs more than the
-statements of a small app). A sync operation is recorded before it starts, so
-``unfinished_operations()`` after a restart lists exactly the syncs a crash interrupted.
+statements of a small app). A sync operation is recorded before it starts, with the plan it runs, and
+its progress after every step, so ``unfinished_operations()`` after a restart lists exactly the syncs
+a crash interrupted and ``operation_plan()`` says where each one stood.
 
 Events and finished operations are bounded per app. Trimming costs a query, so it runs on every
 ``keep // 20``-th insert of an app rather than on each one: an app holds at most ``keep`` plus that
@@ -165,11 +166,13 @@ class Store:
         started_at: float,
         inventory: Iterable[InventoryEntry] = (),
         initiator: str = "",
+        plan: dict[str, Any] | None = None,
     ) -> int:
         """Record a sync in phase Running before it touches the cluster; returns its id.
 
         ``inventory``: entries the sync may create, added to the app's inventory in the same commit,
         so a crash at any point of the sync leaves nothing it wrote unknown (a write-ahead record).
+        ``plan``: the sync plan it runs (with its digest), kept with the operation in that commit.
         """
         with self._write() as conn:
             op_id = history.insert_operation(
@@ -182,9 +185,29 @@ class Store:
                 initiator=initiator,
             )
             records.add_inventory(conn, app=app, entries=inventory)
+            if plan is not None:
+                records.put_document(conn, kind=records.SYNC_PLAN, name=str(op_id), data=plan)
             if self._trim_due("operations", app, self.max_operations_per_app):
                 history.trim_finished_operations(conn, app=app, keep=self.max_operations_per_app)
+                records.drop_orphan_operation_documents(conn)
         return op_id
+
+    def save_progress(
+        self, op_id: int, *, progress: dict[str, Any], message: str, resources: list[dict[str, Any]]
+    ) -> None:
+        """After a step of a running sync: its progress, message and resources, in one commit."""
+        with self._write() as conn:
+            values = {"phase": OperationPhase.RUNNING, "message": message, "resources": resources}
+            if not history.change_operation(conn, op_id, values):
+                raise KeyError(f"no operation with id {op_id}")
+            records.put_document(conn, kind=records.SYNC_PROGRESS, name=str(op_id), data=progress)
+
+    def operation_plan(self, op_id: int) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The plan an operation runs and its last saved progress (each None when none was saved)."""
+        with self._read() as conn:
+            plan = records.get_document(conn, kind=records.SYNC_PLAN, name=str(op_id))
+            progress = records.get_document(conn, kind=records.SYNC_PROGRESS, name=str(op_id))
+        return plan, progress
 
     def update_operation(
         self,
@@ -291,6 +314,7 @@ class Store:
             records.delete_documents(conn, kinds=records.APP_DOCUMENT_KINDS, name=app)
             records.delete_inventory(conn, app=app)
             history.delete_history(conn, app=app)
+            records.drop_orphan_operation_documents(conn)
         for table in ("operations", "events"):
             self._inserts_since_trim.pop((table, app), None)
 

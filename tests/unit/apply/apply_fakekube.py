@@ -18,7 +18,17 @@ from gitward.cluster.client import ApiResource, WatchEvent
 from gitward.core.errors import ClusterError
 from gitward.core.keys import ResourceKey, group_of, version_of
 
-BUILTIN = {"Namespace", "ConfigMap", "Secret", "Deployment", "Service", "ServiceAccount", "Role", "Pod"}
+BUILTIN = {
+    "Namespace",
+    "ConfigMap",
+    "Secret",
+    "Deployment",
+    "Service",
+    "ServiceAccount",
+    "Role",
+    "Pod",
+    "Job",
+}
 CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole"}
 
 
@@ -50,6 +60,9 @@ class FakeKube:
         self._rv = 100
         self.in_flight = 0
         self.max_in_flight = 0
+        self.validations: list[str | None] = []
+        self.immutable: set[ResourceKey] = set()  # updates of these are refused: "field is immutable"
+        self._generated = 0
 
     # helpers for tests
     def put(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -101,9 +114,16 @@ class FakeKube:
         )
 
     async def apply(
-        self, obj: Mapping[str, Any], *, field_manager: str, force: bool = False, dry_run: bool = False
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str,
+        force: bool = False,
+        dry_run: bool = False,
+        field_validation: str | None = None,
     ) -> dict[str, Any]:
         self.counts["dryrun" if dry_run else "apply"] += 1
+        self.validations.append(field_validation)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -126,6 +146,10 @@ class FakeKube:
                 f'Apply failed with 1 conflict: conflict with "{manager}" using v1: .data.a', status=409
             )
         current = self.objects.get(key)
+        if current is not None and key in self.immutable:
+            raise ClusterError(
+                f"{key.kind} {key.name!r} is invalid: spec.selector: field is immutable", status=422
+            )
         merged = _merge(current or {}, obj)
         if current is not None and merged == current:
             return copy.deepcopy(current)
@@ -136,6 +160,64 @@ class FakeKube:
             self.writes.append(("apply", key))
             self.conflicts.pop(key, None)
         return copy.deepcopy(merged)
+
+    async def create(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+    ) -> dict[str, Any]:
+        self.counts["dryrun" if dry_run else "create"] += 1
+        self.validations.append(field_validation)
+        await asyncio.sleep(0)
+        stored = copy.deepcopy(dict(obj))
+        meta = stored.setdefault("metadata", {})
+        if not meta.get("name"):
+            self._generated += 1
+            meta["name"] = f"{meta.pop('generateName')}{self._generated:05d}"
+        key = ResourceKey.of(stored)
+        if key in self.reject:
+            raise ClusterError(self.reject[key], status=422)
+        if key in self.objects:
+            raise ClusterError(f'{key.kind} "{key.name}" already exists', status=409)
+        if dry_run:
+            return stored
+        meta.setdefault("uid", f"uid-{key.name}-{self._rv}")
+        self._bump(stored)
+        self.objects[key] = stored
+        self.writes.append(("create", key))
+        return copy.deepcopy(stored)
+
+    async def replace(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str,
+        dry_run: bool = False,
+        field_validation: str | None = None,
+    ) -> dict[str, Any]:
+        self.counts["dryrun" if dry_run else "update"] += 1
+        self.validations.append(field_validation)
+        key = ResourceKey.of(obj)
+        current = self.objects.get(key)
+        if current is None:
+            raise ClusterError(f'{key.kind} "{key.name}" not found', status=404)
+        wanted = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+        if wanted and wanted != current["metadata"]["resourceVersion"]:
+            raise ClusterError("the object has been modified", status=409)
+        stored = copy.deepcopy(dict(obj))
+        stored["metadata"]["uid"] = current["metadata"].get("uid")
+        stored["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        if "status" in current:
+            stored["status"] = copy.deepcopy(current["status"])
+        if stored == current or dry_run:
+            return stored
+        self._bump(stored)
+        self.objects[key] = stored
+        self.writes.append(("replace", key))
+        return copy.deepcopy(stored)
 
     async def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         self.counts["get"] += 1
@@ -175,6 +257,8 @@ class FakeKube:
         out = []
         for key, obj in self.objects.items():
             if key.kind != kind or key.group != group_of(api_version):
+                continue
+            if namespace is not None and key.namespace != namespace:
                 continue
             if label and ((obj.get("metadata") or {}).get("labels") or {}).get(label) != value:
                 continue

@@ -71,9 +71,16 @@ async def test_first_sync_creates_everything_in_stage_and_wave_order() -> None:
     result = await sync(kube, manifests(), VerdictCache())
     assert {c.action for c in result} == {Action.CREATED}
     order = [k.kind + ":" + k.name for _, k in kube.writes]
-    assert order[:2] == ["Namespace:shop", "CustomResourceDefinition:widgets.example.com"]
-    # wave -1, then wave 0 (Deployment before the custom resource by kind rank), then wave 5
-    assert order[2:] == ["ConfigMap:early", "Deployment:web", "Widget:w1", "ConfigMap:late"]
+    # the plan's order: wave -1; wave 0 in stages (Namespace and CRD, then the Deployment before the
+    # custom resource by kind rank); then wave 5
+    assert order == [
+        "ConfigMap:early",
+        "Namespace:shop",
+        "CustomResourceDefinition:widgets.example.com",
+        "Deployment:web",
+        "Widget:w1",
+        "ConfigMap:late",
+    ]
 
 
 async def test_every_applied_object_carries_the_marks() -> None:

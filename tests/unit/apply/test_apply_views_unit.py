@@ -1,4 +1,4 @@
-"""diff_app, wait_healthy, rebuild_inventory and message redaction against the in-memory fake."""
+"""diff_app, rebuild_inventory and message redaction against the in-memory fake."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from apply_fakekube import FakeKube
 
-from gitward.apply import diff_app, rebuild_inventory, wait_healthy
+from gitward.apply import diff_app, rebuild_inventory
 from gitward.apply._messages import conflict_managers, safe_message
 from gitward.core.errors import ClusterError
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.marks import TRACKING_ANNOTATION, tracking_id, with_marks
-from gitward.core.status import HealthStatus
 from gitward.diff import IgnoreRule
 
 APP = "shop"
@@ -83,41 +82,6 @@ async def test_diff_falls_back_to_the_manifest_when_dry_run_fails() -> None:
     views = await diff_app(kube, [widget], app=APP, live=kube.live)
     assert views[0].action == "create"
     assert "dry-run failed" in views[0].message
-
-
-async def test_wait_returns_once_healthy() -> None:
-    key = ResourceKey("apps", "Deployment", "shop", "web")
-    reads = {"n": 0}
-
-    def get_live(k: ResourceKey) -> dict[str, Any]:
-        reads["n"] += 1
-        available = 1 if reads["n"] >= 3 else 0
-        return {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"generation": 1},
-            "spec": {"replicas": 1},
-            "status": {"observedGeneration": 1, "updatedReplicas": 1, "availableReplicas": available},
-        }
-
-    health = await wait_healthy([key], get_live=get_live, timeout=30, interval=0)
-    assert health[key].status is HealthStatus.HEALTHY
-    assert reads["n"] == 3
-
-
-async def test_wait_timeout_reports_current_health() -> None:
-    key = ResourceKey("", "Pod", "shop", "p")
-
-    async def get_live(k: ResourceKey) -> dict[str, Any] | None:
-        return {"apiVersion": "v1", "kind": "Pod", "status": {"phase": "Pending"}}
-
-    missing = ResourceKey("", "ConfigMap", "shop", "nope")
-    health = await wait_healthy(
-        [key, missing], get_live=lambda k: get_live(k) if k == key else None, timeout=0, interval=0
-    )
-    assert health[key].status is HealthStatus.PROGRESSING
-    assert "not healthy after" in health[key].message
-    assert health[missing].status is HealthStatus.MISSING
 
 
 async def test_rebuild_keeps_only_objects_whose_mark_names_them() -> None:
