@@ -181,12 +181,24 @@ def build_router(service: EngineService, access: Access) -> APIRouter:
         check.app(caller, "get", _checked(name))
         return await service.diff_app(name)
 
-    @router.post("/apps/{name}/sync", response_model=Operation, summary="Sync now; returns the operation")
+    @router.post(
+        "/apps/{name}/sync",
+        response_model=Operation,
+        summary="Sync now; returns the operation (with dryRun=true: the plan, and nothing is touched)",
+    )
     async def sync_app(
-        name: AppName, caller: Principal = caller_of, body: Annotated[SyncRequest | None, Body()] = None
-    ) -> dict[str, Any]:
-        check.app(caller, "sync", _checked(name))
+        name: AppName,
+        caller: Principal = caller_of,
+        body: Annotated[SyncRequest | None, Body()] = None,
+        dry_run: Annotated[
+            bool, Query(alias="dryRun", description="answer the plan and what each step would change")
+        ] = False,
+    ) -> dict[str, Any] | Response:
         request = body or SyncRequest()
+        if dry_run:  # a read: the plan touches nothing, so it needs what a diff needs
+            check.app(caller, "get", _checked(name))
+            return _json(await service.dry_run_sync(name, revision=request.revision, prune=request.prune))
+        check.app(caller, "sync", _checked(name))
         return await service.sync_app(
             name, revision=request.revision, prune=request.prune, force=request.force, initiator=caller.name
         )

@@ -271,6 +271,9 @@ def sync_app(
     wait: Annotated[
         bool, typer.Option("--wait", help="Show the operation's progress live (on stderr) until it is done.")
     ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and what each step would change; touch nothing.")
+    ] = False,
 ) -> None:
     """Sync now and wait for the operation; exit status 1 unless it succeeded."""
     body: dict[str, Any] = {"force": force}
@@ -278,6 +281,18 @@ def sync_app(
         body["revision"] = revision
     if prune is not None:
         body["prune"] = prune
+    if dry_run:
+        from gitward.cli.plan import print_plan
+
+        with reporting_errors(), console(stderr=True).status(f"Planning a sync of {name}..."):
+            plan = _client(server, timeout, ca_file).post(
+                _app_path(name, "/sync"), body=body, query={"dryRun": "true"}
+            )
+        if is_table(output):
+            print_plan(plan)
+        else:
+            print_data(plan, output)
+        return
     if wait:
         from gitward.cli.live import sync_with_progress  # imports this module: loaded on use
 

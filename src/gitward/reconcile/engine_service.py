@@ -14,7 +14,7 @@ from gitward.core.clock import Clock
 from gitward.core.errors import GitwardError, ValidationError
 from gitward.model import Project
 from gitward.plan import stale
-from gitward.reconcile import pipeline
+from gitward.reconcile import dryrun, pipeline
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.engine_views import EngineViewsMixin
 from gitward.reconcile.gates import (
@@ -92,6 +92,14 @@ class EngineServiceMixin(EngineViewsMixin):
             concurrency=self.settings.apply_concurrency,
         )
         return [v.to_dict() for v in views]
+
+    async def dry_run_sync(
+        self, name: str, *, revision: str | None = None, prune: bool | None = None
+    ) -> dict[str, Any]:
+        """The plan ``sync_app`` would run and what each step would change; writes nothing."""
+        rt = self._runtime(name)
+        request = SyncRequest(trigger="dry-run", fetch=True, force_fetch=True, revision=revision, prune=prune)
+        return await dryrun.dry_run(cast(PipelineContext, self), rt, request)
 
     async def sync_app(
         self,

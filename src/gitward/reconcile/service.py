@@ -51,6 +51,13 @@ class EngineService(Protocol):
         """Desired (at the current revision) against live, via server-side dry-run."""
         ...
 
+    async def dry_run_sync(
+        self, name: str, *, revision: str | None = None, prune: bool | None = None
+    ) -> dict[str, Any]:
+        """The plan a sync would run, in order, each step with what it would change (masked diffs);
+        touches nothing (``reconcile/dryrun.py`` gives the shape)."""
+        ...
+
     async def sync_app(
         self,
         name: str,
