@@ -194,6 +194,21 @@ def test_a_drift_shows_up_live_with_who_changed_what(world: World, kube_cluster:
     assert b.not_reloaded()
 
 
+def test_suspend_and_resume_from_the_app_page(world: World) -> None:
+    b = world.browser
+    b.open(f"/apps/{world.manual}")
+    b.until(lambda: b.text("#live-state") == "live", what="the live stream connected")
+    b.find(f"form[action='/api/v1/apps/{world.manual}/suspend'] button").click()
+    b.driver.switch_to.alert.accept()  # the confirmation
+    b.until(lambda: "automation suspended" in b.text("#badges"), what="suspended, without a reload")
+    assert world.gitward.app(world.manual)["suspended"]
+    b.open(f"/apps/{world.manual}")
+    b.find(f"form[action='/api/v1/apps/{world.manual}/resume'] button").click()
+    b.driver.switch_to.alert.accept()
+    b.until(lambda: "automation suspended" not in b.text("#badges"), what="resumed")
+    assert not world.gitward.app(world.manual)["suspended"]
+
+
 def test_the_diff_unified_and_side_by_side(world: World) -> None:
     b = world.browser
     b.open(f"/apps/{world.manual}/diff")

@@ -55,7 +55,23 @@ class PageContext:
 
 def app_permissions(access: Access, caller: Principal, name: str, project: str) -> dict[str, bool]:
     resource = Resource("applications", name, project or None)
-    return {action: access.allows(caller, action, resource) for action in APP_ACTIONS}
+    can = {action: access.allows(caller, action, resource) for action in APP_ACTIONS}
+    can["resume"] = can["suspend"]  # one permission for both, as the API checks it
+    return can
+
+
+def api_actions(request: Request, summary: dict[str, Any]) -> list[str]:
+    """The app actions the JSON API serves (``POST /api/v1/apps/{name}/<verb>``) that apply to the
+    app as it stands: a new action route shows as a button with no change here but its verb."""
+    paths = request.app.openapi().get("paths", {})  # built once, then cached by FastAPI
+    prefix = "/api/v1/apps/{name}/"
+    served = {
+        p.removeprefix(prefix) for p, methods in paths.items() if p.startswith(prefix) and "post" in methods
+    }
+    wanted = ["resume" if summary.get("suspended") else "suspend"]
+    if summary.get("running") and not summary.get("terminating"):
+        wanted.append("terminate")
+    return [verb for verb in wanted if verb in served]
 
 
 def _query_string(params: dict[str, Any], **changes: Any) -> str:
@@ -135,6 +151,7 @@ def build_page_router(service: EngineService, access: Access, renderer: PageRend
         context = PageContext(access, request, caller, "apps").with_(
             app=summary,
             can=app_permissions(access, caller, name, str(summary.get("project") or "")),
+            api_actions=api_actions(request, summary),
             tree=tree,
             commit=commit,
             operation=operation,

@@ -83,6 +83,7 @@ def test_the_app_page_shows_actions_only_to_roles_that_have_them(
 ) -> None:
     admin = client.get("/apps/podinfo", headers=ADMIN)
     assert 'href="/apps/podinfo/sync"' in admin.text
+    assert 'action="/api/v1/apps/podinfo/suspend"' in admin.text  # an action route of the API: a button
     assert "podinfo: 2 replicas" in admin.text  # the commit's subject
     assert "ReplicaSet" in admin.text
     viewer = token(tokens, "viewer")
@@ -90,6 +91,7 @@ def test_the_app_page_shows_actions_only_to_roles_that_have_them(
     assert page.status_code == 200
     assert 'href="/apps/podinfo/sync"' not in page.text
     assert "/refresh" not in page.text
+    assert "/suspend" not in page.text
     for path in ("/apps/podinfo/sync", "/apps/podinfo/refresh", "/apps/podinfo/rollback/7"):
         refused = client.post(path, headers=viewer, follow_redirects=False)
         assert refused.status_code == 403, path
