@@ -34,7 +34,7 @@ def is_page(request: Request) -> bool:
     return path == "/" or any(path == p or path.startswith(p + "/") for p in PAGE_PREFIXES)
 
 
-def _describe(exc: Exception) -> tuple[int, str, str]:
+def _describe(request: Request, exc: Exception) -> tuple[int, str, str]:
     if isinstance(exc, Unauthenticated):
         return 401, "Not signed in", exc.message
     if isinstance(exc, Forbidden):
@@ -45,7 +45,7 @@ def _describe(exc: Exception) -> tuple[int, str, str]:
         return exc.status_code, "Error", str(exc.detail)
     if isinstance(exc, RequestValidationError):
         return 400, "Bad request", "the request's parameters are not valid"
-    log.error("unhandled error on page %s: %s", "", type(exc).__name__)
+    log.error("unhandled error on page %s: %s", request.url.path, type(exc).__name__)
     return 500, "Internal error", "internal server error"
 
 
@@ -69,7 +69,7 @@ def _wrapped(api_handler: Handler, renderer: PageRenderer) -> Handler:
         if not is_page(request):
             answer = api_handler(request, exc)
             return await answer if not isinstance(answer, Response) else answer
-        status, title, message = _describe(exc)
+        status, title, message = _describe(request, exc)
         context = {"status": status, "title": title, "message": message, "user": None, "csrf": ""}
         return html(renderer, "error.html", context, status=status)
 

@@ -81,15 +81,11 @@ def _next_of(request: Request) -> str:
 async def page_caller(access: Access, request: Request, *, csrf: str | None = None) -> Principal:
     """The caller of a page request; raises ``LoginNeeded`` for a browser without a credential and
     ``Unauthenticated`` for a bad bearer token or a write without the CSRF token."""
-    has_bearer = "authorization" in request.headers
-    if not has_bearer and not request.cookies.get(SESSION_COOKIE):
-        raise LoginNeeded(_next_of(request))
-    try:
-        return await access.authenticate(request, csrf=csrf)
-    except Unauthenticated as err:
-        if not has_bearer and "session has ended" in err.message:
-            raise LoginNeeded(_next_of(request)) from None
-        raise
+    if "authorization" not in request.headers:
+        session_id = request.cookies.get(SESSION_COOKIE)
+        if not session_id or access.sessions.get(session_id) is None:
+            raise LoginNeeded(_next_of(request))  # none, ended or expired: sign in (again)
+    return await access.authenticate(request, csrf=csrf)
 
 
 def session_csrf(access: Access, request: Request) -> str:
