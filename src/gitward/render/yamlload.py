@@ -16,7 +16,7 @@ Deliberately not here: finding files, validating that a document is a Kubernetes
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -95,6 +95,32 @@ class KubeLoader(yaml.CSafeLoader, _KubeResolver):
 
 # CSafeLoader's MRO puts the stock Resolver first; resolve through ours instead.
 KubeLoader.yaml_implicit_resolvers = _KubeResolver.yaml_implicit_resolvers
+
+_Construct = Callable[[KubeLoader, Node], Any]
+
+
+def _refusing_bad_scalars(tag: str, construct: _Construct) -> _Construct:
+    """PyYAML's typed scalar constructors assume the text fits the tag: ``!!int a``, ``!!float ''``,
+    ``!!bool maybe``, ``!!timestamp x`` or an int of more than 4300 digits escape as ValueError,
+    IndexError, KeyError or AttributeError. Turn them into the YAML error every other bad input
+    gives, so the loader only ever fails with ``RenderError`` (docs/reliability.md, "Fuzzing")."""
+
+    def construct_checked(loader: KubeLoader, node: Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, IndexError, KeyError, AttributeError, OverflowError):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{str(node.value)[:40]!r} is not a valid {tag}", node.start_mark
+            ) from None
+
+    return construct_checked
+
+
+for _tag in ("int", "float", "bool", "timestamp"):
+    _full_tag = f"tag:yaml.org,2002:{_tag}"
+    KubeLoader.add_constructor(
+        _full_tag, _refusing_bad_scalars(_tag, KubeLoader.yaml_constructors[_full_tag])
+    )
 
 
 def _measure(root: Node, *, settings: RenderSettings, where: str) -> None:
