@@ -13,6 +13,7 @@ Deliberately not here: parsing anything, running tools.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -53,6 +54,8 @@ def safe_join_resolved(real_root: Path, relative: str | os.PathLike[str]) -> Pat
     again for each join was a visible share of a cold sync's CPU. ``real_root`` must be resolved.
     """
     text = os.fspath(relative)
+    if "\0" in text:
+        raise RenderError(f"path holds a NUL character: {text!r}")
     pure = PurePosixPath(text.replace("\\", "/"))
     if pure.is_absolute() or text.startswith("~"):
         raise RenderError(f"path must be relative to the repository: {text}", reason="PathEscapesRepository")
@@ -64,10 +67,29 @@ def safe_join_resolved(real_root: Path, relative: str | os.PathLike[str]) -> Pat
     joined = real_root.joinpath(*pure.parts)
     if _already_real(real_root, pure.parts):
         return joined
-    resolved = joined.resolve()
-    if not _inside(resolved, real_root) or (joined.is_symlink() and not resolved.exists()):
+    resolved, missing = _resolve(joined, text)
+    if not _inside(resolved, real_root) or (missing and os.path.islink(joined)):
         raise RenderError(f"symlink escapes repository: {text}", reason="SymlinkEscapesRepository")
     return resolved
+
+
+def _resolve(path: Path, shown: str) -> tuple[Path, bool]:
+    """The real path of ``path`` (symlinks followed; it need not exist) and whether it is missing.
+
+    A symlink loop on the way (which ``Path.resolve`` raises as RuntimeError on Python 3.11/3.12 and
+    lets through later) and a name the system refuses (too long) are render errors, so a hostile
+    tree fails the render with a message instead of a crash (docs/reliability.md, "Fuzzing").
+    """
+    try:
+        os.stat(path)
+        missing = False
+    except (FileNotFoundError, NotADirectoryError):
+        missing = True
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RenderError(f"symlink loop: {shown}") from None
+        raise RenderError(f"{shown}: {exc.strerror}") from None
+    return Path(os.path.realpath(path)), missing
 
 
 def _already_real(real_root: Path, parts: tuple[str, ...]) -> bool:
@@ -100,8 +122,8 @@ def safe_join_from(root: Path, base: str, entry: str) -> Path:
 
 def check_link(path: Path, *, root: Path) -> Path:
     """The real target of symlink ``path``; refused when it is outside ``root`` or dangling."""
-    target = path.resolve()
-    if not _inside(target, root) or not target.exists():
+    target, missing = _resolve(path, _relative(path, root))
+    if not _inside(target, root) or missing:
         raise RenderError(
             f"symlink escapes repository: {_relative(path, root)}", reason="SymlinkEscapesRepository"
         )

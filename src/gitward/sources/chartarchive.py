@@ -55,9 +55,12 @@ class _CappedReader(io.RawIOBase):
 
 
 def _relative(name: str, label: str) -> PurePosixPath | None:
-    """The member's path without its top directory (None for the top directory itself)."""
+    """The member's path without its top directory (None for the top directory itself).
+
+    A NUL character is unsafe too: a pax header can carry one, and the system call would refuse it.
+    """
     path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or "\\" in name:
+    if path.is_absolute() or ".." in path.parts or "\\" in name or "\0" in name:
         raise _reject(f"chart archive {label} has an unsafe path: {name!r}")
     parts = [p for p in path.parts if p not in ("", ".")]
     return PurePosixPath(*parts[1:]) if len(parts) > 1 else None
@@ -103,12 +106,12 @@ def _extract(tar: tarfile.TarFile, dest: Path, *, label: str, limits: ChartLimit
         total += member.size
         if total > limits.max_bytes:
             raise _reject(f"chart archive {label} unpacks to more than {limits.max_bytes} bytes")
-        _write_member(tar, member, target)
+        _write_member(tar, member, target, label=label)
     if files == 0:
         raise _reject(f"chart archive {label} is empty")
 
 
-def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:
+def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, *, label: str) -> None:
     source = tar.extractfile(member)
     if source is None:
         return
@@ -118,7 +121,7 @@ def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -
     try:
         fd = os.open(target, flags, 0o644)
     except FileExistsError:
-        raise _reject(f"chart archive has a duplicate entry: {member.name!r}") from None
+        raise _reject(f"chart archive {label} has a duplicate entry: {member.name!r}") from None
     with os.fdopen(fd, "wb") as handle:
         while chunk := source.read(1 << 16):
             handle.write(chunk)
