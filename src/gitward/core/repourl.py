@@ -32,16 +32,25 @@ def _trim(path: str) -> str:
 
 
 def repository_key(url: str) -> str:
-    """``host/org/repo`` for remote URLs, ``/abs/path`` for local ones; "" for an empty URL."""
+    """``host/org/repo`` for remote URLs, ``/abs/path`` for local ones; "" for an empty URL or one
+    whose host cannot be read (an unclosed ``[``)."""
     text = url.strip()
     if not text:
         return ""
+    span = userinfo_span(text)
+    if span is not None:
+        # cut the user info out first: a password holding '/' would otherwise be read as the host
+        # and part of the path, and credentials are never part of the key
+        text = text[: span[0]] + text[span[1] + 1 :]
     if "://" not in text:
         scp = _SCP_LIKE.match(text)
         if scp is not None and not re.match(r"^[A-Za-z]:[\\/]", text):
             return f"{scp.group('host').lower()}/{_trim(scp.group('path')).lstrip('/')}"
         return "/" + _trim(text).lstrip("/")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # "Invalid IPv6 URL"
+        return ""
     host = (parts.hostname or "").lower()
     path = _trim(parts.path)
     if parts.scheme.lower() == "file" or not host:
@@ -62,8 +71,9 @@ def same_repository(a: str, b: str) -> bool:
 # exactly what is masked in a message.
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-# A valid authority after the user info: ``host``, ``host:port`` or ``[v6]:port``.
-_HOST_PORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]*\]|[^:\[\]]*)(?::[0-9]*)?$")
+# A valid authority after the user info: ``host``, ``host:port`` or ``[v6]:port``. The port needs a
+# digit: ``https://user:/secret@host`` is a password starting with '/', not an empty port.
+_HOST_PORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]*\]|[^:\[\]]*)(?::[0-9]+)?$")
 # ``user@host:path`` with the user as long as possible, so a password holding '@' is all user info.
 _SCP_USER = re.compile(r"^(?P<user>.+)@(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):")
 # Prefixes of access tokens issued by Git hosts (GitHub, GitLab, Bitbucket).
