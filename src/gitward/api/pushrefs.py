@@ -37,7 +37,9 @@ def _bitbucket_cloud(changes: list[Any]) -> Iterator[tuple[Any, Any]]:
     for change in changes:
         new, old = _get(change, "new"), _get(change, "old")
         side = new if isinstance(new, dict) else old
-        prefix = _KINDS.get(str(_get(side, "type")))
+        kind = _get(side, "type")
+        # only a string: str() of a deeply nested JSON value overflows the recursion limit
+        prefix = _KINDS.get(kind) if isinstance(kind, str) else None
         name = _get(side, "name")
         ref = f"{prefix}{name}" if prefix and isinstance(name, str) else None
         yield ref, _get(new, "target", "hash") if isinstance(new, dict) else _DELETED

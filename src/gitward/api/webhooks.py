@@ -83,7 +83,13 @@ def _gitea(headers: Mapping[str, str], body: bytes, secret: bytes) -> bool:
 
 
 def _gitlab(headers: Mapping[str, str], body: bytes, secret: bytes) -> bool:
-    return hmac.compare_digest(headers.get("x-gitlab-token", "").encode(), secret)
+    # Header values arrive decoded as latin-1: encoding them back gives the bytes GitLab sent, so a
+    # secret with non-ASCII bytes matches too (UTF-8 would double-encode it and refuse every delivery).
+    try:
+        given = headers.get("x-gitlab-token", "").encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(given, secret)
 
 
 _CHECKS: dict[str, Callable[[Mapping[str, str], bytes, bytes], bool]] = {
@@ -117,9 +123,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
     too_large = Rejected(413, "PayloadTooLarge", f"payload larger than {limit} bytes")
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        # ASCII digits only (``isdigit`` takes "²"), and never more than int() converts
+        if not (declared.isascii() and declared.isdigit()):
             raise Rejected(400, "BadRequest", "invalid Content-Length")
-        if int(declared) > limit:
+        digits = declared.lstrip("0") or "0"
+        if len(digits) > len(str(limit)) or int(digits) > limit:
             raise too_large
     body = bytearray()
     async for chunk in request.stream():
@@ -134,7 +142,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def _parse(body: bytes, content_type: str) -> dict[str, Any]:
     if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
-        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+        try:
+            fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=16)
+        except ValueError:  # more fields than that
+            raise Rejected(400, "BadRequest", "form payload has too many fields") from None
         body = (fields.get("payload") or [""])[0].encode()
     try:
         payload = orjson.loads(body)
