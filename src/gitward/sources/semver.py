@@ -16,11 +16,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# ASCII digits only ('\d' would take any script's), and numbers of at most ``_MAX_DIGITS``: a longer
+# one is no version anyone releases, and int() refuses more than 4300 digits, so a tag like
+# ``v1.<5000 digits>`` must read as "not a version" rather than break the choice among the others.
+_MAX_DIGITS = 64
+_NUMBER = rf"(?:0|[1-9][0-9]{{0,{_MAX_DIGITS - 1}}})"
 _VERSION = re.compile(
-    r"^v?(?P<major>0|[1-9]\d*)(?:\.(?P<minor>0|[1-9]\d*))?(?:\.(?P<patch>0|[1-9]\d*))?"
+    rf"^v?(?P<major>{_NUMBER})(?:\.(?P<minor>{_NUMBER}))?(?:\.(?P<patch>{_NUMBER}))?"
     r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?$"
 )
-_PARTIAL = re.compile(r"^v?(?P<parts>(?:\d+|[xX*])(?:\.(?:\d+|[xX*])){0,2})(?:-(?P<pre>[0-9A-Za-z.-]+))?$")
+_PART = rf"(?:[0-9]{{1,{_MAX_DIGITS}}}|[xX*])"
+_PARTIAL = re.compile(rf"^v?(?P<parts>{_PART}(?:\.{_PART}){{0,2}})(?:-(?P<pre>[0-9A-Za-z.-]+))?$")
 _TERM = re.compile(r"(?P<op>~>|~|\^|>=|<=|!=|=|>|<)?\s*(?P<ver>[^\s,<>=!~^|]+)")
 
 
@@ -53,16 +59,26 @@ def parse_version(text: str) -> Version | None:
     if match is None:
         return None
     pre = tuple(match.group("pre").split(".")) if match.group("pre") else ()
+    if not _numbers_fit(pre):
+        return None
     return Version(int(match["major"]), int(match["minor"] or 0), int(match["patch"] or 0), pre)
+
+
+def _numbers_fit(prerelease: tuple[str, ...]) -> bool:
+    """Numeric pre-release identifiers are compared as numbers: they too must fit ``_MAX_DIGITS``."""
+    return all(len(part) <= _MAX_DIGITS for part in prerelease if part.isdigit())
 
 
 @dataclass(frozen=True)
 class _Comparator:
     op: str
     version: Version
+    high: Version | None = None  # op "outside": below ``version`` or at/above ``high`` (None: above none)
 
     def allows(self, v: Version) -> bool:
         a, b = v.key(), self.version.key()
+        if self.op == "outside":
+            return a < b or (self.high is not None and a >= self.high.key())
         return {
             "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "=": a == b, "!=": a != b,
         }[self.op]  # fmt: skip
@@ -100,6 +116,8 @@ def _partial(text: str) -> _Partial:
             break
         numbers.append(int(part))
     pre = tuple(match["pre"].split(".")) if match["pre"] and len(numbers) == 3 else ()
+    if not _numbers_fit(pre):
+        raise ValueError(f"invalid version {text!r} in range")
     return _Partial(tuple(numbers), pre)
 
 
@@ -124,7 +142,8 @@ def _term(op: str, p: _Partial) -> list[_Comparator]:
     if op in ("", "="):
         return [_Comparator("=", p.low())] if exact else _range(p.low(), p.next_up())
     if op == "!=":
-        return [_Comparator("!=", p.low())] if exact else []
+        # a partial excludes everything its bare form includes: "!=1.2" is "not 1.2.x"
+        return [_Comparator("!=", p.low())] if exact else [_Comparator("outside", p.low(), p.next_up())]
     if op == ">":
         up = p.low() if exact else p.next_up()
         return [_Comparator(">" if exact else ">=", up)] if up else [_Comparator("<", Version(0, 0, 0))]
