@@ -6,6 +6,7 @@ off the socket (ids, filters by app and by the caller's projects, resume, reset)
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -146,3 +147,36 @@ def test_the_feed_refuses_readers_past_its_bound() -> None:
         pass
     with feed.reader():
         assert feed.readers == 1
+
+
+async def test_a_client_that_stops_reading_is_dropped(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitward.api import stream
+
+    monkeypatch.setattr(stream, "SEND_TIMEOUT", 0.5)
+    feed = server.engine.feed
+    feed._ring = collections.deque(maxlen=1_000_000)  # the ring never overruns: only the send bound acts
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    host, port = server.url.removeprefix("http://").split(":")
+    await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+    request = f"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
+    sock.send(request.encode())
+    try:
+        for _ in range(200):
+            if feed.readers:
+                break
+            await asyncio.sleep(0.05)
+        assert feed.readers == 1
+        big = "x" * 8000
+        for round_ in range(400):  # far more than the socket buffers hold; never read by the client
+            for n in range(10):
+                feed.publish("podinfo", "default", {"app": "podinfo", "n": round_ * 10 + n, "pad": big})
+            await asyncio.sleep(0.02)
+            if not feed.readers:
+                break
+        assert feed.readers == 0  # dropped by the send bound; the feed kept publishing, nothing waited
+    finally:
+        sock.close()
