@@ -1,8 +1,11 @@
 """Applying one ordinary object of a plan step as its sync options ask (docs/architecture.md, "Sync options").
 
-- default: server-side apply of what drifted (``ssa.apply_one``), ``fieldValidation=Strict`` so a field
-  the server does not know is refused, as ``kubectl apply`` refuses it;
-- ``Validate=false``: the same with ``fieldValidation=Ignore`` (unknown fields dropped by the server);
+- default: server-side apply of what drifted (``ssa.apply_one``), every write with
+  ``fieldValidation=Strict`` as ``kubectl apply`` sends it (a server-side apply refuses a field the
+  schema does not declare in any case; a create or a replace refuses it only when Strict);
+- ``Validate=false``: ``fieldValidation=Ignore`` on what is created or replaced (hooks, ``Replace=true``
+  objects, re-creations), so the server drops unknown fields; the plan refuses it on an object that is
+  applied server-side, where it could change nothing;
 - ``Force=true``: server-side apply with ``force`` (fields another manager owns are taken over), and an
   update the server refuses because a field is immutable becomes delete, wait until gone, create;
 - ``Replace=true``: PUT of the whole object instead of a merge (create when it is missing), decided by

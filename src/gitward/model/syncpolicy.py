@@ -79,6 +79,13 @@ def parse_options(options: tuple[str, ...]) -> dict[str, str]:
         if parsed.get(name, value) != value:
             raise ValueError(f"sync option {name} is given twice with different values")
         parsed[name] = value
+    if parsed.get("Validate") == "false" and parsed.get("Replace") != "true":
+        raise ValueError(
+            "sync option Validate=false is not supported without Replace=true: gitward applies "
+            "server-side, and the API server refuses fields its schema does not declare in a server-side "
+            "apply whatever the validation setting (Validate=false acts on hooks and Replace=true objects, "
+            "which are created or replaced)"
+        )
     return parsed
 
 

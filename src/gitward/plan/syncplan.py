@@ -37,6 +37,13 @@ from gitward.plan.annotations import ObjectOptions, options_of, wave_of
 from gitward.plan.hooks import DeletePolicy, Hook, HookPhase, hook_of
 
 PLAN_FORMAT = 1
+#: A server-side apply refuses fields the schema does not declare whatever ``fieldValidation`` says, so
+#: Validate=false acts only on what gitward creates or replaces (hooks, Replace=true objects).
+_VALIDATE_NEEDS_REPLACE = (
+    "{key}: sync option Validate=false needs Replace=true: gitward applies this object server-side, and "
+    "the API server refuses fields its schema does not declare in a server-side apply whatever the "
+    "validation setting; with Replace=true the object is created or replaced and unknown fields are dropped"
+)
 _GENERATE_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*)?")
 
 
@@ -253,13 +260,16 @@ def build_plan(
         if hook is not None and hook.skipped:
             skipped.append(Skipped(key, api_version, _skip_reason(hook), hook.skip_reason()))
             continue
+        options = options_of(obj, defaults=defaults)
+        if not options.validate and not options.replace and hook is None:
+            raise ValidationError(_VALIDATE_NEEDS_REPLACE.format(key=key), reason="InvalidAnnotation")
         planned = PlannedObject(
             key=key,
             api_version=api_version,
             hook=hook is not None,
             delete_policies=hook.delete_policies if hook else (),
             generate_name=generated,
-            options=options_of(obj, defaults=defaults),
+            options=options,
             manifest=obj,
         )
         wave = wave_of(obj)

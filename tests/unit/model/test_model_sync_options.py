@@ -43,6 +43,14 @@ def test_an_option_gitward_would_not_honour_is_refused_naming_it(option: str, sa
     assert says in str(caught.value)
 
 
+def test_validate_false_needs_replace_true_where_it_can_act() -> None:
+    with pytest.raises(ValidationError, match="Validate=false is not supported without Replace=true"):
+        Application.model_validate(app(["Validate=false"]))
+    assert not Application.model_validate(
+        app(["Validate=false", "Replace=true"])
+    ).spec.sync_policy.validate_objects
+
+
 def test_options_gitward_honours_are_accepted_with_typed_values() -> None:
     options = [
         "ServerSideApply=true",

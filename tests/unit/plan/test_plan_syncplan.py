@@ -307,3 +307,15 @@ def test_main_and_fail_steps() -> None:
     assert [(s.phase, s.index) for s in plan.main_steps] == [(HookPhase.SYNC, 0), (HookPhase.POST_SYNC, 1)]
     assert [(s.phase, s.index) for s in plan.fail_steps] == [(HookPhase.SYNC_FAIL, 2)]
     assert [h.key.name for h in plan.steps[1].hooks] == ["p"]
+
+
+def test_validate_false_is_refused_on_an_object_gitward_applies_server_side() -> None:
+    """A server-side apply refuses undeclared fields whatever fieldValidation says; only objects that
+    are created or replaced (hooks, Replace=true) can act on Validate=false."""
+    lenient = {"argocd.argoproj.io/sync-options": "Validate=false"}
+    with pytest.raises(ValidationError, match="Validate=false needs Replace=true"):
+        build_plan([cm("o", lenient)])
+    replaced = {"argocd.argoproj.io/sync-options": "Validate=false,Replace=true"}
+    hook = {"argocd.argoproj.io/sync-options": "Validate=false", "argocd.argoproj.io/hook": "PreSync"}
+    plan = build_plan([cm("o", replaced), cm("h", hook)])
+    assert [o.options.validate for s in plan.steps for o in s.objects] == [False, False]
