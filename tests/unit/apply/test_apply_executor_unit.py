@@ -301,3 +301,51 @@ async def test_deletions_run_in_their_wave_with_the_propagation_policy_and_prune
     assert deletes == [("old", "Orphan"), ("last", "Orphan")]
     order = [k.name for _, k in kube.writes]
     assert order.index("old") < order.index("b") < order.index("last")
+
+
+async def test_wait_at_end_makes_the_last_step_wait_for_health_too() -> None:
+    kube = FakeKube()
+    view = FakeView(kube)
+    view.controllers.append(roll_out(after=3, never={"stuck"}))
+    done = await executor(kube, view, plan_of(deploy("web")), Recorder(), wait_at_end=True).run()
+    assert done.phase is OperationPhase.SUCCEEDED
+    assert view.now >= 3.0
+    stuck = await executor(
+        kube, view, plan_of(deploy("stuck")), Recorder(), wait_at_end=True, timeout=5.0
+    ).run()
+    assert stuck.phase is OperationPhase.FAILED
+    assert stuck.message.startswith("Sync wave 0: not healthy within 5s: Deployment.apps/shop/stuck")
+
+
+async def test_health_checks_are_waited_for_when_the_success_path_ends() -> None:
+    kube = FakeKube()
+    view = FakeView(kube)
+    view.controllers.append(roll_out(after=2))
+    kube.put(deploy("elsewhere"))  # not the app's: someone else's rollout the app must wait for
+    checks = (("apps/v1", key("Deployment", "elsewhere")),)
+    done = await executor(kube, view, plan_of(cm("cfg")), Recorder(), health_checks=checks).run()
+    assert done.phase is OperationPhase.SUCCEEDED
+    assert view.now >= 2.0
+    absent = (("apps/v1", key("Deployment", "absent")),)
+    failed = await executor(
+        kube, view, plan_of(cm("cfg")), Recorder(), health_checks=absent, timeout=3.0
+    ).run()
+    assert failed.phase is OperationPhase.FAILED
+    assert failed.message.startswith(
+        "health checks: not healthy within 3s: Deployment.apps/shop/absent (Missing"
+    )
+
+
+async def test_a_refused_delete_does_not_stop_later_waves_but_fails_the_operation() -> None:
+    kube = FakeKube()
+    view = FakeView(kube)
+    view.controllers.append(finish_jobs(after=1))
+    doomed = with_marks(cm("doomed"), APP)
+    kube.put(doomed)
+    kube.deny_delete.add(key("ConfigMap", "doomed"))
+    plan = plan_of(cm("a", wave=0), cm("b", wave=1), job("page", "SyncFail"), prune=(doomed,))
+    result = await executor(kube, view, plan, Recorder()).run()
+    assert result.phase is OperationPhase.FAILED
+    assert result.message.startswith("1 deletions failed: ConfigMap/shop/doomed")
+    assert key("ConfigMap", "b") in kube.objects
+    assert key("Job", "page") in kube.objects
