@@ -2,9 +2,10 @@
 
 Waves come from ``gitward.dev/sync-wave`` (Argo CD's ``argocd.argoproj.io/sync-wave`` is read too,
 and a Helm hook's ``helm.sh/hook-weight`` when it has no wave): an integer, default 0, negative
-allowed. Sync options come from ``argocd.argoproj.io/sync-options`` and ``gitward.dev/sync-options``
-(comma-separated ``Name=value``; gitward's annotation wins per option when both name it); compare
-options from ``argocd.argoproj.io/compare-options`` and ``gitward.dev/compare-options``. Every value
+allowed, in ASCII digits and 64 bits as Argo CD reads it. Sync options come from
+``argocd.argoproj.io/sync-options`` and ``gitward.dev/sync-options`` (comma-separated
+``Name=value``; gitward's annotation wins per option when both name it); compare options from
+``argocd.argoproj.io/compare-options`` and ``gitward.dev/compare-options``. Every value
 is checked here, once, so the executor reads typed flags and an option gitward would not act on is
 refused with the object and the option named instead of being parsed and ignored: ``ServerSideApply=false``
 (gitward only applies server-side) and ``Delete=true`` (gitward never deletes an app's objects when the
@@ -17,6 +18,7 @@ whose values ``object_defaults`` turns into the base that annotations override).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -43,6 +45,7 @@ _SYNC_OPTIONS = {
     "PruneLast": "prune_last",
 }
 _COMPARE_OPTIONS = {"IgnoreExtraneous": "ignore_extraneous"}
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
 #: Values gitward would parse and then not do: refused instead (docs/architecture.md, "Sync options").
 _CANNOT_HONOUR = {
     ("ServerSideApply", False): "gitward always applies server-side; remove the option",
@@ -60,13 +63,14 @@ def wave_of(obj: Mapping[str, Any]) -> int:
     for name in names:
         if name in annotations:
             raw = str(annotations[name]).strip()
-            try:
-                return int(raw)
-            except ValueError:
-                raise ValidationError(
-                    f"{ResourceKey.of(obj)}: annotation {name}: {raw!r} is not an integer",
-                    reason="InvalidAnnotation",
-                ) from None
+            # ASCII digits, a sign, 64 bits, as Argo CD's strconv.Atoi reads it: int() alone would
+            # also take '1_0' and digits of other scripts
+            if _INTEGER.fullmatch(raw) and -(2**63) <= (wave := int(raw)) < 2**63:
+                return wave
+            raise ValidationError(
+                f"{ResourceKey.of(obj)}: annotation {name}: {raw!r} is not an integer",
+                reason="InvalidAnnotation",
+            )
     return 0
 
 
