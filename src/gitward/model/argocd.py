@@ -89,6 +89,9 @@ def _source(source: Mapping[str, Any]) -> dict[str, Any]:
 
 def _helm(helm: Mapping[str, Any]) -> dict[str, Any]:
     only(helm, allowed=_HELM_FIELDS, where="spec.source.helm")
+    if helm.get("version") not in (None, "", "v3"):
+        # Argo CD's choice of Helm major version: gitward renders with the pinned Helm 3 only.
+        raise ConversionError(f"spec.source.helm.version {helm['version']!r} is not supported (v3 only)")
     out = pick(helm, {"releaseName": "releaseName", "valueFiles": "valueFiles", "namespace": "namespace"})
     values: dict[str, Any] = {}
     if helm.get("values"):

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gitward.core.durations import parse_duration
 from gitward.model.application import Application
 from gitward.model.common import check_no_credentials
 from gitward.model.errors import ConversionError
@@ -48,7 +49,8 @@ _KUSTOMIZATION_FIELDS = {
     "decryption", "timeout", "wait", "healthChecks",
 }  # fmt: skip
 _HEALTH_CHECK_FIELDS = {"apiVersion", "kind", "name", "namespace"}
-# secretRef holds fetch credentials, configured for gitward's fetcher separately; the rest are timing.
+# secretRef holds fetch credentials, configured for gitward's fetcher separately (a Repository); the
+# interval is honoured with the Kustomization's (the shorter one polls); timeout is not per app.
 _REPOSITORY_FIELDS = {"url", "ref", "interval", "timeout", "secretRef", "suspend", "verify"}
 _VERIFY_MODES = {"HEAD": "HEAD", "head": "HEAD", "Tag": "Tag", "TagAndHEAD": "TagAndHEAD"}
 _REF_PRECEDENCE = ("commit", "name", "semver", "tag", "branch")
@@ -105,7 +107,7 @@ def from_flux(*, kustomization: Mapping[str, Any], git_repository: Mapping[str, 
     out: dict[str, Any] = {
         "source": source,
         "destination": {"namespace": spec.get("targetNamespace") or ""},
-        "syncPolicy": _sync_policy(spec),
+        "syncPolicy": _sync_policy(spec, repository_interval=repo_spec.get("interval")),
     }
     if suspended:
         out["suspend"] = True
@@ -229,14 +231,14 @@ def _image(image: Mapping[str, Any]) -> str:
     return target
 
 
-def _sync_policy(spec: Mapping[str, Any]) -> dict[str, Any]:
-    interval = spec.get("interval") or "5m"
-    retry_interval = spec.get("retryInterval") or interval
+def _sync_policy(spec: Mapping[str, Any], *, repository_interval: Any = None) -> dict[str, Any]:
+    interval = _shorter(spec.get("interval") or "5m", repository_interval)
+    retry_interval = spec.get("retryInterval") or spec.get("interval") or "5m"
     out: dict[str, Any] = {
         "interval": interval,
         "retry": {"limit": -1, "backoff": {"duration": retry_interval, "factor": 1,
                                             "maxDuration": retry_interval}},
-        "timeout": spec.get("timeout") or interval,
+        "timeout": spec.get("timeout") or spec.get("interval") or "5m",
     }  # fmt: skip
     out["automated"] = {"prune": bool(spec.get("prune", False)), "selfHeal": True}
     if spec.get("force"):
@@ -246,6 +248,18 @@ def _sync_policy(spec: Mapping[str, Any]) -> dict[str, Any]:
     elif spec.get("healthChecks"):
         out["healthChecks"] = [_health_check(check) for check in spec["healthChecks"]]
     return out
+
+
+def _shorter(kustomization_interval: Any, repository_interval: Any) -> Any:
+    """Flux polls the source at the GitRepository's interval and reconciles at the Kustomization's;
+    gitward polls and compares at one interval, the shorter one, so neither is waited for longer."""
+    if not isinstance(repository_interval, str) or not isinstance(kustomization_interval, str):
+        return kustomization_interval
+    try:
+        shorter = parse_duration(repository_interval) < parse_duration(kustomization_interval)
+    except ValueError:
+        return kustomization_interval  # the Application's own validation names the bad value
+    return repository_interval if shorter else kustomization_interval
 
 
 def _health_check(check: Any) -> dict[str, Any]:

@@ -214,7 +214,9 @@ def test_flux_pair_fields_map() -> None:
     assert spec.sync_policy.automated is not None
     assert spec.sync_policy.automated.prune is True
     assert spec.sync_policy.automated.self_heal is True
-    assert spec.sync_policy.interval == 600.0
+    assert spec.sync_policy.interval == 60.0  # the GitRepository's 1m: the shorter interval polls
+    assert spec.sync_policy.timeout == 300.0  # its timeout: 5m, which bounds every wait of a sync
+    assert spec.sync_policy.wait is True
     assert spec.sync_policy.retry.limit == -1
     assert spec.sync_policy.retry.backoff.delay(9) == 120.0
     assert spec.sync_policy.force is True

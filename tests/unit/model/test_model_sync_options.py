@@ -204,3 +204,37 @@ def test_flux_depends_on_another_namespace_is_refused_its_own_accepted() -> None
     other = kustomization(dependsOn=[{"name": "infra", "namespace": "platform"}])
     with pytest.raises(ConversionError, match=r"spec.dependsOn\[0\].namespace 'platform'"):
         from_flux(kustomization=other, git_repository=REPO)
+
+
+def test_argocd_helm_version_other_than_v3_is_refused() -> None:
+    from gitward.model.argocd import from_argocd
+
+    def argo(version: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "a"},
+            "spec": {
+                "source": {
+                    "repoURL": "https://git.example.com/r.git",
+                    "path": "c",
+                    "helm": {"version": version},
+                },
+                "destination": {"name": "local"},
+            },
+        }
+
+    assert from_argocd(argo("v3")).spec.source.helm is not None
+    with pytest.raises(ConversionError, match=r"spec\.source\.helm\.version 'v2' is not supported"):
+        from_argocd(argo("v2"))
+
+
+def test_flux_polls_at_the_shorter_of_the_kustomization_and_repository_intervals() -> None:
+    quick_repo = {**REPO, "spec": {**REPO["spec"], "interval": "1m"}}
+    assert (
+        from_flux(kustomization=kustomization(), git_repository=quick_repo).spec.sync_policy.interval == 60.0
+    )
+    slow_repo = {**REPO, "spec": {**REPO["spec"], "interval": "1h"}}
+    policy = from_flux(kustomization=kustomization(), git_repository=slow_repo).spec.sync_policy
+    assert policy.interval == 600.0
+    assert policy.timeout == 600.0  # the timeout still defaults to the Kustomization's own interval
