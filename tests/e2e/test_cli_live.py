@@ -68,3 +68,24 @@ def test_watch_follows_a_commit_until_synced(world: E2eWorld) -> None:
     assert len(lines) >= 2  # the state it started from, then the changes
     assert "Succeeded" in lines[-1]
     assert os.environ.get("GITWARD_TOKEN") is None or os.environ["GITWARD_TOKEN"] not in out
+
+
+def test_stopping_the_server_ends_open_streams(world: E2eWorld) -> None:
+    """Last in the module: Ctrl-C on ``gitward run`` while a watcher holds a stream open."""
+    watcher = subprocess.Popen(
+        [str(GITWARD), "app", "watch", world.web],
+        env=world.gitward.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline()  # its stream is open
+        assert world.gitward.interrupt(within=60) == 0  # the server stopped, not held by the stream
+        assert watcher.wait(timeout=60) == 0
+        assert watcher.stderr is not None
+        assert "stream ended: the server is stopping" in watcher.stderr.read()  # ended, not cut off
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()

@@ -38,7 +38,7 @@ from gitward.core.errors import ValidationError
 from gitward.core.localserver import ServerInfo, token_file_for
 from gitward.model.access import OIDCProvider
 from gitward.reconcile.config import load_config
-from gitward.reconcile.service import EngineService
+from gitward.reconcile.service import EngineService, EngineViews
 from gitward.store.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ class ApiServer:
             access_log=False,
             ssl_certfile=str(tls.cert) if tls else None,
             ssl_keyfile=str(tls.key) if tls else None,
+            timeout_graceful_shutdown=10,  # a client that holds a connection open cannot hold up a stop
         )
         self._server = server = _OwnerHandlesSignals(config)
         self._task = asyncio.create_task(server.serve(sockets=[self._socket]))
@@ -215,5 +216,7 @@ async def _serve(
             finally:
                 remove_server_info(user_state_dir, info)
         finally:
+            if isinstance(engine, EngineViews):
+                engine.feed.close()  # open event streams end, so the server's shutdown does not wait on them
             await server.stop()
             await engine.stop()

@@ -5,7 +5,8 @@
 Each event is ``id: <epoch>-<n>``, ``event: status`` and one JSON line (``engine_views.status_event``:
 the app's sync, health, message and operation). ``event: reset`` means events were missed (the id
 to resume from is no longer in the ring, or the client read too slowly): reload what is shown, then
-reconnect. A comment line every ``HEARTBEAT`` seconds keeps proxies from closing an idle stream.
+reconnect. ``event: end`` comes last when the server stops. A comment line every ``HEARTBEAT``
+seconds keeps proxies from closing an idle stream.
 
 Who sees what: ``app=NAME`` needs ``get`` on that app (403 otherwise, as for ``GET /apps/NAME``);
 without it, each event is shown only when the caller may ``get`` that app (``authorize`` per event,
@@ -45,6 +46,7 @@ HEARTBEAT = 15.0
 MIN_GAP = 0.25
 SEND_TIMEOUT = 30.0
 RESET = b'event: reset\ndata: {"reason": "events were missed; reload"}\n\n'
+END = b'event: end\ndata: {"reason": "the server is stopping"}\n\n'
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -131,7 +133,7 @@ async def _events(reader: _Reader, cursor: int, lost: bool) -> Any:
     if lost:
         yield RESET
     last_write = time.monotonic()
-    while True:
+    while not feed.closed:
         if reader.app is not None and not feed.changed_since(reader.app, cursor):
             batch, chunk = Batch([], feed.latest, False), b""  # an app page: nothing of its app
         else:
@@ -150,6 +152,7 @@ async def _events(reader: _Reader, cursor: int, lost: bool) -> Any:
         await feed.wait(cursor, HEARTBEAT, app=reader.app)
         if reader.app is not None:
             await asyncio.sleep(MIN_GAP)  # an app's burst of changes: one write, not one per change
+    yield END
 
 
 def build_stream_router(

@@ -136,6 +136,9 @@ def follow(
     if _finished(state, start_op, until):
         return state
     for kind, data in events:
+        if kind == "end":
+            console(stderr=True).print(Text(f"stream ended: {data.get('reason', '')}"), soft_wrap=True)
+            break
         if kind == "reset":
             data = state_of(api.get(_path(name)))
         elif kind != "status":

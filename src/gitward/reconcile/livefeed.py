@@ -71,6 +71,7 @@ class StatusFeed:
         self._coalesce = coalesce
         self._app_waiters: dict[str, asyncio.Event] = {}  # app pages wake only for their app
         self.readers = 0
+        self.closed = False
         self.max_readers = max_readers
         self.published = 0
         self._last_of_app: dict[str, int] = {}  # app -> sequence of its newest event
@@ -94,6 +95,14 @@ class StatusFeed:
             waiter.set()
         self._schedule_tick()
         return event
+
+    def close(self) -> None:
+        """End every stream (the server is stopping): readers wake now and see ``closed``."""
+        self.closed = True
+        for waiter in self._app_waiters.values():
+            waiter.set()
+        self._app_waiters.clear()
+        self._tick()
 
     def _schedule_tick(self) -> None:
         """Wake every reader of all apps once per ``coalesce`` seconds at most, whatever the number

@@ -83,6 +83,7 @@
     source.onopen = function () { setLive(true); };
     source.onerror = function () { setLive(false); };
     source.addEventListener("status", scheduleRefresh);
+    source.addEventListener("end", function () { setLive(false); });
     source.addEventListener("reset", function () {
       // Events were missed: redraw from the server and start a fresh stream (no Last-Event-ID).
       refresh();
