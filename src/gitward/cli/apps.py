@@ -121,6 +121,8 @@ def _held_back(summary: dict[str, Any]) -> list[tuple[str, Any]]:
         rows.append(("Sync window", window["message"]))
     if summary.get("terminating"):
         rows.append(("Operation", "terminating"))
+    elif (summary.get("running") or {}).get("message"):  # what a sync waits for: a wave, a hook
+        rows.append(("Operation", f"Running: {summary['running']['message']}"))
     return rows
 
 

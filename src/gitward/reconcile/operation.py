@@ -187,6 +187,8 @@ class OperationRecorder:
         self._resources: list[dict[str, Any]] = []
 
     def progress(self, progress: Progress, changes: ChangeSet, message: str) -> None:
+        if self._rt.operation is not None:
+            self._rt.operation["message"] = message
         self._resources = [c.to_dict() for c in changes]
         self._ctx.store.save_progress(
             self._op_id, progress=progress.to_dict(), message=message, resources=self._resources

@@ -99,6 +99,28 @@ class FakeEngine:
         self.calls.append(("sync", {"name": name, "revision": revision, "prune": prune, "force": force}))
         return _operation(name, revision or "main", op_id=8)
 
+    async def dry_run_sync(
+        self, name: str, *, revision: str | None = None, prune: bool | None = None
+    ) -> dict[str, Any]:
+        self._find(name)
+        self.calls.append(("dry-run", {"name": name, "revision": revision, "prune": prune}))
+        ids = {"group": "apps", "kind": "Deployment", "namespace": name, "name": "web"}
+        diff = "--- live\n+++ desired\n@@ -1,1 +1,1 @@\n-  replicas: 1\n+  replicas: 2\n"
+        return {
+            "app": name,
+            "revision": revision or "main",
+            "commit": "3f1c0de" * 5,
+            "steps": [
+                {"name": "PreSync", "objects": [{**ids, "kind": "Job", "name": "migrate", "action": "hook"}]},
+                {
+                    "name": "Sync wave 0",
+                    "objects": [{**ids, "action": "configure", "diff": diff}],
+                    "prunes": [],
+                },
+            ],
+            "skipped": [{**ids, "kind": "Pod", "name": "test", "message": "Helm test hook"}],
+        }
+
     async def refresh_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
         app = self._find(name)
         self.initiators.append(("refresh", name, initiator))
