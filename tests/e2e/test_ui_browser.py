@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ pytestmark = [
 ]
 
 SECRET_VALUE = "ui-secret-Zq8v7-never-shown"
+DRIFTED_SECRET = "ui-drifted-Kp3w-never-shown"
 
 
 def secret(name: str, value: str) -> str:
@@ -66,6 +68,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterat
         f"{shop}/cfg.yaml": configmap("cfg", {"color": "blue"}),
         f"{shop}/creds.yaml": secret("creds", SECRET_VALUE),
         f"{manual}/cfg.yaml": configmap("cfg", {"size": "m"}),
+        f"{manual}/creds.yaml": secret("creds", SECRET_VALUE),
     }
     files.update({f"{n}/cfg.yaml": configmap("cfg", {"n": n}) for n in extra})
     with HttpGitServer(root / "git") as git:
@@ -188,6 +191,9 @@ def test_a_drift_shows_up_live_with_who_changed_what(world: World, kube_cluster:
     kube_cluster.kubectl(
         "patch", "configmap", "cfg", "-n", namespace, "--type=merge", "-p", '{"data":{"size":"xl"}}'
     )
+    drifted = base64.b64encode(DRIFTED_SECRET.encode()).decode()
+    patch = json.dumps({"data": {"password": drifted}})
+    kube_cluster.kubectl("patch", "secret", "creds", "-n", namespace, "--type=merge", "-p", patch)
     b.until(lambda: "OutOfSync" in b.text("#badges"), what="OutOfSync without a reload")
     b.until(lambda: "kubectl" in b.text("#drift"), what="the drift journal naming the field manager")
     assert "data" in b.text("#drift")
@@ -212,12 +218,15 @@ def test_suspend_and_resume_from_the_app_page(world: World) -> None:
 def test_the_diff_unified_and_side_by_side(world: World) -> None:
     b = world.browser
     b.open(f"/apps/{world.manual}/diff")
-    assert "+  size: m" in b.text("pre.unified") or "size: m" in b.text("pre.unified")
+    assert "size: m" in b.text("main")
+    assert "password: +" in b.text("main")  # the Secret, masked
     b.open(f"/apps/{world.manual}/diff?view=split")
-    assert "xl" in b.text("table.split")
-    assert "desired" in b.text("table.split").lower()
+    assert "xl" in b.text("main")
+    assert "desired" in b.text("main").lower()
     b.screenshot("diff")
-    b.open(f"/apps/{world.shop}/diff?view=split")  # the Secret's diff, if any, is masked
+    assert "Secret" in b.text("main")  # the drifted Secret is in the diff, its values masked
+    b.open(f"/apps/{world.manual}/diff")
+    assert "Secret" in b.text("main")
 
 
 def test_rollback_from_history(world: World) -> None:
@@ -306,8 +315,9 @@ def test_sign_out_ends_the_session(world: World) -> None:
 
 
 def test_no_page_ever_showed_the_secret(world: World) -> None:
-    encoded = base64.b64encode(SECRET_VALUE.encode()).decode()
     assert len(world.browser.pages) > 20
-    for page in world.browser.pages:
-        assert SECRET_VALUE not in page
-        assert encoded not in page
+    for value in (SECRET_VALUE, DRIFTED_SECRET):
+        encoded = base64.b64encode(value.encode()).decode()
+        for page in world.browser.pages:
+            assert value not in page
+            assert encoded not in page
