@@ -154,6 +154,9 @@ def test_sync_after_its_preview_shows_the_operation_live(world: World) -> None:
     b.open(f"/apps/{world.shop}")
     b.find(f"a[href='/apps/{world.shop}/sync']").click()
     b.until(lambda: b.text("#preview"), what="the sync preview")
+    assert "Deployment" in b.text("#preview")  # the plan's objects, from the engine's dry run
+    assert "web" in b.text("#preview")
+    b.screenshot("preview")
     b.mark()
     b.find("#confirm-sync").click()
     b.until(lambda: b.path == f"/apps/{world.shop}", what="the app page while syncing")

@@ -1,7 +1,8 @@
 """The web UI's writes: sync (after a preview), refresh and rollback (after a confirmation).
 
-    GET  /apps/{name}/sync             the preview: what a sync would change (the server-side
-                                       dry-run diff), and the confirmation form
+    GET  /apps/{name}/sync             the preview: the plan a sync would run, step by step, with
+                                       what each object would get (the engine's dry run; the
+                                       server-side dry-run diff where it has none), and the form
     POST /apps/{name}/sync             sync now (fields ``csrf``, optional ``revision``, ``prune``)
     POST /apps/{name}/refresh          fetch and reconcile now
     GET  /apps/{name}/rollback/{id}    the confirmation of a rollback to a history entry
@@ -75,16 +76,22 @@ def build_page_action_router(service: EngineService, access: Access, renderer: P
         can = app_permissions(access, caller, name, str(summary.get("project") or ""))
         if not can["sync"]:
             access.authorize(caller, "sync", Resource("applications", name, summary.get("project") or None))
-        error, entries = "", []
+        error, entries, plan = "", [], None
+        dry_run = getattr(service, "dry_run_sync", None)  # the plan, when the engine can tell it
         try:
-            entries = await service.diff_app(name)
+            if dry_run is not None:
+                plan = await dry_run(name)
+            else:
+                entries = await service.diff_app(name)
         except GitwardError as err:
             error = f"{err.reason}: {err.message}"
         context = PageContext(access, request, caller, "apps").with_(
             app=summary,
             can=can,
+            plan=plan,
             changes=[e for e in entries if e.get("action") != "none"],
             unchanged=sum(1 for e in entries if e.get("action") == "none"),
+            view="unified",
             error=error,
         )
         return html(renderer, "sync.html", context)
