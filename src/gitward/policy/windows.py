@@ -1,9 +1,10 @@
 """Sync windows: when a project lets its apps sync, from allow and deny windows on a cron calendar.
 
 A window is active at an instant when the instant lies in ``[start, start + duration)`` of one of its
-cron occurrences, read in the window's time zone (``policy.cron`` says how daylight saving time is
-handled). A window covers an app when the app's name, its destination namespace or its cluster
-matches the window's globs (any of them; all written ones with ``andOperator``). For one app, as Argo
+cron occurrences (a duration is more than zero and at most ``MAX_OPEN_DAYS`` days), read in the
+window's time zone (``policy.cron`` says how daylight saving time is handled). A window covers an
+app when the app's name, its destination namespace or its cluster matches the window's globs (any
+of them; all written ones with ``andOperator``). For one app, as Argo
 CD documents it: an active deny window blocks; otherwise, when allow windows cover the app and none
 is active, they block; otherwise the sync may run. The blocking windows are the active deny windows,
 plus the covering allow windows when none of them is active; a manual sync may run anyway when every
@@ -22,6 +23,7 @@ field (model/), ``syncOverrun`` (refused when parsed rather than ignored).
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -160,10 +162,13 @@ def _duration(value: Any) -> float:
         raise ValueError("duration: required, a duration such as 1h or 30m")
     try:
         seconds = parse_duration(value) if isinstance(value, str) else float(value)
-    except ValueError as err:
+    except (ValueError, OverflowError) as err:  # OverflowError: an int beyond float range
         raise ValueError(f"duration: {err}") from None
-    if seconds <= 0:
-        raise ValueError(f"duration: must be greater than zero, not {value!r}")
+    # NaN, infinity and durations of centuries passed "greater than zero" and then broke the walk
+    # over the calendar (OverflowError); a window open longer than MAX_OPEN_DAYS never closes anyway.
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_OPEN_DAYS * 86400):
+        shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:40]}..."
+        raise ValueError(f"duration: must be greater than zero and at most {MAX_OPEN_DAYS} days, not {shown}")
     return seconds
 
 
