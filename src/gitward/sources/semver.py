@@ -1,9 +1,10 @@
 """Semantic versions and the range syntax users write in ``revision`` and Helm ``version`` fields.
 
 The syntax is the one Argo CD, Flux and Helm users already know: comparisons (``>=1.2 <2``, commas or
-spaces mean AND), ``||`` for OR, tilde (``~1.2``: same minor), caret (``^1.0``: same major, or same minor
-below 1.0), wildcards (``1.x``, ``1.2.*``, ``*``), bare partial versions (``1.2`` means ``1.2.x``) and
-hyphen ranges (``1.2 - 1.4``). A leading ``v`` is accepted on versions, so tags like ``v1.2.3`` work.
+spaces mean AND; ``!=1.3`` excludes all of 1.3.x, as ``1.3`` includes it), ``||`` for OR, tilde
+(``~1.2``: same minor), caret (``^1.0``: same major, or same minor below 1.0), wildcards (``1.x``,
+``1.2.*``, ``*``), bare partial versions (``1.2`` means ``1.2.x``) and hyphen ranges (``1.2 - 1.4``).
+A leading ``v`` is accepted on versions, so tags like ``v1.2.3`` work. Numbers are ASCII digits.
 Pre-releases match only when the range itself names a pre-release, so ``>=1.0`` never picks ``2.0.0-rc1``.
 
 Pure: no I/O. Deliberately not here: build-metadata ordering (ignored, as SemVer says) and the npm
