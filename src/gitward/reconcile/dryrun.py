@@ -2,7 +2,7 @@
 change, with no write of any kind.
 
 The render is fetched, rendered, validated and planned exactly as for a sync (``pipeline.prepare``,
-``pipeline.sync_plan``), so a dry run refuses what the sync would refuse. Then each object's standing
+``execution.sync_plan``), so a dry run refuses what the sync would refuse. Then each object's standing
 is read for free from the verdict memory and the watch cache (``apply.standing``) and the server is
 asked only where that cannot answer: an object that exists and may have changed gets a server-side
 dry-run (``apply.diff_app``); a missing object is shown as created from its manifest, an unchanged
@@ -28,7 +28,7 @@ from gitward.core.keys import ResourceKey
 from gitward.core.marks import is_owned_by
 from gitward.diff.unified import unified_diff
 from gitward.plan import PlannedObject, Step
-from gitward.reconcile import pipeline
+from gitward.reconcile import execution, pipeline
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 
@@ -40,7 +40,7 @@ async def dry_run(ctx: PipelineContext, rt: AppRuntime, req: SyncRequest) -> dic
     prepared = await pipeline.prepare(ctx, rt, req)
     conn = prepared.connection
     await pipeline.watch_kinds(conn, prepared.manifests, rt.inventory)
-    plan = await pipeline.sync_plan(ctx, rt, prepared, req)
+    plan = await execution.sync_plan(ctx, rt, prepared, req)
     found = pipeline.standings(rt, conn, prepared)
     asked = await _server_views(ctx, rt, prepared, found)
     steps = []

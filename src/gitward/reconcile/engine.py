@@ -30,7 +30,7 @@ from gitward.core.errors import ClusterError, GitwardError, Stalled, ValidationE
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.model import IN_CLUSTER, Application, Project, Receiver, load_object
 from gitward.plan import SyncPlan
-from gitward.reconcile import metrics, operation, pipeline
+from gitward.reconcile import execution, metrics, operation, pipeline
 from gitward.reconcile.backoff import Backoff, BackoffPolicy, jittered
 from gitward.reconcile.claims import Claims
 from gitward.reconcile.config import load_config
@@ -375,13 +375,13 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
                     self._reindex(rt)
                 found = pipeline.standings(rt, conn, prepared)
                 await pipeline.report_drift(self, rt, conn, prepared, found)
-                if self._should_apply(rt, req, prepared, found) or pipeline.resuming(rt):
+                if self._should_apply(rt, req, prepared, found) or execution.resuming(rt):
                     self._check_dependencies(rt)
                     mark_reconciling(rt.status, now=self.clock.now(), message=req.trigger)
-                    plan = await pipeline.sync_plan(self, rt, prepared, req)
+                    plan = await execution.sync_plan(self, rt, prepared, req)
                     op = self._start_operation(rt, req, prepared, plan)
                     op_id = op.id
-                    result = await pipeline.sync(self, rt, prepared, req, op=op)
+                    result = await execution.sync(self, rt, prepared, req, op=op)
                     metrics.record_sync(result.changes)
                     with self.store.batch():  # the outcome's records commit together, once
                         self._persist_sync(rt, result)
@@ -486,7 +486,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         self.operation_started(rt)  # the live stream shows the sync Running (reconcile/engine_views.py)
         return opened
 
-    def _persist_sync(self, rt: AppRuntime, result: pipeline.SyncResult) -> None:
+    def _persist_sync(self, rt: AppRuntime, result: execution.SyncResult) -> None:
         rt.inventory = result.inventory
         self.store.save_inventory(rt.name, rt.inventory)
         self.store.save_verdicts(rt.name, {"rows": rt.verdicts.export()})

@@ -32,7 +32,8 @@ from gitward.reconcile.status import (
 
 if TYPE_CHECKING:
     from gitward.reconcile.context import PipelineContext
-    from gitward.reconcile.pipeline import Prepared, SyncResult
+    from gitward.reconcile.execution import SyncResult
+    from gitward.reconcile.pipeline import Prepared
 
 log = logging.getLogger("gitward.reconcile")
 
@@ -96,7 +97,8 @@ def record_success(
     out_of_sync: set[ResourceKey] | None,
 ) -> None:
     """Status after a pass that reached the cluster; raises ApplyError when some object failed."""
-    from gitward.reconcile.pipeline import extraneous_ignored, stale_pending
+    from gitward.reconcile.execution import extraneous_ignored
+    from gitward.reconcile.pipeline import stale_pending
 
     status = rt.status
     now = ctx.clock.now()

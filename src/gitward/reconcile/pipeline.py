@@ -2,16 +2,19 @@
 
 Safety rules (DESIGN §2) live here as the order of the steps: everything that can fail for a reason
 other than the cluster (fetch, render, policy, claims, an empty render) happens before the first
-write, and a failure there leaves the cluster and the stored inventory exactly as they were. Prune
-only runs after every apply succeeded, only for objects the stored inventory names and the live object
-proves we own (``apply.prune``). An object belongs to one app: ``check_claims`` refuses what another
-app claims or marks, and the engine repeats it when it takes the sync's claims and records, before
-the first write, what the sync may create (``not_yet_owned``), so a crash never orphans an object.
+write, and a failure there leaves the cluster and the stored inventory exactly as they were; that
+includes the sync plan (``planning.render_plan``: hooks, waves, options). Running the plan is
+``execution``: prune runs only after every apply before it succeeded, only for objects the stored
+inventory names and the live object proves we own (``apply.prune``). An object belongs to one app:
+``check_claims`` refuses what another app claims or marks, and the engine repeats it when it takes the
+sync's claims and records, before the first write, what the sync may create (``not_yet_owned``), so a
+crash never orphans an object.
 
 Speed rules: a reconcile whose manifests did not change and whose objects did not drift sends no
 request at all (the verdict cache and the watch-fed cluster cache answer), and the dry-run runs only
 for objects whose standing is unknown.
-Deliberately not here: when reconciles run (``engine``), the status shape (``status``).
+Deliberately not here: when reconciles run (``engine``), running a sync (``execution``), the status
+shape (``status``).
 """
 
 from __future__ import annotations
@@ -22,23 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitward.apply import (
-    CacheView,
-    ExecutionSettings,
-    Executor,
-    ObjectApply,
     Standing,
-    awaiting_deletion,
     desired_digest,
     diff_app,
-    ensure_namespace,
     foreign_owner,
     standing,
 )
 from gitward.cluster.connection import ClusterConnection
-from gitward.core.changes import Action, ChangeSet
 from gitward.core.errors import ClusterError, RenderError, ValidationError
 from gitward.core.keys import InventoryEntry, ResourceKey
-from gitward.core.status import OperationPhase
 from gitward.diff import IgnoreRule
 from gitward.diff import compare as compare_objects
 from gitward.model import Project
@@ -49,7 +44,6 @@ from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.desired import Desired
 from gitward.reconcile.drift import drift_paths, managers_of
 from gitward.reconcile.drift import project as live_projection
-from gitward.reconcile.operation import OpenOperation, OperationRecorder, stored_plan
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 
 log = logging.getLogger("gitward.reconcile")
@@ -349,142 +343,10 @@ async def compare(
     return out
 
 
-def _kept_after_prune(pruned: ChangeSet, stale_entries: Sequence[InventoryEntry]) -> list[InventoryEntry]:
-    """Stale entries still owned after prune: failed deletes stay in the inventory and are retried,
-    deletes held by finalizers stay until the object is gone."""
-    deleted = {c.key for c in pruned if c.action is Action.DELETED and not awaiting_deletion(c)}
-    skipped_foreign = {c.key for c in pruned if c.action is Action.SKIPPED}
-    return [e for e in stale_entries if e.key not in deleted and e.key not in skipped_foreign]
-
-
-def _taken_by_others(conn: ClusterConnection, rt: AppRuntime, changes: ChangeSet) -> set[ResourceKey]:
-    """Objects whose write failed because another app's mark is on them: not this app's, so they
-    leave its inventory and its next pass refuses them as shared (they would never be pruned by
-    it anyway: prune needs this app's mark)."""
-    return {c.key for c in changes.failed if foreign_owner(conn.cache.get(c.key), rt.name) is not None}
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    changes: ChangeSet
-    inventory: list[InventoryEntry]
-    pending_prune: list[InventoryEntry]
-    phase: OperationPhase = OperationPhase.SUCCEEDED  # the executor's verdict (Terminated included)
-    message: str = ""  # why it failed or stopped; "" when it succeeded
-
-
-def resuming(rt: AppRuntime) -> bool:
-    """A sync a killed process left Running waits for this app's next pass: it must run, whatever
-    the gates of automation say, so the operation ends (resumed, or closed and started afresh)."""
-    return rt.interrupted is not None
-
-
-def _prunes(rt: AppRuntime, req: SyncRequest, prepared: Prepared) -> list[InventoryEntry]:
-    """The stale entries this sync deletes: none unless prune is asked for (the request, else the
-    automated policy) and allowed (``Prune=false`` app-wide vetoes it)."""
-    policy = rt.app.spec.sync_policy
-    automated = bool(policy.automated and policy.automated.prune)
-    wanted = req.prune if req.prune is not None else automated
-    return stale(rt.inventory, prepared.inventory) if wanted and policy.prune_allowed else []
-
-
-async def sync_plan(ctx: PipelineContext, rt: AppRuntime, prepared: Prepared, req: SyncRequest) -> SyncPlan:
-    """The plan this sync runs: the render's plan and its deletions (before the operation is opened)."""
-    return await planning.sync_plan(
-        prepared.connection,
-        prepared.manifests,
-        rt.app.spec.sync_policy,
-        stale=_prunes(rt, req, prepared),
-        stored=stored_plan(rt.interrupted),
-    )
-
-
-def _settings(ctx: PipelineContext, rt: AppRuntime) -> ExecutionSettings:
-    policy = rt.app.spec.sync_policy
-    return ExecutionSettings(
-        concurrency=ctx.settings.apply_concurrency,
-        crd_timeout=ctx.settings.wait_crd_timeout,
-        timeout=policy.timeout,
-        propagation=policy.prune_propagation_policy.capitalize(),
-        wait_at_end=policy.wait,
-        health_checks=tuple((c.api_version, c.key) for c in policy.health_checks),
-    )
-
-
-async def sync(
-    ctx: PipelineContext, rt: AppRuntime, prepared: Prepared, req: SyncRequest, *, op: OpenOperation
-) -> SyncResult:
-    """Run the operation's plan with the executor (which persists after each step), then work out the
-    inventory: what the plan applies, plus stale entries that are still owned."""
-    conn, policy = prepared.connection, rt.app.spec.sync_policy
-    changes = ChangeSet()
-    namespace = rt.app.spec.destination.namespace
-    if policy.create_namespace and namespace:
-        await conn.cache.ensure_watched("v1", "Namespace")  # one watch per cluster, not a GET per app
-        changes += await ensure_namespace(
-            conn.client,
-            namespace,
-            app=rt.name,
-            live=conn.cache.get,
-            verdicts=rt.verdicts,
-            live_is_complete=conn.cache.is_watched("v1", "Namespace"),
-        )
-    self_heal = bool(policy.automated and policy.automated.self_heal)
-    await watch_kinds(conn, prepared.manifests, ())
-    view = CacheView(conn.cache, conn.client)
-    objects = ObjectApply(
-        client=conn.client,
-        app=rt.name,
-        live=conn.cache.get,
-        verdicts=rt.verdicts,
-        digests=prepared.digests,
-        force=req.force or (self_heal and not req.apply),
-        ignore=ignore_rules(rt) if policy.respect_ignore_differences else (),
-    )
-    try:
-        executor = Executor(
-            op.plan,
-            objects=objects,
-            view=view,
-            recorder=OperationRecorder(ctx, rt, op.id),
-            settings=_settings(ctx, rt),
-            progress=op.progress,
-            changes=op.changes + changes if op.resumed else changes,
-        )
-        execution = await executor.run()
-    finally:
-        view.close()
-    if execution.phase is OperationPhase.TERMINATED:
-        rt.terminate_requested = False
-    return _result(conn, rt, prepared, execution.changes, execution.phase, execution.message)
-
-
-def _result(
-    conn: ClusterConnection,
-    rt: AppRuntime,
-    prepared: Prepared,
-    changes: ChangeSet,
-    phase: OperationPhase,
-    message: str,
-) -> SyncResult:
-    stale_entries = stale(rt.inventory, prepared.inventory)
-    pending = _kept_after_prune(changes, stale_entries)
-    lost = _taken_by_others(conn, rt, changes)
-    inventory = sorted(e for e in set(prepared.inventory) | set(pending) if e.key not in lost)
-    failed = {c.key for c in changes.failed}
-    return SyncResult(changes, inventory, [e for e in pending if e.key not in failed], phase, message)
-
-
 def not_yet_owned(rt: AppRuntime, prepared: Prepared) -> list[InventoryEntry]:
     """What a sync may create that the inventory does not list yet: recorded before it is written."""
     owned = {entry.key for entry in rt.inventory}
     return [entry for entry in prepared.inventory if entry.key not in owned]
-
-
-def extraneous_ignored(prepared: Prepared, pending: Sequence[InventoryEntry]) -> set[ResourceKey]:
-    """Stale objects whose live object says ``IgnoreExtraneous``: not counted as out of sync."""
-    cache = prepared.connection.cache
-    return {e.key for e in pending if planning.ignores_extraneous(cache.get(e.key))}
 
 
 def stale_pending(rt: AppRuntime, prepared: Prepared) -> list[InventoryEntry]:
