@@ -70,6 +70,8 @@ def built(tree: list[Entry]) -> Iterator[tuple[Path, Path]]:
         os.symlink("loop1", root / "loop2")
         for entry in tree:
             path = root.joinpath(*entry.parts)
+            if any(root.joinpath(*entry.parts[:i]).is_symlink() for i in range(1, len(entry.parts))):
+                continue  # never write through a link: it may lead out of the tree being built
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 if entry.kind == "dir":
