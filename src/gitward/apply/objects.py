@@ -1,4 +1,4 @@
-"""Applying one ordinary object of a plan step as its sync options ask (docs/architecture.md, "Sync options").
+"""Applying one ordinary object of a plan step as its sync options ask (the README, "Sync operations").
 
 - default: server-side apply of what drifted (``ssa.apply_one``), every write with
   ``fieldValidation=Strict`` as ``kubectl apply`` sends it (a server-side apply refuses a field the

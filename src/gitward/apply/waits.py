@@ -7,7 +7,7 @@ a fake clock, which makes the timing logic testable without sleeping.
 
 Every wait ends at the operation's deadline and as soon as the operation is asked to stop
 (``gitward app terminate``); neither is an exception, the caller records what it saw. Verdicts come
-from ``gitward.health`` (docs/architecture.md, "Waves and hooks"): an ordinary object counts once it
+from ``gitward.health`` (docs/architecture.md, "The plan and the executor"): an ordinary object counts once it
 is Healthy or Suspended and fails the wave when it is Degraded; a hook counts once it is Healthy (a
 Job Complete, a Pod Succeeded) and fails when it is Degraded (a Job Failed, a Pod Failed).
 

@@ -4,7 +4,8 @@ Durations are written as Go strings (``5m``, ``1h30m``) and held as seconds. Syn
 ``Name=value`` strings Argo CD users know (``CreateNamespace=true``); unknown names and bad values are
 errors, and each option has a typed accessor so no caller parses strings. A value gitward would parse
 and then not do is refused here, naming the option (``CANNOT_HONOUR``): accepted means acted on. What
-each option does is listed in docs/architecture.md, "Sync options".
+each option does is in the README ("Sync operations"); how to add one in docs/architecture.md,
+"How to extend gitward".
 
 ``timeout`` bounds every wait of one sync (waves becoming healthy, hooks finishing); ``wait`` makes the
 sync wait for every object to be healthy after its last step too, and ``healthChecks`` names objects

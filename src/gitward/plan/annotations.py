@@ -46,7 +46,8 @@ _SYNC_OPTIONS = {
 }
 _COMPARE_OPTIONS = {"IgnoreExtraneous": "ignore_extraneous"}
 _INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
-#: Values gitward would parse and then not do: refused instead (docs/architecture.md, "Sync options").
+#: Values gitward would parse and then not do: refused instead (docs/architecture.md, "How to extend
+#: gitward": an option that is parsed must be acted on).
 _CANNOT_HONOUR = {
     ("ServerSideApply", False): "gitward always applies server-side; remove the option",
     ("Delete", True): (

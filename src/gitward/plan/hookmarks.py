@@ -2,8 +2,8 @@
 
 An app object carries the tracking annotation and the managed-by label (``core.marks``), which make it
 part of the app: it is listed when an inventory is rebuilt and pruned when it leaves Git. A hook must
-never be either: its lifetime is its delete policy's (docs/architecture.md, "Hooks"). So a hook carries
-neither mark, and instead:
+never be either: its lifetime is its delete policy's (docs/architecture.md, "The plan and the
+executor"). So a hook carries neither mark, and instead:
 
 - the label ``gitward.dev/hook-id``: a digest of the app and the hook's identity (kind, namespace and
   its name, or its ``generateName`` prefix). It does not depend on the name, so BeforeHookCreation
