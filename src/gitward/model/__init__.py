@@ -24,6 +24,7 @@ from gitward.model.loader import (
     load_object,
     load_objects,
 )
+from gitward.model.notification import Notification, NotificationSpec
 from gitward.model.project import DEFAULT_PROJECT, GroupKind, Project, ProjectDestination, ProjectSpec
 from gitward.model.receiver import Receiver, ReceiverSpec
 from gitward.model.source import DirectorySource, HelmParameter, HelmSource, KustomizeSource, Source
@@ -50,6 +51,8 @@ __all__ = [
     "IgnoreDifference",
     "KustomizeSource",
     "LoadedConfig",
+    "Notification",
+    "NotificationSpec",
     "ObjectError",
     "ObjectMeta",
     "Project",

@@ -31,11 +31,14 @@ from gitward.model.flux import (
     object_ref,
     source_ref,
 )
+from gitward.model.notification import Notification
 from gitward.model.project import DEFAULT_PROJECT, Project
 from gitward.model.receiver import Receiver
 from gitward.model.repository import Repository
 
-GitwardObject = Application | Project | Cluster | Repository | Receiver | Role | RoleBinding | OIDCProvider
+GitwardObject = (
+    Application | Project | Cluster | Repository | Receiver | Role | RoleBinding | OIDCProvider | Notification
+)
 _GITWARD_KINDS: dict[str, type[GitwardObject]] = {
     "Application": Application,
     "Project": Project,
@@ -45,6 +48,7 @@ _GITWARD_KINDS: dict[str, type[GitwardObject]] = {
     "Role": Role,
     "RoleBinding": RoleBinding,
     "OIDCProvider": OIDCProvider,
+    "Notification": Notification,
 }
 
 
@@ -62,6 +66,7 @@ class LoadedConfig:
     roles: tuple[Role, ...] = ()
     role_bindings: tuple[RoleBinding, ...] = ()
     oidc_providers: tuple[OIDCProvider, ...] = ()
+    notifications: tuple[Notification, ...] = ()  # model/notification.py, sent by notify/
 
     def application(self, name: str) -> Application | None:
         return next((app for app in self.applications if app.name == name), None)
@@ -201,4 +206,5 @@ def _without_duplicates(loaded: list[tuple[int, GitwardObject]], errors: list[Ob
         roles=tuple(o for o in by_name if isinstance(o, Role)),
         role_bindings=tuple(o for o in by_name if isinstance(o, RoleBinding)),
         oidc_providers=tuple(o for o in by_name if isinstance(o, OIDCProvider)),
+        notifications=tuple(o for o in by_name if isinstance(o, Notification)),
     )
