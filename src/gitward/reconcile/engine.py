@@ -29,6 +29,7 @@ from gitward.core.clock import Clock, SystemClock
 from gitward.core.errors import ClusterError, GitwardError, Stalled, ValidationError, Waiting
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.model import IN_CLUSTER, Application, Project, Receiver, load_object
+from gitward.notify import Notifier
 from gitward.plan import SyncPlan
 from gitward.reconcile import execution, metrics, operation, pipeline
 from gitward.reconcile.backoff import Backoff, BackoffPolicy, jittered
@@ -84,6 +85,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         self._scan_locks: dict[str, asyncio.Lock] = {}
         self._subscribed: set[str] = set()
         self._ticker: asyncio.Task[None] | None = None
+        self.notifier = Notifier(record_event=self.record_event, clock=self.clock)  # Notification objects
         self.reconciles = 0
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -93,6 +95,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         engine = cls(settings, clock=clock)
         engine.load()
         engine.resume_interrupted()
+        engine.notifier.start(engine.runtimes.values())
         engine.queue.start()
         engine._ticker = asyncio.create_task(engine._tick(), name="gitward-ticker")
         metrics.ENGINES.track(engine)
@@ -103,6 +106,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
     async def stop(self) -> None:
         metrics.ENGINES.untrack(self)
         self.gates.close()
+        await self.notifier.stop()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -121,6 +125,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
         self.clusters = {c.name: c for c in config.clusters}
         self.projects = {p.name: p for p in config.projects}
         self.receivers = {r.name: r for r in config.receivers}
+        self.notifier.configure(config.notifications)
         for error in config.errors:
             name = error.name or f"document {error.document}"
             self.invalid[name] = error.message
@@ -250,6 +255,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
     ) -> None:
         if reason == "Drift":
             metrics.DRIFT_EVENTS.inc()
+        self.notifier.event_recorded(app, reason=reason, message=message)
         self.store.add_event(
             app,
             type=type,
@@ -442,6 +448,7 @@ class Engine(EngineServiceMixin, IntervalResyncMixin, metrics.EngineMetricsMixin
             self.store.save_status(rt.name, rt.status)
             rt.saved_status_digest = digest
             self.status_saved(rt)  # the app index and the live stream (reconcile/engine_views.py)
+            self.notifier.status_saved(rt.app, rt.status)  # Notification objects (notify/)
 
     def _start_operation(
         self, rt: AppRuntime, req: SyncRequest, prepared: pipeline.Prepared, plan: SyncPlan
