@@ -1,11 +1,18 @@
 """Loopback HTTP receivers for notification tests: aiohttp web servers on 127.0.0.1 started by the
-test, recording every request and answering with the status codes the test scripts per path."""
+test, recording every request and answering with the status codes the test scripts per path.
+
+``LoopbackReceiver`` runs in the test's event loop (engine tests); ``receiver_thread`` runs one in a
+thread of its own for tests that drive the ``gitward`` process synchronously."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,3 +72,20 @@ class LoopbackReceiver:
             if path.startswith(prefix) and statuses:
                 return web.json_response({}, status=statuses.pop(0))
         return web.json_response({"id": len(self.received)}, status=201)
+
+
+@contextmanager
+def receiver_thread() -> Iterator[LoopbackReceiver]:
+    """A receiver on its own event loop in a thread; stopped, and its thread joined, on exit."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="loopback-receiver", daemon=True)
+    thread.start()
+    found = LoopbackReceiver()
+    try:
+        asyncio.run_coroutine_threadsafe(found.start(), loop).result(timeout=30)
+        yield found
+    finally:
+        asyncio.run_coroutine_threadsafe(found.stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
