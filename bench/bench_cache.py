@@ -1,9 +1,9 @@
 """Memory of the cluster cache: bytes per live object kept for a watched kind.
 
-The cache stores objects without ``managedFields`` and the last-applied annotation (DESIGN §2); this
-measures what a watched object really costs in the gitward process (Python objects, tracemalloc), for
-objects shaped like the benchmark apps' Deployments and ConfigMaps, on a fresh local cluster.
-Run: ``./dev bench cache [--objects N]``.
+The cache stores objects without ``managedFields`` and the last-applied annotation (docs/architecture.md, one
+reconcile); this measures what a watched object really costs in the gitward process (Python objects,
+tracemalloc), for objects shaped like the benchmark apps' Deployments and ConfigMaps, on a fresh local
+cluster. Run: ``./dev bench cache [--objects N]``.
 """
 
 from __future__ import annotations

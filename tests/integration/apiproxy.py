@@ -1,4 +1,4 @@
-"""A loopback TCP proxy in front of the real API server, for fault tests (RELIABILITY F2, F5).
+"""A loopback TCP proxy in front of the real API server, for fault tests (docs/reliability.md, F2, F5).
 
 TLS passes through untouched and the server certificate carries 127.0.0.1, so clients verify it as
 usual. ``refuse`` closes that many new connections at once, ``cut()`` drops the open ones, ``stop()``

@@ -74,7 +74,7 @@ def configmap_delete_guard(
 ) -> list[dict[str, Any]]:
     """A ValidatingAdmissionPolicy and its binding refusing DELETE of ConfigMaps where ``expression``
     is false, for ``match_resources`` (a namespace or object selector): an admission refusal without a
-    webhook server (RELIABILITY F4)."""
+    webhook server (docs/reliability.md, F4)."""
     rule = {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["DELETE"], "resources": ["configmaps"]}
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",

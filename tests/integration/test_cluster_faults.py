@@ -1,4 +1,4 @@
-"""Faults between gitward and the API server (RELIABILITY F2, F5), through a TCP proxy the test owns.
+"""Faults between gitward and the API server (docs/reliability.md, F2, F5), through a TCP proxy the test owns.
 
 The proxy forwards to the real API server (TLS passes through untouched) and can refuse or cut
 connections on demand, which is what a restarting or unreachable API server looks like to a client.

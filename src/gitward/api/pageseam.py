@@ -1,7 +1,7 @@
 """What the HTML pages share: the ``PageRenderer`` seam to ``ui/``, the page caller, forms, headers.
 
 ``ui/`` renders templates and owns the static files; it does not import ``api/`` and ``api/`` does
-not import it (siblings of DESIGN.md section 3): ``create_app`` takes any ``PageRenderer`` and
+not import it (siblings of docs/architecture.md, layers): ``create_app`` takes any ``PageRenderer`` and
 ``gitward run`` passes ``gitward.ui.render.JinjaPages``.
 
 Pages authenticate through the same ``Access`` as the JSON API (bearer tokens for scripts, the

@@ -1,1 +1,1 @@
-"""gitward.cli (see DESIGN.md section 3)."""
+"""gitward.cli (see docs/architecture.md, layers)."""

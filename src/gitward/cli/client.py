@@ -1,8 +1,8 @@
 """A small JSON-over-HTTP client for the gitward API, built on urllib from the standard library.
 
-DESIGN keeps httpx inside ``cluster/``; the CLI makes one request per command, so urllib is enough.
-Every failure becomes a ``CliError`` with one line a human can act on: which URL could not be
-reached, how to set the token on a 401, or the server's own ``reason: message`` otherwise.
+docs/architecture.md (layers) keeps httpx inside ``cluster/``; the CLI makes one request per command, so
+urllib is enough. Every failure becomes a ``CliError`` with one line a human can act on: which URL could not
+be reached, how to set the token on a 401, or the server's own ``reason: message`` otherwise.
 
 The timeout is a deadline for the whole exchange, not only for each socket operation as urllib's own
 is (a name lookup, or a server that trickles bytes, would outlast that): the request runs on a daemon

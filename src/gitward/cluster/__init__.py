@@ -1,1 +1,1 @@
-"""gitward.cluster (see DESIGN.md section 3)."""
+"""gitward.cluster (see docs/architecture.md, layers)."""

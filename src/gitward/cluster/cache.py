@@ -8,7 +8,7 @@ it applies, so only managed kinds are watched.
 Subscribers registered with ``on_change`` hear every ADDED/MODIFIED/DELETED after the initial list.
 When the server answers 410 Gone (the resourceVersion is too old), the kind is listed again and the
 difference from the old copy is reported as synthetic changes, so no change is missed
-(RELIABILITY F5). Any other failure reconnects with exponential backoff.
+(docs/reliability.md, F5). Any other failure reconnects with exponential backoff.
 
 Objects are stored without ``metadata.managedFields`` and the kubectl last-applied annotation: health
 and diff do not need them and they are often most of an object's size. Read the full object with

@@ -4,7 +4,7 @@ The API server explains refusals in a ``Status`` object; its ``message`` is what
 ("ConfigMap "x" is invalid: ..."), so it is kept verbatim, prefixed with what was attempted. Secret
 values must never reach a message, so any value of the Secret being sent is masked out of it.
 
-Retries inside the client cover short blips only (429, 5xx, dropped connections: RELIABILITY F2): a
+Retries inside the client cover short blips only (429, 5xx, dropped connections: docs/reliability.md, F2): a
 few attempts with exponential backoff that honour ``Retry-After``. Longer outages surface as
 ``ClusterError`` and the control loop's own backoff takes over.
 

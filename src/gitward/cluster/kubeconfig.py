@@ -4,7 +4,7 @@ lightkube parses the file (contexts, clusters, users, relative paths); this modu
 context into an ``ssl.SSLContext`` and an ``httpx.Auth`` whose flow ``cluster.senders`` runs for the
 ``Authorization`` header of each request.
 
-Credential plugins are refused (RELIABILITY bad input 4): a kubeconfig ``exec`` entry or
+Credential plugins are refused (docs/reliability.md, bad input 4): a kubeconfig ``exec`` entry or
 ``auth-provider`` would run a program named by whoever wrote the file, so gitward never runs one and
 says so clearly. Supported: client certificates, bearer tokens (inline or ``tokenFile``, re-read
 when the server answers 401), basic auth.

@@ -2,7 +2,7 @@
 
 Prune is the most dangerous thing gitward does, so ownership is proven twice: the object must be in the
 app's stored inventory *and* carry a tracking annotation naming that app and that exact object. A mark
-copied onto a foreign object names another object and so proves nothing (RELIABILITY.md bad input 16).
+copied onto a foreign object names another object and so proves nothing (docs/reliability.md, bad input 16).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""gitward.diff: pure comparison of desired and live objects (DESIGN.md section 3, layer L1).
+"""gitward.diff: pure comparison of desired and live objects (docs/architecture.md, layers, layer L1).
 
 Normalise, apply ignore rules, compare, attribute drift to field managers, and mask Secret data on
 every path that shows objects or messages. No I/O: plain dicts in, values and strings out.

@@ -1,4 +1,4 @@
-"""Mask Secret data on every path that shows objects or messages (RELIABILITY.md bad input 12).
+"""Mask Secret data on every path that shows objects or messages (docs/reliability.md, bad input 12).
 
 A diff must still tell "this value changed" from "this value did not", so masks are consistent
 across a desired/live pair: equal values get equal masks, different values different masks. Masks

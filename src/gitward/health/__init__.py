@@ -1,4 +1,4 @@
-"""gitward.health: live object -> Health (DESIGN.md section 3, layer L1, pure).
+"""gitward.health: live object -> Health (docs/architecture.md, layers, layer L1, pure).
 
 One small module per kind, a generic condition-based check for everything else, and ``aggregate``
 for an app's health (the worst of its objects).

@@ -3,7 +3,7 @@
 The built-in roles (``admin``, ``deployer``, ``viewer``) need no object; a ``Role`` adds a custom role
 as rules of allowed actions on resources (applications, projects, clusters, repositories). A
 ``RoleBinding`` grants one role to OIDC users and groups, on every project or on one (a Project's
-roles, DESIGN.md section 1). API tokens carry their role and project themselves (``gitward token
+roles, the README). API tokens carry their role and project themselves (``gitward token
 create``), so they need no binding. An ``OIDCProvider`` names an issuer whose ID tokens the API accepts
 and which ``gitward login`` signs in through; its client secret lives in a file, never inline.
 

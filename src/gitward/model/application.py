@@ -1,6 +1,6 @@
 """The ``Application`` object: one source rendered into one destination, kept converged.
 
-Shape and defaults follow DESIGN.md section 1. ``status`` on input is dropped: gitward writes it.
+Shape and defaults follow the README. ``status`` on input is dropped: gitward writes it.
 Cross-object checks (does the project or cluster exist, are dependencies acyclic) need the whole
 configuration and live in the loader and the scheduler, not here.
 

@@ -76,7 +76,7 @@ def check_namespace(value: str) -> str:
 
 
 def check_relative_path(value: str) -> str:
-    """A path inside the source: not absolute, no ``..`` segment (RELIABILITY.md bad input 2).
+    """A path inside the source: not absolute, no ``..`` segment (docs/reliability.md, bad input 2).
 
     The render sandbox checks again after resolving symlinks; refusing here gives the user the error
     on the Application itself, before anything is fetched.

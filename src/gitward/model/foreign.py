@@ -19,7 +19,7 @@ from gitward.model.errors import ConversionError
 #: Annotation on converted Applications naming the object they were read from.
 CONVERTED_FROM_ANNOTATION = "gitward.dev/converted-from"
 
-#: Inline Helm values written as a YAML string are capped before parsing (DESIGN.md section 6).
+#: Inline Helm values written as a YAML string are capped before parsing (docs/architecture.md, safety rules).
 MAX_INLINE_VALUES_BYTES = 1 << 20
 
 

@@ -1,6 +1,6 @@
 """Loading a whole configuration: every document validated on its own, bad ones reported.
 
-One invalid Application must not stop the others (RELIABILITY.md bad input 17), so each document is
+One invalid Application must not stop the others (docs/reliability.md, bad input 17), so each document is
 validated independently and failures become ``ObjectError`` values instead of exceptions. Names must
 be unique per kind: when two documents claim one name, every copy is refused, so which one runs
 never depends on file order. Documents that are not gitward, Argo CD or Flux objects are reported.

@@ -1,4 +1,4 @@
-"""The same object rendered twice in one app (RELIABILITY.md bad input 8).
+"""The same object rendered twice in one app (docs/reliability.md, bad input 8).
 
 Two manifests with one key would be applied in turn and the live object would flip between them, so
 a duplicate refuses the sync. Keys are compared without API version: ``apps/v1`` and ``apps/v1beta1``

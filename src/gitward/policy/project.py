@@ -6,7 +6,7 @@ or changing a namespace outside the project is deploying outside it); each kind 
 cluster-scoped or namespaced white- and blacklists; child gitward Applications (app-of-apps) must stay
 in the parent's project unless that project allows everything, so a tenant cannot escape its project
 by rendering an Application in another one. Everything is checked and every violation returned; the
-caller refuses the whole sync on any (RELIABILITY.md bad input 9).
+caller refuses the whole sync on any (docs/reliability.md, bad input 9).
 
 Deliberately not here: duplicates and size limits (their own modules), roles and signatures.
 """

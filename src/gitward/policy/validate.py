@@ -1,7 +1,7 @@
 """All pre-apply checks of one app's render in one call: limits, duplicates, project rules.
 
-This is the "validate" step of DESIGN.md section 2: the reconcile pipeline calls ``validate_render``
-and refuses the whole sync (nothing applied, nothing pruned) when it raises.
+This is the "validate" step of docs/architecture.md, one reconcile: the reconcile pipeline calls
+``validate_render`` and refuses the whole sync (nothing applied, nothing pruned) when it raises.
 
 Deliberately not here: anything that needs the cluster (dry-run is apply/'s job).
 """

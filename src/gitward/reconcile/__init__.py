@@ -1,1 +1,1 @@
-"""gitward.reconcile (see DESIGN.md section 3)."""
+"""gitward.reconcile (see docs/architecture.md, layers)."""

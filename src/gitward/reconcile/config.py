@@ -2,7 +2,7 @@
 
 The files are parsed with the same bounded YAML loader as manifests (aliases, depth and size capped),
 then handed to ``model.load_objects``, which validates each object on its own so one bad Application
-is reported while the others run (RELIABILITY bad input 17).
+is reported while the others run (docs/reliability.md, bad input 17).
 """
 
 from __future__ import annotations

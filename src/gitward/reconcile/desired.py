@@ -1,8 +1,8 @@
 """What an app wants: fetch its source, render it, split child apps from cluster objects.
 
-This is the "fetch" and "render" half of the pipeline (DESIGN §2). It never talks to a cluster except to
-ask the target's version and API groups for Helm. Every failure here happens before anything is
-applied, so the caller keeps the last good state. Between fetch and render, the commit's signature
+This is the "fetch" and "render" half of the pipeline (docs/architecture.md, one reconcile). It never talks
+to a cluster except to ask the target's version and API groups for Helm. Every failure here happens before
+anything is applied, so the caller keeps the last good state. Between fetch and render, the commit's signature
 is checked when the app's project, repository or source asks for it (``trust``), and the render is
 given the app's SOPS keys (docs/reliability.md, bad input 13 and 14).
 Deliberately not here: validation against a project and anything that writes.

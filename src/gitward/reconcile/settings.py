@@ -1,7 +1,7 @@
 """How one gitward process runs: where its config and state live and the knobs of the control loop.
 
-Every limit is a setting, not a constant (DESIGN §2), so a benchmark or a large installation can raise
-them without a code change.
+Every limit is a setting, not a constant (docs/architecture.md, one reconcile), so a benchmark or a large
+installation can raise them without a code change.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Building the status document of an app: sync, health, conditions, resources, operation.
 
 The status is a plain JSON document (persisted by the store, served by the API as is), written in the
-camelCase shape of the Application status users know from DESIGN §1.
+camelCase shape of the Application status users know from the README.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 A manifest must be a mapping with a non-empty string ``apiVersion`` and ``kind`` and a
 ``metadata.name`` (or ``metadata.generateName``, which hooks use); anything else is a render error
-naming where the document came from (RELIABILITY 7). Whether the kind exists on the cluster is
-checked later, against discovery, not here.
+naming where the document came from (docs/reliability.md, bad input 7). Whether the kind exists on the
+cluster is checked later, against discovery, not here.
 
 Deliberately not here: parsing text, project policy, duplicate detection (``policy``).
 """

@@ -5,8 +5,8 @@ YAML follows Kubernetes' YAML 1.1 rules (sigs.k8s.io/yaml over go-yaml v2): ``06
 PyYAML's defaults, timestamps stay strings, ``1:20`` is not a base-60 number and ``=`` is a plain
 string. Parsing uses libyaml (CSafeLoader) because this is the hot path of every render.
 
-Bounds (RELIABILITY 6): libyaml itself refuses nesting deeper than 1000; before a document is
-constructed its node graph is measured, so an alias bomb (a few hundred bytes expanding to billions
+Bounds (docs/reliability.md, bad input 6): libyaml itself refuses nesting deeper than 1000; before a document
+is constructed its node graph is measured, so an alias bomb (a few hundred bytes expanding to billions
 of nodes) fails in microseconds with a clear error instead of exhausting memory later, and documents
 nested deeper than ``max_depth`` are refused. File sizes are checked by the callers before reading.
 

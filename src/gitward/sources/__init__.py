@@ -1,4 +1,4 @@
-"""gitward.sources (L2, DESIGN.md section 3): Git mirrors and checkouts, Helm chart repositories.
+"""gitward.sources (L2, docs/architecture.md, layers): Git mirrors and checkouts, Helm chart repositories.
 
 Public entry points: ``GitCache`` (fetch, resolve, tree_hash, checkout, artifact), ``GitCredentials``,
 ``fetch_chart`` and the immutable ``Artifact`` a fetch produces.

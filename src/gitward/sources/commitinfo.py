@@ -1,6 +1,6 @@
 """Who made a commit and why: author, time and message of one commit in a mirror, for the web UI.
 
-Why here: reading Git objects (pygit2) belongs to ``sources/`` (DESIGN.md section 3); the app page
+Why here: reading Git objects (pygit2) belongs to ``sources/`` (docs/architecture.md, layers); the app page
 shows the deployed commit's message and author next to its revision, as Argo CD does. The mirror is
 opened read-only per call (a handle is cheap, and this runs on a page view, not in a reconcile); the
 message is capped so one enormous commit message cannot bloat a page.

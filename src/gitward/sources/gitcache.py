@@ -1,8 +1,8 @@
 """A local cache of Git repositories: one bare mirror per URL, one read-only checkout per commit.
 
-Why: DESIGN §2 asks for one fetch per repository per trigger whatever the number of apps, and for
-re-rendering only apps whose input (path tree hash, and any base outside it) changed. So every app
-using a URL shares one mirror; reads (``resolve``, ``tree_hash``) are in-process pygit2 calls on the
+Why: docs/architecture.md, one reconcile asks for one fetch per repository per trigger whatever the number of
+apps, and for re-rendering only apps whose input (path tree hash, and any base outside it) changed. So every
+app using a URL shares one mirror; reads (``resolve``, ``tree_hash``) are in-process pygit2 calls on the
 mirror; ``checkout`` exports a commit once and reuses it, read-only, for every app and render.
 
 Fetches of one mirror are coalesced whatever the number of callers (docs/reliability.md, F8): at

@@ -1,9 +1,9 @@
 """Bounded HTTP GET for Helm repositories, with the stdlib's urllib (run it in a thread).
 
-Why urllib: DESIGN §4 keeps httpx inside ``cluster/``, and a chart repository needs only GET. What this
-adds to urllib: a size cap enforced before and while reading (a huge index or archive fails early and
-never fills memory), credentials sent only to the repository's own origin (a redirect or a chart URL on
-another host never receives them, as Helm does without ``--pass-credentials``), only http/https, and
+Why urllib: docs/architecture.md, layers keeps httpx inside ``cluster/``, and a chart repository needs only
+GET. What this adds to urllib: a size cap enforced before and while reading (a huge index or archive fails
+early and never fills memory), credentials sent only to the repository's own origin (a redirect or a chart
+URL on another host never receives them, as Helm does without ``--pass-credentials``), only http/https, and
 errors that name the URL without any secret. Deliberately not here: retries (the control loop backs off).
 """
 

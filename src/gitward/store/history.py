@@ -1,7 +1,7 @@
 """Queries for the append-mostly tables: sync operations and events.
 
 An operation row is written before a sync starts, rewritten after each wave and closed when the sync
-ends; rows still in phase Running after a restart are the syncs a crash interrupted (RELIABILITY F3).
+ends; rows still in phase Running after a restart are the syncs a crash interrupted (docs/reliability.md, F3).
 Events are bounded per app: each insert trims that app's oldest rows beyond the retention limit, so
 the table never grows without bound and no background job is needed.
 

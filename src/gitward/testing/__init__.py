@@ -1,1 +1,1 @@
-"""gitward.testing (see DESIGN.md section 3)."""
+"""gitward.testing (see docs/architecture.md, layers)."""

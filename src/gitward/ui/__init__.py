@@ -1,1 +1,1 @@
-"""gitward.ui (see DESIGN.md section 3)."""
+"""gitward.ui (see docs/architecture.md, layers)."""

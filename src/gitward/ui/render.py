@@ -1,6 +1,6 @@
 """The web UI's templates (Jinja2) and static assets, as one ``PageRenderer`` the API serves.
 
-Why this shape: DESIGN.md section 3 keeps ``fastapi`` in ``api/`` and lets ``ui/`` and ``api/`` not
+Why this shape: docs/architecture.md, layers keeps ``fastapi`` in ``api/`` and lets ``ui/`` and ``api/`` not
 import each other. So ``ui/`` is presentation only: it turns plain dicts into HTML and owns the
 files under ``static/``; ``api/`` authenticates, authorizes, asks the engine and hands the result
 here through its ``PageRenderer`` protocol; ``gitward run`` (``cli/``) plugs the two together. The

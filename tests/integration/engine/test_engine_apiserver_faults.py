@@ -1,4 +1,4 @@
-"""RELIABILITY F2 through the whole engine: the API server of one cluster goes away, then comes back.
+"""docs/reliability.md, F2 through the whole engine: the API server of one cluster goes away, then comes back.
 
 gitward reaches the cluster through a loopback TCP proxy the test owns (TLS passes through untouched,
 and the server certificate carries 127.0.0.1, so verification still holds). Stopping the proxy is what

@@ -1,8 +1,9 @@
-"""RELIABILITY bad inputs fed to the real engine: a clear error on the app, nothing applied, nothing pruned.
+"""docs/reliability.md, bad inputs fed to the real engine: a clear error on the app, nothing applied, nothing
+pruned.
 
 Each case commits the bad input to a real Git repository, lets the engine reconcile it against the
 real cluster, and proves "nothing happened" with the API client's write counters and the live
-objects, while the app's status names the problem (RELIABILITY rows 1, 2, 6, 7, 10 and 12).
+objects, while the app's status names the problem (docs/reliability.md, bad input 1, 2, 6, 7, 10 and 12).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""RELIABILITY F8: a burst of commits and webhooks (tens per second) is coalesced, and every app
+"""docs/reliability.md, F8: a burst of commits and webhooks (tens per second) is coalesced, and every app
 converges to the newest content of its path; nothing is lost."""
 
 from __future__ import annotations

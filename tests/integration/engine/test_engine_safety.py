@@ -2,7 +2,7 @@
 
 Covers automated prune, prune switched off (reported, then pruned by a manual sync), a render error
 that must leave the cluster alone while another app keeps syncing, foreign objects carrying copied
-ownership marks (RELIABILITY bad input 16), and a delete refused by admission (fault F4).
+ownership marks (docs/reliability.md, bad input 16), and a delete refused by admission (fault F4).
 """
 
 from __future__ import annotations

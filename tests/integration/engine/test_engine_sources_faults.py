@@ -1,4 +1,4 @@
-"""Fault F1 (RELIABILITY.md): the Git server goes down or hangs, then comes back on the same URL.
+"""Fault F1 (docs/reliability.md): the Git server goes down or hangs, then comes back on the same URL.
 
 While it is down the app must say why (Ready False, a fetch reason), keep the last good revision
 applied, leave other apps alone and keep retrying with backoff on its own; once the server is back,

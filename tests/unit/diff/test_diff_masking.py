@@ -1,4 +1,4 @@
-"""Secret masking and text redaction (RELIABILITY.md bad input 12), and the unified diff."""
+"""Secret masking and text redaction (docs/reliability.md, bad input 12), and the unified diff."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Application model: the DESIGN.md example parses, defaults hold, and bad input is named clearly."""
+"""Application model: the docs/architecture.md example parses, defaults hold, and bad input is named
+clearly."""
 
 from __future__ import annotations
 
