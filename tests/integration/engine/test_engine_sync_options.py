@@ -348,3 +348,41 @@ async def test_a_dry_run_prints_the_plan_with_what_would_change_and_writes_nothi
     assert actions["new"][0] == "create"
     assert actions["gone"][0] == "prune"
     assert plan["commit"] == repo.head()
+
+
+def load_balancer(name: str) -> str:
+    """A Service no controller of the local cluster gives an address: Progressing until a test writes one."""
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name},
+            "spec": {"type": "LoadBalancer", "selector": {"app": name}, "ports": [{"port": 80}]},
+        }
+    )
+
+
+async def test_wait_and_health_checks_hold_the_sync_until_healthy_within_its_timeout(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any
+) -> None:
+    waiting, checking = unique("wait"), unique("checks")
+    git_server.create_repo(
+        "both",
+        {f"{waiting}/lb.yaml": load_balancer("lb"), f"{checking}/cfg.yaml": configmap("cfg", {"v": "1"})},
+    )
+    waits = application(waiting, repo=git_server.url("both"), path=waiting, namespace=namespace)
+    waits["spec"]["syncPolicy"].update(wait=True, timeout="3s")
+    checks = application(checking, repo=git_server.url("both"), path=checking, namespace=namespace)
+    lb = {"apiVersion": "v1", "kind": "Service", "name": "lb", "namespace": namespace}
+    checks["spec"]["syncPolicy"].update(healthChecks=[lb], timeout="3s")
+    harness.configure(waits, checks)
+    await harness.start()
+    await harness.until(lambda: "not healthy within 3s" in harness.app(waiting)["message"])
+    assert f"Sync wave 0: not healthy within 3s: Service/{namespace}/lb" in harness.app(waiting)["message"]
+    await harness.until(lambda: "health checks: not healthy within 3s" in harness.app(checking)["message"])
+
+    address = '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.10"}]}}}'
+    kube_cluster.kubectl(
+        "patch", "service", "lb", "-n", namespace, "--subresource=status", "--type=merge", "-p", address
+    )
+    await harness.until(lambda: harness.is_synced_healthy(waiting) and harness.is_synced_healthy(checking))
