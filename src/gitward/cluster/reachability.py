@@ -83,6 +83,7 @@ class ReachabilityProbe:
         self._state = Reachability(since=now())
         self._subscribers: list[ReachabilityCallback] = []
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def state(self) -> Reachability:
@@ -104,11 +105,15 @@ class ReachabilityProbe:
 
     async def stop(self) -> None:
         """Stop probing; the last verdict stays readable."""
+        # The flag ends the loop even if a cancellation is lost on the way (one landing as the probe's
+        # own timeout fires may be swallowed), so stopping never waits on a loop that goes on probing.
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self._stopping = False
 
     async def close(self) -> None:
         """Stop probing and close the probe's connection."""
@@ -118,9 +123,8 @@ class ReachabilityProbe:
     async def probe(self) -> Reachability:
         """Ask once now; returns (and records) the verdict."""
         try:
-            answer = await asyncio.wait_for(
-                self._sender.send("GET", _PATH, params=None, content=None, headers=None), self._timeout
-            )
+            async with asyncio.timeout(self._timeout):
+                answer = await self._sender.send("GET", _PATH, params=None, content=None, headers=None)
         except TimeoutError:
             self._record(f"API server {self._sender.base_url} gave no answer within {self._timeout:g}s")
             return self._state
@@ -131,7 +135,7 @@ class ReachabilityProbe:
         return self._state
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.probe()
             except asyncio.CancelledError:
