@@ -44,32 +44,16 @@ async def run_git(
     credentials: GitCredentials | None = None,
 ) -> str:
     """Run ``git args``; returns stdout, or raises FetchError with git's (redacted) last lines."""
-    process = await asyncio.create_subprocess_exec(
-        "git",
-        *args,
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
     try:
-        stdout, stderr = await asyncio.wait_for(_read_capped(process), timeout=timeout)
+        code, stdout, stderr = await run_git_checked(args, env=env, cwd=cwd, timeout=timeout)
     except TimeoutError:
-        _kill(process)
-        await process.wait()
         raise FetchError(
             f"git {args[0]} of {display_url(url)} timed out after {timeout:g}s", reason="FetchTimeout"
         ) from None
-    except BaseException:
-        _kill(process)
-        await process.wait()
-        raise
-    if process.returncode != 0:
-        detail = _last_lines(redact(stderr.decode("utf-8", "replace"), credentials))
+    if code != 0:
+        detail = _last_lines(redact(stderr, credentials))
         raise FetchError(f"git {args[0]} of {display_url(url)} failed: {detail}")
-    return stdout.decode("utf-8", "replace")
+    return stdout
 
 
 async def run_git_checked(
@@ -80,7 +64,8 @@ async def run_git_checked(
     timeout: float,  # noqa: ASYNC109 - on expiry the whole git process group is killed
 ) -> tuple[int, str, str]:
     """Run a local ``git args`` whose exit status is an answer, not a failure (``verify-commit``):
-    (status, stdout, stderr). Bounded in time and output like every git run here."""
+    (status, stdout, stderr). Bounded in time and output like every git run here: past ``timeout``
+    the whole process group is killed and ``TimeoutError`` raised."""
     process = await asyncio.create_subprocess_exec(
         "git",
         *args,
