@@ -37,6 +37,10 @@ class PipelineContext(Protocol):
         """Register the Applications an app-of-apps rendered; returns problems found."""
         ...
 
+    def operation_progressed(self, rt: AppRuntime) -> None:
+        """A running sync of ``rt`` finished a step or started waiting: tell the live views."""
+        ...
+
     def record_event(
         self,
         app: str,

@@ -100,6 +100,11 @@ class EngineViewsMixin:
         """A sync of ``rt`` started: the stream shows it Running before it ends."""
         self.status_saved(rt)
 
+    def operation_progressed(self, rt: AppRuntime) -> None:
+        """A running sync of ``rt`` finished a step or waits for a wave or hook: the stream (pages,
+        ``gitward app watch``, ``app sync --wait``) shows each step as it happens, not only the end."""
+        self.status_saved(rt)
+
     # -- reads -------------------------------------------------------------------------------------
 
     def query_apps(self, query: AppQuery) -> AppPage:

@@ -193,6 +193,7 @@ class OperationRecorder:
         self._ctx.store.save_progress(
             self._op_id, progress=progress.to_dict(), message=message, resources=self._resources
         )
+        self._ctx.operation_progressed(self._rt)
 
     def waiting(self, message: str) -> None:
         """Shown by ``gitward app get`` (the running operation and the Reconciling condition)."""
@@ -202,6 +203,7 @@ class OperationRecorder:
         self._ctx.store.update_operation(
             self._op_id, phase=OperationPhase.RUNNING, message=message, resources=self._resources
         )
+        self._ctx.operation_progressed(self._rt)
 
     def terminate_requested(self) -> bool:
         return self._rt.terminate_requested

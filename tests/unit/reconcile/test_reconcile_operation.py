@@ -37,9 +37,13 @@ class Context:
         self.store = store
         self.clock = Clock()
         self.events: list[dict[str, Any]] = []
+        self.progressed: list[str] = []
 
     def record_event(self, app: str, **event: Any) -> None:
         self.events.append({"app": app, **event})
+
+    def operation_progressed(self, rt: AppRuntime) -> None:
+        self.progressed.append(rt.name)
 
 
 def runtime() -> AppRuntime:
@@ -150,3 +154,13 @@ def test_an_operation_without_a_stored_plan_or_app_is_closed_at_start(ctx: Conte
         assert closed is not None
         assert closed["phase"] == "Failed"
         assert closed["message"] == "interrupted by a restart; retried"
+
+
+def test_each_recorded_step_and_wait_is_told_to_the_live_views(ctx: Context) -> None:
+    """The event stream (pages, `app watch`, `app sync --wait`) follows a sync step by step."""
+    rt = runtime()
+    opened = open_(ctx, rt, plan())
+    recorder = OperationRecorder(ctx, rt, opened.id)  # type: ignore[arg-type]
+    recorder.waiting("Sync wave 0: waiting for Deployment a/web")
+    recorder.progress(Progress().step_done(opened.plan.steps[0]), ChangeSet(), "PreSync done")
+    assert ctx.progressed == [APP, APP]
