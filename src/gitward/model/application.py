@@ -79,6 +79,9 @@ class ApplicationSpec(SpecModel):
     depends_on: tuple[DependsOn, ...] = ()
     ignore_differences: tuple[IgnoreDifference, ...] = ()
     suspend: bool = False  # no automated sync or self-heal while true
+    # How many deployments (rollback targets) the history keeps, within the store's per-app cap;
+    # None keeps as many as that cap allows. Argo CD's field of the same name is read into it.
+    revision_history_limit: int | None = Field(default=None, ge=0)
 
 
 class Application(TopLevelObject):

@@ -2,7 +2,8 @@
 
 Field by field: ``source`` (``targetRevision`` -> ``revision``; helm, kustomize, directory),
 ``destination`` (``name`` is a gitward Cluster name; ``server`` only as the in-cluster address),
-``syncPolicy`` (``syncOptions`` -> ``options``), ``ignoreDifferences`` (JSON pointers only).
+``syncPolicy`` (``syncOptions`` -> ``options``), ``ignoreDifferences`` (JSON pointers only),
+``revisionHistoryLimit`` (how many deployments the history keeps).
 Argo CD does not recurse into plain directories unless asked, so a converted plain source keeps
 ``recurse: false``; the render type is still detected from the files, as Argo CD does.
 
@@ -30,9 +31,9 @@ ARGO_API_VERSION = "argoproj.io/v1alpha1"
 ARGO_KIND = "Application"
 IN_CLUSTER_SERVERS = frozenset({"https://kubernetes.default.svc", "https://kubernetes.default.svc/"})
 
-_SPEC_FIELDS = {"project", "source", "destination", "syncPolicy", "ignoreDifferences"}
+_SPEC_FIELDS = {"project", "source", "destination", "syncPolicy", "ignoreDifferences", "revisionHistoryLimit"}
 # Read-only or informational fields that do not change what is deployed.
-_SPEC_HARMLESS = {"info", "revisionHistoryLimit"}
+_SPEC_HARMLESS = {"info"}
 _SOURCE_FIELDS = {"repoURL", "targetRevision", "path", "chart", "helm", "kustomize", "directory", "ref"}
 _HELM_FIELDS = {"releaseName", "values", "valuesObject", "valueFiles", "parameters", "namespace", "version"}
 _KUSTOMIZE_FIELDS = {"images", "namePrefix", "nameSuffix", "namespace", "commonLabels"}
@@ -63,6 +64,8 @@ def from_argocd(obj: Mapping[str, Any]) -> Application:
             _ignore_rule(mapping(rule, f"spec.ignoreDifferences[{i}]"), i)
             for i, rule in enumerate(spec["ignoreDifferences"])
         ]
+    if spec.get("revisionHistoryLimit") is not None:
+        out["revisionHistoryLimit"] = spec["revisionHistoryLimit"]
     metadata = converted_metadata(obj, origin=f"{ARGO_API_VERSION}/{ARGO_KIND}")
     return Application.model_validate(application_document(metadata, out))
 

@@ -15,6 +15,9 @@ Flux; standalone gitward reads it from a folder of one file per key (``reconcile
 Without ``secretRef`` Flux falls back to its controller's own keys, which gitward does not have, so
 that is refused.
 
+The GitRepository's ``secretRef`` (fetch credentials) and ``timeout`` are refused: credentials
+come from a Repository object, and the fetch timeout is the engine's, the same for every fetch.
+
 Deliberately not here: other source kinds (OCIRepository, Bucket, HelmRelease), substituteFrom,
 patches, components, remote kubeconfigs, service-account impersonation, cloud KMS decryption. Each
 is refused with the field named.
@@ -49,8 +52,9 @@ _KUSTOMIZATION_FIELDS = {
     "decryption", "timeout", "wait", "healthChecks",
 }  # fmt: skip
 _HEALTH_CHECK_FIELDS = {"apiVersion", "kind", "name", "namespace"}
-# secretRef holds fetch credentials, configured for gitward's fetcher separately (a Repository); the
-# interval is honoured with the Kustomization's (the shorter one polls); timeout is not per app.
+# The interval is honoured with the Kustomization's (the shorter one polls). secretRef and timeout
+# are refused by ``_refuse_fetch_settings``: fetch credentials come from a Repository object and the
+# fetch timeout is engine-wide, so neither would be acted on per GitRepository.
 _REPOSITORY_FIELDS = {"url", "ref", "interval", "timeout", "secretRef", "suspend", "verify"}
 _VERIFY_MODES = {"HEAD": "HEAD", "head": "HEAD", "Tag": "Tag", "TagAndHEAD": "TagAndHEAD"}
 _REF_PRECEDENCE = ("commit", "name", "semver", "tag", "branch")
@@ -96,6 +100,7 @@ def from_flux(*, kustomization: Mapping[str, Any], git_repository: Mapping[str, 
     repo_spec = mapping(git_repository.get("spec"), "GitRepository spec")
     only(repo_spec, allowed=_REPOSITORY_FIELDS, where="GitRepository spec")
     _check_url(repo_spec.get("url"), git_repository)
+    _refuse_fetch_settings(repo_spec)
     suspended = bool(spec.get("suspend")) or bool(repo_spec.get("suspend"))
     source = _source(spec, repo_spec)
     verify = _verify(repo_spec, git_repository)
@@ -126,6 +131,22 @@ def _check_url(url: Any, git_repository: Mapping[str, Any]) -> None:
             check_no_credentials(url, what=f"GitRepository {namespace}/{name} spec.url")
         except ValueError as exc:
             raise ConversionError(str(exc)) from None
+
+
+def _refuse_fetch_settings(repo_spec: Mapping[str, Any]) -> None:
+    """Refuse, by name, the GitRepository fields that set how its fetch runs: gitward's fetcher takes
+    credentials from Repository objects (a URL prefix match) and has one timeout for every fetch, so
+    a per-GitRepository value would be accepted and ignored."""
+    if "secretRef" in repo_spec:
+        raise ConversionError(
+            "GitRepository spec.secretRef is not supported: declare a Repository object with "
+            f"passwordFile/sshPrivateKeyFile for URL {repo_spec.get('url')!s} instead"
+        )
+    if "timeout" in repo_spec:
+        raise ConversionError(
+            "GitRepository spec.timeout is not supported: gitward's fetch timeout is engine-wide, "
+            "not per repository"
+        )
 
 
 def _secret_ref(value: Any, owner: Mapping[str, Any], where: str) -> dict[str, str]:

@@ -66,6 +66,7 @@ def _finish(
         finished_at=now,
         deployed=deployed,
         heal_key=heal,
+        deployments_kept=rt.app.spec.revision_history_limit,
     )
     rt.status["operation"] = {
         "id": entry.id,  # a folded heal is recorded by the entry it joined

@@ -233,6 +233,16 @@ def trim_finished_operations(conn: Connection, *, app: str, keep: int) -> None:
         excess -= len(ids)
 
 
+def trim_deployments(conn: Connection, *, op_id: int, keep: int) -> None:
+    """Keep the newest ``keep`` deployments of the app that ran ``op_id`` (its
+    ``revisionHistoryLimit``: how many rollback targets it wants kept); entries that deployed nothing
+    are left to the per-app cap of ``trim_finished_operations``."""
+    app = conn.execute(select(operations.c.app).where(operations.c.id == op_id)).scalar()
+    if app is not None:
+        where = (operations.c.app == app) & (operations.c.deployed == 1)
+        _trim(conn, operations, where=where, keep=keep)
+
+
 def insert_event(
     conn: Connection,
     *,

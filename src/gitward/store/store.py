@@ -234,12 +234,15 @@ class Store:
         finished_at: float,
         deployed: bool = False,
         heal_key: str = "",
+        deployments_kept: int | None = None,
     ) -> history.ClosedOperation:
         """Close the operation; returns the history entry that records it (id and count).
 
         ``deployed``: it deployed a new desired state (kept longest by retention). ``heal_key``: it was
         a successful heal; one equal to the app's previous entry is folded into that entry (whose id
-        is returned) instead of adding one per heal of a drift fight.
+        is returned) instead of adding one per heal of a drift fight. ``deployments_kept``: the app's
+        ``revisionHistoryLimit``; recording a deployment drops the app's deployments beyond it, in the
+        same commit, so the app never holds more rollback targets than it asked for.
         """
         values = {
             "phase": phase,
@@ -249,7 +252,11 @@ class Store:
             "deployed": int(deployed),
         }
         with self._write() as conn:
-            return history.close_operation(conn, op_id, values, heal_key=heal_key)
+            closed = history.close_operation(conn, op_id, values, heal_key=heal_key)
+            if deployed and deployments_kept is not None:
+                history.trim_deployments(conn, op_id=closed.id, keep=deployments_kept)
+                records.drop_orphan_operation_documents(conn)
+            return closed
 
     def get_operation(self, op_id: int) -> dict[str, Any] | None:
         with self._read() as conn:

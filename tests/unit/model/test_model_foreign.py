@@ -97,6 +97,15 @@ def test_argo_plain_source_does_not_recurse_and_defaults() -> None:
     assert spec.sync_policy.automated is None
 
 
+def test_argo_revision_history_limit_loads_into_the_spec() -> None:
+    assert from_argocd(_argo(revisionHistoryLimit=2)).spec.revision_history_limit == 2
+    spec = yaml.safe_load(yaml.safe_dump(ARGO))["spec"]
+    del spec["revisionHistoryLimit"]
+    assert from_argocd({**ARGO, "spec": spec}).spec.revision_history_limit is None
+    with pytest.raises(pydantic.ValidationError, match="revisionHistoryLimit"):
+        from_argocd(_argo(revisionHistoryLimit=-1))
+
+
 def test_argo_automated_disabled_means_manual() -> None:
     doc = _argo(syncPolicy={"automated": {"enabled": False, "prune": True}})
     assert from_argocd(doc).spec.sync_policy.automated is None
@@ -181,7 +190,6 @@ spec:
   url: ssh://git@git.example.com/org/fleet.git
   ref: {branch: main, tag: v2.0.0}
   interval: 1m
-  secretRef: {name: fleet-auth}
 """
 )
 
@@ -256,6 +264,13 @@ def test_flux_suspend_is_the_apps_suspend(kustomization: dict[str, Any], reposit
         ({"sourceRef": {"kind": "OCIRepository", "name": "fleet"}}, {}, "OCIRepository"),
         ({}, {"verify": {"mode": "HEAD"}}, "verify"),
         ({}, {"include": []}, "include"),
+        ({}, {"timeout": "60s"}, "GitRepository spec.timeout is not supported"),
+        (
+            {},
+            {"secretRef": {"name": "fleet-auth"}},
+            "GitRepository spec.secretRef is not supported: declare a Repository object with "
+            "passwordFile/sshPrivateKeyFile for URL ssh://git@git.example.com/org/fleet.git",
+        ),
     ],
 )
 def test_flux_unsupported_fields_are_refused(

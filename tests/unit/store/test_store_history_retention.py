@@ -125,6 +125,31 @@ def test_deployments_beyond_keep_go_oldest_first(db_path: Path) -> None:
         assert [e["commit"] for e in kept] == [f"c{i}" for i in range(29, 8, -1)]  # keep + the last
 
 
+def test_deployments_kept_is_the_apps_revision_history_limit(store: Store) -> None:
+    """``revisionHistoryLimit: 3``: recording a deployment keeps the newest 3 deployments; entries
+    that deployed nothing are left to the per-app cap, and other apps are untouched."""
+    other = _sync(store, "other", at=0.0, commit="o", deployed=True)[0]
+    heals = []
+    for i in range(6):
+        heals.append(_sync(store, at=10.0 * i + 5, heal_key=f"k{i}")[0])
+        op_id = store.start_operation(
+            "app", revision="main", commit=f"c{i}", trigger="sync", started_at=10.0 * i
+        )
+        store.finish_operation(
+            op_id,
+            phase=OperationPhase.SUCCEEDED,
+            message="",
+            resources=[],
+            finished_at=10.0 * i + 1,
+            deployed=True,
+            deployments_kept=3,
+        )
+    kept = store.list_operations("app", limit=1000)
+    assert [e["commit"] for e in kept if e["deployed"]] == ["c5", "c4", "c3"]
+    assert sorted(e["id"] for e in kept if not e["deployed"]) == heals
+    assert store.get_operation(other) is not None
+
+
 def test_running_operations_survive_retention(db_path: Path) -> None:
     with Store.open(db_path, max_operations_per_app=20) as store:
         running = store.start_operation("app", revision="main", commit="", trigger="sync", started_at=0.0)
