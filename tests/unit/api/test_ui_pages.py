@@ -141,3 +141,25 @@ def test_the_json_list_pages_from_the_index(client: TestClient) -> None:
     everything = client.get("/api/v1/apps", headers=ADMIN)
     assert len(everything.json()) == 63
     assert "x-total-count" not in everything.headers
+
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_untrusted_strings_are_escaped_and_never_become_links(engine: FakeViews, client: TestClient) -> None:
+    """docs/reliability.md, bad input 18: names, messages, paths and URLs from Git or the cluster are
+    shown as text on every page, and a ``javascript:`` URL is never made a link."""
+    app = engine.apps["broken"]
+    app["health"]["message"] = HOSTILE
+    app["path"] = HOSTILE
+    app["repoURL"] = "javascript:alert(1)"
+    app["conditions"][0]["message"] = HOSTILE
+    app["resources"][0]["name"] = HOSTILE
+    engine.reindex()
+    for page in ("/apps", "/apps/broken", "/apps?search=%3Cscript%3E"):
+        html = client.get(page, headers=ADMIN).text
+        assert "<script>alert" not in html, page
+        assert "<img src=x" not in html, page
+        assert 'href="javascript:' not in html.lower(), page
+    shown = client.get("/apps/broken", headers=ADMIN).text
+    assert "&lt;script&gt;alert(" in shown  # shown, as text
