@@ -216,7 +216,9 @@ def record_failure(
     )
     if status.get("lastErrorEvent") != message:
         status["lastErrorEvent"] = message
-        ctx.record_event(rt.name, type="Warning", reason=err.reason, message=message)
+        # a failed sync someone asked for names them, as its success would (the audit trail)
+        by = _by(rt) if op_id is not None else ""
+        ctx.record_event(rt.name, type="Warning", reason=err.reason, message=message + by)
 
 
 def _check_reachable(prepared: Prepared, status: dict[str, Any], *, now: float) -> None:
