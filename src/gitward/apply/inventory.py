@@ -1,4 +1,4 @@
-"""Rebuilding an app's inventory from the cluster when the state database is lost (RELIABILITY F9).
+"""Rebuilding an app's inventory from the cluster when the state database is lost (docs/reliability.md, F9).
 
 Objects of the given kinds carrying gitward's managed-by label are listed, and only those whose
 tracking mark names this app *and themselves* are kept — a copied mark names another object, so it

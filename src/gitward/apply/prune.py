@@ -2,13 +2,13 @@
 
 An object is deleted only when it is in the stale list (stored inventory minus the new one) *and* its
 live object carries a tracking mark naming exactly this app and this object (``core.marks``). A copied
-mark names another object and proves nothing (RELIABILITY bad input 16); an unmarked or foreign object
-is SKIPPED with the reason.
+mark names another object and proves nothing (docs/reliability.md, bad input 16); an unmarked or foreign
+object is SKIPPED with the reason.
 
 Results: already gone (404) -> DELETED; deletion accepted -> DELETED, with a note when finalizers hold
 the object (``awaiting_deletion``: the caller keeps it in the inventory until it is really gone);
 refused (admission, RBAC, any API error) -> FAILED, so it stays in the inventory and is retried
-(RELIABILITY F4). Order is the reverse of apply: dependents first, CRDs and Namespaces last.
+(docs/reliability.md, F4). Order is the reverse of apply: dependents first, CRDs and Namespaces last.
 Deliberately not here: deciding what is stale (``plan``) and the empty-render guard (the caller's).
 """
 
@@ -51,7 +51,7 @@ def awaiting_deletion(change: Change) -> bool:
     """A delete the API accepted whose object still exists because finalizers run first.
 
     Forgetting it now would leave a marked object nobody tracks if a finalizer never completes
-    (RELIABILITY F4), so it stays owned until a later pass finds it gone.
+    (docs/reliability.md, F4), so it stays owned until a later pass finds it gone.
     """
     return change.action is Action.DELETED and change.message.startswith(
         (_WAITING_FOR_FINALIZERS, _DELETION_IN_PROGRESS)

@@ -243,23 +243,10 @@ class LightkubeClient:
         dry_run: bool = False,
         field_validation: str | None = None,
     ) -> dict[str, Any]:
-        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
-        meta = obj.get("metadata") or {}
-        namespace = str(meta.get("namespace") or "")
-        name = str(meta.get("name") or meta.get("generateName") or "")
-        res = await self.resource_for(api_version, kind)
-        _, body = await self._transport.request(
-            "dryrun" if dry_run else "create",
-            "POST",
-            await self._path(res, namespace),
-            what=f"{'dry-run ' if dry_run else ''}create {_describe(kind, namespace, name)}",
-            params=_write_params(field_manager, dry_run=dry_run, field_validation=field_validation),
-            content=json_body(obj),
-            headers={"Content-Type": "application/json"},
-            secrets=secret_values(obj),
+        """POST ``obj`` (a ``generateName`` is named by the server)."""
+        return await self._write_whole(
+            obj, create=True, field_manager=field_manager, dry_run=dry_run, field_validation=field_validation
         )
-        result: dict[str, Any] = orjson.loads(body)
-        return result
 
     async def replace(
         self,
@@ -269,15 +256,33 @@ class LightkubeClient:
         dry_run: bool = False,
         field_validation: str | None = None,
     ) -> dict[str, Any]:
+        """PUT ``obj`` over the object of its name (its resourceVersion, if given, is the precondition)."""
+        return await self._write_whole(
+            obj, create=False, field_manager=field_manager, dry_run=dry_run, field_validation=field_validation
+        )
+
+    async def _write_whole(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        create: bool,
+        field_manager: str,
+        dry_run: bool,
+        field_validation: str | None,
+    ) -> dict[str, Any]:
+        """One whole-object write, POST (create) or PUT (replace); counted as create or update."""
         api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
         meta = obj.get("metadata") or {}
-        name, namespace = str(meta.get("name") or ""), str(meta.get("namespace") or "")
+        namespace = str(meta.get("namespace") or "")
+        name = str(meta.get("name") or (meta.get("generateName") if create else "") or "")
         res = await self.resource_for(api_version, kind)
+        path = await (self._path(res, namespace) if create else self._path(res, namespace, name))
+        verb = "create" if create else "replace"
         _, body = await self._transport.request(
-            "dryrun" if dry_run else "update",
-            "PUT",
-            await self._path(res, namespace, name),
-            what=f"{'dry-run ' if dry_run else ''}replace {_describe(kind, namespace, name)}",
+            "dryrun" if dry_run else ("create" if create else "update"),
+            "POST" if create else "PUT",
+            path,
+            what=f"{'dry-run ' if dry_run else ''}{verb} {_describe(kind, namespace, name)}",
             params=_write_params(field_manager, dry_run=dry_run, field_validation=field_validation),
             content=json_body(obj),
             headers={"Content-Type": "application/json"},

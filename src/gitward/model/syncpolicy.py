@@ -92,7 +92,8 @@ def parse_options(options: tuple[str, ...]) -> dict[str, str]:
 
 class Automated(SpecModel):
     """Present means: sync on every change without a human. ``allowEmpty`` lets a render of zero objects
-    prune everything the app owns (otherwise an empty render is an error, RELIABILITY.md bad input 10)."""
+    prune everything the app owns (otherwise an empty render is an error, docs/reliability.md, bad input
+    10)."""
 
     prune: bool = False
     self_heal: bool = False

@@ -1,6 +1,6 @@
 """One reconcile of one app, end to end: fetch -> render -> validate -> plan -> apply -> prune -> record.
 
-Safety rules (DESIGN §2) live here as the order of the steps: everything that can fail for a reason
+Safety rules (docs/architecture.md) live here as the order of the steps: everything that can fail for a reason
 other than the cluster (fetch, render, policy, claims, an empty render) happens before the first
 write, and a failure there leaves the cluster and the stored inventory exactly as they were; that
 includes the sync plan (``planning.render_plan``: hooks, waves, options). Running the plan is

@@ -9,25 +9,14 @@ from pathlib import Path
 
 import pytest
 from devtools.gitservers import GitServer, HttpGitServer, SshGitServer
+from tests.integration.sourceservers.transports import TRANSPORTS, credentials_for
 
-from conftest import APP_FILES, BEARER_TOKEN, HTTP_PASSWORD, HTTP_USER
+from conftest import APP_FILES, HTTP_PASSWORD, HTTP_USER
 from gitward.core.errors import FetchError, ValidationError
 from gitward.sources.credentials import GitCredentials
 from gitward.sources.gitcache import GitCache
 
 pytestmark = pytest.mark.integration
-
-TRANSPORTS = ["file_server", "daemon_server", "http_server", "bearer_server", "ssh_server"]
-
-
-def credentials_for(name: str, server: GitServer) -> GitCredentials | None:
-    if name == "http_server":
-        return GitCredentials(username=HTTP_USER, password=HTTP_PASSWORD)
-    if name == "bearer_server":
-        return GitCredentials(bearer_token=BEARER_TOKEN)
-    if isinstance(server, SshGitServer):
-        return GitCredentials(ssh_private_key=server.client_key, known_hosts=server.known_hosts)
-    return None
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
