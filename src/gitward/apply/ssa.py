@@ -11,6 +11,10 @@ The decision, cheapest first:
    the live object it was decided from (``guard``), so a write never takes an object another app
    got to first; a live object carrying another app's mark is refused without any request.
 
+A conflict with other field managers follows the one rule in ``conflicts``: fields taken by
+out-of-band updates are taken back (one GET for the managers, then the apply with force); fields
+another applier claims fail the change unless the caller forces.
+
 Any refusal becomes a FAILED change with the API's message (Secret values removed, conflicting field
 managers named) and the object's verdict is forgotten so the next reconcile asks the server again.
 Deliberately not here: ordering, stages and concurrency (``staged``), marking (the caller marks).
@@ -24,11 +28,12 @@ from typing import Any
 
 from gitward.apply._compare import comparable, desired_digest, is_subset, resource_version
 from gitward.apply._messages import safe_message
+from gitward.apply.conflicts import out_of_band_only
 from gitward.apply.guard import foreign_owner, guarded_apply, refusal
 from gitward.apply.verdicts import VerdictCache
 from gitward.cluster.client import KubeClient
 from gitward.core.changes import Action, Change
-from gitward.core.errors import GitwardError
+from gitward.core.errors import ClusterError, GitwardError
 from gitward.core.keys import ResourceKey, version_of
 from gitward.core.marks import FIELD_MANAGER, owner_of
 
@@ -113,25 +118,83 @@ async def apply_one(
     if owner is not None:
         verdicts.forget(key)
         return Change(key, Action.FAILED, version, refusal(key, owner))
+    send = _Send(client, desired, app=app, adopt=adopt, field_validation=field_validation)
     try:
+        applied: _Applied | GitwardError = await send(live, force=force)
+    except GitwardError as error:
+        applied = await _take_back(send, error, force=force)
+    if isinstance(applied, GitwardError):
+        verdicts.forget(key)
+        return Change(key, Action.FAILED, version, safe_message(applied, desired))
+    if applied is None:
+        return Change(key, Action.UNCHANGED, version)
+    result, created = applied
+    verdicts.record(key, digest=digest, resource_version=resource_version(result))
+    if created is None:
+        return Change(key, Action.UNCHANGED, version)
+    return Change(key, Action.CREATED if created else Action.CONFIGURED, version)
+
+
+_Applied = tuple[Mapping[str, Any], bool | None] | None
+"""The server's object and whether it was created (``None``: the dry-run found nothing to change),
+or ``None`` when an existing object was left alone (``adopt=False``)."""
+
+
+class _Send:
+    """The dry-run then the guarded apply of one manifest, against a given live object."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        desired: Mapping[str, Any],
+        *,
+        app: str,
+        adopt: bool,
+        field_validation: str | None,
+    ) -> None:
+        self.client = client
+        self.desired = desired
+        self.app = app
+        self.adopt = adopt
+        self.field_validation = field_validation
+
+    async def __call__(self, live: Mapping[str, Any] | None, *, force: bool) -> _Applied:
         if live is not None:  # a missing object is a create: the dry-run could only say so
-            predicted = await client.apply(
-                desired,
+            predicted = await self.client.apply(
+                self.desired,
                 field_manager=FIELD_MANAGER,
                 force=force,
                 dry_run=True,
-                field_validation=field_validation,
+                field_validation=self.field_validation,
             )
             if comparable(predicted) == comparable(live):
-                verdicts.record(key, digest=digest, resource_version=resource_version(live))
-                return Change(key, Action.UNCHANGED, version)
+                return live, None
         applied, created = await guarded_apply(
-            client, desired, live=live, app=app, force=force, adopt=adopt, field_validation=field_validation
+            self.client,
+            self.desired,
+            live=live,
+            app=self.app,
+            force=force,
+            adopt=self.adopt,
+            field_validation=self.field_validation,
         )
-    except GitwardError as error:
-        verdicts.forget(key)
-        return Change(key, Action.FAILED, version, safe_message(error, desired))
-    if applied is None:
-        return Change(key, Action.UNCHANGED, version)
-    verdicts.record(key, digest=digest, resource_version=resource_version(applied))
-    return Change(key, Action.CREATED if created else Action.CONFIGURED, version)
+        return None if applied is None else (applied, created)
+
+    async def fresh(self) -> dict[str, Any] | None:
+        """The live object as the server has it now, managedFields included (the cache drops them)."""
+        key = ResourceKey.of(self.desired)
+        api_version = str(self.desired.get("apiVersion", ""))
+        return await self.client.get(api_version, key.kind, key.namespace, key.name)
+
+
+async def _take_back(send: _Send, error: GitwardError, *, force: bool) -> _Applied | GitwardError:
+    """Apply again with force when the conflict is only with out-of-band updates (``conflicts``)."""
+    if force or not isinstance(error, ClusterError) or error.status != 409:
+        return error
+    try:
+        live = await send.fresh()
+        if not out_of_band_only(error, live) or foreign_owner(live, send.app) is not None:
+            return error
+        return await send(live, force=True)
+    except GitwardError as again:
+        return again
