@@ -72,7 +72,7 @@ async def test_persistent_5xx_raises_after_the_attempts_with_the_api_message() -
     with pytest.raises(ClusterError) as info:
         await transport.request("list", "GET", "/api/v1/pods", what="list Pod")
     assert info.value.status == 503
-    assert str(info.value) == "list Pod: etcd unavailable"
+    assert str(info.value) == "list Pod: HTTP 503: etcd unavailable"
     assert len(seen) == 3
     assert slept == pytest.approx([0.2, 0.4])
 
