@@ -80,6 +80,7 @@ class ApiServer:
         config = uvicorn.Config(
             app,
             log_level=self._log_level,
+            log_config=None,  # uvicorn logs through the process's handlers (``gitward run --log-format``)
             lifespan="off",
             access_log=False,
             ssl_certfile=str(tls.cert) if tls else None,

@@ -6,8 +6,14 @@ never printed unless ``--print-token`` is given; the token file's path always is
 
 Before anything is written, the state folder is checked and the cache folder made private
 (``store/private.py``), so a state folder others can write is refused with nothing written in it;
-the database is checked when the engine opens it. Every log line passes through ``redact_text``: a
-URL credential that reaches a log message by any route is masked there.
+the database is checked when the engine opens it. The log goes to stderr as ``--log-format`` says
+(``cli/logsetup.py``); every line passes through ``redact_text``: a URL credential that reaches a log
+message by any route is masked there.
+
+At start, one log line per renderer says whether it was found (path, version, supported range) or is
+missing and how to install it (``render/tools.py``). Apps whose destination is ``in-cluster`` need
+``KUBECONFIG`` or the pod's service account (``cluster/incluster.py``); with neither, ``run`` stops
+with one error that says so, before anything is started.
 
 TLS: ``--tls-cert``/``--tls-key`` serve the operator's certificate; ``--tls auto`` makes a self-signed
 one in the state folder on first start and reuses it (``api/tls.py``), and ``server.json`` names it so
@@ -31,10 +37,13 @@ import typer
 from rich.text import Text
 
 from gitward.cli.client import CliError
+from gitward.cli.logsetup import LogFormat, LogLevel, configure_logging
 from gitward.cli.output import reporting_errors
 from gitward.core.errors import GitwardError
 from gitward.core.localserver import DEFAULT_STATE_FILE, ServerInfo, user_state_dir
-from gitward.core.redact import redact_text
+from gitward.core.logfields import fields
+
+log = logging.getLogger("gitward.run")
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
@@ -98,6 +107,16 @@ def run(
         Path | None, typer.Option("--tls-cert", help="PEM certificate (chain) to serve.")
     ] = None,
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")] = None,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format", envvar="GITWARD_LOG_FORMAT", help="Log lines on stderr: console or json."
+        ),
+    ] = LogFormat.CONSOLE,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option("--log-level", envvar="GITWARD_LOG_LEVEL", help="Least severe level logged."),
+    ] = LogLevel.INFO,
 ) -> None:
     """Run the engine and its HTTP API until SIGINT or SIGTERM."""
     with reporting_errors():
@@ -105,11 +124,13 @@ def run(
         state_file = (state or default_state_file()).absolute()
         tls_choice = _check_tls(tls, tls_cert, tls_key)
         engine_module = _engine_module()
-        _configure_logging()
+        configure_logging(log_format, log_level)
         settings = engine_module.EngineSettings(config_path=config.absolute(), state_path=state_file)
         settings = _tuned(settings, concurrency=concurrency, qps=kube_qps, burst=kube_burst)
         try:
             _prepare_state(state_file, settings.cache_dir)
+            _reach_in_cluster(settings.config_path, state_file.parent)
+            _report_renderers()
             tls_files = _tls_files(tls_choice, state_file, host)
             serve = _serve(engine_module.Engine, settings, state_file, host, port, print_token, tls_files)
             _run_loop(serve)
@@ -140,17 +161,59 @@ def _tls_files(choice: tuple[TlsMode, Path | None, Path | None], state_file: Pat
     return None
 
 
-class _RedactingFormatter(logging.Formatter):
-    """Masks URL credentials in the whole line, exception text included."""
+def _report_renderers() -> None:
+    """One line per renderer: found (path, version) or missing (how to install it)."""
+    from gitward.render.tools import check_renderers
 
-    def format(self, record: logging.LogRecord) -> str:
-        return redact_text(super().format(record))
+    for check in check_renderers():
+        ok = check.found and check.in_range is not False
+        log.log(
+            logging.INFO if ok else logging.WARNING,
+            check.describe(),
+            extra=fields(
+                renderer=check.renderer.name,
+                found=check.found,
+                path=str(check.path) if check.path is not None else None,
+                version=check.version,
+                supported=check.renderer.supported,
+            ),
+        )
 
 
-def _configure_logging() -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
+def _in_cluster_apps(config_path: Path) -> list[str]:
+    """The apps whose destination is ``in-cluster`` when no Cluster object of that name is defined;
+    an unreadable config is the engine's to report, so it yields none here."""
+    from gitward.model import IN_CLUSTER
+    from gitward.reconcile.config import load_config
+
+    try:
+        loaded = load_config(config_path)
+    except GitwardError:
+        return []
+    if loaded.cluster(IN_CLUSTER) is not None:
+        return []
+    return sorted(app.name for app in loaded.applications if app.spec.destination.cluster == IN_CLUSTER)
+
+
+def _reach_in_cluster(config_path: Path, state_dir: Path) -> None:
+    """``in-cluster`` through KUBECONFIG, else the pod's service account (a kubeconfig written into
+    the state folder, naming the mounted token), else one error naming both."""
+    if os.environ.get("KUBECONFIG"):
+        return
+    apps = _in_cluster_apps(config_path)
+    if not apps:
+        return
+    from gitward.cluster.incluster import in_cluster_kubeconfig, no_in_cluster_message
+
+    text = in_cluster_kubeconfig(os.environ)
+    if text is None:
+        raise CliError(no_in_cluster_message(apps))
+    target = state_dir / "in-cluster.kubeconfig"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.environ["KUBECONFIG"] = str(target)  # where the engine looks for ``in-cluster``
+    log.info("in-cluster: using the pod's service account", extra=fields(kubeconfig=str(target)))
 
 
 def _run_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -199,6 +262,7 @@ async def _serve(
     from gitward.ui.render import renderer
 
     def announce(info: ServerInfo) -> None:
+        log.info("gitward API listening on %s", info.url, extra=fields(url=info.url))
         out = console()
         out.print(Text(f"gitward API listening on {info.url}", style="green"), soft_wrap=True)
         out.print(Text(f"web UI: {info.url}/ (sign in with a token)"), soft_wrap=True)

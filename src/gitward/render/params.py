@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gitward.render.tools import locate
 
 ENGINES = ("plain", "kustomize", "helm")
 SANDBOX_MODES = ("required", "off")
@@ -81,12 +81,9 @@ class RenderParams:
 
 
 def _find(name: str) -> Path:
-    """The tool named by ``GITWARD_<NAME>``, else found on PATH, else the bare name."""
-    env = os.environ.get(f"GITWARD_{name.upper()}")
-    if env:
-        return Path(env)
-    found = shutil.which(name)
-    return Path(found) if found else Path(name)
+    """The tool named by ``GITWARD_<NAME>``, else on PATH, else next to gitward's own executable,
+    else the bare name (``tools.locate``)."""
+    return locate(name)
 
 
 def _find_jail() -> Path:
@@ -108,7 +105,8 @@ class RenderTools:
     @classmethod
     def discover(cls, *, timeout: float = 60.0) -> RenderTools:
         """Tools named by GITWARD_KUSTOMIZE / GITWARD_HELM / GITWARD_BWRAP / GITWARD_SOPS, else on PATH,
-        else bare names. A bare name that does not exist only fails when a render needs that tool.
+        else next to gitward's own executable (``tools.find_tool``), else bare names. A bare name
+        only fails when a render needs that tool, with how to install it.
         """
         return cls(kustomize=_find("kustomize"), helm=_find("helm"), timeout=timeout)
 

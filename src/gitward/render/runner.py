@@ -26,6 +26,7 @@ from pathlib import Path
 from gitward.core.errors import RenderError
 from gitward.render.jail import Confinement, jailed_argv, unavailable
 from gitward.render.params import DEFAULT_SETTINGS, RenderSettings
+from gitward.render.tools import install_hint
 
 _SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _JAIL_PREFIX = "bwrap: "
@@ -115,9 +116,16 @@ def _locate(program: str, *, name: str) -> str:
     found = shutil.which(program, path=_SAFE_PATH) if "/" not in program else program
     if found is None or not os.path.isfile(found) or not os.access(found, os.X_OK):
         raise RenderError(
-            f"{name} could not be started: {program} is not an executable file", reason="RenderToolMissing"
+            _with_hint(f"{name} could not be started: {program} is not an executable file", name),
+            reason="RenderToolMissing",
         )
     return found
+
+
+def _with_hint(message: str, name: str) -> str:
+    """``message`` and, for a renderer, how to install it (the same words as ``gitward run``'s start)."""
+    hint = install_hint(name)
+    return f"{message}; {hint}" if hint else message
 
 
 async def run_tool(
@@ -150,7 +158,7 @@ async def run_tool(
         )
     except OSError as exc:
         raise RenderError(
-            f"{name} could not be started: {exc.strerror}", reason="RenderToolMissing"
+            _with_hint(f"{name} could not be started: {exc.strerror}", name), reason="RenderToolMissing"
         ) from None
     stdout, stderr, code = await _communicate(process, name=name, time_limit=time_limit, settings=settings)
     message = _clean(stderr.decode("utf-8", "replace"), scrub or {})
@@ -170,7 +178,9 @@ async def tool_version(binary: Path, *, name: str, args: list[str], time_limit: 
     try:
         info = os.stat(binary)
     except OSError:
-        raise RenderError(f"{name} not found at {binary}", reason="RenderToolMissing") from None
+        raise RenderError(
+            _with_hint(f"{name} not found at {binary}", name), reason="RenderToolMissing"
+        ) from None
     key = (str(binary), info.st_size, info.st_mtime_ns)
     if key not in _versions:
         with tempfile.TemporaryDirectory(prefix="gitward-version-") as scratch:
