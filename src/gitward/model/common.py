@@ -113,11 +113,18 @@ def _positive(value: float) -> float:
     return value
 
 
+#: What ``parse_duration`` reads: Go units, optional surrounding blanks. The JSON schema of a
+#: Duration says "this pattern, or a number" (the custom resource definitions are made from it).
+DURATION_PATTERN: Final = r"^\s*([0-9]+(\.[0-9]+)?(ms|s|m|h))+\s*$"
+
 #: A Go-style duration written by the user, held as seconds (float).
 #: Dumped as JSON it is a Go duration string again (``300.0`` -> ``"5m"``), so documents round-trip.
 Duration = Annotated[
     float,
-    BeforeValidator(_duration_seconds),
+    BeforeValidator(
+        _duration_seconds,
+        json_schema_input_type=Annotated[str, Field(pattern=DURATION_PATTERN)] | float,
+    ),
     AfterValidator(_positive),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
