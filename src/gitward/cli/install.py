@@ -1,0 +1,115 @@
+"""``gitward crds`` and ``gitward install``: gitward's custom resource definitions and its in-cluster install.
+
+``crds`` prints the CRDs (``model/crds.py``) as a YAML stream, for ``kubectl apply --server-side -f -``.
+``install --export`` prints every manifest (``gitward.install``) with a header saying what does not
+work yet. ``install`` without ``--export`` applies server-side, as field manager ``gitward``, to the
+cluster of ``--kubeconfig`` (or ``KUBECONFIG``): the CRDs, the namespace, the service account and the
+RBAC. The Deployment, Service and PodDisruptionBudget wait for ``gitward run --from-cluster``: until
+it exists, ``install`` says so instead of starting a pod that cannot run (``WORKLOAD_NOTE``).
+
+Deliberately not here: building the manifests (``gitward.install``), deleting anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import textwrap
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gitward.cli.client import CliError
+from gitward.cli.output import reporting_errors
+from gitward.core.errors import GitwardError
+from gitward.install import WORKLOAD_NOTE, Settings, build, to_yaml
+from gitward.install.manifests import DEFAULT_IMAGE, DEFAULT_NAMESPACE, FIELD_MANAGER
+from gitward.model.common import check_namespace
+
+
+def crds() -> None:
+    """Print gitward's CustomResourceDefinitions (group gitward.dev) as YAML."""
+    typer.echo(to_yaml(build().crds), nl=False)
+
+
+def install(
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Namespace gitward runs in.")
+    ] = DEFAULT_NAMESPACE,
+    replicas: Annotated[int, typer.Option("--replicas", min=1, help="Replicas of the Deployment.")] = 1,
+    image: Annotated[str, typer.Option("--image", help="Container image of gitward.")] = DEFAULT_IMAGE,
+    export: Annotated[
+        bool, typer.Option("--export", help="Print every manifest instead of applying.")
+    ] = False,
+    apply_role: Annotated[
+        bool,
+        typer.Option(
+            "--apply-role/--no-apply-role",
+            help="Include the separate gitward-apply ClusterRole (* on all) for syncing to in-cluster.",
+        ),
+    ] = True,
+    kubeconfig: Annotated[
+        Path | None, typer.Option("--kubeconfig", help="Cluster to install into; default: KUBECONFIG.")
+    ] = None,
+) -> None:
+    """Install gitward's CRDs and RBAC into a cluster, or print the whole install with --export."""
+    with reporting_errors():
+        try:
+            check_namespace(namespace)
+        except ValueError as exc:
+            raise CliError(f"--namespace: {exc}") from None
+        if not namespace:
+            raise CliError("--namespace must not be empty")
+        manifests = build(
+            Settings(namespace=namespace, replicas=replicas, image=image, apply_role=apply_role)
+        )
+        if export:
+            typer.echo(to_yaml(manifests.everything, header=_export_header()), nl=False)
+            return
+        path = _kubeconfig(kubeconfig)
+        for line in asyncio.run(_apply(path, manifests.applicable)):
+            typer.echo(line)
+    typer.echo(f"not applied: Deployment, Service, PodDisruptionBudget. {WORKLOAD_NOTE}", err=True)
+
+
+def _export_header() -> str:
+    return (
+        "gitward install --export: CRDs, namespace, service account, RBAC, Deployment, Service,\n"
+        "PodDisruptionBudget. Apply with: kubectl apply --server-side -f -\n"
+        "\n" + textwrap.fill(WORKLOAD_NOTE, width=100) + "\n"
+    )
+
+
+def _kubeconfig(option: Path | None) -> Path:
+    if option is not None:
+        return option
+    first = next((p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p), None)
+    if first is None:
+        raise CliError("no cluster: give --kubeconfig or set KUBECONFIG (or use --export to print instead)")
+    return Path(first)
+
+
+async def _apply(kubeconfig: Path, manifests: tuple[dict[str, Any], ...]) -> list[str]:
+    """Server-side apply in order; one line per object. Imported here: ``gitward app ...`` never
+    loads the cluster client."""
+    from gitward.cluster.lightkube_client import LightkubeClient
+
+    lines = []
+    try:
+        client = await LightkubeClient.from_kubeconfig(kubeconfig)
+    except GitwardError as exc:
+        raise CliError(f"{exc.reason}: {exc.message}") from None
+    try:
+        for manifest in manifests:
+            meta = manifest["metadata"]
+            where = f"{meta['namespace']}/" if "namespace" in meta else ""
+            what = f"{manifest['kind']} {where}{meta['name']}"
+            try:
+                await client.apply(manifest, field_manager=FIELD_MANAGER, force=True)
+            except GitwardError as exc:
+                raise CliError(f"{what}: {exc.message}") from None
+            lines.append(f"applied {what}")
+    finally:
+        await client.close()
+    return lines
