@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     tools = sub.add_parser("tools", help="build the pinned tools (cached by version)")
     tools.add_argument("names", nargs="*")
     sub.add_parser("bin-dir", help="print the folder of built tools, for PATH")
+    sub.add_parser("deploy-manifests", help="write deploy/ (kustomize base, Helm chart) from the install")
     cluster = sub.add_parser("cluster", help="local Kubernetes clusters")
     cluster.add_argument("action", choices=["up", "down", "status"])
     cluster.add_argument("name", nargs="?", default="gitward")
@@ -47,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "bin-dir":
             print(toolchain.bin_dir())
+            return 0
+        if args.command == "deploy-manifests":
+            from devtools import deploymanifests
+
+            for path in deploymanifests.write():
+                print(f"wrote {path}")
             return 0
         return _cluster(args)
     except (toolchain.ToolError, localcluster.ClusterError) as err:
