@@ -3,7 +3,10 @@
 One invalid Application must not stop the others (docs/reliability.md, bad input 17), so each document is
 validated independently and failures become ``ObjectError`` values instead of exceptions. Names must
 be unique per kind: when two documents claim one name, every copy is refused, so which one runs
-never depends on file order. Documents that are not gitward, Argo CD or Flux objects are reported.
+never depends on file order. Documents that are not gitward, Argo CD or Flux objects are reported;
+an Argo CD or Flux kind gitward does not read (a HelmRelease, an ArtifactGenerator) is refused with
+what it is and what to write instead (``model/foreign.py``). Only errors about Applications name an
+application (``lists_as_application``): any other refused object is a config error, never an app.
 
 Deliberately not here: reading files and YAML (the caller passes parsed documents), and cross-object
 rules (a missing Project or Cluster is reported when the app is reconciled).
@@ -20,17 +23,19 @@ import pydantic
 
 from gitward.model.access import OIDCProvider, Role, RoleBinding
 from gitward.model.application import Application
-from gitward.model.argocd import from_argocd, is_argocd_application
+from gitward.model.argocd import ARGO_API_VERSION, from_argocd, is_argocd_application
 from gitward.model.cluster import Cluster
 from gitward.model.common import GROUP
 from gitward.model.errors import ConversionError, ObjectError, describe
 from gitward.model.flux import (
+    FLUX_VERSIONS,
     from_flux,
     is_flux_git_repository,
     is_flux_kustomization,
     object_ref,
     source_ref,
 )
+from gitward.model.foreign import foreign_kind, foreign_object_message, group_of
 from gitward.model.notification import Notification
 from gitward.model.project import DEFAULT_PROJECT, Project
 from gitward.model.receiver import Receiver
@@ -113,11 +118,39 @@ def load_object(document: Mapping[str, Any]) -> GitwardObject:
         return from_argocd(document)
     api_version, kind = document.get("apiVersion"), document.get("kind")
     if _group(document) != GROUP:
-        raise ConversionError(f"apiVersion {api_version!r} kind {kind!r} is not a gitward object")
+        foreign = _foreign_message(document)
+        raise ConversionError(foreign or f"apiVersion {api_version!r} kind {kind!r} is not a gitward object")
     model = _GITWARD_KINDS.get(str(kind))
     if model is None:
         raise ConversionError(f"kind {kind!r} is not supported (known: {', '.join(_GITWARD_KINDS)})")
     return model.model_validate(document)
+
+
+def _foreign_message(document: Mapping[str, Any]) -> str | None:
+    """Why an Argo CD or Flux object is refused: a version gitward does not read, or a kind it does not
+    run at all; None for any other object."""
+    api_version, kind = str(document.get("apiVersion") or ""), str(document.get("kind") or "")
+    group = group_of(api_version)
+    found = foreign_kind(group, kind)
+    if found is None:
+        return None
+    if found.in_config:
+        versions = (
+            [ARGO_API_VERSION] if group == "argoproj.io" else [f"{group}/{v}" for v in sorted(FLUX_VERSIONS)]
+        )
+        return (
+            f"{kind} of apiVersion {api_version!r} is not read by gitward (it reads {' and '.join(versions)})"
+        )
+    metadata = document.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    return foreign_object_message(api_version, kind, name if isinstance(name, str) else "")
+
+
+def lists_as_application(error: ObjectError) -> bool:
+    """Whether a refused document is shown as an invalid application (so its owner sees why, and its
+    last good state is kept): an Application, gitward's or converted, or a document whose kind could
+    not be read. Any other refused object (a Project, a Flux HelmRelease) is a config error only."""
+    return error.kind in ("Application", "")
 
 
 def load_objects(documents: Iterable[Mapping[str, Any] | None]) -> LoadedConfig:
@@ -173,9 +206,19 @@ def _load_flux(
         errors.append(_error(index, kustomization, exc))
 
 
+#: Argo CD and Flux kinds that are applications, whatever their version: refused, they list as invalid apps.
+_FOREIGN_APPLICATIONS = frozenset(
+    {("argoproj.io", "Application"), ("kustomize.toolkit.fluxcd.io", "Kustomization")}
+)
+
+
+def _names_application(document: Mapping[str, Any]) -> bool:
+    return (group_of(str(document.get("apiVersion") or "")), document.get("kind")) in _FOREIGN_APPLICATIONS
+
+
 def _error(index: int, document: Mapping[str, Any], exc: Exception) -> ObjectError:
     message = describe(exc) if isinstance(exc, pydantic.ValidationError) else str(exc)
-    kind = "Application" if is_argocd_application(document) or is_flux_kustomization(document) else ""
+    kind = "Application" if _names_application(document) else ""
     kind = kind or (str(document.get("kind")) if isinstance(document.get("kind"), str) else "")
     metadata = document.get("metadata")
     name = metadata.get("name") if isinstance(metadata, Mapping) else None

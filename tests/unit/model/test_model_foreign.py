@@ -8,8 +8,15 @@ import pydantic
 import pytest
 import yaml
 
+from gitward.core.errors import ValidationError
 from gitward.model import ConversionError, from_argocd, from_flux, load_objects
-from gitward.model.foreign import CONVERTED_FROM_ANNOTATION
+from gitward.model.foreign import (
+    CONVERTED_FROM_ANNOTATION,
+    describe_foreign,
+    foreign_object_message,
+    foreign_refusal,
+)
+from gitward.model.loader import lists_as_application
 
 ARGO = yaml.safe_load(
     """
@@ -295,3 +302,147 @@ def test_flux_loader_pairs_by_namespace_and_name_in_any_order() -> None:
     config = load_objects([REPOSITORY, KUSTOMIZATION])
     assert [a.name for a in config.applications] == ["apps"]
     assert config.errors == ()
+
+
+# -- Argo CD and Flux kinds gitward does not run ----------------------------------------------------
+
+FOREIGN = [
+    ("argoproj.io/v1alpha1", "Application"),
+    ("argoproj.io/v1alpha1", "ApplicationSet"),
+    ("argoproj.io/v1alpha1", "AppProject"),
+    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+    ("source.toolkit.fluxcd.io/v1", "GitRepository"),
+    ("source.toolkit.fluxcd.io/v1", "HelmRepository"),
+    ("source.toolkit.fluxcd.io/v1beta2", "OCIRepository"),
+    ("source.toolkit.fluxcd.io/v1", "Bucket"),
+    ("source.toolkit.fluxcd.io/v1", "HelmChart"),
+    ("source.toolkit.fluxcd.io/v1", "ExternalArtifact"),
+    ("helm.toolkit.fluxcd.io/v2", "HelmRelease"),
+    ("source.extensions.fluxcd.io/v1beta1", "ArtifactGenerator"),
+    ("image.toolkit.fluxcd.io/v1beta2", "ImagePolicy"),
+    ("image.toolkit.fluxcd.io/v1beta2", "ImageRepository"),
+    ("image.toolkit.fluxcd.io/v1beta2", "ImageUpdateAutomation"),
+    ("notification.toolkit.fluxcd.io/v1beta3", "Alert"),
+    ("notification.toolkit.fluxcd.io/v1beta3", "Provider"),
+    ("notification.toolkit.fluxcd.io/v1", "Receiver"),
+]
+
+
+@pytest.mark.parametrize(("api_version", "kind"), FOREIGN)
+def test_every_argo_and_flux_kind_is_described(api_version: str, kind: str) -> None:
+    message = foreign_object_message(api_version, kind, "x")
+    assert message is not None
+    assert message.startswith(f"{kind} x ({api_version}) is ")
+    assert "gitward does not run" in message
+    assert message.endswith("instead")
+
+
+@pytest.mark.parametrize(
+    ("group", "kind"),
+    [
+        ("apps", "Deployment"),
+        ("", "ConfigMap"),
+        ("kustomize.config.k8s.io", "Kustomization"),  # a kustomization.yaml, not Flux
+        ("gitward.dev", "Application"),
+        ("example.com", "HelmRelease"),  # same kind, another project's group
+    ],
+)
+def test_other_kinds_are_not_foreign(group: str, kind: str) -> None:
+    assert describe_foreign(group, kind) is None
+
+
+def test_a_helm_release_says_what_it_is_and_what_to_write_instead() -> None:
+    assert describe_foreign("helm.toolkit.fluxcd.io", "HelmRelease") == (
+        "is a Flux Helm release; gitward does not run Flux HelmReleases: "
+        "declare an Application with a Helm source instead"
+    )
+    assert foreign_object_message("helm.toolkit.fluxcd.io/v2", "HelmRelease", "podinfo") == (
+        "HelmRelease podinfo (helm.toolkit.fluxcd.io/v2) is a Flux Helm release; gitward does not run "
+        "Flux HelmReleases: declare an Application with a Helm source instead"
+    )
+
+
+def test_refusal_names_each_foreign_object_once_and_ignores_the_rest() -> None:
+    assert foreign_refusal([("v1", "ConfigMap", "a"), ("widgets.example.com/v1", "Widget", "w")]) is None
+    error = foreign_refusal(
+        [
+            ("source.toolkit.fluxcd.io/v1", "HelmRepository", "podinfo"),
+            ("v1", "ConfigMap", "a"),
+            ("helm.toolkit.fluxcd.io/v2", "HelmRelease", "podinfo"),
+            ("helm.toolkit.fluxcd.io/v2", "HelmRelease", "podinfo"),
+        ]
+    )
+    assert isinstance(error, ValidationError)
+    assert error.reason == "ForeignObject"
+    text = str(error)
+    assert text.startswith("HelmRepository podinfo (source.toolkit.fluxcd.io/v1) is a Flux Helm repository")
+    assert text.count("HelmRelease podinfo (helm.toolkit.fluxcd.io/v2) is a Flux Helm release") == 1
+    assert "ConfigMap" not in text
+    assert text.endswith("; nothing is applied")
+
+
+def test_a_long_refusal_counts_what_it_does_not_name() -> None:
+    many = [("helm.toolkit.fluxcd.io/v2", "HelmRelease", f"r{i}") for i in range(8)]
+    error = foreign_refusal(many)
+    assert error is not None
+    assert "HelmRelease r4 " in str(error)
+    assert "HelmRelease r5 " not in str(error)
+    assert "and 3 more Argo CD or Flux objects" in str(error)
+
+
+def test_kinds_gitward_does_not_run_are_config_errors_not_applications() -> None:
+    config = load_objects(
+        yaml.safe_load_all(
+            """
+apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata: {name: podinfo-artifacts, namespace: flux-system}
+spec: {sources: [{alias: podinfo, kind: GitRepository, name: podinfo}]}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo, namespace: flux-system}
+spec: {chart: {spec: {chart: podinfo, sourceRef: {kind: HelmRepository, name: podinfo}}}}
+---
+apiVersion: gitward.dev/v1alpha1
+kind: Application
+metadata: {name: web}
+spec: {source: {repoURL: "https://git.example.com/org/apps.git"}}
+"""
+        )
+    )
+    assert [a.name for a in config.applications] == ["web"]
+    errors = {(e.kind, e.name): e for e in config.errors}
+    assert set(errors) == {("ArtifactGenerator", "podinfo-artifacts"), ("HelmRelease", "podinfo")}
+    assert errors[("ArtifactGenerator", "podinfo-artifacts")].message.startswith(
+        "ArtifactGenerator podinfo-artifacts (source.extensions.fluxcd.io/v1beta1) "
+        "is a Flux artifact generator; gitward does not run Flux ArtifactGenerators"
+    )
+    assert "declare an Application with a Helm source instead" in errors[("HelmRelease", "podinfo")].message
+    assert not any(lists_as_application(e) for e in config.errors)
+
+
+def test_an_argo_or_flux_application_of_an_unread_version_is_an_invalid_application() -> None:
+    kustomization = {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1beta1",
+        "kind": "Kustomization",
+        "metadata": {"name": "apps", "namespace": "flux-system"},
+        "spec": {"path": "./apps"},
+    }
+    repository = {
+        "apiVersion": "source.toolkit.fluxcd.io/v1beta1",
+        "kind": "GitRepository",
+        "metadata": {"name": "apps", "namespace": "flux-system"},
+        "spec": {"url": "https://git.example.com/org/apps.git"},
+    }
+    config = load_objects([kustomization, repository])
+    by_kind = {e.kind: e for e in config.errors}
+    assert set(by_kind) == {"Application", "GitRepository"}
+    assert by_kind["Application"].name == "apps"
+    assert "'kustomize.toolkit.fluxcd.io/v1beta1' is not read by gitward" in by_kind["Application"].message
+    assert (
+        "kustomize.toolkit.fluxcd.io/v1 and kustomize.toolkit.fluxcd.io/v1beta2"
+        in by_kind["Application"].message
+    )
+    assert lists_as_application(by_kind["Application"])
+    assert not lists_as_application(by_kind["GitRepository"])
