@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 from devtools.gitservers import HttpGitServer
 
+from gitward.core.localserver import server_record_path
+
 GITWARD = Path(sys.executable).with_name("gitward")
 
 
@@ -59,16 +61,20 @@ class GitwardProcess:
         return Path(self.env["XDG_STATE_HOME"]) / "gitward"
 
     @property
+    def state_file(self) -> Path:
+        return self.root / "state" / "state.db"
+
+    @property
     def server_json(self) -> Path:
-        return self.state_dir / "server.json"
+        """The server's own record (``core/localserver.py``), keyed by its state file."""
+        return server_record_path(self.state_dir, self.state_file)
 
     @property
     def log(self) -> Path:
         return self.root / "gitward.log"
 
     def start(self, config: Path) -> None:
-        state = self.root / "state" / "state.db"
-        args = [str(GITWARD), "run", "--config", str(config), "--state", str(state)]
+        args = [str(GITWARD), "run", "--config", str(config), "--state", str(self.state_file)]
         args += ["--listen", f"127.0.0.1:{self.port}"]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT)

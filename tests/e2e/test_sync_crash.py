@@ -28,6 +28,7 @@ from devtools.gitservers import FileGitServer
 from tests.e2e.process import GITWARD, GitwardProcess, application, configmap, free_port, unique
 
 from gitward.cluster.lightkube_client import LightkubeClient
+from gitward.core.localserver import server_record_path
 from gitward.core.marks import owner_of
 
 pytestmark = pytest.mark.e2e
@@ -70,7 +71,7 @@ class Server:
 
     def launch(self) -> None:
         assert self.process is None
-        (self.root / "xdg" / "gitward" / "server.json").unlink(missing_ok=True)
+        server_record_path(self.root / "xdg" / "gitward", self.root / "state.db").unlink(missing_ok=True)
         log = self.root / f"gitward-{len(self.logs)}.log"
         self.logs.append(log)
         args = [str(GITWARD), "run", "--config", str(self.config), "--state", str(self.root / "state.db")]

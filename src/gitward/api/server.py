@@ -3,7 +3,7 @@
 ``ApiServer`` binds its socket itself (so "address in use" is a clear error raised before the engine
 starts, not uvicorn's ``sys.exit``) and leaves signal handling to its owner: uvicorn's own handlers
 would re-raise SIGINT after shutdown and cut the engine's stop short. ``run_standalone`` is the whole
-life of ``gitward run``: admin token, API tokens, access config, TLS, engine, API, ``server.json``,
+life of ``gitward run``: admin token, API tokens, access config, TLS, engine, API, the local-server record,
 then on SIGINT/SIGTERM the reverse order -- the API stops taking requests before the engine stops.
 
 The access config (Roles, RoleBindings, OIDCProviders of ``model/access.py``) is read from the same
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
@@ -173,6 +174,7 @@ async def run_standalone(
             announce=announce,
             stop=stop,
             token_file=token_file,
+            state_file=state_file,
             tls=tls,
             announce_ca=announce_ca,
             ui=ui,
@@ -191,6 +193,7 @@ async def _serve(
     announce: Callable[[ServerInfo], None],
     stop: asyncio.Event | None,
     token_file: Path,
+    state_file: Path,
     tls: TlsFiles | None,
     announce_ca: bool,
     ui: PageRenderer | None = None,
@@ -209,7 +212,9 @@ async def _serve(
         try:
             await server.start(create_app(engine, access=access, ui=ui))
             ca_file = tls.cert if tls is not None and announce_ca else None
-            info = ServerInfo(url=server.url, token_file=token_file, ca_file=ca_file)
+            info = ServerInfo(
+                url=server.url, token_file=token_file, ca_file=ca_file, state_file=state_file, pid=os.getpid()
+            )
             write_server_info(user_state_dir, info)
             try:
                 announce(info)

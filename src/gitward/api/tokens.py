@@ -1,4 +1,4 @@
-"""The admin token file and the ``server.json`` announcement of a local server.
+"""The admin token file and the announcement of a local server (its record, ``core/localserver.py``).
 
 On first start the server creates ``<state-file-stem>.token`` next to its state database, mode 0600,
 holding ``secrets.token_urlsafe(32)``; later starts reuse it so clients keep working across restarts.
@@ -18,7 +18,7 @@ import stat
 from pathlib import Path
 
 from gitward.core.errors import ValidationError
-from gitward.core.localserver import SERVER_INFO_FILE, ServerInfo
+from gitward.core.localserver import SERVER_INFO_FILE, ServerInfo, server_record_path
 
 
 def load_or_create_token(path: Path) -> str:
@@ -44,11 +44,19 @@ def _read_token(path: Path) -> str:
     return token
 
 
+def _record_path(state_dir: Path, info: ServerInfo) -> Path:
+    """The server's own record, keyed by its state file; ``server.json`` for one without."""
+    if info.state_file is None:
+        return state_dir / SERVER_INFO_FILE
+    return server_record_path(state_dir, info.state_file)
+
+
 def write_server_info(state_dir: Path, info: ServerInfo) -> Path:
-    """Write ``server.json`` atomically (temp file + rename) so a reader never sees half of it."""
+    """Write the server's record atomically (temp file + rename) so a reader never sees half of it."""
+    target = _record_path(state_dir, info)
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    target = state_dir / SERVER_INFO_FILE
-    temp = target.with_name(f".{SERVER_INFO_FILE}.{os.getpid()}")
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = target.with_name(f".{target.name}.{os.getpid()}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(info.to_json())
@@ -57,8 +65,8 @@ def write_server_info(state_dir: Path, info: ServerInfo) -> Path:
 
 
 def remove_server_info(state_dir: Path, info: ServerInfo) -> None:
-    """Remove ``server.json`` only if it still announces this server (another may have replaced it)."""
-    target = state_dir / SERVER_INFO_FILE
+    """Remove the record only if it still announces this server (a restart may have replaced it)."""
+    target = _record_path(state_dir, info)
     with contextlib.suppress(OSError, ValueError):
         if ServerInfo.from_json(target.read_text(encoding="utf-8")) == info:
             target.unlink()

@@ -130,9 +130,11 @@ def run(
         try:
             _prepare_state(state_file, settings.cache_dir)
             _reach_in_cluster(settings.config_path, state_file.parent)
-            _report_renderers()
+            renderers = _check_renderers()
             tls_files = _tls_files(tls_choice, state_file, host)
-            serve = _serve(engine_module.Engine, settings, state_file, host, port, print_token, tls_files)
+            serve = _serve(
+                engine_module.Engine, settings, state_file, host, port, print_token, tls_files, renderers
+            )
             _run_loop(serve)
         except GitwardError as exc:
             raise CliError(f"{exc.reason}: {exc.message}") from None
@@ -161,11 +163,17 @@ def _tls_files(choice: tuple[TlsMode, Path | None, Path | None], state_file: Pat
     return None
 
 
-def _report_renderers() -> None:
-    """One line per renderer: found (path, version) or missing (how to install it)."""
+def _check_renderers() -> list[Any]:
+    """Each renderer found (path, version) or missing; logged once the engine has started, so a
+    start that fails shows its one error alone."""
     from gitward.render.tools import check_renderers
 
-    for check in check_renderers():
+    return check_renderers()
+
+
+def _report_renderers(checks: list[Any]) -> None:
+    """One line per renderer: found (path, version) or missing (how to install it)."""
+    for check in checks:
         ok = check.found and check.in_range is not False
         log.log(
             logging.INFO if ok else logging.WARNING,
@@ -256,6 +264,7 @@ async def _serve(
     port: int,
     print_token: bool,
     tls_files: Any,
+    renderers: list[Any],
 ) -> None:
     from gitward.api.server import run_standalone
     from gitward.cli.output import console
@@ -274,8 +283,13 @@ async def _serve(
                 Text(f"admin token: {info.token_file.read_text(encoding='ascii').strip()}"), soft_wrap=True
             )
 
+    async def start_engine() -> Any:
+        engine = await engine_class.start(settings)
+        _report_renderers(renderers)  # before any app's first pass can run
+        return engine
+
     await run_standalone(
-        start_engine=lambda: engine_class.start(settings),
+        start_engine=start_engine,
         state_file=state_file,
         user_state_dir=user_state_dir(environ=os.environ, home=Path.home()),
         host=host,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import stat
 import urllib.request
 from pathlib import Path
@@ -14,7 +15,7 @@ from tests.unit.api.api_fake_service import FakeEngine
 from gitward.api.server import ApiServer, run_standalone
 from gitward.api.tokens import load_or_create_token, remove_server_info, write_server_info
 from gitward.core.errors import ValidationError
-from gitward.core.localserver import ServerInfo, token_file_for, user_state_dir
+from gitward.core.localserver import ServerInfo, server_record_path, token_file_for, user_state_dir
 
 
 def test_token_is_created_private_and_reused(tmp_path: Path) -> None:
@@ -113,7 +114,10 @@ async def test_run_standalone_serves_then_stops_api_before_engine(tmp_path: Path
     await asyncio.wait([task, asyncio.create_task(serving.wait())], return_when=asyncio.FIRST_COMPLETED)
     info = announced[0]
     assert info.token_file == tmp_path / "data" / "state.token"
-    assert ServerInfo.from_json((state_dir / "server.json").read_text()) == info
+    record = server_record_path(state_dir, tmp_path / "data" / "state.db")
+    assert ServerInfo.from_json(record.read_text()) == info
+    assert info.state_file == tmp_path / "data" / "state.db"
+    assert info.pid == os.getpid()
     token = info.token_file.read_text().strip()
     status, body = await asyncio.to_thread(_get, info.url + "/api/v1/apps", token)
     assert status == 200
@@ -124,7 +128,7 @@ async def test_run_standalone_serves_then_stops_api_before_engine(tmp_path: Path
     stop.set()
     await task
     assert engine.stopped
-    assert not (state_dir / "server.json").exists()
+    assert not record.exists()
     with pytest.raises(OSError):
         await asyncio.to_thread(_get, info.url + "/healthz")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from gitward.api import create_app
 from gitward.api.server import ApiServer
-from gitward.core.localserver import ServerInfo
+from gitward.core.localserver import ServerInfo, server_record_path
 
 CLI_TOKEN = "cli-test-token-abcdef0123456789"
 
@@ -63,11 +64,15 @@ def runner(tmp_path: Path, state_home: Path) -> CliRunner:
 
 
 def announce_local_server(state_home: Path, url: str, token: str = CLI_TOKEN) -> Path:
-    """What `gitward run` leaves behind: server.json naming a 0600 token file."""
+    """What `gitward run` leaves behind: its record naming a 0600 token file (this process as its PID)."""
     folder = state_home / "gitward"
     folder.mkdir(parents=True, exist_ok=True)
     token_file = folder / "state.token"
     token_file.write_text(token + "\n")
     token_file.chmod(0o600)
-    (folder / "server.json").write_text(ServerInfo(url=url, token_file=token_file).to_json())
+    state_file = folder / "state.db"
+    record = server_record_path(folder, state_file)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    info = ServerInfo(url=url, token_file=token_file, state_file=state_file, pid=os.getpid())
+    record.write_text(info.to_json())
     return token_file

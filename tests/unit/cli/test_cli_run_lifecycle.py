@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 import gitward.cli.run as run_module
 from gitward.cli.main import app
+from gitward.core.localserver import server_record_path
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def test_run_serves_until_sigint(
     StandInEngine.instances.clear()
     config = tmp_path / "apps"
     config.mkdir()
-    server_json = state_home / "gitward" / "server.json"
+    server_json = server_record_path(state_home / "gitward", state_home / "gitward" / "state.db")
     seen: dict[str, Any] = {}
     client = threading.Thread(target=_client_then_interrupt, args=(server_json, seen))
     client.start()
