@@ -5,15 +5,22 @@ Files are read in path order (so output order and digest are stable), recursivel
 relative to the app directory or the bare file name (``*.yaml``, ``prod/*``); with no include every
 file is taken, and exclude wins over include. Sizes are checked before anything is read.
 
+A folder with no manifest at all but files of a language gitward does not render (Jsonnet, CUE,
+TypeScript) is refused with that said (``refuse_unrendered``), rather than rendering to nothing: an app
+pointed at a Jsonnet folder is told why it is empty. Jsonnet-bundler files (``jsonnetfile.json``)
+count as Jsonnet there, not as manifests.
+
 Deliberately not here: tool-based engines, substitution (applied by ``engine`` to every engine).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from gitward.core.errors import RenderError
 from gitward.render.manifests import collect_manifests
 from gitward.render.params import DEFAULT_SETTINGS, DirectoryParams, RenderSettings
 from gitward.render.sandbox import TreeFile, read_capped, walk_files
@@ -21,13 +28,54 @@ from gitward.render.yamlload import load_json_document, load_yaml_documents
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
+#: Files of languages gitward does not render, by suffix, and the language's name.
+UNRENDERED_SUFFIXES = {".jsonnet": "Jsonnet", ".libsonnet": "Jsonnet", ".cue": "CUE", ".ts": "TypeScript"}
+#: jsonnet-bundler's files: JSON, but never manifests.
+JSONNET_BUNDLER_FILES = frozenset({"jsonnetfile.json", "jsonnetfile.lock.json"})
+#: Files named in the error; the rest are counted.
+NAMED_FILES = 3
+
+
+def _base(file: TreeFile) -> str:
+    return file.relative.rsplit("/", 1)[-1]
+
+
+def unrendered_language(name: str) -> str | None:
+    """The language of a file gitward does not render (``main.jsonnet`` -> Jsonnet), else None."""
+    if name in JSONNET_BUNDLER_FILES:
+        return "Jsonnet"
+    suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+    return UNRENDERED_SUFFIXES.get(suffix)
+
+
+def refuse_unrendered(files: Sequence[TreeFile], *, directory: Path, root: Path) -> None:
+    """Raise when ``files`` (every file of the folder) hold no manifest but files of a language
+    gitward does not render; return otherwise (an empty folder renders to nothing, as before)."""
+    if any(_base(f).endswith(MANIFEST_SUFFIXES) and _base(f) not in JSONNET_BUNDLER_FILES for f in files):
+        return
+    foreign = [(f, language) for f in files if (language := unrendered_language(_base(f)))]
+    if not foreign:
+        return
+    languages = list(dict.fromkeys(language for _, language in foreign))
+    inner = [(root / f.relative).relative_to(directory).as_posix() for f, _ in foreign]
+    named = ", ".join(inner[:NAMED_FILES]) + (
+        f" and {len(inner) - NAMED_FILES} more" if len(inner) > NAMED_FILES else ""
+    )
+    where = directory.relative_to(root).as_posix()
+    folder = "the repository's top folder" if where == "." else f"folder {where}"
+    raise RenderError(
+        f"{folder} holds only {' and '.join(languages)} files ({named}); gitward does not render "
+        f"{' or '.join(languages)} (commit the manifests they produce, as YAML or JSON, instead)",
+        reason="UnrenderedLanguage",
+    )
+
 
 def _matches(patterns: tuple[str, ...], relative: str, name: str) -> bool:
     return any(fnmatchcase(relative, pattern) or fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def _selected(file: TreeFile, *, directory: Path, root: Path, params: DirectoryParams) -> bool:
-    name = file.relative.rsplit("/", 1)[-1]
+    name = _base(file)
     if not name.endswith(MANIFEST_SUFFIXES):
         return False
     if not (params.include or params.exclude):
@@ -55,12 +103,12 @@ def load_manifest_file(
 def selected_files(
     directory: Path, *, root: Path, params: DirectoryParams, settings: RenderSettings = DEFAULT_SETTINGS
 ) -> list[TreeFile]:
-    """The files ``render_plain`` reads, in its order; both paths already resolved."""
-    files = [
-        file
-        for file in walk_files(directory, root=root, recurse=params.recurse, settings=settings, resolved=True)
-        if _selected(file, directory=directory, root=root, params=params)
-    ]
+    """The files ``render_plain`` reads, in its order; both paths already resolved. A folder holding
+    only files of a language gitward does not render is refused (``refuse_unrendered``)."""
+    walked = list(walk_files(directory, root=root, recurse=params.recurse, settings=settings, resolved=True))
+    files = [file for file in walked if _selected(file, directory=directory, root=root, params=params)]
+    if all(_base(file) in JSONNET_BUNDLER_FILES for file in files):
+        refuse_unrendered(walked, directory=directory, root=root)
     return sorted(files, key=lambda file: file.relative)
 
 

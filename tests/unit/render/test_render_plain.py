@@ -154,3 +154,76 @@ async def test_render_missing_path_is_an_error(tmp_path: Path) -> None:
             kube_version="",
             api_versions=(),
         )
+
+
+# -- folders of languages gitward does not render ------------------------------------------------------
+
+
+async def _render(
+    directory: Path, root: Path, params: DirectoryParams | None = None
+) -> list[dict[str, object]]:
+    result = await render(
+        directory,
+        root=root,
+        params=RenderParams(directory=params or DirectoryParams()),
+        tools=NO_TOOLS,
+        kube_version="v1.36.3",
+        api_versions=(),
+    )
+    return list(result.manifests)
+
+
+async def test_a_jsonnet_folder_says_gitward_does_not_render_jsonnet(tmp_path: Path) -> None:
+    write(tmp_path / "apps" / "x" / "main.jsonnet", "{ apiVersion: 'v1', kind: 'ConfigMap' }\n")
+    write(tmp_path / "apps" / "x" / "README.md", "how to run it\n")
+    with pytest.raises(RenderError) as raised:
+        await _render(tmp_path / "apps" / "x", tmp_path)
+    assert raised.value.reason == "UnrenderedLanguage"
+    assert str(raised.value).startswith(
+        "folder apps/x holds only Jsonnet files (main.jsonnet); gitward does not render Jsonnet"
+    )
+
+
+def test_jsonnet_bundler_files_and_libraries_count_as_jsonnet(tmp_path: Path) -> None:
+    write(tmp_path / "jsonnetfile.json", '{"version": 1, "dependencies": []}\n')
+    write(tmp_path / "main.jsonnet", "{}\n")
+    for i in range(3):
+        write(tmp_path / "lib" / f"l{i}.libsonnet", "{}\n")
+    with pytest.raises(RenderError) as raised:
+        render_plain(tmp_path, root=tmp_path, params=DirectoryParams())
+    assert str(raised.value).startswith(
+        "the repository's top folder holds only Jsonnet files "
+        "(jsonnetfile.json, main.jsonnet, lib/l0.libsonnet and 2 more); gitward does not render Jsonnet"
+    )
+
+
+def test_cue_and_typescript_are_named_together(tmp_path: Path) -> None:
+    write(tmp_path / "app" / "deploy.cue", "package app\n")
+    write(tmp_path / "app" / "main.ts", "export {}\n")
+    with pytest.raises(
+        RenderError,
+        match=r"holds only CUE and TypeScript files \(deploy.cue, main.ts\); "
+        r"gitward does not render CUE or TypeScript",
+    ):
+        render_plain(tmp_path / "app", root=tmp_path, params=DirectoryParams())
+
+
+def test_manifests_next_to_jsonnet_render_as_before(tmp_path: Path) -> None:
+    write(tmp_path / "main.jsonnet", "{}\n")
+    write(tmp_path / "jsonnetfile.json", '{"version": 1}\n')
+    write(tmp_path / "cm.yaml", CM % "cm")
+    assert names(tmp_path, tmp_path, DirectoryParams(exclude=("jsonnetfile.json",))) == ["cm"]
+    # a folder with nothing at all, or only other files, still renders to nothing
+    empty = tmp_path / "docs"
+    write(empty / "README.md", "docs only\n")
+    assert names(empty, tmp_path) == []
+
+
+def test_a_recurse_off_folder_looks_only_at_its_own_files(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", CM % "a")
+    write(tmp_path / "sub" / "main.jsonnet", "{}\n")
+    assert names(tmp_path, tmp_path, DirectoryParams(recurse=False)) == ["a"]
+    write(tmp_path / "only" / "main.cue", "package x\n")
+    write(tmp_path / "only" / "deeper" / "cm.yaml", CM % "deep")
+    with pytest.raises(RenderError, match="folder only holds only CUE files"):
+        render_plain(tmp_path / "only", root=tmp_path, params=DirectoryParams(recurse=False))
