@@ -40,7 +40,7 @@ app = typer.Typer(help="Inspect and operate applications on a gitward server.", 
 
 Server = Annotated[
     str | None,
-    typer.Option("--server", help="API URL; default: $GITWARD_SERVER, then the local server.json."),
+    typer.Option("--server", help="API URL; default: $GITWARD_SERVER, then the one local gitward run."),
 ]
 CaFile = Annotated[
     Path | None,
@@ -75,10 +75,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         [
             ("Name", summary.get("name")),
             ("Project", summary.get("project")),
-            (
-                "Source",
-                f"{summary.get('repoURL', '')} {summary.get('path', '')} @ {summary.get('revision', '')}",
-            ),
+            ("Repo", summary.get("repoURL")),
+            ("Path", summary.get("path")),
+            ("Target", summary.get("revision")),
             ("Destination", _destination(summary)),
             ("Sync", sync.get("status")),
             ("Revision", short(sync.get("revision"))),

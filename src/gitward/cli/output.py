@@ -103,12 +103,17 @@ def plain_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title:
 
 
 def print_fields(pairs: Sequence[tuple[str, Any]]) -> None:
+    """``Label: value`` lines; a long value (a URL, a message) stays on its line, never cut or wrapped
+    into the next label's column: piped output is plain text, a terminal wraps softly."""
     out = console()
     width = max(len(label) for label, _ in pairs)
     for label, value in pairs:
+        if not out.is_terminal:
+            typer.echo(f"{label + ':':<{width + 1}} {_cell(value)}".rstrip())
+            continue
         line = Text(f"{label + ':':<{width + 1}} ", style="bold")
         line.append_text(styled(value))
-        out.print(line)
+        out.print(line, soft_wrap=True)
 
 
 def print_unified_diff(header: str, diff: str) -> None:

@@ -12,6 +12,7 @@ from tests.unit.cli.conftest import CLI_TOKEN, Served, announce_local_server
 from typer.testing import CliRunner, Result
 
 from gitward.cli.main import app
+from gitward.cli.output import print_fields
 
 
 def invoke(runner: CliRunner, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -49,7 +50,10 @@ def test_get_shows_fields_and_resources(runner: CliRunner, local: Served) -> Non
     assert result.exit_code == 0, result.output
     assert "OutOfSync" in result.stdout
     assert "1 of 2 pods ready" in result.stdout
-    assert "https://git.example.com/org/apps.git apps/broken @ main" in result.stdout
+    fields = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line[:12])
+    assert fields["Repo"].strip() == "https://git.example.com/org/apps.git"
+    assert fields["Path"].strip() == "apps/broken"
+    assert fields["Target"].strip() == "main"
     assert any(line.split()[:3] == ["Deployment", "broken", "broken"] for line in result.stdout.splitlines())
     data = yaml.safe_load(invoke(runner, "app", "get", "broken", "-o", "yaml").stdout)
     assert data["destination"] == {"cluster": "prod", "namespace": "broken"}
@@ -182,3 +186,10 @@ def test_version(runner: CliRunner) -> None:
     result = invoke(runner, "version")
     assert result.exit_code == 0
     assert result.stdout.startswith("gitward ")
+
+
+def test_long_field_values_stay_on_their_line(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "https://git.example.com/" + "/".join(["a-rather-long-group-name"] * 8) + "/apps.git"
+    print_fields([("Repo", url), ("Message", "line one\nline two"), ("Path", "apps/x")])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"Repo:    {url}", "Message: line one line two", "Path:    apps/x"]
