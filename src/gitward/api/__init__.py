@@ -2,7 +2,7 @@
 layers).
 
 ``create_app(service, token=...)`` builds the application; ``server.ApiServer`` runs it with uvicorn
-inside an existing asyncio loop; ``tokens`` keeps the admin token file and ``server.json``.
+inside an existing asyncio loop; ``tokens`` keeps the admin token file and the local-server record.
 """
 
 from gitward.api.app import create_app

@@ -156,7 +156,7 @@ async def run_standalone(
     ui: PageRenderer | None = None,
 ) -> None:
     """Serve until ``stop`` is set (by default: on SIGINT or SIGTERM), then shut down in order.
-    ``announce_ca``: name ``tls.cert`` in ``server.json`` as the certificate local clients trust.
+    ``announce_ca``: name ``tls.cert`` in the local-server record as the certificate local clients trust.
     ``ui``: the web UI's templates and assets, served by the same app (``api/pageseam.py``)."""
     token_file = token_file_for(state_file)
     admin_token = load_or_create_token(token_file)

@@ -7,7 +7,7 @@ the certificate is self-signed, valid for one year, for ``localhost``, ``127.0.0
 host's name and the listen address. A certificate that expires within 30 days, or that does not
 cover the listen address, is made anew at start.
 
-The CLI verifies it: a local server announces the certificate's path in ``server.json`` and
+The CLI verifies it: a local server announces the certificate's path in its local-server record and
 ``gitward`` trusts exactly that file for that server; any other client is given it with
 ``--ca-file``. There is no "skip verification" switch.
 

@@ -26,7 +26,7 @@ app = typer.Typer(help="Inspect projects on a gitward server.", no_args_is_help=
 
 Server = Annotated[
     str | None,
-    typer.Option("--server", help="API URL; default: $GITWARD_SERVER, then the local server.json."),
+    typer.Option("--server", help="API URL; default: $GITWARD_SERVER, then the one local gitward run."),
 ]
 CaFile = Annotated[
     Path | None,

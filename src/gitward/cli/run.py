@@ -1,4 +1,4 @@
-"""``gitward run``: the standalone server -- engine, API and ``server.json`` in one process.
+"""``gitward run``: the standalone server -- engine, API and the local-server record in one process.
 
 The engine (``gitward.reconcile.engine``) and the API stack are imported only when ``run`` is
 invoked, so ``gitward app list`` starts without loading FastAPI or the control loop. The token is
@@ -16,7 +16,7 @@ missing and how to install it (``render/tools.py``). Apps whose destination is `
 with one error that says so, before anything is started.
 
 TLS: ``--tls-cert``/``--tls-key`` serve the operator's certificate; ``--tls auto`` makes a self-signed
-one in the state folder on first start and reuses it (``api/tls.py``), and ``server.json`` names it so
+one in the state folder on first start and reuses it (``api/tls.py``), and the server's record names it so
 the local CLI trusts exactly that certificate.
 
 Deliberately not here: the server's life cycle itself (``api/server.py: run_standalone``).
