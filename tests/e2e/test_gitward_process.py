@@ -83,12 +83,33 @@ def test_drift_on_an_app_without_self_heal_shows_in_diff_until_sync(
     ]
     assert _live(kube_cluster, world, app) == {"size": "xl"}  # no self-heal: left alone
 
-    # A plain sync does not silently take the field from kubectl: exit 1, the conflict named...
+    # A plain sync takes back what an out-of-band update changed, as self-heal would...
+    operation = gw.ok("app", "sync", app, "-o", "json").json()
+    assert operation["phase"] == "Succeeded"
+    assert _live(kube_cluster, world, app) == {"size": "m"}
+    assert gw.cli("app", "diff", app).code == 0
+
+    # ...but not a field another server-side applier claims: exit 1, the manager named...
+    theirs = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cfg", "namespace": world.namespaces[app]},
+        "data": {"size": "xxl"},
+    }
+    kube_cluster.kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=other-gitops",
+        "-f",
+        "-",
+        stdin=json.dumps(theirs),
+    )
     refused = gw.cli("app", "sync", app, "-o", "json")
     assert refused.code == 1
     assert refused.json()["phase"] == "Failed"
-    assert "kubectl-patch" in refused.json()["message"]
-    assert _live(kube_cluster, world, app) == {"size": "xl"}
+    assert "other-gitops" in refused.json()["message"]
+    assert _live(kube_cluster, world, app) == {"size": "xxl"}
     # ...and a forced sync takes ownership back.
     operation = gw.ok("app", "sync", app, "--force", "-o", "json").json()
     assert operation["phase"] == "Succeeded"
