@@ -1,4 +1,4 @@
-"""Fetch a chart from a Helm (HTTP) chart repository into a local cache.
+"""Fetch a chart from a Helm chart repository (HTTP, or an OCI registry) into a local cache.
 
 ``fetch_chart`` reads the repository's ``index.yaml`` (size-capped before parsing), picks the highest
 version matching the user's range (``""`` means the newest stable release, as with ``helm pull``),
@@ -6,7 +6,9 @@ downloads that version's archive (capped, digest checked when the index has one)
 (``chartarchive``) and caches it by (repository, chart, version): a second call for an exact version
 costs no network at all. Credentials go only to the repository's own origin.
 
-Deliberately not here: OCI registries (``oci://``), provenance verification, and rendering.
+An ``oci://`` repository URL is an OCI registry: ``ocichart`` fetches from it, into the same cache.
+
+Deliberately not here: provenance verification, and rendering.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -23,18 +23,17 @@ from urllib.parse import urljoin
 import yaml
 
 from gitward.core.errors import FetchError, ValidationError
-from gitward.sources.chartarchive import ChartLimits, unpack_chart
+from gitward.sources.chartarchive import ChartLimits, chart_cache_dir, store_chart
 from gitward.sources.credentials import GitCredentials, display_url
 from gitward.sources.httpget import check_http_url, http_get
+from gitward.sources.ocichart import fetch_oci_chart_sync
 from gitward.sources.semver import parse_constraint, parse_version
 
 _CHART_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$")
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def chart_cache_dir(dest: Path, repo_url: str, chart: str, version: str) -> Path:
-    repo_key = hashlib.sha256(repo_url.rstrip("/").encode()).hexdigest()[:16]
-    return dest / repo_key / chart / version
+__all__ = ["chart_cache_dir", "fetch_chart", "fetch_chart_sync"]
 
 
 async def fetch_chart(
@@ -71,7 +70,9 @@ def fetch_chart_sync(
     timeout: float,
 ) -> Path:
     if repo_url.lower().startswith("oci://"):
-        raise FetchError(f"OCI chart repositories are not supported yet: {display_url(repo_url)}")
+        return fetch_oci_chart_sync(
+            repo_url, chart, version_spec, dest=dest, credentials=credentials, limits=limits, timeout=timeout
+        )
     check_http_url(repo_url)
     if not _CHART_NAME.match(chart):
         raise ValidationError(f"invalid chart name {chart!r}")
@@ -101,7 +102,7 @@ def fetch_chart_sync(
         raise FetchError(
             f"chart {chart} {version} does not match the digest in the index", reason="DigestMismatch"
         )
-    return _store(data, final, label=f"{chart}-{version}", limits=limits)
+    return store_chart(data, final, label=f"{chart}-{version}", limits=limits)
 
 
 def _load_index(
@@ -138,18 +139,3 @@ def _choose(index: dict[str, Any], chart: str, spec: str, repo_url: str) -> tupl
             reason="ChartNotFound",
         )
     return best, by_version[best]
-
-
-def _store(data: bytes, final: Path, *, label: str, limits: ChartLimits) -> Path:
-    staging = final.parent / f".unpack-{uuid.uuid4().hex}"
-    try:
-        unpack_chart(data, staging, label=label, limits=limits)
-        try:
-            staging.rename(final)
-        except OSError:
-            if not final.is_dir():  # another fetch of the same version finished first: use it
-                raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return final
