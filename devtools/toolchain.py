@@ -58,6 +58,10 @@ DEX_MODULE_VERSION = "v0.0.0-20240807174518-43956db7fd75"
 # database (404), so v2.2.0 -- the next release, a superset of those messages -- is used.
 DEX_SUBSTITUTES = {"github.com/dexidp/dex/api/v2": "v2.2.0"}
 
+# The CNCF distribution registry: the OCI registry the OCI source tests push charts and artifacts to.
+REGISTRY_VERSION = "v3.1.2"
+REGISTRY_MODULE = "github.com/distribution/distribution/v3"
+
 KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 
 
@@ -360,6 +364,31 @@ def build_dex() -> Path:
     )
 
 
+def build_registry() -> Path:
+    """The distribution registry (``registry serve CONFIG``), built in a wrapper module so its version
+    is stamped in. Built when a test first needs a registry (the ``oci_registry`` fixture calls this),
+    not by ``./dev setup``: a cold build also downloads the modules of its cloud storage drivers."""
+    tool = Tool("registry", REGISTRY_VERSION)
+    if tool.is_built():
+        return tool.path
+    go_mod_text = _module_file(REGISTRY_MODULE, REGISTRY_VERSION)
+    go_line = re.search(r"^go (\S+)", go_mod_text, re.M)
+    go_mod = (
+        "module gitward.dev/registrybuild\n\n"
+        f"go {go_line.group(1) if go_line else '1.26.0'}\n\n"
+        f"require {REGISTRY_MODULE} {REGISTRY_VERSION}\n"
+    )
+    work = _wrapper(f"registry-{REGISTRY_VERSION}", go_mod, None, None)
+    (work / "go.sum").unlink(missing_ok=True)
+    out = work / "bin" / "registry"
+    stamp = f"{REGISTRY_MODULE}/version.version={REGISTRY_VERSION}"
+    package = f"{REGISTRY_MODULE}/cmd/registry"
+    argv = ["go", "build", "-trimpath", "-ldflags", f"-s -w -X {stamp}", "-o", str(out), package]
+    _run("registry", ["nice", "-n", "19", *argv], cwd=work)
+    _install_atomically(out, tool)
+    return tool.path
+
+
 def module_dir(module: str, version: str) -> Path:
     """The unpacked source of a module version in the Go module cache (downloaded if missing)."""
     return Path(_module_download(module, version)["Dir"])
@@ -407,6 +436,7 @@ def tool_path(name: str) -> Path:
         "sops": SOPS_VERSION,
         "age-keygen": AGE_VERSION,
         "dex": DEX_VERSION,
+        "registry": REGISTRY_VERSION,
         **{n: v for n, (_, v) in FLUX_CONTROLLERS.items()},
     }.get(name, KUBERNETES_VERSION)
     tool = Tool(name, version)
@@ -424,6 +454,8 @@ def build_all(names: list[str] | None = None) -> dict[str, Path]:
             built.update(build_kubernetes())
         elif name == "flux":
             built.update(build_flux())
+        elif name == "registry":
+            built[name] = build_registry()
         else:
             built[name] = BUILDERS[name]()
         print(f"tool ready: {name}", file=sys.stderr, flush=True)

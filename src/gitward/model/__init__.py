@@ -1,7 +1,8 @@
 """gitward.model: the user-facing objects (Application, Project, Cluster) and their validation.
 
 Pydantic models in group ``gitward.dev/v1alpha1``; readers for Argo CD Applications and Flux
-Kustomization + GitRepository pairs; ``load_objects`` that validates each document on its own.
+Kustomizations with their GitRepository or OCIRepository; ``load_objects`` that validates each document
+on its own.
 Pure: no file or network access.
 """
 

@@ -1,4 +1,5 @@
-"""Reading a Flux ``Kustomization`` and the ``GitRepository`` it points at as a gitward Application.
+"""Reading a Flux ``Kustomization`` and the ``GitRepository`` or ``OCIRepository`` it points at as a gitward
+Application.
 
 Flux always heals drift and retries at a fixed ``retryInterval`` without end; the converted app is
 automated with ``selfHeal``, ``prune`` as written, and a retry of limit -1 with factor 1.
@@ -18,7 +19,16 @@ that is refused.
 The GitRepository's ``secretRef`` (fetch credentials) and ``timeout`` are refused: credentials
 come from a Repository object, and the fetch timeout is the engine's, the same for every fetch.
 
-Deliberately not here: other source kinds (OCIRepository, Bucket, HelmRelease), substituteFrom,
+An ``OCIRepository`` (``v1`` or ``v1beta2``) becomes an ``oci://`` source without a chart, an OCI
+artifact (``model/source.py``): ``ref`` with Flux's precedence (digest, semver, tag; ``latest`` when
+empty), ``interval`` and ``suspend`` as for a GitRepository. ``layerSelector`` is accepted only as the
+Flux content layer extracted (what gitward reads), ``provider`` only as ``generic``, and ``insecure``
+only for a loopback registry (gitward speaks plain HTTP to loopback registries and HTTPS with verified
+certificates to every other). ``secretRef`` and ``timeout`` are refused like a GitRepository's, and
+``verify``, ``certSecretRef``, ``proxySecretRef``, ``serviceAccountName``, ``ignore`` and
+``ref.semverFilter`` are refused by name.
+
+Deliberately not here: other source kinds (Bucket, HelmRepository, HelmRelease), substituteFrom,
 patches, components, remote kubeconfigs, service-account impersonation, cloud KMS decryption. Each
 is refused with the field named.
 
@@ -33,8 +43,10 @@ server refuses to update because a field is immutable is deleted and created aga
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from gitward.core.durations import parse_duration
 from gitward.model.application import Application
@@ -56,6 +68,12 @@ _HEALTH_CHECK_FIELDS = {"apiVersion", "kind", "name", "namespace"}
 # are refused by ``_refuse_fetch_settings``: fetch credentials come from a Repository object and the
 # fetch timeout is engine-wide, so neither would be acted on per GitRepository.
 _REPOSITORY_FIELDS = {"url", "ref", "interval", "timeout", "secretRef", "suspend", "verify"}
+_OCI_REPOSITORY_FIELDS = {
+    "url", "ref", "interval", "timeout", "secretRef", "suspend", "insecure", "layerSelector", "provider",
+}  # fmt: skip
+_OCI_REF_PRECEDENCE = ("digest", "semver", "tag")
+_FLUX_CONTENT_LAYER = "application/vnd.cncf.flux.content.v1.tar+gzip"
+_LOOPBACK_HOSTS = re.compile(r"^(?:localhost|127(?:\.\d{1,3}){3}|::1)$")
 _VERIFY_MODES = {"HEAD": "HEAD", "head": "HEAD", "Tag": "Tag", "TagAndHEAD": "TagAndHEAD"}
 _REF_PRECEDENCE = ("commit", "name", "semver", "tag", "branch")
 
@@ -74,38 +92,67 @@ def is_flux_git_repository(obj: Mapping[str, Any]) -> bool:
     return _is_flux(obj, SOURCE_GROUP, "GitRepository")
 
 
+def is_flux_oci_repository(obj: Mapping[str, Any]) -> bool:
+    return _is_flux(obj, SOURCE_GROUP, "OCIRepository")
+
+
+#: The source kinds a Flux Kustomization may name in ``sourceRef`` that gitward reads.
+SOURCE_KINDS = ("GitRepository", "OCIRepository")
+
+
 def object_ref(obj: Mapping[str, Any]) -> tuple[str, str]:
     """(namespace, name) of a Flux object."""
     meta = mapping(obj.get("metadata"), "metadata")
     return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
+def source_kind(kustomization: Mapping[str, Any]) -> str:
+    """The kind of source a Kustomization reads (``GitRepository`` or ``OCIRepository``)."""
+    spec = mapping(kustomization.get("spec"), "spec")
+    kind = mapping(spec.get("sourceRef"), "spec.sourceRef").get("kind")
+    if kind not in SOURCE_KINDS:
+        raise ConversionError(
+            f"spec.sourceRef.kind {kind!r} is not supported (only {' and '.join(SOURCE_KINDS)})"
+        )
+    return str(kind)
+
+
 def source_ref(kustomization: Mapping[str, Any]) -> tuple[str, str]:
-    """(namespace, name) of the GitRepository a Kustomization reads; namespace defaults to its own."""
+    """(namespace, name) of the source a Kustomization reads; namespace defaults to its own."""
+    source_kind(kustomization)
     spec = mapping(kustomization.get("spec"), "spec")
     ref = mapping(spec.get("sourceRef"), "spec.sourceRef")
-    kind = ref.get("kind")
-    if kind != "GitRepository":
-        raise ConversionError(f"spec.sourceRef.kind {kind!r} is not supported (only GitRepository)")
     if not ref.get("name"):
         raise ConversionError("spec.sourceRef.name is required")
     namespace = ref.get("namespace") or object_ref(kustomization)[0]
     return str(namespace), str(ref["name"])
 
 
-def from_flux(*, kustomization: Mapping[str, Any], git_repository: Mapping[str, Any]) -> Application:
-    """The gitward Application that runs the pair; ConversionError or pydantic ValidationError if not."""
+def from_flux(
+    *,
+    kustomization: Mapping[str, Any],
+    git_repository: Mapping[str, Any] | None = None,
+    oci_repository: Mapping[str, Any] | None = None,
+) -> Application:
+    """The gitward Application that runs the Kustomization with its source (a GitRepository or an
+    OCIRepository); ConversionError or pydantic ValidationError if not."""
     spec = mapping(kustomization.get("spec"), "spec")
     only(spec, allowed=_KUSTOMIZATION_FIELDS, where="spec")
-    repo_spec = mapping(git_repository.get("spec"), "GitRepository spec")
-    only(repo_spec, allowed=_REPOSITORY_FIELDS, where="GitRepository spec")
-    _check_url(repo_spec.get("url"), git_repository)
-    _refuse_fetch_settings(repo_spec)
+    if oci_repository is not None:
+        repo_spec = mapping(oci_repository.get("spec"), "OCIRepository spec")
+        source = _oci_source(spec, repo_spec, oci_repository)
+    else:
+        if git_repository is None:
+            raise ConversionError("a Flux Kustomization needs its GitRepository or OCIRepository")
+        repo_spec = mapping(git_repository.get("spec"), "GitRepository spec")
+        only(repo_spec, allowed=_REPOSITORY_FIELDS, where="GitRepository spec")
+        _check_url(repo_spec.get("url"), git_repository)
+        _refuse_fetch_settings(repo_spec)
+        source = _source(spec, repo_spec)
+        verify = _verify(repo_spec, git_repository)
+        if verify:
+            source["verify"] = verify
     suspended = bool(spec.get("suspend")) or bool(repo_spec.get("suspend"))
-    source = _source(spec, repo_spec)
-    verify = _verify(repo_spec, git_repository)
-    if verify:
-        source["verify"] = verify
     decryption = _decryption(spec, kustomization)
     if decryption:
         source["decryption"] = decryption
@@ -123,14 +170,63 @@ def from_flux(*, kustomization: Mapping[str, Any], git_repository: Mapping[str, 
     return Application.model_validate(application_document(metadata, out))
 
 
-def _check_url(url: Any, git_repository: Mapping[str, Any]) -> None:
-    """Name the GitRepository's own field: the user wrote ``spec.url`` there, not a repoURL."""
+def _check_url(url: Any, repository: Mapping[str, Any], kind: str = "GitRepository") -> None:
+    """Name the source's own field: the user wrote ``spec.url`` there, not a repoURL."""
     if isinstance(url, str):
-        namespace, name = object_ref(git_repository)
+        namespace, name = object_ref(repository)
         try:
-            check_no_credentials(url, what=f"GitRepository {namespace}/{name} spec.url")
+            check_no_credentials(url, what=f"{kind} {namespace}/{name} spec.url")
         except ValueError as exc:
             raise ConversionError(str(exc)) from None
+
+
+def _oci_source(
+    spec: Mapping[str, Any], repo_spec: Mapping[str, Any], oci_repository: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An OCIRepository as an ``oci://`` artifact source; every field gitward cannot honour refused."""
+    only(repo_spec, allowed=_OCI_REPOSITORY_FIELDS, where="OCIRepository spec")
+    url = repo_spec.get("url")
+    _check_url(url, oci_repository, kind="OCIRepository")
+    if not isinstance(url, str) or not url.lower().startswith("oci://"):
+        raise ConversionError("OCIRepository spec.url must be an oci:// URL")
+    if "secretRef" in repo_spec:
+        raise ConversionError(
+            "OCIRepository spec.secretRef is not supported: declare a Repository object with username "
+            f"and passwordFile for URL {url} instead"
+        )
+    if "timeout" in repo_spec:
+        raise ConversionError(
+            "OCIRepository spec.timeout is not supported: gitward's fetch timeout is engine-wide, "
+            "not per repository"
+        )
+    if (repo_spec.get("provider") or "generic") != "generic":
+        raise ConversionError(
+            f"OCIRepository spec.provider {repo_spec['provider']!r} is not supported (only generic: "
+            "credentials come from a Repository object)"
+        )
+    if repo_spec.get("insecure") and not _LOOPBACK_HOSTS.match(urlsplit(url).hostname or ""):
+        raise ConversionError(
+            "OCIRepository spec.insecure is supported only for a loopback registry: gitward speaks "
+            "HTTPS with verified certificates to every other"
+        )
+    selector = mapping(repo_spec.get("layerSelector"), "OCIRepository spec.layerSelector")
+    only(selector, allowed={"mediaType", "operation"}, where="OCIRepository spec.layerSelector")
+    if selector.get("mediaType", _FLUX_CONTENT_LAYER) != _FLUX_CONTENT_LAYER:
+        raise ConversionError(
+            f"OCIRepository spec.layerSelector.mediaType {selector['mediaType']!r} is not supported "
+            f"(gitward reads the {_FLUX_CONTENT_LAYER} layer)"
+        )
+    if selector.get("operation", "extract") != "extract":
+        raise ConversionError(
+            f"OCIRepository spec.layerSelector.operation {selector['operation']!r} is not supported "
+            "(gitward extracts the layer)"
+        )
+    ref = mapping(repo_spec.get("ref"), "OCIRepository spec.ref")
+    only(ref, allowed=_OCI_REF_PRECEDENCE, where="OCIRepository spec.ref")
+    revision = next((str(ref[f]) for f in _OCI_REF_PRECEDENCE if ref.get(f)), "latest")
+    out = _source(spec, {"url": url, "ref": {}})
+    out["revision"] = revision
+    return out
 
 
 def _refuse_fetch_settings(repo_spec: Mapping[str, Any]) -> None:

@@ -11,7 +11,7 @@ of one of these kinds is never taken for something else: in the config it is rea
 Application, a Flux Kustomization with its GitRepository) or refused with that description; in a
 render it is refused the same way when the cluster does not serve its kind. When the cluster does
 serve it (Argo CD or Flux runs there too), it is applied like any other object, as Argo CD would, and
-that controller runs it.
+that controller runs it. A Flux Kustomization's source may be a GitRepository or an OCIRepository.
 """
 
 from __future__ import annotations
@@ -154,7 +154,13 @@ FOREIGN_KINDS: Mapping[tuple[str, str], ForeignKind] = {
     (_FLUX_SOURCE, "HelmChart"): ForeignKind(
         "a Flux Helm chart source", "Flux HelmCharts", "declare an Application with a Helm source instead"
     ),
-    (_FLUX_SOURCE, "OCIRepository"): ForeignKind("a Flux OCI source", "Flux OCIRepositories", _IN_GIT),
+    (_FLUX_SOURCE, "OCIRepository"): ForeignKind(
+        "a Flux OCI source",
+        "Flux OCIRepositories on their own",
+        "name the artifact as an Application's oci:// source (or declare it next to its Flux Kustomization "
+        "in the gitward config) instead",
+        in_config=True,
+    ),
     (_FLUX_SOURCE, "Bucket"): ForeignKind("a Flux bucket source", "Flux Buckets", _IN_GIT),
     (_FLUX_SOURCE, "ExternalArtifact"): ForeignKind(
         "a Flux external artifact", "Flux ExternalArtifacts", _IN_GIT

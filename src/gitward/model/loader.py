@@ -32,7 +32,9 @@ from gitward.model.flux import (
     from_flux,
     is_flux_git_repository,
     is_flux_kustomization,
+    is_flux_oci_repository,
     object_ref,
+    source_kind,
     source_ref,
 )
 from gitward.model.foreign import foreign_kind, foreign_object_message, group_of
@@ -157,15 +159,15 @@ def load_objects(documents: Iterable[Mapping[str, Any] | None]) -> LoadedConfig:
     """Validate every document; empty documents (``None``, as YAML gives for ``---``) are skipped."""
     loaded: list[tuple[int, GitwardObject]] = []
     errors: list[ObjectError] = []
-    repositories: dict[tuple[str, str], Mapping[str, Any]] = {}
+    repositories: dict[tuple[str, str, str], Mapping[str, Any]] = {}  # (kind, namespace, name)
     kustomizations: list[tuple[int, Mapping[str, Any]]] = []
     for index, document in enumerate(documents):
         if document is None:
             continue
         if not isinstance(document, Mapping):
             errors.append(ObjectError("", "", "document is not a mapping", index))
-        elif is_flux_git_repository(document):
-            repositories[object_ref(document)] = document
+        elif is_flux_git_repository(document) or is_flux_oci_repository(document):
+            repositories[(str(document.get("kind")), *object_ref(document))] = document
         elif is_flux_kustomization(document):
             kustomizations.append((index, document))
         else:
@@ -190,18 +192,21 @@ def _load_one(
 def _load_flux(
     index: int,
     kustomization: Mapping[str, Any],
-    repositories: Mapping[tuple[str, str], Mapping[str, Any]],
+    repositories: Mapping[tuple[str, str, str], Mapping[str, Any]],
     loaded: list[tuple[int, GitwardObject]],
     errors: list[ObjectError],
 ) -> None:
     try:
+        kind = source_kind(kustomization)
         ref = source_ref(kustomization)
-        repository = repositories.get(ref)
+        repository = repositories.get((kind, *ref))
         if repository is None:
-            raise ConversionError(
-                f"GitRepository {ref[0]}/{ref[1]} referenced by spec.sourceRef is not defined"
-            )
-        loaded.append((index, from_flux(kustomization=kustomization, git_repository=repository)))
+            raise ConversionError(f"{kind} {ref[0]}/{ref[1]} referenced by spec.sourceRef is not defined")
+        if kind == "OCIRepository":
+            app = from_flux(kustomization=kustomization, oci_repository=repository)
+        else:
+            app = from_flux(kustomization=kustomization, git_repository=repository)
+        loaded.append((index, app))
     except (ConversionError, pydantic.ValidationError) as exc:
         errors.append(_error(index, kustomization, exc))
 

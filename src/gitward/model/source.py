@@ -5,6 +5,13 @@ absolute path), or a Helm repository (https or ``oci://``) when ``chart`` is set
 access token in the URL is refused, and the message shows the URL masked, because the URL is shown
 everywhere the app is shown (``check_no_credentials``).
 
+An ``oci://host/repository`` URL is an OCI registry (``sources/ociregistry.py``): with ``chart``, the
+Helm chart ``repository/chart`` (``revision`` is its version or a range, as for an HTTP repository);
+without, an OCI artifact holding manifests (the layout ``flux push artifact`` writes), read at
+``revision`` -- a tag, a digest ``sha256:<hex>``, or a semver range over the tags; ``HEAD`` (the
+default) is the tag ``latest``, as in Flux -- and rendered from ``path`` inside it like a Git folder.
+An artifact has no commit signatures, so ``verify`` is refused with it; its content is checked by digest.
+
 The ``helm``/``kustomize``/``directory`` blocks carry options for that render; ``render_hint`` says
 which render the spec asks for explicitly. When it is ``None`` the render is detected from the files.
 
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -37,6 +44,22 @@ from gitward.model.trust import Decryption, SourceVerify
 _URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file", "oci", "git+ssh"})
 _SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:(?!//)[^\s]+$")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The OCI distribution spec's repository name grammar (lowercase components joined by '/').
+_OCI_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+_OCI_NAME = re.compile(rf"^{_OCI_COMPONENT}(?:/{_OCI_COMPONENT})*$")
+_OCI_DIGEST = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
+
+
+def _check_oci_url(value: str, parts: SplitResult) -> None:
+    if not parts.hostname:
+        raise ValueError(f"repoURL {redact_url(value)!r} names no registry host")
+    if parts.query or parts.fragment:
+        raise ValueError("an oci:// repoURL has no query or fragment")
+    if not _OCI_NAME.match(parts.path.strip("/")):
+        raise ValueError(
+            f"repoURL {redact_url(value)!r}: an OCI repository path is lowercase letters, digits and "
+            "separators (._-/)"
+        )
 
 
 def check_repo_url(value: str) -> str:
@@ -54,6 +77,8 @@ def check_repo_url(value: str) -> str:
         if parts.scheme.lower() not in _URL_SCHEMES:
             allowed = ", ".join(sorted(_URL_SCHEMES))
             raise ValueError(f"repoURL scheme {parts.scheme!r} is not supported (use {allowed})")
+        if parts.scheme.lower() == "oci":
+            _check_oci_url(value, parts)
         return value
     if value.startswith("/") or _SCP_LIKE.match(value):
         return value
@@ -185,7 +210,23 @@ class Source(SpecModel):
             raise ValueError("verify checks Git commit signatures: a chart from a Helm repository has none")
         if self.decryption is not None and (self.chart is not None or self.helm is not None):
             raise ValueError("decryption applies to plain and kustomize renders, not to Helm charts")
+        if self.is_oci:
+            self._check_oci()
         return self
+
+    def _check_oci(self) -> None:
+        if self.chart is not None and not _OCI_NAME.match(self.chart):
+            raise ValueError(
+                f"chart {self.chart!r}: a chart in an OCI registry is named in lowercase letters, digits "
+                "and separators (._-)"
+            )
+        if self.chart is None and self.verify is not None:
+            raise ValueError(
+                "verify checks Git commit signatures: an OCI artifact has none (its content is checked "
+                "by digest instead)"
+            )
+        if self.revision.startswith(("sha256:", "sha512:")) and not _OCI_DIGEST.match(self.revision):
+            raise ValueError(f"revision {self.revision!r} is not a valid digest (sha256:<64 hex digits>)")
 
     @property
     def render_hint(self) -> str | None:
@@ -199,3 +240,13 @@ class Source(SpecModel):
     @property
     def is_helm_repository(self) -> bool:
         return self.chart is not None
+
+    @property
+    def is_oci(self) -> bool:
+        """The repository is an OCI registry (a chart when ``chart`` is set, else an artifact)."""
+        return self.repo_url.lower().startswith("oci://")
+
+    @property
+    def is_oci_artifact(self) -> bool:
+        """Manifests packaged as an OCI artifact (``sources/ociartifact.py``), not a Git repository."""
+        return self.is_oci and self.chart is None

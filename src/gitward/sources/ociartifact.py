@@ -3,8 +3,9 @@
 Such an artifact is an OCI image manifest whose config has the media type ``FLUX_CONFIG`` and whose
 one layer of type ``FLUX_CONTENT`` is a gzipped tar of the manifests folder (paths relative to it,
 no top directory). The revision is a digest (``sha256:<hex>``: that manifest, checked), a tag (``v1``,
-``latest``), or, when no tag has that name and it reads as one, a semver range over the tags (the
-highest version allowed wins, pre-releases only when the range names one). The layer is downloaded
+``latest``; ``HEAD``, an Application's default revision, is ``latest`` as in Flux), or, when no tag
+has that name and it reads as one, a semver range over the tags (the highest version allowed wins,
+pre-releases only when the range names one). The layer is downloaded
 (capped, size and digest checked against the manifest) and unpacked by ``chartarchive.unpack_tree``
 (no absolute paths, no ``..``, no links or devices, file count and size caps), once per manifest
 digest: a second fetch of the same digest reads only the manifest, and one by digest reads nothing.
@@ -79,6 +80,8 @@ def fetch_oci_artifact_sync(
 ) -> Artifact:
     ref = parse_oci_url(url)
     reference = revision.strip()
+    if reference in ("", "HEAD"):
+        reference = "latest"
     rel = _relative_path(path)
     if is_digest(reference):
         cached = artifact_cache_dir(dest, reference)
