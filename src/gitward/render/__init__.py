@@ -2,12 +2,12 @@
 
 Everything reads inside the checkout only (``safe_join`` is the one path rule, shared with other
 entry points), tools run on temporary copies with timeouts and output caps, YAML is parsed with
-Kubernetes' 1.1 rules and bounded. See ``engine.render`` for the entry point.
+Kubernetes' 1.1 rules and bounded. See ``renderers.render`` for the entry point.
 """
 
 from gitward.render.cache import RenderCache, RenderKey
 from gitward.render.detect import detect_engine
-from gitward.render.engine import render, render_cached
+from gitward.render.renderers import render, render_cached
 from gitward.render.inputs import RenderInputs, render_inputs
 from gitward.render.local import render_local
 from gitward.render.params import (

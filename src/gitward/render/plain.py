@@ -10,7 +10,7 @@ TypeScript) is refused with that said (``refuse_unrendered``), rather than rende
 pointed at a Jsonnet folder is told why it is empty. Jsonnet-bundler files (``jsonnetfile.json``)
 count as Jsonnet there, not as manifests.
 
-Deliberately not here: tool-based engines, substitution (applied by ``engine`` to every engine).
+Deliberately not here: tool-based engines, substitution (applied by ``renderers`` to every engine).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gitward.core.keys import InventoryEntry
 from gitward.core.status import OperationPhase
 from gitward.store import history, records
-from gitward.store.engine import WRITE_OPTION, create_store_engine
+from gitward.store.database import WRITE_OPTION, create_store_engine
 from gitward.store.schema import migrate
 
 DEFAULT_MAX_EVENTS_PER_APP = 1000

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, insert, select, update
 
-from gitward.store.engine import WRITE_OPTION, create_store_engine
+from gitward.store.database import WRITE_OPTION, create_store_engine
 from gitward.store.schema import api_tokens, migrate
 
 

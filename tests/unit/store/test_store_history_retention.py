@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, insert
 
 from gitward.core.status import OperationPhase
 from gitward.store import Store
-from gitward.store.engine import database_url
+from gitward.store.database import database_url
 from gitward.store.history import QUIET_HEAL
 from gitward.store.schema import MIGRATIONS, migrate, operations
 

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.store import Store, StoreClosed, StoreVersionError, records
-from gitward.store.engine import database_url
+from gitward.store.database import database_url
 from gitward.store.schema import MIGRATIONS, migrate
 
 ENTRY = InventoryEntry(ResourceKey("apps", "Deployment", "web", "a"), "v1")

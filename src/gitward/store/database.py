@@ -1,4 +1,4 @@
-"""Turn a path or URL into one SQLAlchemy engine, tuned for many short transactions.
+"""Turn a path or URL into one SQLAlchemy database engine, tuned for many short transactions.
 
 SQLite (the default) runs in WAL mode with ``synchronous=NORMAL``: readers never block the writer
 and a commit costs no fsync of the main file, which keeps each store call fast enough to be made
