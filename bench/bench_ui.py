@@ -116,9 +116,9 @@ class Registry:
         return []
 
     def save(self, name: str) -> None:
-        """What the engine does when a status changed (``EngineViewsMixin.status_saved``)."""
+        """What the engine does when a status changed (``Views.status_saved``)."""
         from gitward.reconcile.appindex import row_of
-        from gitward.reconcile.engine_views import status_event
+        from gitward.reconcile.views import status_event
 
         app = self.apps[name]
         app["health"]["status"] = "Healthy" if app["health"]["status"] != "Healthy" else "Progressing"

@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,6 +162,10 @@ class SourceFetcher:
         """Whether ``url`` was fetched successfully in the last ``seconds``."""
         last = self._fetched_at.get(url)
         return last is not None and time.monotonic() - last <= seconds
+
+    def fetch_times(self) -> Mapping[str, float]:
+        """Repository URL -> monotonic time of its last successful fetch."""
+        return self._fetched_at
 
     async def artifact(
         self, app: Application, revision: str, *, fetch: bool, force_fetch: bool = False

@@ -47,7 +47,7 @@ from gitward.reconcile.status import (
     mark_window_blocked,
     suspended_by,
 )
-from gitward.reconcile.views import running_operation
+from gitward.reconcile.summaries import running_operation
 from gitward.reconcile.windowbook import WindowBook
 
 #: Past the instant a window changes, so the pass it wakes sees the new answer (the loop's timer and

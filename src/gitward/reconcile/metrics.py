@@ -7,6 +7,7 @@ when Prometheus scrapes, so those cost nothing between scrapes and can never dri
 
 Labels hold only values from small fixed sets (results, verbs, status codes, priorities) and cluster
 names from the config, never app names or anything from a request, so the number of series is bounded.
+A leaf: it imports nothing of the control loop, which it reads through ``Observed``.
 Deliberately not here: serving ``/metrics`` (``api/``) and HTTP request counts of the API itself.
 """
 
@@ -15,18 +16,12 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from gitward.core.changes import Action, ChangeSet
-
-if TYPE_CHECKING:
-    from gitward.cluster.connection import ClusterConnections
-    from gitward.reconcile.desired import SourceFetcher
-    from gitward.reconcile.queue import WorkQueue
-    from gitward.reconcile.runtime import AppRuntime
 
 _SHORT = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
@@ -179,38 +174,3 @@ class EngineCollector:
 
 ENGINES = EngineCollector()
 REGISTRY.register(ENGINES)
-
-
-class EngineMetricsMixin:
-    """Mixed into ``Engine``: the ``Observed`` side, read from the engine's own counters."""
-
-    queue: WorkQueue
-    fetcher: SourceFetcher
-    connections: ClusterConnections
-    runtimes: Mapping[str, AppRuntime]
-
-    def queue_depth(self) -> int:
-        return self.queue.depth()
-
-    def render_cache_counts(self) -> tuple[int, int]:
-        cache = self.fetcher.render_cache
-        return cache.hits, cache.misses
-
-    def app_counts(self) -> dict[tuple[str, str], int]:
-        counts: dict[tuple[str, str], int] = {}
-        for rt in list(self.runtimes.values()):  # a copy: a scrape may run on another thread
-            status = rt.status
-            state = (
-                str((status.get("sync") or {}).get("status") or "Unknown"),
-                str((status.get("health") or {}).get("status") or "Unknown"),
-            )
-            counts[state] = counts.get(state, 0) + 1
-        return counts
-
-    def cluster_answer_counts(self) -> dict[str, Mapping[tuple[str, str], int]]:
-        out: dict[str, Mapping[tuple[str, str], int]] = {}
-        for name in self.connections.names():
-            conn = self.connections.get(name)
-            if conn is not None:
-                out[name] = conn.client.answer_counts()
-        return out

@@ -36,14 +36,14 @@ from gitward.core.errors import ClusterError, RenderError, ValidationError
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.diff import IgnoreRule
 from gitward.diff import compare as compare_objects
+from gitward.diff.drift import drift_paths, managers_of
+from gitward.diff.drift import project as live_projection
 from gitward.model import Project
 from gitward.plan import SyncPlan, fill_namespaces, inventory_of, stale
 from gitward.policy import Limits, validate_render
 from gitward.reconcile import planning
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.desired import Desired
-from gitward.reconcile.drift import drift_paths, managers_of
-from gitward.reconcile.drift import project as live_projection
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 
 log = logging.getLogger("gitward.reconcile")

@@ -17,7 +17,7 @@ The interval fetch is shared per repository: it is skipped when the repository w
 half the app's interval, so a thousand apps on one repository fetch it about twice per interval, not
 a thousand times. When such a fetch finds new commits, every app of the repository whose input
 changed is queued at once, so a push is picked up within half an interval without a webhook.
-Deliberately not here: the full pass (``engine.reconcile``), pushes by webhook (``triggers``).
+Deliberately not here: the full pass (``reconcile_pass``), pushes by webhook (``triggers``).
 """
 
 from __future__ import annotations
@@ -26,18 +26,34 @@ import logging
 
 from gitward.core.clock import Clock
 from gitward.core.errors import FetchError
+from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.queue import Priority
+from gitward.reconcile.registry import Registry
 from gitward.reconcile.runtime import AppRuntime
-from gitward.reconcile.triggers import RepositoryTriggersMixin
+from gitward.reconcile.settings import EngineSettings
+from gitward.reconcile.triggers import RepositoryTriggers
 from gitward.sources.credentials import display_url
 
 log = logging.getLogger("gitward.resync")
 
 
-class IntervalResyncMixin(RepositoryTriggersMixin):
-    """Mixed into ``Engine``: the repository poll and the skip of unchanged interval passes."""
+class IntervalResync:
+    """The repository poll and the skip of unchanged interval passes."""
 
-    clock: Clock
+    def __init__(
+        self,
+        *,
+        settings: EngineSettings,
+        clock: Clock,
+        registry: Registry,
+        fetcher: SourceFetcher,
+        triggers: RepositoryTriggers,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._registry = registry
+        self._fetcher = fetcher
+        self._triggers = triggers
 
     async def poll_source(self, rt: AppRuntime) -> bool:
         """Fetch the app's repository unless it was fetched within half the app's interval; True when
@@ -47,27 +63,31 @@ class IntervalResyncMixin(RepositoryTriggersMixin):
         if source.chart:
             return False
         url = source.repo_url
-        window = max(rt.app.spec.sync_policy.interval / 2, self.settings.fetch_freshness)
-        if self.fetcher.fetched_within(url, window):
+        window = max(rt.app.spec.sync_policy.interval / 2, self._settings.fetch_freshness)
+        if self._fetcher.fetched_within(url, window):
             return True
         try:
-            result = await self.fetcher.fetch_repository(url, credentials=self.fetcher.credentials(url))
+            result = await self._fetcher.fetch_repository(url, credentials=self._fetcher.credentials(url))
         except FetchError:
             return False
         if result.changed:
             # Not ``rt`` itself: its own pass, under way, compares its input next.
-            apps = [o for o in self.runtimes.values() if o is not rt and o.app.spec.source.repo_url == url]
-            changed = await self.queue_changed(apps, priority=Priority.INTERVAL, reason="source")
+            apps = [
+                o
+                for o in self._registry.runtimes.values()
+                if o is not rt and o.app.spec.source.repo_url == url
+            ]
+            changed = await self._triggers.queue_changed(apps, priority=Priority.INTERVAL, reason="source")
             log.info("new commit in %s: %d app(s) changed", display_url(url), len(changed))
         return True
 
     async def unchanged_since_last_pass(self, rt: AppRuntime) -> bool:
         """True when a pass of ``rt`` would find nothing new (see the module docstring); call after
         ``poll_source``."""
-        if not rt.settled_at or self.clock.monotonic() - rt.settled_at >= self.settings.full_resync:
+        if not rt.settled_at or self._clock.monotonic() - rt.settled_at >= self._settings.full_resync:
             return False
         revision = rt.pinned_revision or rt.app.spec.source.revision
         try:
-            return not await self.fetcher.input_changed(rt.app, revision, rt.status.get("tree"))
+            return not await self._fetcher.input_changed(rt.app, revision, rt.status.get("tree"))
         except FetchError:
             return False  # the full pass reports it on the app

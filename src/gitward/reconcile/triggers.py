@@ -29,15 +29,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from pathlib import Path
+from typing import Any
 
 from gitward.core.errors import FetchError
+from gitward.core.keys import ResourceKey
 from gitward.core.repourl import repository_key
-from gitward.model import Receiver
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.queue import Priority, WorkQueue
+from gitward.reconcile.registry import Registry
 from gitward.reconcile.runtime import AppRuntime
-from gitward.reconcile.settings import EngineSettings
 from gitward.sources.credentials import display_url
 
 log = logging.getLogger("gitward.triggers")
@@ -54,33 +54,22 @@ def _last_failure(rt: AppRuntime) -> str | None:
     return f"{_UNREADABLE}{error}" if error else None
 
 
-class RepositoryTriggersMixin:
-    """Mixed into ``Engine``: the webhook side of ``EngineService``."""
+class RepositoryTriggers:
+    """The webhook side of ``EngineService``, and the queueing of apps a poll found changed."""
 
-    runtimes: dict[str, AppRuntime]
-    fetcher: SourceFetcher
-    queue: WorkQueue
-    settings: EngineSettings
-    receivers: dict[str, Receiver]
-
-    def webhook_receiver(self, name: str) -> Receiver | None:
-        """The Receiver ``name``, its relative ``secretFile`` resolved against the config's folder."""
-        receiver = self.receivers.get(name)
-        if receiver is None:
-            return None
-        secret = Path(receiver.spec.secret_file).expanduser()
-        if not secret.is_absolute():
-            base = self.settings.config_path
-            secret = (base if base.is_dir() else base.parent) / secret
-        spec = receiver.spec.model_copy(update={"secret_file": str(secret)})
-        return receiver.model_copy(update={"spec": spec})
+    def __init__(self, registry: Registry, fetcher: SourceFetcher, queue: WorkQueue) -> None:
+        self._registry = registry
+        self._fetcher = fetcher
+        self._queue = queue
+        # App name -> (revision, input) it was last queued for by a push or a poll.
+        self._queued_for: dict[str, tuple[str, str]] = {}
 
     async def trigger_repository(self, url: str, *, refs: Mapping[str, str] | None = None) -> list[str]:
         """Fetch the repository ``url`` names (unless the mirror holds ``refs``, what the push moved)
         and queue the apps whose input changed; their names."""
         key = repository_key(url)
         by_url: dict[str, list[AppRuntime]] = {}
-        for rt in self.runtimes.values():
+        for rt in self._registry.runtimes.values():
             source = rt.app.spec.source
             if key and not source.chart and repository_key(source.repo_url) == key:
                 by_url.setdefault(source.repo_url, []).append(rt)
@@ -93,14 +82,14 @@ class RepositoryTriggersMixin:
     async def _changed_apps(self, url: str, apps: list[AppRuntime], refs: Mapping[str, str]) -> list[str]:
         """At most one fetch of ``url`` (as the apps spell it: one mirror), then one input comparison
         per app."""
-        if not self.fetcher.git.holds(url, refs):
+        if not self._fetcher.git.holds(url, refs):
             try:
-                await self.fetcher.fetch_repository(url, credentials=self.fetcher.credentials(url))
+                await self._fetcher.fetch_repository(url, credentials=self._fetcher.credentials(url))
             except FetchError as err:
                 log.warning("fetch of %s after a push failed: %s", display_url(url), err)
                 failed = [rt for rt in apps if self._is_new_input(rt, _UNREADABLE + err.message)]
                 for rt in failed:
-                    self.queue.add(rt.name, priority=Priority.WEBHOOK, reason="refresh")
+                    self._queue.add(rt.name, priority=Priority.WEBHOOK, reason="refresh")
                 return [rt.name for rt in failed]
         return await self.queue_changed(apps, priority=Priority.WEBHOOK, reason="webhook")
 
@@ -110,7 +99,7 @@ class RepositoryTriggersMixin:
         changed: list[str] = []
         for rt in apps:
             if self._is_new_input(rt, await self._current_input(rt)):
-                self.queue.add(rt.name, priority=priority, reason=reason)
+                self._queue.add(rt.name, priority=priority, reason=reason)
                 changed.append(rt.name)
         return changed
 
@@ -119,30 +108,62 @@ class RepositoryTriggersMixin:
         read (``_UNREADABLE`` and the error: the reconcile it may be queued for reports it)."""
         revision = rt.pinned_revision or rt.app.spec.source.revision
         try:
-            return await self.fetcher.current_input(rt.app, revision, rt.status.get("tree"))
+            return await self._fetcher.current_input(rt.app, revision, rt.status.get("tree"))
         except FetchError as err:
             return _UNREADABLE + err.message
 
     def _is_new_input(self, rt: AppRuntime, current: str) -> bool:
         """Whether ``current`` is news for the app, remembering it as the input the app is queued for."""
-        queued_for = self._queued_inputs
+        queued_for = self._queued_for
         if current in (rt.status.get("tree"), _last_failure(rt)):
             queued_for.pop(rt.name, None)  # its last reconcile saw this input: nothing to do
             return False
         seen = (rt.pinned_revision or rt.app.spec.source.revision, current)
         if queued_for.get(rt.name) == seen:
             return False  # already queued for it; its pass, or that pass's retries, will handle it
-        if len(queued_for) > 2 * len(self.runtimes) + 64:  # forget removed apps
-            for name in [n for n in queued_for if n not in self.runtimes]:
+        if len(queued_for) > 2 * len(self._registry.runtimes) + 64:  # forget removed apps
+            for name in [n for n in queued_for if n not in self._registry.runtimes]:
                 del queued_for[name]
         queued_for[rt.name] = seen
         return True
 
-    @property
-    def _queued_inputs(self) -> dict[str, tuple[str, str]]:
-        """App name -> (revision, input) it was last queued for by a push or a poll (made on first use:
-        the engine's constructor knows nothing of triggers)."""
-        found: dict[str, tuple[str, str]] | None = self.__dict__.get("_queued_inputs_memo")
-        if found is None:
-            found = self.__dict__["_queued_inputs_memo"] = {}
-        return found
+
+class ObjectTriggers:
+    """A watched object changed: wake its owning app (drift, health), and only that app.
+
+    Deletes too: an object the app declares that disappears (another app's prune, a person) makes it
+    heal (selfHeal) or report the object Missing, without waiting for a refresh. The echo of
+    gitward's own write (the resourceVersion its verdict recorded) is not drift.
+    """
+
+    def __init__(self, registry: Registry, queue: WorkQueue) -> None:
+        self._registry = registry
+        self._queue = queue
+
+    def on_change(self, event_type: str, key: ResourceKey, obj: dict[str, Any]) -> None:
+        owner = self._registry.claims.owner(key)
+        rt = self._registry.runtimes.get(owner) if owner is not None else None
+        if rt is None:
+            return
+        verdict = rt.verdicts.get(key)
+        if verdict is None and rt.lock.locked():
+            # An object the running pass is creating (claimed before it was written): the echo of
+            # gitward's own create, which the pass after this one checks, behind the queued syncs.
+            self._queue.add(rt.name, priority=Priority.INTERVAL, reason="created")
+            return
+        version = str((obj.get("metadata") or {}).get("resourceVersion", ""))
+        if verdict is not None and version == verdict.resource_version:
+            if event_type == "ADDED":
+                # The echo of gitward's own create: nothing drifted, but the app's health was judged
+                # before the cache held the object. Queued behind the syncs already waiting, so a
+                # cold start applies every app before it re-reads their health.
+                self._queue.add(rt.name, priority=Priority.INTERVAL, reason="created")
+            # The echo of gitward's own update: nothing changed since it was recorded.
+            return
+        # While an app is Progressing, its objects' changes are mostly controllers reporting rollout
+        # status: they wait behind the syncs already queued (a cold start converges every app first).
+        # Changes to a settled app are drift and go ahead of them.
+        progressing = (rt.status.get("health") or {}).get("status") == "Progressing"
+        self._queue.add(
+            rt.name, priority=Priority.INTERVAL if progressing else Priority.DRIFT, reason="drift"
+        )

@@ -1,93 +1,192 @@
-"""The JSON-ready views of apps the API serves (shapes documented in ``service``).
+"""The read side (``EngineViews``): the app index, the status feed, trees, commits, clusters, repositories.
 
-``repoURL`` is shown through ``redact_url``: a user name in an https URL may be a token.
+A reconcile calls ``status_saved`` where it persists a status (only when it changed) and
+``operation_started``/``operation_progressed`` while a sync runs; each updates the app's index row
+and publishes a compact event on the feed, so the list page and the stream never rebuild summaries
+of every app. Reads only: nothing here changes an app.
 
-``running`` is the operation a reconcile has started and not yet finished (None otherwise): the
-status's ``operation`` is the last finished one, and the live pages show both.
+Deliberately not here: authorization (``api/``) and the JSON API's own reads (``actions``).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
-from gitward.core.conditions import Condition, ConditionType
+from gitward.cluster.connection import ClusterConnections
 from gitward.core.redact import redact_url
+from gitward.reconcile.appindex import AppIndex, AppPage, AppQuery, row_of
+from gitward.reconcile.desired import SourceFetcher
+from gitward.reconcile.livefeed import StatusFeed
+from gitward.reconcile.registry import Registry
 from gitward.reconcile.runtime import AppRuntime
-from gitward.reconcile.status import suspended_by
+from gitward.reconcile.service import AppNotFound
+from gitward.reconcile.summaries import app_summary, invalid_app_summary
+from gitward.reconcile.tree import build_tree
+from gitward.sources.commitinfo import commit_info
+
+log = logging.getLogger(__name__)
+
+_FETCH_REASONS = ("FetchFailed", "NotFetched", "RevisionNotFound")
 
 
-def app_summary(rt: AppRuntime) -> dict[str, Any]:
-    app, status = rt.app, rt.status
-    source = app.spec.source
-    running = running_operation(rt)
+def status_event(summary: dict[str, Any]) -> dict[str, Any]:
+    """What the stream says about an app: enough to redraw its row and badges, small enough for
+    thousands per second."""
+    sync, health = summary.get("sync") or {}, summary.get("health") or {}
+    operation = summary.get("running") or summary.get("operation")
     return {
-        "name": app.name,
-        "project": app.spec.project,
-        "parent": rt.parent,
-        "repoURL": redact_url(source.repo_url),
-        "path": source.path,
-        "chart": source.chart,
-        "revision": rt.pinned_revision or source.revision,
-        "destination": {
-            "cluster": app.spec.destination.cluster,
-            "namespace": app.spec.destination.namespace,
+        "app": summary["name"],
+        "project": summary.get("project", ""),
+        "sync": sync.get("status", "Unknown"),
+        "revision": sync.get("revision", ""),
+        "health": health.get("status", "Unknown"),
+        "healthMessage": health.get("message", ""),
+        "suspended": bool(summary.get("suspended")),
+        "message": summary.get("message", ""),
+        "operation": None
+        if not operation
+        else {
+            k: operation.get(k)
+            for k in ("id", "phase", "message", "startedAt", "finishedAt", "trigger", "initiator")
         },
-        "automated": app.spec.sync_policy.automated is not None,
-        "sync": status.get("sync") or {"status": "Unknown", "revision": ""},
-        "health": status.get("health") or {"status": "Unknown", "message": ""},
-        "conditions": status.get("conditions") or [],
-        "suspended": rt.suspended,
-        "suspendReason": status.get("suspendReason", ""),
-        "suspendedBy": suspended_by(status),  # spec | user | rollback | revision, "" when not
-        "syncWindow": status.get("syncWindow"),  # {message, windows, until}: a window holds automation back
-        "operation": status.get("operation"),
-        "resources": status.get("resources") or [],
-        "message": status.get("error", ""),
-        "labels": dict(app.metadata.labels),
-        "running": running,
-        # A request outlives an operation that ended on its own only until the next pass drops it.
-        "terminating": rt.terminate_requested and running is not None,
     }
 
 
-def running_operation(rt: AppRuntime) -> dict[str, Any] | None:
-    """The operation started and not finished yet: ``rt.operation`` until a finished operation
-    (``status.operation``) ends at or after its start (a folded heal keeps the entry it joined)."""
-    started = rt.operation
-    if not started or not rt.lock.locked():
-        return None
-    finished = rt.status.get("operation") or {}
-    begun = started.get("startedAt") or 0.0
-    if finished.get("id") == started.get("id") or (finished.get("finishedAt") or 0.0) >= begun:
-        return None
-    return {**started, "phase": "Running"}
+class Views:
+    """Implements ``EngineViews`` over the registry, the cluster connections and the Git mirrors."""
+
+    def __init__(self, registry: Registry, connections: ClusterConnections, fetcher: SourceFetcher) -> None:
+        self._registry = registry
+        self._connections = connections
+        self._fetcher = fetcher
+        self.feed = StatusFeed()
+        self._index = AppIndex()
+        self._commits: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+    def _current_index(self) -> AppIndex:
+        """The index, with apps loaded, added by a parent app or removed since the last query."""
+        index, registry = self._index, self._registry
+        want = registry.runtimes.keys() | registry.invalid.keys()
+        have = index.names()
+        if want != have:
+            for name in have - want:
+                index.remove(name)
+            for name in want - have:
+                index.put(row_of(self._summary(name)))
+        return index
+
+    def _summary(self, name: str) -> dict[str, Any]:
+        rt = self._registry.runtimes.get(name)
+        if rt is None:
+            return invalid_app_summary(name, self._registry.invalid.get(name, ""))
+        return app_summary(rt)
+
+    def status_saved(self, rt: AppRuntime) -> None:
+        """The engine saved ``rt``'s status: update its row, tell the stream. Never raises: a view
+        must not fail the reconcile that fed it."""
+        try:
+            summary = app_summary(rt)
+            self._current_index().put(row_of(summary))
+            self.feed.publish(rt.name, rt.app.spec.project, status_event(summary))
+        except Exception:
+            log.exception("status view of %s not updated", rt.name)
+
+    def operation_started(self, rt: AppRuntime) -> None:
+        """A sync of ``rt`` started: the stream shows it Running before it ends."""
+        self.status_saved(rt)
+
+    def operation_progressed(self, rt: AppRuntime) -> None:
+        """A running sync of ``rt`` finished a step or waits for a wave or hook: the stream (pages,
+        ``gitward app watch``, ``app sync --wait``) shows each step as it happens, not only the end."""
+        self.status_saved(rt)
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def query_apps(self, query: AppQuery) -> AppPage:
+        return self._current_index().query(query)
+
+    def _runtime_of(self, name: str) -> AppRuntime:
+        rt = self._registry.runtimes.get(name)
+        if rt is None:
+            raise AppNotFound(f"application {name!r} not found")
+        return rt
+
+    async def app_tree(self, name: str) -> list[dict[str, Any]]:
+        rt = self._runtime_of(name)
+        conn = self._connections.get(rt.app.spec.destination.cluster)
+        return await build_tree(conn.cache if conn else None, rt.status.get("resources") or [])
+
+    def commit_of(self, name: str) -> dict[str, Any] | None:
+        rt = self._runtime_of(name)
+        source = rt.app.spec.source
+        commit = str(rt.status.get("commit") or (rt.status.get("sync") or {}).get("revision") or "")
+        if source.chart or not commit:
+            return None
+        memo = self._commits
+        key = (source.repo_url, commit)
+        if key not in memo:
+            found = commit_info(self._fetcher.git, source.repo_url, commit)
+            if len(memo) > 4096:
+                memo.clear()
+            memo[key] = found.to_dict() if found else None
+        return memo[key]
+
+    def cluster_views(self) -> list[dict[str, Any]]:
+        index = self._current_index()
+        out = []
+        for name in sorted(self._registry.clusters):
+            spec = self._registry.clusters[name].spec
+            conn = self._connections.get(name)
+            state = conn.reachability.state if conn else None
+            page = index.query(AppQuery(cluster=name, limit=0))
+            out.append(
+                {
+                    "name": name,
+                    "context": spec.context or "",
+                    "connected": conn is not None,
+                    "reachable": state.reachable if state else None,
+                    "since": state.since if state else None,
+                    "error": state.error if state else "",
+                    "watchedKinds": len(conn.cache.watched()) if conn else 0,
+                    "apps": page.total,
+                    "health": {k: v for k, v in page.health_counts.items() if v},
+                    "sync": {k: v for k, v in page.sync_counts.items() if v},
+                }
+            )
+        return out
+
+    def repository_views(self) -> list[dict[str, Any]]:
+        fetched = self._fetcher.fetch_times()
+        offset = time.time() - time.monotonic()  # monotonic fetch times to wall-clock
+        by_url: dict[str, list[AppRuntime]] = {}
+        for rt in self._registry.runtimes.values():
+            by_url.setdefault(rt.app.spec.source.repo_url, []).append(rt)
+        out = []
+        for url in sorted(by_url):
+            apps = sorted(by_url[url], key=lambda r: r.name)
+            errors = [
+                {"app": rt.name, "message": str(rt.status.get("error") or "")}
+                for rt in apps
+                if _fetch_failed(rt.status)
+            ]
+            last = fetched.get(url)
+            out.append(
+                {
+                    "url": redact_url(url),
+                    "chart": any(rt.app.spec.source.chart for rt in apps),
+                    "apps": [rt.name for rt in apps[:50]],
+                    "appCount": len(apps),
+                    "lastFetch": None if last is None else last + offset,
+                    "errors": errors[:20],
+                }
+            )
+        return out
 
 
-def invalid_app_summary(name: str, message: str) -> dict[str, Any]:
-    """An Application that failed validation is listed with its error, so its owner sees why."""
-    stalled = Condition(ConditionType.STALLED, True, "ValidationFailed", message).to_dict()
-    ready = Condition(ConditionType.READY, False, "ValidationFailed", message).to_dict()
-    return {
-        "name": name,
-        "project": "",
-        "parent": None,
-        "repoURL": "",
-        "path": "",
-        "chart": None,
-        "revision": "",
-        "destination": {"cluster": "", "namespace": ""},
-        "automated": False,
-        "sync": {"status": "Unknown", "revision": ""},
-        "health": {"status": "Unknown", "message": message},
-        "conditions": [ready, stalled],
-        "suspended": False,
-        "suspendReason": "",
-        "suspendedBy": "",
-        "syncWindow": None,
-        "operation": None,
-        "resources": [],
-        "message": message,
-        "labels": {},
-        "running": None,
-        "terminating": False,
-    }
+def _fetch_failed(status: dict[str, Any]) -> bool:
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Ready" and condition.get("reason") in _FETCH_REASONS:
+            return bool(condition.get("status") != "True")
+    return False

@@ -7,7 +7,6 @@ Kubernetes' 1.1 rules and bounded. See ``renderers.render`` for the entry point.
 
 from gitward.render.cache import RenderCache, RenderKey
 from gitward.render.detect import detect_engine
-from gitward.render.renderers import render, render_cached
 from gitward.render.inputs import RenderInputs, render_inputs
 from gitward.render.local import render_local
 from gitward.render.params import (
@@ -19,6 +18,7 @@ from gitward.render.params import (
     RenderSettings,
     RenderTools,
 )
+from gitward.render.renderers import render, render_cached
 from gitward.render.result import RenderResult
 from gitward.render.sandbox import safe_join
 from gitward.render.substitute import substitute_manifests

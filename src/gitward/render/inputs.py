@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitward.render.detect import detect_engine
-from gitward.render.renderers import located_directory
 from gitward.render.helm import value_file
 from gitward.render.kustomize import kustomize_closure
 from gitward.render.params import DEFAULT_SETTINGS, RenderParams, RenderSettings
+from gitward.render.renderers import located_directory
 
 
 @dataclass(frozen=True)

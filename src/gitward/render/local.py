@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from gitward.core.errors import RenderError
-from gitward.render.renderers import render
 from gitward.render.params import DEFAULT_SETTINGS, RenderParams, RenderSettings, RenderTools
+from gitward.render.renderers import render
 from gitward.render.yamlload import load_yaml_documents
 
 DEFAULT_KUBE_VERSION = "v1.36.3"

@@ -20,7 +20,7 @@ import pytest
 from devtools.gitservers import FileGitServer, GitDaemonServer, HttpGitServer
 from tests.integration.engine.harness import Harness, application, configmap
 
-from gitward.reconcile.backoff import Backoff, BackoffPolicy
+from gitward.core.backoff import Backoff, BackoffPolicy
 
 pytestmark = pytest.mark.integration
 

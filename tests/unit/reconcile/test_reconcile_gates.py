@@ -26,7 +26,7 @@ from gitward.reconcile.gates import (
     suspend,
 )
 from gitward.reconcile.runtime import AppRuntime
-from gitward.reconcile.views import app_summary
+from gitward.reconcile.summaries import app_summary
 from gitward.reconcile.windowbook import WindowBook, check_windows
 
 pytestmark = pytest.mark.unit

@@ -9,10 +9,10 @@ import pytest
 
 from gitward.core.errors import RenderError
 from gitward.render import RenderInputs, RenderParams, RenderTools, render_inputs
-from gitward.render.renderers import checked_directory
-from gitward.render.renderers import render as render_entry
 from gitward.render.params import DirectoryParams, RenderSettings
 from gitward.render.plain import render_plain
+from gitward.render.renderers import checked_directory
+from gitward.render.renderers import render as render_entry
 from gitward.render.sandbox import copy_tree, safe_join, walk_files
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\n"

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gitward.diff import changed_paths, field_managers
+from gitward.diff.managers import field_managers
+from gitward.diff.pointer import changed_paths
 
 _IGNORED_METADATA = {"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp"}
 

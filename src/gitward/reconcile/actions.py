@@ -1,22 +1,24 @@
-"""The ``EngineService`` calls (what the API and CLI may ask), on top of the engine's state.
+"""The actions the API and CLI may ask for (``EngineService``): list, get, diff, dry-run, sync, refresh,
+history, rollback, events, suspend, resume, terminate, project windows, webhook pushes.
 
-User actions take the app's lock through ``reconcile`` so they never run alongside a queued pass.
+A sync, rollback or refresh runs a pass (``reconcile_pass``) and takes the app's lock there, so it
+never runs alongside a queued pass.
 Suspend, resume and terminate do not wait for the lock: they change what the next pass (or the
 running operation, at its next step) does, and say so in the status at once (``gates``).
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from gitward.apply import diff_app as diff_objects
 from gitward.core.clock import Clock
 from gitward.core.errors import GitwardError, ValidationError
-from gitward.model import Project
+from gitward.model import Receiver
 from gitward.plan import stale
 from gitward.reconcile import dryrun, pipeline
 from gitward.reconcile.context import PipelineContext
-from gitward.reconcile.engine_views import EngineViewsMixin
 from gitward.reconcile.gates import (
     Gates,
     SuspendedBy,
@@ -27,59 +29,62 @@ from gitward.reconcile.gates import (
     suspend,
 )
 from gitward.reconcile.queue import Priority, WorkQueue
+from gitward.reconcile.records import Records
+from gitward.reconcile.registry import Registry
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.service import AppNotFound
 from gitward.reconcile.settings import EngineSettings
-from gitward.reconcile.views import app_summary, invalid_app_summary
+from gitward.reconcile.summaries import app_summary, invalid_app_summary
+from gitward.reconcile.triggers import RepositoryTriggers
 from gitward.reconcile.windowbook import window_view
 from gitward.store import Store
 
 
-class EngineServiceMixin(EngineViewsMixin):
-    """Mixed into ``Engine``; every method reads or drives the engine's own state (the UI's reads
-    and the status feed in ``EngineViewsMixin``)."""
+class Actions:
+    """Implements ``EngineService`` over the registry, the store, the gates and the scheduler's queue."""
 
-    runtimes: dict[str, AppRuntime]
-    invalid: dict[str, str]
-    store: Store
-    settings: EngineSettings
-    clock: Clock
-    gates: Gates
-    queue: WorkQueue
-
-    async def reconcile(self, rt: AppRuntime, req: SyncRequest) -> int | None:
-        raise NotImplementedError
-
-    def project(self, name: str) -> Project | None:
-        raise NotImplementedError
-
-    def record_event(self, app: str, *, type: str, reason: str, message: str) -> None:
-        raise NotImplementedError
-
-    def _save_status(self, rt: AppRuntime) -> None:
-        raise NotImplementedError
-
-    def _runtime(self, name: str) -> AppRuntime:
-        rt = self.runtimes.get(name)
-        if rt is None:
-            if name in self.invalid:
-                raise ValidationError(f"application {name!r} is invalid: {self.invalid[name]}")
-            raise AppNotFound(f"application {name!r} not found")
-        return rt
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        store: Store,
+        clock: Clock,
+        settings: EngineSettings,
+        gates: Gates,
+        queue: WorkQueue,
+        records: Records,
+        context: PipelineContext,
+        run_pass: Callable[[AppRuntime, SyncRequest], Awaitable[int | None]],
+        triggers: RepositoryTriggers,
+    ) -> None:
+        self._registry = registry
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self._gates = gates
+        self._queue = queue
+        self._records = records
+        self._context = context  # what a diff and a dry-run read through (the reconcile pass)
+        self._run_pass = run_pass
+        self._triggers = triggers
 
     def list_apps(self) -> list[dict[str, Any]]:
-        apps = [app_summary(rt) for rt in self.runtimes.values()]
-        apps += [invalid_app_summary(n, m) for n, m in self.invalid.items() if n not in self.runtimes]
+        apps = [app_summary(rt) for rt in self._registry.runtimes.values()]
+        apps += [
+            invalid_app_summary(n, m)
+            for n, m in self._registry.invalid.items()
+            if n not in self._registry.runtimes
+        ]
         return sorted(apps, key=lambda a: str(a["name"]))
 
     def get_app(self, name: str) -> dict[str, Any]:
-        if name in self.invalid and name not in self.runtimes:
-            return invalid_app_summary(name, self.invalid[name])
-        return app_summary(self._runtime(name))
+        if name in self._registry.invalid and name not in self._registry.runtimes:
+            return invalid_app_summary(name, self._registry.invalid[name])
+        return app_summary(self._registry.runtime(name))
 
     async def diff_app(self, name: str) -> list[dict[str, Any]]:
-        rt = self._runtime(name)
-        prepared = await pipeline.prepare(cast(PipelineContext, self), rt, SyncRequest(trigger="diff"))
+        rt = self._registry.runtime(name)
+        prepared = await pipeline.prepare(self._context, rt, SyncRequest(trigger="diff"))
         conn = prepared.connection
         await pipeline.watch_kinds(conn, prepared.objects, rt.inventory)
         views = await diff_objects(
@@ -89,7 +94,7 @@ class EngineServiceMixin(EngineViewsMixin):
             live=conn.cache.get,
             ignore=pipeline.ignore_rules(rt),
             stale=stale(rt.inventory, prepared.inventory),
-            concurrency=self.settings.apply_concurrency,
+            concurrency=self._settings.apply_concurrency,
         )
         return [v.to_dict() for v in views]
 
@@ -97,9 +102,9 @@ class EngineServiceMixin(EngineViewsMixin):
         self, name: str, *, revision: str | None = None, prune: bool | None = None
     ) -> dict[str, Any]:
         """The plan ``sync_app`` would run and what each step would change; writes nothing."""
-        rt = self._runtime(name)
+        rt = self._registry.runtime(name)
         request = SyncRequest(trigger="dry-run", fetch=True, force_fetch=True, revision=revision, prune=prune)
-        return await dryrun.dry_run(cast(PipelineContext, self), rt, request)
+        return await dryrun.dry_run(self._context, rt, request)
 
     async def sync_app(
         self,
@@ -110,8 +115,8 @@ class EngineServiceMixin(EngineViewsMixin):
         force: bool = False,
         initiator: str = "",
     ) -> dict[str, Any]:
-        rt = self._runtime(name)
-        self.gates.check_manual(rt)
+        rt = self._registry.runtime(name)
+        self._gates.check_manual(rt)
         tracked = rt.app.spec.source.revision
         if revision and revision != tracked:
             reason = f"synced to {revision}; `gitward app resume {name}` follows {tracked} again"
@@ -131,30 +136,30 @@ class EngineServiceMixin(EngineViewsMixin):
         return await self._run_user_sync(rt, request)
 
     async def _run_user_sync(self, rt: AppRuntime, request: SyncRequest) -> dict[str, Any]:
-        op_id = await self.reconcile(rt, request)
+        op_id = await self._run_pass(rt, request)
         if op_id is None:
             raise GitwardError(str(rt.status.get("error") or "sync did not run"), reason="SyncFailed")
-        operation: dict[str, Any] | None = self.store.get_operation(op_id)
+        operation: dict[str, Any] | None = self._store.get_operation(op_id)
         assert operation is not None
         return operation
 
     async def refresh_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
-        rt = self._runtime(name)
+        rt = self._registry.runtime(name)
         request = SyncRequest(trigger="refresh", fetch=True, force_fetch=True, initiator=initiator)
-        await self.reconcile(rt, request)
+        await self._run_pass(rt, request)
         return app_summary(rt)
 
     def history(self, name: str) -> list[dict[str, Any]]:
-        self._runtime(name)
-        return self.store.list_operations(name)
+        self._registry.runtime(name)
+        return self._store.list_operations(name)
 
     async def rollback(self, name: str, history_id: int, *, initiator: str = "") -> dict[str, Any]:
-        rt = self._runtime(name)
-        operation = self.store.get_operation(history_id)
+        rt = self._registry.runtime(name)
+        operation = self._store.get_operation(history_id)
         if operation is None or operation.get("app") != name or not operation.get("commit"):
             raise AppNotFound(f"history entry {history_id} of application {name!r} not found")
         commit = str(operation["commit"])
-        self.gates.check_manual(rt)
+        self._gates.check_manual(rt)
         reason = f"rolled back to history {history_id} ({commit[:12]}); `gitward app resume {name}` resumes"
         pin(rt, revision=commit, by=SuspendedBy.ROLLBACK, reason=reason)
         request = SyncRequest(
@@ -167,49 +172,55 @@ class EngineServiceMixin(EngineViewsMixin):
         return await self._run_user_sync(rt, request)
 
     def events(self, name: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
-        return self.store.list_events(name, limit=limit)
+        return self._store.list_events(name, limit=limit)
 
     def suspend_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
         """Automation off until ``resume_app``; what is deployed stays as it is."""
-        rt = self._runtime(name)
+        rt = self._registry.runtime(name)
         if suspend(rt, initiator=initiator):
-            self.record_event(
+            self._records.record_event(
                 name, type="Normal", reason="Suspended", message=_by("automation suspended", initiator)
             )
-            self._save_status(rt)
+            self._records.save_status(rt)
         return app_summary(rt)
 
     def resume_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
         """Automation on again at the tracked revision; a pass (with a fetch) is queued at once."""
-        rt = self._runtime(name)
+        rt = self._registry.runtime(name)
         if resume(rt):
-            self.record_event(
+            self._records.record_event(
                 name, type="Normal", reason="Resumed", message=_by("automation resumed", initiator)
             )
-            self._save_status(rt)
-            self.queue.add(name, priority=Priority.USER, reason="resume")
+            self._records.save_status(rt)
+            self._queue.add(name, priority=Priority.USER, reason="resume")
         return app_summary(rt)
 
     def terminate_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
         """Ask the running operation to stop at its next step; raises ``NothingToStop`` when none runs."""
-        rt = self._runtime(name)
-        running = request_terminate(rt, initiator=initiator, now=self.clock.now())
+        rt = self._registry.runtime(name)
+        running = request_terminate(rt, initiator=initiator, now=self._clock.now())
         message = f"operation {running.get('id')} stops at its next step"
-        self.record_event(name, type="Normal", reason="Terminating", message=_by(message, initiator))
-        self._save_status(rt)
+        self._records.record_event(name, type="Normal", reason="Terminating", message=_by(message, initiator))
+        self._records.save_status(rt)
         return {"name": name, "terminating": True, "operation": running, "message": message}
 
     def project_windows(self, name: str) -> dict[str, Any]:
         """The project's sync windows now: open or closed, until when, and the apps each covers."""
-        project = self.project(name)
+        project = self._registry.project(name)
         if project is None:
-            if name in self.invalid:
-                raise ValidationError(f"project {name!r} is invalid: {self.invalid[name]}")
+            if name in self._registry.invalid:
+                raise ValidationError(f"project {name!r} is invalid: {self._registry.invalid[name]}")
             raise AppNotFound(f"project {name!r} not found")
-        now = self.clock.now()
-        apps = [rt.app for rt in self.runtimes.values() if rt.app.spec.project == name]
-        windows = [window_view(state, apps) for state in self.gates.book.states(name, at=now)]
+        now = self._clock.now()
+        apps = self._registry.apps_of_project(name)
+        windows = [window_view(state, apps) for state in self._gates.book.states(name, at=now)]
         return {"project": name, "time": now, "windows": windows}
+
+    async def trigger_repository(self, url: str, *, refs: Mapping[str, str] | None = None) -> list[str]:
+        return await self._triggers.trigger_repository(url, refs=refs)
+
+    def webhook_receiver(self, name: str) -> Receiver | None:
+        return self._registry.webhook_receiver(name)
 
 
 def _by(message: str, initiator: str) -> str:

@@ -1,0 +1,62 @@
+"""What a reconcile leaves behind besides the cluster: events and saved statuses.
+
+An event goes to the store (the app's event list), to the notifier (Notification objects) and, for
+drift, to its counter. A status is written only when it changed, so a no-op pass writes nothing, not
+even locally; a saved change goes to the read side (index row, live feed) and to the notifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import orjson
+
+from gitward.core.clock import Clock
+from gitward.notify import Notifier
+from gitward.reconcile import metrics
+from gitward.reconcile.runtime import AppRuntime
+from gitward.reconcile.views import Views
+from gitward.store import Store
+
+
+class Records:
+    def __init__(self, *, store: Store, notifier: Notifier, views: Views, clock: Clock) -> None:
+        self._store = store
+        self._notifier = notifier
+        self._views = views
+        self._clock = clock
+
+    def record_event(
+        self,
+        app: str,
+        *,
+        type: str,
+        reason: str,
+        message: str,
+        object_id: str = "",
+        fields: Sequence[str] = (),
+        manager: str = "",
+    ) -> None:
+        if reason == "Drift":
+            metrics.DRIFT_EVENTS.inc()
+        self._notifier.event_recorded(app, reason=reason, message=message)
+        self._store.add_event(
+            app,
+            type=type,
+            reason=reason,
+            message=message,
+            object_id=object_id,
+            fields=tuple(fields),
+            manager=manager,
+            time=self._clock.now(),
+        )
+
+    def save_status(self, rt: AppRuntime) -> None:
+        """Write ``rt``'s status when it changed since it was last written."""
+        digest = hashlib.sha256(orjson.dumps(rt.status, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        if digest != rt.saved_status_digest:
+            self._store.save_status(rt.name, rt.status)
+            rt.saved_status_digest = digest
+            self._views.status_saved(rt)  # the app index and the live stream
+            self._notifier.status_saved(rt.app, rt.status)  # Notification objects (notify/)

@@ -1,0 +1,181 @@
+"""The registry: every app, project, cluster and receiver the config defines, and who owns which object.
+
+One place answers "which apps exist and what do they look like now": the config loaded at start, the
+child Applications an app-of-apps renders (added and removed as its render changes), the apps that
+failed validation (listed with their error so their owner sees why), and the claims index that maps
+each owned object to its one app (``claims``). The registry changes nothing outside itself: it does
+not queue passes or record events; its callers do, with what it returns.
+
+Deliberately not here: when apps are reconciled (``scheduler``), what a pass does (``reconcile_pass``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitward.apply import VerdictCache
+from gitward.core.errors import ValidationError
+from gitward.model import IN_CLUSTER, Application, Cluster, LoadedConfig, Project, Receiver, load_object
+from gitward.reconcile.claims import Claims
+from gitward.reconcile.gates import follow_spec
+from gitward.reconcile.runtime import AppRuntime
+from gitward.reconcile.service import AppNotFound
+from gitward.store import Store
+
+log = logging.getLogger("gitward.engine")
+
+
+@dataclass
+class ChildChanges:
+    """What registering an app's rendered child Applications did, for the caller to act on."""
+
+    problems: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # added or changed: to reconcile
+    removed: list[str] = field(default_factory=list)  # left the parent's render: forgotten
+
+
+class Registry:
+    """The apps (as ``AppRuntime``), projects, clusters and receivers, and the claims on objects."""
+
+    def __init__(self, store: Store, *, config_path: Path) -> None:
+        self._store = store
+        self._config_path = config_path
+        self.runtimes: dict[str, AppRuntime] = {}
+        self.invalid: dict[str, str] = {}  # app name -> why it failed validation
+        self.projects: dict[str, Project] = {}
+        self.clusters: dict[str, Cluster] = {}
+        self.receivers: dict[str, Receiver] = {}
+        self.claims = Claims(lambda name: name in self.runtimes)
+        self.has_dependencies = False  # any dependsOn at all: wake-ups cost nothing without
+        self._parents: set[str] = set()  # apps that have rendered child apps (app-of-apps)
+
+    def load(self, config: LoadedConfig) -> None:
+        """The config's objects; each app's status, verdicts and inventory come from the store."""
+        self.clusters = {c.name: c for c in config.clusters}
+        self.projects = {p.name: p for p in config.projects}
+        self.receivers = {r.name: r for r in config.receivers}
+        for error in config.errors:
+            name = error.name or f"document {error.document}"
+            self.invalid[name] = error.message
+            log.warning("invalid %s %s: %s", error.kind or "object", name, error.message)
+        for app in config.applications:
+            self.register(app)
+
+    def register(self, app: Application, *, parent: str | None = None) -> AppRuntime:
+        status = self._store.load_status(app.name)
+        rows = self._store.load_verdicts(app.name).get("rows", [])
+        rt = AppRuntime(
+            app=app,
+            status=status or {},
+            verdicts=VerdictCache.from_export(rows),
+            inventory=self._store.load_inventory(app.name),
+            parent=parent,
+            inventory_known=status is not None,
+        )
+        self.runtimes[app.name] = rt
+        if parent is not None:
+            self._parents.add(parent)
+        self.has_dependencies = self.has_dependencies or bool(app.dependencies)
+        self.reindex(rt)
+        follow_spec(rt)  # spec.suspend shows before the first pass
+        return rt
+
+    def reindex(self, rt: AppRuntime) -> None:
+        """Keep the claims in step with ``rt.inventory`` (ownership and drift routing)."""
+        self.claims.hold(rt.name, (entry.key for entry in rt.inventory))
+
+    def runtime(self, name: str) -> AppRuntime:
+        """The app ``name``; an invalid app raises its validation error, an unknown one AppNotFound."""
+        rt = self.runtimes.get(name)
+        if rt is None:
+            if name in self.invalid:
+                raise ValidationError(f"application {name!r} is invalid: {self.invalid[name]}")
+            raise AppNotFound(f"application {name!r} not found")
+        return rt
+
+    def project(self, name: str) -> Project | None:
+        found = self.projects.get(name)
+        if found is None and name == "default":
+            return Project.implicit_default()
+        return found
+
+    def apps_of_project(self, name: str) -> list[Application]:
+        return [rt.app for rt in self.runtimes.values() if rt.app.spec.project == name]
+
+    def kubeconfig_of(self, cluster: str) -> tuple[Path, str | None]:
+        """The kubeconfig file and context of ``cluster``; a relative path is read from the config's
+        folder, and the in-cluster name falls back to ``$KUBECONFIG``."""
+        spec = self.clusters.get(cluster)
+        if spec is not None:
+            path = Path(os.path.expanduser(spec.spec.kubeconfig))
+            return (path if path.is_absolute() else self._config_folder() / path), spec.spec.context
+        if cluster == IN_CLUSTER and os.environ.get("KUBECONFIG"):
+            return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0]), None
+        raise ValidationError(f"cluster {cluster!r} is not defined", reason="ClusterNotFound")
+
+    def webhook_receiver(self, name: str) -> Receiver | None:
+        """The Receiver ``name``, its relative ``secretFile`` resolved against the config's folder."""
+        receiver = self.receivers.get(name)
+        if receiver is None:
+            return None
+        secret = Path(receiver.spec.secret_file).expanduser()
+        if not secret.is_absolute():
+            secret = self._config_folder() / secret
+        spec = receiver.spec.model_copy(update={"secret_file": str(secret)})
+        return receiver.model_copy(update={"spec": spec})
+
+    def _config_folder(self) -> Path:
+        base = self._config_path
+        return base if base.is_dir() else base.parent
+
+    def apply_children(self, parent: AppRuntime, children: Sequence[dict[str, Any]]) -> ChildChanges:
+        """Register the Applications ``parent`` rendered and forget the ones it no longer renders
+        (only when every child loaded: a broken render must not remove apps)."""
+        out = ChildChanges()
+        if not children and parent.name not in self._parents:
+            return out  # the common case, without a scan of every app
+        wanted: set[str] = set()
+        for document in children:
+            child = self._child_of(parent, document, out.problems)
+            if child is None:
+                continue
+            wanted.add(child.name)
+            existing = self.runtimes.get(child.name)
+            if existing is None or existing.app != child:
+                rt = self.register(child, parent=parent.name) if existing is None else existing
+                rt.app = child
+                self.has_dependencies = self.has_dependencies or bool(child.dependencies)
+                out.changed.append(child.name)
+        if not out.problems:
+            out.removed = self._forget_children(parent.name, keep=wanted)
+        return out
+
+    def _child_of(
+        self, parent: AppRuntime, document: dict[str, Any], problems: list[str]
+    ) -> Application | None:
+        try:
+            child = load_object(document)
+        except Exception as exc:
+            problems.append(f"child application: {exc}")
+            return None
+        if not isinstance(child, Application):
+            problems.append(f"child {child.kind} {child.name!r} is not an Application")
+            return None
+        existing = self.runtimes.get(child.name)
+        if existing is not None and existing.parent != parent.name:
+            problems.append(f"child application {child.name!r} is already defined elsewhere")
+            return None
+        return child
+
+    def _forget_children(self, parent: str, *, keep: Iterable[str]) -> list[str]:
+        kept = set(keep)
+        removed = [n for n, rt in self.runtimes.items() if rt.parent == parent and n not in kept]
+        for name in removed:
+            del self.runtimes[name]
+            self.claims.release(name)
+        return removed
