@@ -34,12 +34,7 @@ import asyncio
 import enum
 from collections.abc import Callable
 
-from gitward.core.clock import Clock
-from gitward.core.errors import GitwardError, Waiting
-from gitward.policy.windows import WindowVerdict
-from gitward.reconcile.queue import Priority, WorkQueue
-from gitward.reconcile.runtime import AppRuntime
-from gitward.reconcile.status import (
+from gitward.core.appstatus import (
     clear_suspended,
     clear_window_blocked,
     mark_suspended,
@@ -47,6 +42,11 @@ from gitward.reconcile.status import (
     mark_window_blocked,
     suspended_by,
 )
+from gitward.core.clock import Clock
+from gitward.core.errors import GitwardError, Waiting
+from gitward.policy.windows import WindowVerdict
+from gitward.reconcile.queue import Priority, WorkQueue
+from gitward.reconcile.runtime import AppRuntime
 from gitward.reconcile.summaries import running_operation
 from gitward.reconcile.windowbook import WindowBook
 

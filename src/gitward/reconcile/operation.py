@@ -22,13 +22,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gitward.core.appstatus import mark_reconciling
 from gitward.core.changes import Action, Change, ChangeSet
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.status import OperationPhase
 from gitward.plan import Progress, SyncPlan, next_step
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.runtime import AppRuntime, InterruptedOperation, SyncRequest
-from gitward.reconcile.status import mark_reconciling
 from gitward.store import Store
 
 

@@ -11,24 +11,24 @@ verdict (``show_reachability``, and a cache-only pass fails instead of reporting
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gitward.cluster.reachability import Reachability
-from gitward.core.changes import Action
-from gitward.core.errors import ApplyError, ClusterError, GitwardError, Stalled
-from gitward.core.keys import ResourceKey
-from gitward.core.status import HealthStatus, OperationPhase, SyncStatus
-from gitward.reconcile.heals import heal_key
-from gitward.reconcile.runtime import AppRuntime
-from gitward.reconcile.status import (
+from gitward.core.appstatus import (
     UNREACHABLE_REASON,
     clear_cluster_unreachable,
     forget_cluster_unreachable,
     mark_cluster_unreachable,
     mark_result,
-    resource_rows,
 )
+from gitward.core.changes import Action
+from gitward.core.errors import ApplyError, ClusterError, GitwardError, Stalled
+from gitward.core.keys import InventoryEntry, ResourceKey
+from gitward.core.status import Health, HealthStatus, OperationPhase, SyncStatus
+from gitward.health import aggregate, health_of
+from gitward.reconcile.heals import heal_key
+from gitward.reconcile.runtime import AppRuntime
 
 if TYPE_CHECKING:
     from gitward.reconcile.context import PipelineContext
@@ -178,6 +178,38 @@ def record_success(
     reason = "Reconciled" if ready else ("OutOfSync" if not synced else health.status.value)
     message = "" if ready else (health.message or f"{len(out)} object(s) out of sync")
     mark_result(status, now=now, ready=ready, reason=reason, message=message, stalled=False)
+
+
+def resource_rows(
+    entries: Iterable[InventoryEntry],
+    *,
+    live: Callable[[ResourceKey], Mapping[str, Any] | None],
+    out_of_sync: set[ResourceKey],
+    messages: Mapping[ResourceKey, str],
+) -> tuple[list[dict[str, Any]], Health]:
+    """One row per owned object with its own sync and health, and the app's health (the worst)."""
+    rows: list[dict[str, Any]] = []
+    healths: list[Health] = []
+    for entry in entries:
+        key = entry.key
+        obj = live(key)
+        health = health_of(obj)
+        healths.append(health)
+        rows.append(
+            {
+                "id": key.id,
+                "group": key.group,
+                "kind": key.kind,
+                "namespace": key.namespace,
+                "name": key.name,
+                "version": entry.version,
+                "sync": (SyncStatus.OUT_OF_SYNC if key in out_of_sync else SyncStatus.SYNCED).value,
+                "health": health.status.value,
+                "message": messages.get(key) or health.message,
+            }
+        )
+    app_health = aggregate(healths) if healths else Health(HealthStatus.HEALTHY)
+    return rows, app_health
 
 
 def _verdict(result: SyncResult) -> tuple[OperationPhase, str]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from gitward.apply import Standing
 from gitward.cluster.connection import ClusterConnection
+from gitward.core.appstatus import mark_reconciling
 from gitward.core.clock import Clock
 from gitward.core.errors import ClusterError, GitwardError
 from gitward.core.keys import InventoryEntry, ResourceKey
@@ -38,7 +39,6 @@ from gitward.reconcile.registry import Registry
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.scheduler import Scheduler
 from gitward.reconcile.settings import EngineSettings
-from gitward.reconcile.status import mark_reconciling
 from gitward.reconcile.views import Views
 from gitward.store import Store
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gitward.core.appstatus import suspended_by
 from gitward.core.conditions import Condition, ConditionType
 from gitward.core.redact import redact_url
 from gitward.reconcile.runtime import AppRuntime
-from gitward.reconcile.status import suspended_by
 
 
 def app_summary(rt: AppRuntime) -> dict[str, Any]:

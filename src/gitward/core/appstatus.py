@@ -1,18 +1,19 @@
-"""Building the status document of an app: sync, health, conditions, resources, operation.
+"""Marks on an app's status document: conditions, cluster outages, suspension, sync windows, terminate.
 
 The status is a plain JSON document (persisted by the store, served by the API as is), written in the
-camelCase shape of the Application status users know from the README.
+camelCase shape of the Application status users know from the README. These marks are pure
+functions of the document (no I/O, no clock: the caller passes ``now``), so unit tests reach every
+rule without an engine. The per-object rows and the app's health (``reconcile/outcome.py``) need the
+health checks and stay with the pass that reads the cluster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from gitward.core.conditions import Condition, ConditionType, set_condition
-from gitward.core.keys import InventoryEntry, ResourceKey
-from gitward.core.status import Health, HealthStatus, SyncStatus
-from gitward.health import aggregate, health_of
+from gitward.core.status import HealthStatus, SyncStatus
 
 
 def conditions_of(status: Mapping[str, Any]) -> list[Condition]:
@@ -86,38 +87,6 @@ def clear_cluster_unreachable(status: dict[str, Any], *, message: str, now: floa
 def forget_cluster_unreachable(status: dict[str, Any]) -> None:
     """A pass that reached the cluster replaces whatever an outage showed."""
     status.pop(_UNREACHABLE_KEY, None)
-
-
-def resource_rows(
-    entries: Iterable[InventoryEntry],
-    *,
-    live: Callable[[ResourceKey], Mapping[str, Any] | None],
-    out_of_sync: set[ResourceKey],
-    messages: Mapping[ResourceKey, str],
-) -> tuple[list[dict[str, Any]], Health]:
-    """One row per owned object with its own sync and health, and the app's health (the worst)."""
-    rows: list[dict[str, Any]] = []
-    healths: list[Health] = []
-    for entry in entries:
-        key = entry.key
-        obj = live(key)
-        health = health_of(obj)
-        healths.append(health)
-        rows.append(
-            {
-                "id": key.id,
-                "group": key.group,
-                "kind": key.kind,
-                "namespace": key.namespace,
-                "name": key.name,
-                "version": entry.version,
-                "sync": (SyncStatus.OUT_OF_SYNC if key in out_of_sync else SyncStatus.SYNCED).value,
-                "health": health.status.value,
-                "message": messages.get(key) or health.message,
-            }
-        )
-    app_health = aggregate(healths) if healths else Health(HealthStatus.HEALTHY)
-    return rows, app_health
 
 
 # -- what holds automation back: suspension, sync windows, a terminate request ------------------------
