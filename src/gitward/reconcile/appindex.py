@@ -3,8 +3,8 @@
 Why: the web UI and ``GET /api/v1/apps?limit=`` show one page of apps at a time, filtered and
 sorted. Building every app's summary per request (what ``list_apps`` does) costs tens of
 milliseconds at 10,000 apps and sends megabytes; Argo CD's UI is slow at that size for exactly that
-reason. Here each app is one small ``IndexRow``, kept current by the engine when it saves a status
-(``views.Views.status_saved``), with:
+reason. Here each app is one small ``IndexRow``, kept current by the read side when a status is
+saved (``views.Views.status_saved``), with:
 
 - postings: for each filterable field (project, cluster, namespace, sync, health, label) the set of
   app names per value, so an equality filter is a set lookup and several are a set intersection;

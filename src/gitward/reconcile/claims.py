@@ -3,7 +3,7 @@
 An app's claims are the keys of its inventory, and the inventory grows before the first write of a
 sync (the pipeline records what a sync may create before it creates it), so a claim is taken before
 an object is written and held until the object leaves the inventory (pruned, or given up once gone).
-The engine checks and takes a sync's claims in one synchronous step, with no ``await`` in between,
+A pass checks and takes a sync's claims in one synchronous step, with no ``await`` in between,
 so two apps of this event loop can never both pass the check: whichever takes first owns the objects
 and the other is refused (``SharedResource``) on every pass until the owner releases them — never a
 flip-flop (docs/reliability.md, bad input 8). The same index routes watch events to the one app

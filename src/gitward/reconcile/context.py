@@ -1,4 +1,5 @@
-"""What a reconcile needs from the engine around it, as a Protocol, so the pipeline is testable alone."""
+"""The narrow view a pipeline step has of the pass around it (``reconcile_pass.ReconcilePass``), as a
+Protocol, so each step is testable alone with a small fake."""
 
 from __future__ import annotations
 

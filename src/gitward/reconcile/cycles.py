@@ -8,7 +8,7 @@ they wait, and their message names the dependency that is missing.
 The check runs at load over every app, and before each sync over the apps reachable from the one
 syncing, so a cycle closed by a child application (app-of-apps) is refused as well.
 
-Deliberately not here: waiting for dependencies to be ready (``engine._check_dependencies``).
+Deliberately not here: waiting for dependencies to be ready (``dependencies``).
 """
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ class SourceFetcher:
         self.render_cache = RenderCache(max_entries=render_cache_entries)
         self.fetch_freshness = fetch_freshness
         self.repositories: tuple[Repository, ...] = ()
-        # the engine's project lookup, for the signature rules of an app's project (``trust``)
+        # the registry's project lookup, for the signature rules of an app's project (``trust``)
         self.project_of: Callable[[str], Project | None] = lambda _name: None
         self.trust = TrustKeys()
         self.signatures = SignatureVerifier(cache_dir / "trust")

@@ -2,7 +2,7 @@
 
 ``sync_plan`` completes the render's plan (``pipeline.prepare``) with the deletions this sync makes:
 none unless prune is asked for (the request, else ``automated.prune``) and allowed (``Prune=false``
-app-wide vetoes it). ``sync`` runs it with ``apply.executor`` under the operation the engine opened
+app-wide vetoes it). ``sync`` runs it with ``apply.executor`` under the operation the pass opened
 (``reconcile/operation.py``: fresh, or resumed after a restart), which saves its progress after every
 step; then works out the inventory: what the plan applies, plus stale entries still owned (a refused
 or finalizer-held delete stays and is retried, docs/reliability.md F4). A step's deletions run only

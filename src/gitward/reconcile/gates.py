@@ -1,6 +1,6 @@
 """The gates in front of a sync: suspension, sync windows, and requests to stop a running operation.
 
-Automation (an automated sync, a retry, a self-heal) passes ``Gates.admit`` after the engine decided
+Automation (an automated sync, a retry, a self-heal) passes ``Gates.admit`` after the pass decided
 it wants to apply. It is held back when:
 - the app is suspended: by ``spec.suspend`` (``follow_spec`` keeps the status in step with the
   spec), by a person (``gitward app suspend``), or by a rollback or a sync to another revision, which

@@ -6,14 +6,14 @@ write, and a failure there leaves the cluster and the stored inventory exactly a
 includes the sync plan (``planning.render_plan``: hooks, waves, options). Running the plan is
 ``execution``: prune runs only after every apply before it succeeded, only for objects the stored
 inventory names and the live object proves we own (``apply.prune``). An object belongs to one app:
-``check_claims`` refuses what another app claims or marks, and the engine repeats it when it takes the
+``check_claims`` refuses what another app claims or marks, and the pass repeats it when it takes the
 sync's claims and records, before the first write, what the sync may create (``not_yet_owned``), so a
 crash never orphans an object.
 
 Speed rules: a reconcile whose manifests did not change and whose objects did not drift sends no
 request at all (the verdict cache and the watch-fed cluster cache answer), and the dry-run runs only
 for objects whose standing is unknown.
-Deliberately not here: when reconciles run (``engine``), running a sync (``execution``), the status
+Deliberately not here: when reconciles run (``scheduler``), running a sync (``execution``), the status
 shape (``status``).
 """
 
@@ -170,7 +170,7 @@ def check_claims(
     ctx: PipelineContext, rt: AppRuntime, conn: ClusterConnection, keys: Iterable[ResourceKey]
 ) -> None:
     """An object may belong to one app only (docs/reliability.md, bad input 8): refuse, never
-    flip-flop. Synchronous on purpose: the engine calls it again right before a sync takes its
+    flip-flop. Synchronous on purpose: the pass calls it again right before a sync takes its
     claims, in the same step, so no other app can claim in between.
 
     An object already in this app's inventory is claimed by it, so only new objects have their
