@@ -14,7 +14,7 @@ Speed rules: a reconcile whose manifests did not change and whose objects did no
 request at all (the verdict cache and the watch-fed cluster cache answer), and the dry-run runs only
 for objects whose standing is unknown.
 Deliberately not here: when reconciles run (``scheduler``), running a sync (``execution``), the status
-shape (``status``).
+shape (``outcome``, ``core/appstatus.py``).
 """
 
 from __future__ import annotations
