@@ -1,7 +1,7 @@
 """What happened to an app, told apart from the statuses the engine saves and the events it records.
 
 The engine calls the notifier where it saves a status that changed and where it records an event
-(``reconcile/engine.py``); ``Transitions`` turns those into at most a few ``AppEvent`` values. It keeps
+(``reconcile/records.py``); ``Transitions`` turns those into at most a few ``AppEvent`` values. It keeps
 per app only what the next comparison needs (the last finished operation, health, since when the app
 is OutOfSync, the Drift events since the last operation), so a save costs a few dictionary reads.
 

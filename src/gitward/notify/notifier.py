@@ -1,7 +1,7 @@
 """The notifier: from the engine's saved statuses and recorded events to messages on their way.
 
-Where it listens: the engine calls ``status_saved`` where it persists a status that changed and
-``event_recorded`` where it records an event (``reconcile/engine.py``). Those two calls see every
+Where it listens: a reconcile calls ``status_saved`` where it persists a status that changed and
+``event_recorded`` where it records an event (``reconcile/records.py``). Those two calls see every
 operation, health and sync change with the operation's commit, which a commit status needs and the
 UI's live feed (``reconcile/livefeed.py``) does not carry; and a direct call cannot fall behind and
 lose events the way a ring reader can.

@@ -12,7 +12,7 @@ the folder around them allows. The rules, checked each time gitward starts (``do
 - The cache folder and the database file (with SQLite's ``-wal``/``-shm`` companions) are gitward's
   own: created 0700 and 0600, and tightened, with a warning, when found looser (an older gitward
   created them with the umask's modes). The database is tightened only once it has passed its check
-  (``engine.py``): a file that is corrupt or not gitward's is refused as it was found.
+  (``database.py``): a file that is corrupt or not gitward's is refused as it was found.
 - A folder or file owned by another user is refused: gitward cannot make it private.
 
 Deliberately not here: the admin token file, whose own check is in ``api/tokens.py``.

@@ -8,7 +8,7 @@ Times are seconds since the epoch as floats, like ``Clock.now()`` and ``Conditio
 Migrations are a list of functions; the database records how many have run in ``schema_version``.
 A migration is never edited once released: a schema change appends a new function. Migration 1
 creates the tables declared here; when a later migration changes one of them, freeze that table's
-original definition inside migration 1 first. Not here: engine setup (``engine.py``) and queries.
+original definition inside migration 1 first. Not here: engine setup (``database.py``) and queries.
 """
 
 from __future__ import annotations
