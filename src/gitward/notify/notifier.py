@@ -52,7 +52,7 @@ class RecordEvent(Protocol):
 
 
 class AppWithStatus(Protocol):
-    """What the notifier reads of an app the engine runs (``reconcile.runtime.AppRuntime`` is one)."""
+    """What the notifier reads of an app the engine runs: the app and its stored status document."""
 
     @property
     def app(self) -> Application: ...

@@ -138,7 +138,7 @@ class Actions:
     async def _run_user_sync(self, rt: AppRuntime, request: SyncRequest) -> dict[str, Any]:
         op_id = await self._run_pass(rt, request)
         if op_id is None:
-            raise GitwardError(str(rt.status.get("error") or "sync did not run"), reason="SyncFailed")
+            raise GitwardError(rt.status.error or "sync did not run", reason="SyncFailed")
         operation: dict[str, Any] | None = self._store.get_operation(op_id)
         assert operation is not None
         return operation

@@ -50,6 +50,4 @@ class Dependencies:
 
 
 def _ready(rt: AppRuntime) -> bool:
-    status = rt.status
-    synced = (status.get("sync") or {}).get("status") == "Synced"
-    return synced and (status.get("health") or {}).get("status") == "Healthy"
+    return rt.status.synced_and_healthy

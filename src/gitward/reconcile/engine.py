@@ -17,12 +17,13 @@ The engine answers the API's two protocols by handing each call to the part that
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gitward.cluster.connection import ClusterConnections
 from gitward.core.backoff import Backoff
 from gitward.core.clock import Clock, SystemClock
-from gitward.model import Receiver
+from gitward.model import Application, Receiver
 from gitward.notify import Notifier
 from gitward.reconcile import metrics, operation
 from gitward.reconcile.actions import Actions
@@ -126,7 +127,7 @@ class Engine:
         engine = cls(settings, clock=clock)
         engine.load()
         engine.resume_interrupted()
-        engine.notifier.start(engine.registry.runtimes.values())
+        engine.notifier.start(_Seed(rt.app, rt.status.to_dict()) for rt in engine.registry.runtimes.values())
         engine.scheduler.start()
         metrics.ENGINES.track(engine.readings)
         return engine
@@ -263,3 +264,11 @@ class Engine:
 
     def repository_views(self) -> list[dict[str, Any]]:
         return self.views.repository_views()
+
+
+@dataclass(frozen=True)
+class _Seed:
+    """An app and its stored status document, as the notifier is seeded at start."""
+
+    app: Application
+    status: dict[str, Any]

@@ -118,7 +118,7 @@ def resume(rt: AppRuntime) -> bool:
 def pin(rt: AppRuntime, *, revision: str, by: SuspendedBy, reason: str) -> None:
     """A rollback or a sync to another revision: keep the app there, automation off until resumed."""
     if suspended_by(rt.status) == SuspendedBy.SPEC:
-        rt.status["pinnedRevision"] = revision  # still suspended by the spec; its reason stays
+        rt.status.pinned_revision = revision  # still suspended by the spec; its reason stays
     else:
         mark_suspended(rt.status, by=by, reason=reason, pinned=revision)
 
@@ -126,7 +126,7 @@ def pin(rt: AppRuntime, *, revision: str, by: SuspendedBy, reason: str) -> None:
 def follow_tracked(rt: AppRuntime) -> None:
     """A sync of the tracked revision: the pin is dropped and, unless the spec says so, automation resumes."""
     if suspended_by(rt.status) == SuspendedBy.SPEC:
-        rt.status["pinnedRevision"] = None
+        rt.status.pinned_revision = None
     else:
         clear_suspended(rt.status)
 

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 from gitward.cluster.reachability import Reachability
 from gitward.core.appstatus import (
     UNREACHABLE_REASON,
+    AppStatus,
+    HealthState,
+    SyncState,
     clear_cluster_unreachable,
     forget_cluster_unreachable,
     mark_cluster_unreachable,
@@ -68,7 +71,7 @@ def _finish(
         heal_key=heal,
         deployments_kept=rt.app.spec.revision_history_limit,
     )
-    rt.status["operation"] = {
+    rt.status.operation = {
         "id": entry.id,  # a folded heal is recorded by the entry it joined
         "revision": op.get("revision", ""),
         "commit": op.get("commit", ""),
@@ -115,8 +118,8 @@ def record_success(
         phase, failed_message = _verdict(result)
         failed = phase is not OperationPhase.SUCCEEDED
         deployed = not failed and (
-            status.get("lastSyncedDigest") != prepared.desired.digest
-            or status.get("lastSyncedCommit") != prepared.desired.commit
+            status.last_synced_digest != prepared.desired.digest
+            or status.last_synced_commit != prepared.desired.commit
         )
         trigger = str((rt.operation or {}).get("trigger", ""))
         commit = prepared.desired.commit
@@ -135,10 +138,10 @@ def record_success(
             deployed=deployed,
             heal=heal,
         )
-        status["lastSyncFailed"] = bool(failed)
+        status.last_sync_failed = bool(failed)
         if not failed:
-            status["lastSyncedDigest"] = prepared.desired.digest
-            status["lastSyncedCommit"] = prepared.desired.commit
+            status.last_synced_digest = prepared.desired.digest
+            status.last_synced_commit = prepared.desired.commit
             kind = "Normal"
             ctx.record_event(
                 rt.name,
@@ -159,20 +162,17 @@ def record_success(
         rt.inventory, live=prepared.connection.cache.get, out_of_sync=out, messages=messages
     )
     synced = not out
-    status["sync"] = {
-        "status": (SyncStatus.SYNCED if synced else SyncStatus.OUT_OF_SYNC).value,
-        "revision": prepared.desired.commit,
-    }
-    status["health"] = {"status": health.status.value, "message": health.message}
-    status["resources"] = rows
-    status["commit"] = prepared.desired.commit
-    status["tree"] = prepared.desired.tree
-    status["error"] = failed_message
+    status.sync = SyncState(SyncStatus.SYNCED if synced else SyncStatus.OUT_OF_SYNC, prepared.desired.commit)
+    status.health = HealthState(health.status, health.message)
+    status.resources = rows
+    status.commit = prepared.desired.commit
+    status.tree = prepared.desired.tree
+    status.error = failed_message
     if result is not None and result.phase is OperationPhase.TERMINATED:
         raise Stalled(failed_message, reason="Terminated")  # no retry: a person stopped it
     if failed_message:
         raise ApplyError(failed_message)
-    status.pop("lastErrorEvent", None)
+    status.last_error_event = None
     forget_cluster_unreachable(status)
     ready = synced and health.status is HealthStatus.HEALTHY
     reason = "Reconciled" if ready else ("OutOfSync" if not synced else health.status.value)
@@ -237,23 +237,25 @@ def record_failure(
                 message=message,
                 resources=op.get("resources") or [],
             )
-        status["lastSyncFailed"] = True
-    status["error"] = message
-    status.setdefault("sync", {"status": SyncStatus.UNKNOWN.value, "revision": ""})
-    status.setdefault("health", {"status": HealthStatus.UNKNOWN.value, "message": ""})
+        status.last_sync_failed = True
+    status.error = message
+    if status.sync is None:
+        status.sync = SyncState()
+    if status.health is None:
+        status.health = HealthState()
     stalled = isinstance(err, Stalled) or retry_in is None
     suffix = "" if retry_in is None else f" (retrying in {retry_in:.0f}s)"
     mark_result(
         status, now=ctx.clock.now(), ready=False, reason=err.reason, message=message + suffix, stalled=stalled
     )
-    if status.get("lastErrorEvent") != message:
-        status["lastErrorEvent"] = message
+    if status.last_error_event != message:
+        status.last_error_event = message
         # a failed sync someone asked for names them, as its success would (the audit trail)
         by = _by(rt) if op_id is not None else ""
         ctx.record_event(rt.name, type="Warning", reason=err.reason, message=message + by)
 
 
-def _check_reachable(prepared: Prepared, status: dict[str, Any], *, now: float) -> None:
+def _check_reachable(prepared: Prepared, status: AppStatus, *, now: float) -> None:
     """A pass that only read the cache proves nothing while the probe says the cluster cannot serve:
     the cache just stopped changing. Show the outage and fail the pass (retried with backoff)."""
     conn = prepared.connection

@@ -31,10 +31,7 @@ class Readings:
         counts: dict[tuple[str, str], int] = {}
         for rt in list(self._registry.runtimes.values()):  # a copy: a scrape may run on another thread
             status = rt.status
-            state = (
-                str((status.get("sync") or {}).get("status") or "Unknown"),
-                str((status.get("health") or {}).get("status") or "Unknown"),
-            )
+            state = (status.sync_status.value, status.health_status.value)
             counts[state] = counts.get(state, 0) + 1
         return counts
 

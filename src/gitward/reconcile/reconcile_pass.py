@@ -189,8 +189,8 @@ class ReconcilePass:
             return self._gates.admit(rt, wanted=False)
         status = rt.status
         wanted = (
-            status.get("lastSyncedDigest") != prepared.desired.digest
-            or bool(status.get("lastSyncFailed"))
+            status.last_synced_digest != prepared.desired.digest
+            or bool(status.last_sync_failed)
             or (automated.prune and bool(pipeline.stale_pending(rt, prepared)))
             or (automated.self_heal and any(s is not Standing.UNCHANGED for s in found.values()))
         )

@@ -53,10 +53,13 @@ class Records:
         )
 
     def save_status(self, rt: AppRuntime) -> None:
-        """Write ``rt``'s status when it changed since it was last written."""
+        """Write ``rt``'s status when it changed since it was last written. The digest is taken of the
+        typed status itself (orjson reads dataclasses natively), so an unchanged status costs no
+        document; the stored JSON document is built only when there is something to write."""
         digest = hashlib.sha256(orjson.dumps(rt.status, option=orjson.OPT_SORT_KEYS)).hexdigest()
         if digest != rt.saved_status_digest:
-            self._store.save_status(rt.name, rt.status)
+            document = rt.status.to_dict()
+            self._store.save_status(rt.name, document)
             rt.saved_status_digest = digest
             self._views.status_saved(rt)  # the app index and the live stream
-            self._notifier.status_saved(rt.app, rt.status)  # Notification objects (notify/)
+            self._notifier.status_saved(rt.app, document)  # Notification objects (notify/)

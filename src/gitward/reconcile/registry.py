@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gitward.apply import VerdictCache
+from gitward.core.appstatus import AppStatus
 from gitward.core.errors import ValidationError
 from gitward.model import IN_CLUSTER, Application, Cluster, LoadedConfig, Project, Receiver, load_object
 from gitward.reconcile.claims import Claims
@@ -71,7 +72,7 @@ class Registry:
         rows = self._store.load_verdicts(app.name).get("rows", [])
         rt = AppRuntime(
             app=app,
-            status=status or {},
+            status=AppStatus() if status is None else AppStatus.from_dict(status),
             verdicts=VerdictCache.from_export(rows),
             inventory=self._store.load_inventory(app.name),
             parent=parent,

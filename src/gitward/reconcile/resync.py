@@ -88,6 +88,6 @@ class IntervalResync:
             return False
         revision = rt.pinned_revision or rt.app.spec.source.revision
         try:
-            return not await self._fetcher.input_changed(rt.app, revision, rt.status.get("tree"))
+            return not await self._fetcher.input_changed(rt.app, revision, rt.status.tree)
         except FetchError:
             return False  # the full pass reports it on the app

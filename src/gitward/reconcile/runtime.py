@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitward.apply import VerdictCache
+from gitward.core.appstatus import AppStatus
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.model import Application
 
@@ -40,7 +41,7 @@ class InterruptedOperation:
 @dataclass
 class AppRuntime:
     app: Application
-    status: dict[str, Any]
+    status: AppStatus
     verdicts: VerdictCache
     inventory: list[InventoryEntry]
     parent: str | None = None
@@ -63,9 +64,8 @@ class AppRuntime:
 
     @property
     def suspended(self) -> bool:
-        return bool(self.status.get("suspended"))
+        return bool(self.status.suspended)
 
     @property
     def pinned_revision(self) -> str | None:
-        value = self.status.get("pinnedRevision")
-        return str(value) if value else None
+        return self.status.pinned_revision or None

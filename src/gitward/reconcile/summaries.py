@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitward.core.appstatus import suspended_by
+from gitward.core.appstatus import HealthState, SyncState, suspended_by
 from gitward.core.conditions import Condition, ConditionType
 from gitward.core.redact import redact_url
 from gitward.reconcile.runtime import AppRuntime
@@ -33,16 +33,17 @@ def app_summary(rt: AppRuntime) -> dict[str, Any]:
             "namespace": app.spec.destination.namespace,
         },
         "automated": app.spec.sync_policy.automated is not None,
-        "sync": status.get("sync") or {"status": "Unknown", "revision": ""},
-        "health": status.get("health") or {"status": "Unknown", "message": ""},
-        "conditions": status.get("conditions") or [],
+        "sync": (status.sync or SyncState()).to_dict(),
+        "health": (status.health or HealthState()).to_dict(),
+        "conditions": [c.to_dict() for c in status.conditions],
         "suspended": rt.suspended,
-        "suspendReason": status.get("suspendReason", ""),
+        "suspendReason": status.suspend_reason or "",
         "suspendedBy": suspended_by(status),  # spec | user | rollback | revision, "" when not
-        "syncWindow": status.get("syncWindow"),  # {message, windows, until}: a window holds automation back
-        "operation": status.get("operation"),
-        "resources": status.get("resources") or [],
-        "message": status.get("error", ""),
+        # {message, windows, until}: a window holds automation back
+        "syncWindow": status.sync_window.to_dict() if status.sync_window else None,
+        "operation": status.operation,
+        "resources": status.resources or [],
+        "message": status.error or "",
         "labels": dict(app.metadata.labels),
         "running": running,
         # A request outlives an operation that ended on its own only until the next pass drops it.
@@ -56,7 +57,7 @@ def running_operation(rt: AppRuntime) -> dict[str, Any] | None:
     started = rt.operation
     if not started or not rt.lock.locked():
         return None
-    finished = rt.status.get("operation") or {}
+    finished = rt.status.operation or {}
     begun = started.get("startedAt") or 0.0
     if finished.get("id") == started.get("id") or (finished.get("finishedAt") or 0.0) >= begun:
         return None

@@ -34,6 +34,7 @@ from typing import Any
 from gitward.core.errors import FetchError
 from gitward.core.keys import ResourceKey
 from gitward.core.repourl import repository_key
+from gitward.core.status import HealthStatus
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.queue import Priority, WorkQueue
 from gitward.reconcile.registry import Registry
@@ -50,7 +51,7 @@ _UNREADABLE = "unreadable:"
 
 def _last_failure(rt: AppRuntime) -> str | None:
     """The error of the app's last reconcile, as an input (that pass could not read one)."""
-    error = rt.status.get("error")
+    error = rt.status.error
     return f"{_UNREADABLE}{error}" if error else None
 
 
@@ -108,14 +109,14 @@ class RepositoryTriggers:
         read (``_UNREADABLE`` and the error: the reconcile it may be queued for reports it)."""
         revision = rt.pinned_revision or rt.app.spec.source.revision
         try:
-            return await self._fetcher.current_input(rt.app, revision, rt.status.get("tree"))
+            return await self._fetcher.current_input(rt.app, revision, rt.status.tree)
         except FetchError as err:
             return _UNREADABLE + err.message
 
     def _is_new_input(self, rt: AppRuntime, current: str) -> bool:
         """Whether ``current`` is news for the app, remembering it as the input the app is queued for."""
         queued_for = self._queued_for
-        if current in (rt.status.get("tree"), _last_failure(rt)):
+        if current in (rt.status.tree, _last_failure(rt)):
             queued_for.pop(rt.name, None)  # its last reconcile saw this input: nothing to do
             return False
         seen = (rt.pinned_revision or rt.app.spec.source.revision, current)
@@ -163,7 +164,7 @@ class ObjectTriggers:
         # While an app is Progressing, its objects' changes are mostly controllers reporting rollout
         # status: they wait behind the syncs already queued (a cold start converges every app first).
         # Changes to a settled app are drift and go ahead of them.
-        progressing = (rt.status.get("health") or {}).get("status") == "Progressing"
+        progressing = rt.status.health_status is HealthStatus.PROGRESSING
         self._queue.add(
             rt.name, priority=Priority.INTERVAL if progressing else Priority.DRIFT, reason="drift"
         )

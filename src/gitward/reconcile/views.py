@@ -15,6 +15,8 @@ import time
 from typing import Any
 
 from gitward.cluster.connection import ClusterConnections
+from gitward.core.appstatus import AppStatus
+from gitward.core.conditions import ConditionType
 from gitward.core.redact import redact_url
 from gitward.reconcile.appindex import AppIndex, AppPage, AppQuery, row_of
 from gitward.reconcile.desired import SourceFetcher
@@ -116,12 +118,13 @@ class Views:
     async def app_tree(self, name: str) -> list[dict[str, Any]]:
         rt = self._runtime_of(name)
         conn = self._connections.get(rt.app.spec.destination.cluster)
-        return await build_tree(conn.cache if conn else None, rt.status.get("resources") or [])
+        return await build_tree(conn.cache if conn else None, rt.status.resources or [])
 
     def commit_of(self, name: str) -> dict[str, Any] | None:
         rt = self._runtime_of(name)
         source = rt.app.spec.source
-        commit = str(rt.status.get("commit") or (rt.status.get("sync") or {}).get("revision") or "")
+        sync = rt.status.sync
+        commit = rt.status.commit or (sync.revision if sync is not None else "")
         if source.chart or not commit:
             return None
         memo = self._commits
@@ -167,9 +170,7 @@ class Views:
         for url in sorted(by_url):
             apps = sorted(by_url[url], key=lambda r: r.name)
             errors = [
-                {"app": rt.name, "message": str(rt.status.get("error") or "")}
-                for rt in apps
-                if _fetch_failed(rt.status)
+                {"app": rt.name, "message": rt.status.error or ""} for rt in apps if _fetch_failed(rt.status)
             ]
             last = fetched.get(url)
             out.append(
@@ -185,8 +186,8 @@ class Views:
         return out
 
 
-def _fetch_failed(status: dict[str, Any]) -> bool:
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "Ready" and condition.get("reason") in _FETCH_REASONS:
-            return bool(condition.get("status") != "True")
+def _fetch_failed(status: AppStatus) -> bool:
+    for condition in status.conditions:
+        if condition.type is ConditionType.READY and condition.reason in _FETCH_REASONS:
+            return not condition.status
     return False

@@ -60,7 +60,7 @@ async def test_ignored_differences_are_neither_out_of_sync_nor_healed(
     kube_cluster.kubectl(
         "patch", "configmap", app, "-n", namespace, "--type=merge", "-p", body, "--field-manager=intruder"
     )
-    await harness.until(lambda: engine.runtimes[app].status.get("sync", {}).get("revision"))
+    await harness.until(lambda: engine.runtimes[app].status.to_dict().get("sync", {}).get("revision"))
     await engine.refresh_app(app)
     await harness.settle()
     assert kube_cluster.get_json("configmap", app, "-n", namespace)["data"]["color"] == "red"

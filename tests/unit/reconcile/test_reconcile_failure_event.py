@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gitward.apply import VerdictCache
+from gitward.core.appstatus import AppStatus
 from gitward.core.errors import GitwardError
 from gitward.model import Application
 from gitward.reconcile import outcome
@@ -43,7 +44,7 @@ def _runtime() -> AppRuntime:
             "spec": {"source": {"repoURL": "https://git.example.com/r.git", "path": "p"}},
         }
     )
-    return AppRuntime(app=app, status={}, verdicts=VerdictCache(), inventory=[])
+    return AppRuntime(app=app, status=AppStatus(), verdicts=VerdictCache(), inventory=[])
 
 
 def _failed_event(tmp_path: Path, initiator: str) -> dict[str, Any]:

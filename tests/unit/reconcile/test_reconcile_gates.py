@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gitward.apply import VerdictCache
+from gitward.core.appstatus import AppStatus
 from gitward.core.errors import Waiting
 from gitward.model import Application, load_objects
 from gitward.reconcile.gates import (
@@ -82,14 +83,14 @@ def runtime(name: str = "web", *, suspend_spec: bool = False) -> AppRuntime:
         "suspend": suspend_spec,
     }
     app = Application.model_validate({"metadata": {"name": name}, "spec": spec})
-    return AppRuntime(app=app, status={}, verdicts=VerdictCache(), inventory=[])
+    return AppRuntime(app=app, status=AppStatus(), verdicts=VerdictCache(), inventory=[])
 
 
 async def test_a_deny_window_holds_automation_back_says_until_when_and_wakes_the_app_then() -> None:
     world = World("2026-03-02T23:00:00Z", NIGHT)
     rt = runtime()
     assert world.gates.admit(rt, wanted=True) is False
-    assert rt.status["syncWindow"] == {
+    assert rt.status.to_dict()["syncWindow"] == {
         "message": "blocked by window night until 2026-03-03T06:00:00Z",
         "windows": ["night"],
         "until": world.clock.now() + 7 * 3600,
@@ -103,7 +104,7 @@ async def test_a_deny_window_holds_automation_back_says_until_when_and_wakes_the
     assert len(world.events) == 1
     world.clock.wall += 6 * 3600  # 06:00, the window closed
     assert world.gates.admit(rt, wanted=True) is True
-    assert "syncWindow" not in rt.status
+    assert "syncWindow" not in rt.status.to_dict()
     assert world.gates.waiting() == {}
     world.gates.close()
 
@@ -125,12 +126,12 @@ async def test_nothing_wanted_or_suspended_takes_the_window_message_back() -> No
     rt = runtime()
     world.gates.admit(rt, wanted=True)
     assert world.gates.admit(rt, wanted=False) is False
-    assert "syncWindow" not in rt.status
+    assert "syncWindow" not in rt.status.to_dict()
     assert world.gates.waiting() == {}
     world.gates.admit(rt, wanted=True)
     suspend(rt, initiator="alice")
     assert world.gates.admit(rt, wanted=True) is False
-    assert "syncWindow" not in rt.status
+    assert "syncWindow" not in rt.status.to_dict()
     assert world.gates.book.evaluations == 1  # a suspended app does not ask the calendar
     world.gates.close()
 
@@ -142,7 +143,7 @@ async def test_an_allow_window_lets_automation_run_only_while_open() -> None:
     assert world.gates.admit(rt, wanted=True) is True
     world.clock.wall += 10 * 3600  # 19:00
     assert world.gates.admit(rt, wanted=True) is False
-    assert rt.status["syncWindow"]["message"] == "blocked by window day until 2026-03-03T08:00:00Z"
+    assert rt.status.to_dict()["syncWindow"]["message"] == "blocked by window day until 2026-03-03T08:00:00Z"
     world.gates.close()
 
 
@@ -166,10 +167,10 @@ def test_suspend_and_resume_by_a_person() -> None:
     rt = runtime()
     assert suspend(rt, initiator="alice") is True
     assert rt.suspended
-    assert rt.status["suspendedBy"] == SuspendedBy.USER
-    assert "alice" in rt.status["suspendReason"]
+    assert rt.status.to_dict()["suspendedBy"] == SuspendedBy.USER
+    assert "alice" in rt.status.to_dict()["suspendReason"]
     assert suspend(rt, initiator="bob") is False  # already: the first reason stays
-    assert "alice" in rt.status["suspendReason"]
+    assert "alice" in rt.status.to_dict()["suspendReason"]
     assert resume(rt) is True
     assert not rt.suspended
     assert resume(rt) is False
@@ -192,17 +193,17 @@ def test_spec_suspend_shows_in_status_and_only_the_configuration_lifts_it() -> N
     rt = runtime(suspend_spec=True)
     follow_spec(rt)
     assert rt.suspended
-    assert rt.status["suspendedBy"] == SuspendedBy.SPEC
-    assert "spec.suspend" in rt.status["suspendReason"]
+    assert rt.status.to_dict()["suspendedBy"] == SuspendedBy.SPEC
+    assert "spec.suspend" in rt.status.to_dict()["suspendReason"]
     with pytest.raises(SuspendedByConfig, match=r"spec\.suspend"):
         resume(rt)
     pin(rt, revision="3f1c2a", by=SuspendedBy.ROLLBACK, reason="rolled back")
-    assert rt.status["suspendedBy"] == SuspendedBy.SPEC  # still the spec's reason, now pinned
+    assert rt.status.to_dict()["suspendedBy"] == SuspendedBy.SPEC  # still the spec's reason, now pinned
     assert rt.pinned_revision == "3f1c2a"
     rt.app = runtime().app  # the configuration no longer suspends it
     follow_spec(rt)
     assert rt.suspended  # the pin holds it, as a suspension by revision
-    assert rt.status["suspendedBy"] == SuspendedBy.REVISION
+    assert rt.status.to_dict()["suspendedBy"] == SuspendedBy.REVISION
     follow_tracked(rt)
     follow_spec(rt)
     assert not rt.suspended
@@ -210,7 +211,9 @@ def test_spec_suspend_shows_in_status_and_only_the_configuration_lifts_it() -> N
 
 def test_a_status_from_before_suspended_by_is_a_rollback() -> None:
     rt = runtime()
-    rt.status.update(suspended=True, suspendReason="rolled back to history 3", pinnedRevision="3f1c2a")
+    rt.status = AppStatus.from_dict(
+        {"suspended": True, "suspendReason": "rolled back to history 3", "pinnedRevision": "3f1c2a"}
+    )
     follow_spec(rt)
     assert rt.suspended
     assert resume(rt) is True
@@ -227,7 +230,7 @@ async def test_terminate_needs_a_running_operation_and_a_stale_flag_is_dropped()
         running = request_terminate(rt, initiator="alice", now=2.0)
         assert running["id"] == 7
         assert rt.terminate_requested is True
-        reconciling = next(c for c in rt.status["conditions"] if c["type"] == "Reconciling")
+        reconciling = next(c for c in rt.status.to_dict()["conditions"] if c["type"] == "Reconciling")
         assert (reconciling["reason"], reconciling["message"]) == (
             "Terminating",
             "terminating (asked by alice)",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gitward.apply import VerdictCache
+from gitward.core.appstatus import AppStatus
 from gitward.core.status import OperationPhase
 from gitward.model import Application
 from gitward.reconcile import outcome
@@ -40,7 +41,7 @@ def _runtime(spec: dict[str, Any]) -> AppRuntime:
             "spec": {"source": {"repoURL": "https://git.example.com/r.git", "path": "p"}, **spec},
         }
     )
-    return AppRuntime(app=app, status={}, verdicts=VerdictCache(), inventory=[])
+    return AppRuntime(app=app, status=AppStatus(), verdicts=VerdictCache(), inventory=[])
 
 
 def _deploy_five_times(tmp_path: Path, spec: dict[str, Any]) -> list[str]:

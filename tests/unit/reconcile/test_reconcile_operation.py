@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from gitward.apply import VerdictCache
+from gitward.core.appstatus import AppStatus
 from gitward.core.changes import Action, Change, ChangeSet
 from gitward.core.keys import ResourceKey
 from gitward.model import Application
@@ -55,7 +56,7 @@ def runtime() -> AppRuntime:
             "spec": {"source": {"repoURL": "https://git.example.com/r.git", "path": "p"}},
         }
     )
-    return AppRuntime(app=app, status={}, verdicts=VerdictCache(), inventory=[])
+    return AppRuntime(app=app, status=AppStatus(), verdicts=VerdictCache(), inventory=[])
 
 
 def plan() -> SyncPlan:

@@ -10,6 +10,7 @@ from typing import Any, cast
 import pytest
 
 from gitward.apply import VerdictCache
+from gitward.core.appstatus import AppStatus
 from gitward.core.errors import GitwardError, Stalled, Waiting
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.model import Application, load_objects
@@ -162,7 +163,9 @@ def test_dependents_waiting_for_a_retry_are_woken_when_their_dependency_settles(
     world.scheduler.succeeded(world.rt("db"))
     assert world.scheduler.queue.is_busy("web")
     assert not world.scheduler.queue.is_busy("other")
-    world.rt("db").status.update(sync={"status": "Synced"}, health={"status": "Healthy"})
+    world.rt("db").status = AppStatus.from_dict(
+        {"sync": {"status": "Synced"}, "health": {"status": "Healthy"}}
+    )
     world.scheduler.dependencies.check(web)  # ready now: no Waiting
 
 
