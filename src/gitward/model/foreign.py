@@ -120,7 +120,7 @@ _PIN_IMAGES = "write the image tags in Git (kustomize images or Helm values) ins
 FOREIGN_KINDS: Mapping[tuple[str, str], ForeignKind] = {
     (_ARGO, "Application"): ForeignKind(
         "an Argo CD Application",
-        "Argo CD Applications rendered by an app",
+        "Argo CD Applications of versions other than argoproj.io/v1alpha1",
         "declare it in the gitward config, or render a gitward.dev/v1alpha1 Application instead",
         in_config=True,
     ),

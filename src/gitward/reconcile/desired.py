@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gitward.core.errors import FetchError, RenderError, Stalled
-from gitward.model import Application, Project, is_gitward_application
+from gitward.model import Application, Project, is_argocd_application, is_gitward_application
 from gitward.model.helmparams import with_parameters
 from gitward.model.repository import Repository, credentials_for
 from gitward.reconcile import metrics
@@ -37,10 +37,15 @@ from gitward.render import (
     render_cached,
     render_inputs,
 )
-from gitward.sources import Artifact, FetchResult, GitCache, GitCredentials, fetch_chart
+from gitward.sources import Artifact, FetchResult, GitCache, GitCredentials, fetch_chart, fetch_oci_artifact
 from gitward.sources.signatures import SignatureVerifier
 
 _INPUTS = "inputs:"  # prefix of an input key that covers paths outside the app's folder
+
+
+def _is_child_app(manifest: Mapping[str, Any]) -> bool:
+    """An Application in a render is a child app (app of apps), gitward's own kind or Argo CD's."""
+    return is_gitward_application(manifest) or is_argocd_application(manifest)
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,10 @@ class SourceFetcher:
         credentials = self.credentials(source.repo_url)
         if source.chart:
             return await self._chart_artifact(app, revision, credentials)
+        if source.is_oci_artifact:
+            return await fetch_oci_artifact(
+                source.repo_url, revision, source.path, dest=self.charts_dir, credentials=credentials
+            )
         do_fetch = self._needs_fetch(source.repo_url, fetch=fetch, force=force_fetch)
         if do_fetch:
             await self.fetch_repository(source.repo_url, credentials=credentials)
@@ -252,8 +261,8 @@ class SourceFetcher:
         self.renders += self.render_cache.misses - before
         cache = "miss" if self.render_cache.misses > before else "hit"
         metrics.RENDER_SECONDS.labels(cache).observe(time.monotonic() - started)
-        children = tuple(m for m in result.manifests if is_gitward_application(m))
-        objects = tuple(m for m in result.manifests if not is_gitward_application(m))
+        children = tuple(m for m in result.manifests if _is_child_app(m))
+        objects = tuple(m for m in result.manifests if not _is_child_app(m))
         return Desired(
             revision=revision,
             commit=artifact.commit,
@@ -275,6 +284,12 @@ class SourceFetcher:
         )
         if not requirements:
             return
+        if source.is_oci_artifact:
+            raise Stalled(
+                f"{requirements[0].where} requires signed commits, and {source.repo_url} is an OCI artifact, "
+                "which has no commit signatures; nothing is applied",
+                reason="SignatureUnverifiable",
+            )
         if source.chart:
             raise Stalled(
                 f"{requirements[0].where} requires signed commits, and chart {source.chart!r} comes from a "
@@ -299,7 +314,7 @@ class SourceFetcher:
         per commit: a commit never changes. The engine is None when the folder could not be read (the
         render then reports why).
         """
-        if app.spec.source.chart or not artifact.tree:
+        if app.spec.source.chart or app.spec.source.is_oci_artifact or not artifact.tree:
             return artifact.tree, None
         params = render_params(app)
         memo = (app.spec.source.repo_url, artifact.commit, artifact.path, params.digest())

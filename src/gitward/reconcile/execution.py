@@ -118,7 +118,6 @@ async def sync(
             verdicts=rt.verdicts,
             live_is_complete=conn.cache.is_watched("v1", "Namespace"),
         )
-    self_heal = bool(policy.automated and policy.automated.self_heal)
     await watch_kinds(conn, prepared.manifests, ())
     view = CacheView(conn.cache, conn.client)
     objects = ObjectApply(
@@ -127,7 +126,7 @@ async def sync(
         live=conn.cache.get,
         verdicts=rt.verdicts,
         digests=prepared.digests,
-        force=req.force or (self_heal and not req.apply),
+        force=req.force,  # conflicts: one rule for every sync (apply/conflicts.py)
         ignore=ignore_rules(rt) if policy.respect_ignore_differences else (),
     )
     try:

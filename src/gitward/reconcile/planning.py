@@ -27,6 +27,7 @@ from gitward.cluster.connection import ClusterConnection
 from gitward.core.errors import ValidationError
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.marks import with_marks
+from gitward.model.foreign import foreign_refusal
 from gitward.model.syncpolicy import SyncPolicy
 from gitward.plan import SyncPlan, build_plan, hook_of, object_defaults, prune_stand_ins
 from gitward.plan.annotations import COMPARE_OPTION_ANNOTATIONS
@@ -58,12 +59,17 @@ def render_plan(
 def check_served(plan: SyncPlan, scopes: Scopes) -> None:
     """Refuse objects whose kind nobody serves or defines, unless SkipDryRunOnMissingResource."""
     missing: dict[str, None] = {}
+    unserved: list[tuple[str, str, str]] = []
     for step in plan.steps:
         for obj in step.objects:
             if obj.options.skip_dry_run_on_missing_resource:
                 continue
             if scopes.get((obj.key.group, obj.key.kind), False) is None:
                 missing[f"{obj.key} (kind {obj.key.kind} in apiVersion {obj.api_version})"] = None
+                unserved.append((obj.api_version, obj.key.kind, obj.key.name))
+    foreign = foreign_refusal(unserved)  # an Argo CD or Flux object: say what it is
+    if foreign is not None:
+        raise foreign
     if missing:
         shown = ", ".join(list(missing)[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise ValidationError(

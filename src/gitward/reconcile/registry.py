@@ -22,6 +22,7 @@ from gitward.apply import VerdictCache
 from gitward.core.appstatus import AppStatus
 from gitward.core.errors import ValidationError
 from gitward.model import IN_CLUSTER, Application, Cluster, LoadedConfig, Project, Receiver, load_object
+from gitward.model.loader import lists_as_application
 from gitward.reconcile.claims import Claims
 from gitward.reconcile.gates import follow_spec
 from gitward.reconcile.runtime import AppRuntime
@@ -62,7 +63,8 @@ class Registry:
         self.receivers = {r.name: r for r in config.receivers}
         for error in config.errors:
             name = error.name or f"document {error.document}"
-            self.invalid[name] = error.message
+            if lists_as_application(error) or error.kind == "Project":
+                self.invalid[name] = error.message
             log.warning("invalid %s %s: %s", error.kind or "object", name, error.message)
         for app in config.applications:
             self.register(app)

@@ -60,7 +60,7 @@ class IntervalResync:
         the mirror is now fresh enough for the pass (False: a chart, or the fetch failed and the pass
         should fetch and report it itself)."""
         source = rt.app.spec.source
-        if source.chart:
+        if source.chart or source.is_oci_artifact:
             return False
         url = source.repo_url
         window = max(rt.app.spec.sync_policy.interval / 2, self._settings.fetch_freshness)

@@ -72,7 +72,7 @@ class RepositoryTriggers:
         by_url: dict[str, list[AppRuntime]] = {}
         for rt in self._registry.runtimes.values():
             source = rt.app.spec.source
-            if key and not source.chart and repository_key(source.repo_url) == key:
+            if key and not source.is_oci and not source.chart and repository_key(source.repo_url) == key:
                 by_url.setdefault(source.repo_url, []).append(rt)
         found = await asyncio.gather(*(self._changed_apps(u, apps, refs or {}) for u, apps in by_url.items()))
         triggered = sorted(name for names in found for name in names)

@@ -125,7 +125,7 @@ class Views:
         source = rt.app.spec.source
         sync = rt.status.sync
         commit = rt.status.commit or (sync.revision if sync is not None else "")
-        if source.chart or not commit:
+        if source.chart or source.is_oci_artifact or not commit:
             return None
         memo = self._commits
         key = (source.repo_url, commit)

@@ -82,11 +82,6 @@ async def test_chart_from_an_oci_registry_by_range_with_credentials(
     assert live["chartVersion"] == "1.5.0"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconcile/desired.py does not yet call sources.fetch_oci_artifact for an oci:// source "
-    "without chart (it fetches it as Git); remove this mark once it does",
-)
 async def test_manifests_from_an_oci_artifact(
     harness: Harness, tmp_path: Path, namespace: str, kube_cluster: Any
 ) -> None:
