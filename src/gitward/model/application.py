@@ -8,6 +8,12 @@ configuration and live in the loader and the scheduler, not here.
 and its status says so (``reconcile/gates.py``); a person may still sync it. Flux users know the field
 from Kustomizations and GitRepositories, which are read into it (``model/flux.py``).
 
+``deletionPolicy`` says what happens to the app's objects when the app leaves the config (or is
+deleted with ``gitward app delete``), as Argo CD's cascade choices: ``orphan`` (the default, the
+safest) keeps them and releases gitward's ownership marks so another app may adopt them;
+``foreground`` and ``background`` delete them with that propagation policy (``reconcile/removal.py``).
+Argo CD's resources finalizers and a Flux Kustomization's ``prune`` are read into it.
+
 Deliberately not here: the status types (store/ and reconcile/ own them), ApplicationSet.
 """
 
@@ -71,6 +77,11 @@ class IgnoreDifference(SpecModel):
         )
 
 
+#: What happens to an app's objects when the app is removed (see the module docstring).
+DeletionPolicy = Literal["orphan", "foreground", "background"]
+DEFAULT_DELETION_POLICY: DeletionPolicy = "orphan"
+
+
 class ApplicationSpec(SpecModel):
     project: Name = "default"
     source: Source
@@ -82,6 +93,7 @@ class ApplicationSpec(SpecModel):
     # How many deployments (rollback targets) the history keeps, within the store's per-app cap;
     # None keeps as many as that cap allows. Argo CD's field of the same name is read into it.
     revision_history_limit: int | None = Field(default=None, ge=0)
+    deletion_policy: DeletionPolicy = DEFAULT_DELETION_POLICY
 
 
 class Application(TopLevelObject):

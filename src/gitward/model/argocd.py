@@ -3,7 +3,9 @@
 Field by field: ``source`` (``targetRevision`` -> ``revision``; helm, kustomize, directory),
 ``destination`` (``name`` is a gitward Cluster name; ``server`` only as the in-cluster address),
 ``syncPolicy`` (``syncOptions`` -> ``options``), ``ignoreDifferences`` (JSON pointers only),
-``revisionHistoryLimit`` (how many deployments the history keeps).
+``revisionHistoryLimit`` (how many deployments the history keeps), ``metadata.finalizers`` (Argo CD's
+cascade on deletion: ``resources-finalizer.argocd.argoproj.io`` -> ``deletionPolicy: foreground``,
+``.../background`` -> ``background``, none -> ``orphan``; any other finalizer is refused by name).
 Argo CD does not recurse into plain directories unless asked, so a converted plain source keeps
 ``recurse: false``; the render type is still detected from the files, as Argo CD does.
 
@@ -40,6 +42,13 @@ _KUSTOMIZE_FIELDS = {"images", "namePrefix", "nameSuffix", "namespace", "commonL
 _DIRECTORY_FIELDS = {"recurse", "include", "exclude", "jsonnet"}
 _SYNC_FIELDS = {"automated", "syncOptions", "retry"}
 _IGNORE_FIELDS = {"group", "kind", "name", "namespace", "jsonPointers"}
+#: Argo CD's resources finalizers -> the deletion policy they ask for.
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+_FINALIZER_POLICIES = {
+    RESOURCES_FINALIZER: "foreground",
+    f"{RESOURCES_FINALIZER}/foreground": "foreground",
+    f"{RESOURCES_FINALIZER}/background": "background",
+}
 
 
 def is_argocd_application(obj: Mapping[str, Any]) -> bool:
@@ -66,8 +75,31 @@ def from_argocd(obj: Mapping[str, Any]) -> Application:
         ]
     if spec.get("revisionHistoryLimit") is not None:
         out["revisionHistoryLimit"] = spec["revisionHistoryLimit"]
+    out["deletionPolicy"] = deletion_policy(obj)
     metadata = converted_metadata(obj, origin=f"{ARGO_API_VERSION}/{ARGO_KIND}")
     return Application.model_validate(application_document(metadata, out))
+
+
+def deletion_policy(obj: Mapping[str, Any]) -> str:
+    """The cascade Argo CD's finalizers ask for: foreground, background, or orphan when there is none.
+
+    Any other finalizer is refused: gitward would not run whatever it stands for.
+    """
+    finalizers = mapping(obj.get("metadata"), "metadata").get("finalizers") or []
+    if not isinstance(finalizers, list):
+        raise ConversionError("metadata.finalizers must be a list")
+    policies = []
+    for finalizer in finalizers:
+        policy = _FINALIZER_POLICIES.get(str(finalizer))
+        if policy is None:
+            raise ConversionError(
+                f"metadata.finalizers: {str(finalizer)!r} is not supported by gitward "
+                f"(known: {', '.join(sorted(_FINALIZER_POLICIES))})"
+            )
+        policies.append(policy)
+    if len(set(policies)) > 1:
+        raise ConversionError("metadata.finalizers asks for both foreground and background deletion")
+    return policies[0] if policies else "orphan"
 
 
 def _source(source: Mapping[str, Any]) -> dict[str, Any]:

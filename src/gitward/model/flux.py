@@ -39,6 +39,10 @@ healthy when the sync ends. ``dependsOn`` names Kustomizations; gitward's app na
 namespaced, so a ``namespace`` other than the Kustomization's own is refused rather than read as a
 different app of the same name. ``force: true`` is the sync option ``Force=true``: an object the
 server refuses to update because a field is immutable is deleted and created again.
+
+Deletion, as in Flux: a deleted Kustomization with ``prune: true`` garbage-collects the objects it
+applied, one with ``prune: false`` leaves them. The converted app gets ``deletionPolicy: background``
+for ``prune: true`` and ``orphan`` otherwise, so an app that leaves gitward's config does the same.
 """
 
 from __future__ import annotations
@@ -163,6 +167,7 @@ def from_flux(
     }
     if suspended:
         out["suspend"] = True
+    out["deletionPolicy"] = "background" if spec.get("prune") else "orphan"
     if spec.get("dependsOn"):
         out["dependsOn"] = _depends_on(spec["dependsOn"], own_namespace=object_ref(kustomization)[0])
     group_version = str(kustomization.get("apiVersion"))
