@@ -49,7 +49,10 @@ def _with_finalizers(finalizers: Any) -> dict[str, Any]:
 
 
 def test_the_default_is_orphan_and_the_field_loads() -> None:
-    base = {"metadata": {"name": "a"}, "spec": {"source": {"repoURL": "https://git.example/r.git"}}}
+    base: dict[str, Any] = {
+        "metadata": {"name": "a"},
+        "spec": {"source": {"repoURL": "https://git.example/r.git"}},
+    }
     assert Application.model_validate(base).spec.deletion_policy == "orphan"
     spec = {**base["spec"], "deletionPolicy": "foreground"}
     app = Application.model_validate({**base, "spec": spec})
