@@ -29,7 +29,12 @@ SYNC_PLAN = "syncplan"
 SYNC_PROGRESS = "syncprogress"
 OPERATION_DOCUMENT_KINDS = (SYNC_PLAN, SYNC_PROGRESS)
 
-APP_DOCUMENT_KINDS = (STATUS, VERDICTS)
+# What gitward must still know of an app after it left the config (its deletion policy, cluster,
+# parent), kept with the app; and the tombstone of an app gitward removed, kept after it.
+APP_RECORD = "apprecord"
+REMOVED_APP = "removed-app"
+
+APP_DOCUMENT_KINDS = (STATUS, VERDICTS, APP_RECORD)
 
 
 def dump_json(value: Any) -> str:

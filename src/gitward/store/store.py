@@ -133,6 +133,31 @@ class Store:
         with self._read() as conn:
             return records.inventory_apps(conn)
 
+    # -- what is kept of an app for its removal, and after it ---------------------------------
+
+    def save_app_record(self, app: str, data: dict[str, Any]) -> None:
+        """What removing ``app`` needs once it left the config (forgotten with it by ``delete_app``)."""
+        with self._write() as conn:
+            records.put_document(conn, kind=records.APP_RECORD, name=app, data=data)
+
+    def app_records(self) -> dict[str, dict[str, Any]]:
+        with self._read() as conn:
+            return records.all_documents(conn, kind=records.APP_RECORD)
+
+    def save_removed_app(self, app: str, data: dict[str, Any]) -> None:
+        """The tombstone of an app gitward removed (kept after ``delete_app``)."""
+        with self._write() as conn:
+            records.put_document(conn, kind=records.REMOVED_APP, name=app, data=data)
+
+    def removed_apps(self) -> dict[str, dict[str, Any]]:
+        with self._read() as conn:
+            return records.all_documents(conn, kind=records.REMOVED_APP)
+
+    def forget_removed_app(self, app: str) -> None:
+        """Drop the tombstone of ``app`` (an app of that name is declared again)."""
+        with self._write() as conn:
+            records.delete_documents(conn, kinds=(records.REMOVED_APP,), name=app)
+
     # -- apply verdicts -----------------------------------------------------------------------
 
     def save_verdicts(self, app: str, data: dict[str, Any]) -> None:

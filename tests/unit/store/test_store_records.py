@@ -123,3 +123,18 @@ def test_upsert_fallback_for_dialects_without_on_conflict(
         records.put_document(conn, kind=records.STATUS, name="app", data={"v": 2})
     monkeypatch.undo()
     assert store.all_statuses() == {"app": {"v": 2}}
+
+
+def test_app_records_go_with_the_app_and_tombstones_stay(store: Store) -> None:
+    store.save_app_record("gone", {"deletionPolicy": "foreground", "cluster": "in-cluster"})
+    store.save_app_record("kept", {"deletionPolicy": "orphan"})
+    assert store.app_records() == {
+        "gone": {"deletionPolicy": "foreground", "cluster": "in-cluster"},
+        "kept": {"deletionPolicy": "orphan"},
+    }
+    store.delete_app("gone")
+    store.save_removed_app("gone", {"policy": "foreground", "time": 1.0})
+    assert store.app_records() == {"kept": {"deletionPolicy": "orphan"}}
+    assert store.removed_apps() == {"gone": {"policy": "foreground", "time": 1.0}}
+    store.forget_removed_app("gone")
+    assert store.removed_apps() == {}
