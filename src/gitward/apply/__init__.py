@@ -4,8 +4,9 @@ One module per verb: ``executor`` (a plan's steps in order, re-entrant), ``stage
 objects in stages), ``objects`` (one object with its sync options), ``ssa`` (server-side apply, only
 if it drifted, under ``guard``'s preconditions so a write never takes another app's object),
 ``hooks`` (create, delete by policy), ``waits`` (health of a wave, a hook's end), ``namespace``
-(CreateNamespace), ``prune``, ``diffview``, ``inventory`` (rebuild from the cluster). ``verdicts`` is
-the memory that makes a no-op reconcile send nothing.
+(CreateNamespace), ``prune``, ``release`` (marks taken off what a removed app leaves behind),
+``diffview``, ``inventory`` (rebuild from the cluster). ``verdicts`` is the memory that makes a
+no-op reconcile send nothing.
 """
 
 from gitward.apply._compare import desired_digest
@@ -16,6 +17,7 @@ from gitward.apply.inventory import marked_inventories, rebuild_inventory
 from gitward.apply.namespace import ensure_namespace
 from gitward.apply.objects import ObjectApply, apply_object
 from gitward.apply.prune import awaiting_deletion, prune
+from gitward.apply.release import release
 from gitward.apply.ssa import Standing, apply_one, standing
 from gitward.apply.staged import CrdNotReady, apply_staged
 from gitward.apply.verdicts import Verdict, VerdictCache
@@ -47,5 +49,6 @@ __all__ = [
     "marked_inventories",
     "prune",
     "rebuild_inventory",
+    "release",
     "standing",
 ]

@@ -21,13 +21,17 @@ server-side apply owns or removes. On a refusal the object is read once (the onl
 on the conflict path alone) and the decision is made again: another app's mark ends it with
 ``ForeignOwner``, anything else is written once more under a precondition on the fresh object.
 
+``released``: apps this gitward removed (their tombstones, ``reconcile/removal.py``). A mark naming
+one of them binds nobody: the object is adopted like an unmarked one, under its resourceVersion.
+A mark naming an app gitward never knew still refuses: another gitward may own it.
+
 Deliberately not here: the in-process claim of the engine (two apps of one process are stopped
 before either writes) and the dry-run, which writes nothing and needs no precondition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from gitward.apply._messages import conflict_managers
@@ -46,10 +50,13 @@ class ForeignOwner(GitwardError):
     reason = "SharedResource"
 
 
-def foreign_owner(live: Mapping[str, Any] | None, app: str) -> str | None:
-    """The other app named by ``live``'s mark, if any (an unmarked object belongs to nobody)."""
+def foreign_owner(
+    live: Mapping[str, Any] | None, app: str, released: Collection[str] = frozenset()
+) -> str | None:
+    """The other app named by ``live``'s mark, if any (an unmarked object belongs to nobody, and
+    neither does one marked by a ``released`` app)."""
     owner = owner_of(live) if live is not None else None
-    return owner if owner not in (None, app) else None
+    return owner if owner not in (None, app) and owner not in released else None
 
 
 def refusal(key: ResourceKey, owner: str) -> str:
@@ -88,6 +95,7 @@ async def guarded_apply(
     force: bool = False,
     adopt: bool = True,
     field_validation: str | None = None,
+    released: Collection[str] = frozenset(),
 ) -> tuple[dict[str, Any] | None, bool]:
     """Apply ``desired`` as decided from ``live``; returns (the server's object, whether it was created).
 
@@ -109,7 +117,7 @@ async def guarded_apply(
     fresh = await client.get(str(desired.get("apiVersion", "")), key.kind, key.namespace, key.name)
     if fresh is not None and not adopt:
         return None, False  # whoever made it, it is theirs to keep
-    owner = foreign_owner(fresh, app)
+    owner = foreign_owner(fresh, app, released)
     if owner is not None:
         raise ForeignOwner(refusal(key, owner) + "; it was taken while gitward was writing it")
     applied = await client.apply(

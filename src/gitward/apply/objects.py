@@ -66,6 +66,7 @@ class ObjectApply:
     force: bool = False  # server-side apply force for every object (a request, app-wide Force, self-heal)
     ignore: Sequence[IgnoreRule] = ()  # RespectIgnoreDifferences: the app's rules; () when off
     control: WaitControl | None = None  # for re-creations; without it an object is never re-created
+    released: frozenset[str] = frozenset()  # removed apps whose marks bind nobody (``guard``)
 
 
 async def apply_object(ctx: ObjectApply, planned: PlannedObject) -> Change:
@@ -89,6 +90,7 @@ async def apply_object(ctx: ObjectApply, planned: PlannedObject) -> Change:
         force=ctx.force or options.force,
         field_validation=validation,
         digest=digest,
+        released=ctx.released,
     )
     if options.force and change.action is Action.FAILED and "field is immutable" in change.message:
         return await _recreate(ctx, planned, sent, live, digest=digest, why=change.message)
@@ -154,7 +156,7 @@ async def _replace(
     key, version = planned.key, version_of(planned.api_version)
     if provably_unchanged(key, sent, live, digest=digest, verdicts=ctx.verdicts):
         return Change(key, Action.UNCHANGED, version)
-    owner = foreign_owner(live, ctx.app)
+    owner = foreign_owner(live, ctx.app, ctx.released)
     if owner is not None:
         ctx.verdicts.forget(key)
         return Change(key, Action.FAILED, version, refusal(key, owner))
@@ -211,7 +213,7 @@ async def _put_checked(
     fresh = await ctx.client.get(planned.api_version, key.kind, key.namespace, key.name)
     if fresh is None:
         return await ctx.client.create(sent, field_manager=FIELD_MANAGER, field_validation=validation)
-    owner = foreign_owner(fresh, ctx.app)
+    owner = foreign_owner(fresh, ctx.app, ctx.released)
     if owner is not None:
         raise ClusterError(refusal(key, owner) + "; it was taken while gitward was writing it", status=409)
     return await ctx.client.replace(

@@ -23,7 +23,7 @@ Deliberately not here: ordering, stages and concurrency (``staged``), marking (t
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from gitward.apply._compare import comparable, desired_digest, is_subset, resource_version
@@ -101,12 +101,14 @@ async def apply_one(
     adopt: bool = True,
     field_validation: str | None = None,
     digest: str | None = None,
+    released: Collection[str] = frozenset(),
 ) -> Change:
     """Apply one already-marked manifest if it drifted; returns what happened.
 
     ``adopt=False``: an object that turns out to exist already is left as it is (UNCHANGED).
     ``digest``: what the verdict is recorded under when it is not ``desired``'s own digest (the
     manifest as rendered, when what is sent keeps live values of ignored fields).
+    ``released``: removed apps whose marks bind nobody (``guard``).
     """
     key = ResourceKey.of(desired)
     version = version_of(str(desired.get("apiVersion", "")))
@@ -114,11 +116,11 @@ async def apply_one(
     if provably_unchanged(key, desired, live, digest=digest, verdicts=verdicts):
         return Change(key, Action.UNCHANGED, version)
     app = owner_of(desired) or ""
-    owner = foreign_owner(live, app)
+    owner = foreign_owner(live, app, released)
     if owner is not None:
         verdicts.forget(key)
         return Change(key, Action.FAILED, version, refusal(key, owner))
-    send = _Send(client, desired, app=app, adopt=adopt, field_validation=field_validation)
+    send = _Send(client, desired, app=app, adopt=adopt, field_validation=field_validation, released=released)
     try:
         applied: _Applied | GitwardError = await send(live, force=force)
     except GitwardError as error:
@@ -151,8 +153,10 @@ class _Send:
         app: str,
         adopt: bool,
         field_validation: str | None,
+        released: Collection[str] = frozenset(),
     ) -> None:
         self.client = client
+        self.released = released
         self.desired = desired
         self.app = app
         self.adopt = adopt
@@ -177,6 +181,7 @@ class _Send:
             force=force,
             adopt=self.adopt,
             field_validation=self.field_validation,
+            released=self.released,
         )
         return None if applied is None else (applied, created)
 
@@ -193,7 +198,7 @@ async def _take_back(send: _Send, error: GitwardError, *, force: bool) -> _Appli
         return error
     try:
         live = await send.fresh()
-        if not out_of_band_only(error, live) or foreign_owner(live, send.app) is not None:
+        if not out_of_band_only(error, live) or foreign_owner(live, send.app, send.released) is not None:
             return error
         return await send(live, force=True)
     except GitwardError as again:

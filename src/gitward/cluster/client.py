@@ -93,6 +93,22 @@ class KubeClient(Protocol):
         """The live object, or ``None`` when it does not exist."""
         ...
 
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        patch: Any,
+        *,
+        patch_type: str = "merge",
+        subresource: str | None = None,
+        field_manager: str | None = None,
+    ) -> dict[str, Any]:
+        """A merge, JSON (``json``: RFC 6902, its ``test`` operations checked by the server in the
+        same request) or strategic patch; returns the patched object."""
+        ...
+
     async def delete(
         self, api_version: str, kind: str, namespace: str, name: str, *, propagation: str = "Background"
     ) -> bool:

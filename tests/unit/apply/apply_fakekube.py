@@ -229,6 +229,46 @@ class FakeKube:
                 obj["status"] = {"conditions": [{"type": "Established", "status": "True"}]}
         return copy.deepcopy(obj)
 
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        patch: Any,
+        *,
+        patch_type: str = "merge",
+        subresource: str | None = None,
+        field_manager: str | None = None,
+    ) -> dict[str, Any]:
+        """JSON patches of metadata maps only (``test`` and ``remove``), checked as the server does."""
+        self.counts["patch"] += 1
+        key = key_of(api_version, kind, namespace, name)
+        current = self.objects.get(key)
+        if current is None:
+            raise ClusterError(f'{kind} "{name}" not found', status=404)
+        assert patch_type == "json"
+        patched = copy.deepcopy(current)
+        for op in patch:
+            *parents, last = [t.replace("~1", "/").replace("~0", "~") for t in op["path"].split("/")[1:]]
+            node = patched
+            for token in parents:
+                node = node.get(token) or {}
+            if op["op"] == "test" and node.get(last) != op["value"]:
+                raise ClusterError(
+                    f"the server rejected our request: testing value {op['path']} failed", status=422
+                )
+            if op["op"] == "remove":
+                if last not in node:
+                    raise ClusterError(
+                        f"the server rejected our request: {op['path']} is missing", status=422
+                    )
+                del node[last]
+        self._bump(patched)
+        self.objects[key] = patched
+        self.writes.append(("patch", key))
+        return copy.deepcopy(patched)
+
     async def delete(
         self, api_version: str, kind: str, namespace: str, name: str, *, propagation: str = "Background"
     ) -> bool:
