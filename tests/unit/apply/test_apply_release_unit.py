@@ -62,7 +62,7 @@ async def test_a_mark_taken_between_the_read_and_the_patch_is_left_alone() -> No
             kube.mutate(key, {"metadata": {"annotations": {TRACKING_ANNOTATION: tracking_id("new", key)}}})
         return seen
 
-    kube.get = get_then_taken  # type: ignore[method-assign]
+    kube.get = get_then_taken  # type: ignore[method-assign,assignment]
     (change,) = await release(kube, [InventoryEntry.of(mine)], app="old")
     assert change.action is Action.SKIPPED
     assert owner_of(kube.objects[key]) == "new"
