@@ -154,13 +154,15 @@ async def run_standalone(
     tls: TlsFiles | None = None,
     announce_ca: bool = False,
     ui: PageRenderer | None = None,
+    database: str | None = None,
 ) -> None:
     """Serve until ``stop`` is set (by default: on SIGINT or SIGTERM), then shut down in order.
     ``announce_ca``: name ``tls.cert`` in the local-server record as the certificate local clients trust.
-    ``ui``: the web UI's templates and assets, served by the same app (``api/pageseam.py``)."""
+    ``ui``: the web UI's templates and assets, served by the same app (``api/pageseam.py``).
+    ``database``: the state database's URL when it is not the SQLite file ``state_file``."""
     token_file = token_file_for(state_file)
     admin_token = load_or_create_token(token_file)
-    token_store = TokenStore.open(state_file)
+    token_store = TokenStore.open(database or state_file)
     try:
         access = build_access(
             admin_token=admin_token, tokens=TokenRegistry(token_store), config_path=config_path

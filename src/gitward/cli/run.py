@@ -6,9 +6,12 @@ never printed unless ``--print-token`` is given; the token file's path always is
 
 Before anything is written, the state folder is checked and the cache folder made private
 (``store/private.py``), so a state folder others can write is refused with nothing written in it;
-the database is checked when the engine opens it. The log goes to stderr as ``--log-format`` says
-(``cli/logsetup.py``); every line passes through ``redact_text``: a URL credential that reaches a log
-message by any route is masked there.
+the database is checked when the engine opens it. ``--state`` names a SQLite file or a PostgreSQL
+URL (``postgresql://USER@HOST:PORT/DB``, the password from a password file or ``PGPASSWORD``, never
+in the URL: one with a password is refused here). With a URL, the token, the TLS files and the cache
+stay in a local state folder: ``<state dir>`` with names made from the URL (``state_anchor``).
+The log goes to stderr as ``--log-format`` says (``cli/logsetup.py``); every line passes through
+``redact_text``: a URL credential that reaches a log message by any route is masked there.
 
 At start, one log line per renderer says whether it was found (path, version, supported range) or is
 missing and how to install it (``render/tools.py``). Apps whose destination is ``in-cluster`` need
@@ -29,6 +32,7 @@ import dataclasses
 import enum
 import logging
 import os
+import re
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -66,6 +70,31 @@ def default_state_file() -> Path:
     return user_state_dir(environ=os.environ, home=Path.home()) / DEFAULT_STATE_FILE
 
 
+def state_anchor(url: str, state_dir: Path) -> Path:
+    """For a PostgreSQL ``--state``: the local file name the token, TLS files and cache are named
+    after (never created: the database is the server's), ``<state dir>/pg-HOST-PORT-DB.db``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        port = 5432
+    name = f"pg-{parts.hostname or 'local'}-{port}-{parts.path.strip('/') or 'default'}"
+    return state_dir / (re.sub(r"[^A-Za-z0-9._-]", "_", name) + ".db")
+
+
+def _state_location(state: str | None) -> tuple[Path, str | None]:
+    """``--state`` as (the local state file or anchor, the database URL or None for that file)."""
+    if state is None:
+        return default_state_file(), None
+    if "://" not in state:
+        return Path(state).expanduser().absolute(), None
+    if not state.lower().startswith("postgres"):
+        raise CliError("--state takes a SQLite file path or a postgresql://USER@HOST:PORT/DB URL")
+    return state_anchor(state, user_state_dir(environ=os.environ, home=Path.home())), state
+
+
 def _engine_module() -> Any:
     """The engine, imported only when ``run`` needs it (``gitward app ...`` never loads it)."""
     import gitward.reconcile.engine as engine_module
@@ -73,10 +102,13 @@ def _engine_module() -> Any:
     return engine_module
 
 
-def _prepare_state(state_file: Path, cache_folder: Path) -> None:
-    """The store's check, imported here for the same reason as the engine (it loads SQLAlchemy)."""
+def _prepare_state(state_file: Path, cache_folder: Path, database: str | None) -> None:
+    """The store's checks, imported here for the same reason as the engine (it loads SQLAlchemy)."""
+    from gitward.store.database import database_url
     from gitward.store.private import prepare_state
 
+    if database is not None:
+        database_url(database)  # a URL with a password is refused before anything is written
     prepare_state(state_file, cache_folder=cache_folder)
 
 
@@ -85,7 +117,12 @@ def run(
         Path, typer.Option("--config", help="Applications: a file or directory of YAML.", exists=True)
     ],
     state: Annotated[
-        Path | None, typer.Option("--state", help="SQLite state file; default: <state dir>/state.db.")
+        str | None,
+        typer.Option(
+            "--state",
+            help="SQLite state file, or postgresql://USER@HOST:PORT/DB (password from PGPASSFILE, "
+            "~/.pgpass or PGPASSWORD); default: <state dir>/state.db.",
+        ),
     ] = None,
     listen: Annotated[str, typer.Option("--listen", help="HOST:PORT for the API.")] = DEFAULT_LISTEN,
     print_token: Annotated[bool, typer.Option("--print-token", help="Also print the admin token.")] = False,
@@ -121,14 +158,16 @@ def run(
     """Run the engine and its HTTP API until SIGINT or SIGTERM."""
     with reporting_errors():
         host, port = parse_listen(listen)
-        state_file = (state or default_state_file()).absolute()
+        state_file, database = _state_location(state)
         tls_choice = _check_tls(tls, tls_cert, tls_key)
         engine_module = _engine_module()
         configure_logging(log_format, log_level)
-        settings = engine_module.EngineSettings(config_path=config.absolute(), state_path=state_file)
+        settings = engine_module.EngineSettings(
+            config_path=config.absolute(), state_path=state_file, database=database, watch_config=1.0
+        )
         settings = _tuned(settings, concurrency=concurrency, qps=kube_qps, burst=kube_burst)
         try:
-            _prepare_state(state_file, settings.cache_dir)
+            _prepare_state(state_file, settings.cache_dir, database)
             _reach_in_cluster(settings.config_path, state_file.parent)
             renderers = _check_renderers()
             tls_files = _tls_files(tls_choice, state_file, host)
@@ -299,4 +338,5 @@ async def _serve(
         tls=tls_files,
         announce_ca=tls_files is not None and tls_files.cert == state_file.parent / "tls.crt",
         ui=renderer(),
+        database=settings.database,
     )

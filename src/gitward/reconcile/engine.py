@@ -16,29 +16,33 @@ The engine answers the API's two protocols by handing each call to the part that
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gitward.cluster.connection import ClusterConnections
 from gitward.core.backoff import Backoff
 from gitward.core.clock import Clock, SystemClock
-from gitward.model import Application, Receiver
+from gitward.core.errors import GitwardError
+from gitward.model import Application, LoadedConfig, ObjectError, Receiver
 from gitward.notify import Notifier
 from gitward.reconcile import metrics, operation
 from gitward.reconcile.actions import Actions
 from gitward.reconcile.appindex import AppPage, AppQuery
 from gitward.reconcile.clusters import Clusters
 from gitward.reconcile.config import load_config
+from gitward.reconcile.configwatch import ConfigWatch
 from gitward.reconcile.cycles import check_cycles
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.gates import Gates
 from gitward.reconcile.livefeed import StatusFeed
-from gitward.reconcile.queue import WorkQueue
+from gitward.reconcile.queue import Priority, WorkQueue
 from gitward.reconcile.readings import Readings
 from gitward.reconcile.reconcile_pass import ReconcilePass
 from gitward.reconcile.records import Records
-from gitward.reconcile.registry import Registry
+from gitward.reconcile.registry import ConfigChanges, Registry
+from gitward.reconcile.removal import Removal, Removals
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.scheduler import Scheduler
 from gitward.reconcile.settings import EngineSettings
@@ -49,6 +53,23 @@ from gitward.store import Store
 
 __all__ = ["Engine", "EngineSettings"]
 
+log = logging.getLogger("gitward.engine")
+
+
+def unreadable(config: LoadedConfig) -> list[ObjectError]:
+    """Errors that make the config as a whole unknown: a file that did not parse, a document that is
+    not an object or has no name. While any remains, no app counts as having left the config."""
+    return [e for e in config.errors if e.document < 0 or not e.name]
+
+
+@dataclass
+class ConfigState:
+    """How the last load of the config went: when, and what was refused (shown by the API)."""
+
+    loaded_at: float = 0.0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    kept_last_good: bool = False  # the last reload was refused as a whole
+
 
 class Engine:
     """Implements ``EngineService`` and ``EngineViews``; ``start`` opens everything, ``stop`` closes it."""
@@ -56,7 +77,7 @@ class Engine:
     def __init__(self, settings: EngineSettings, *, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.store = Store.open(settings.state_path)
+        self.store = Store.open(settings.database or settings.state_path)
         self.fetcher = SourceFetcher(
             cache_dir=settings.cache_dir,
             tools=RenderTools.discover(),
@@ -89,6 +110,16 @@ class Engine:
             queue=self.scheduler.queue,
             object_triggers=self.scheduler.object_triggers,
         )
+        self.removals = Removals(
+            store=self.store,
+            registry=self.registry,
+            clusters=self.clusters,
+            records=self.records,
+            clock=self.clock,
+        )
+        self.config_state = ConfigState()
+        self.config_watch: ConfigWatch | None = None
+        self._left_at_start: list[str] = []
         self.passes = ReconcilePass(
             settings=settings,
             clock=self.clock,
@@ -100,6 +131,7 @@ class Engine:
             views=self.views,
             gates=self.gates,
             scheduler=self.scheduler,
+            removals=self.removals,
         )
         self.actions = Actions(
             registry=self.registry,
@@ -112,6 +144,7 @@ class Engine:
             context=self.passes,
             run_pass=lambda rt, req: self.reconcile(rt, req),
             triggers=self.scheduler.repository_triggers,
+            removals=self.removals,
         )
         self.readings = Readings(
             queue=self.scheduler.queue,
@@ -129,11 +162,23 @@ class Engine:
         engine.resume_interrupted()
         engine.notifier.start(_Seed(rt.app, rt.status.to_dict()) for rt in engine.registry.runtimes.values())
         engine.scheduler.start()
+        engine.removals.start(engine._removals_of(engine._left_at_start, {}))
+        if settings.watch_config > 0:
+            engine.config_watch = ConfigWatch(
+                settings.config_path,
+                engine.reload,
+                interval=settings.watch_config,
+                settle=settings.watch_config,
+            )
+            engine.config_watch.start()
         metrics.ENGINES.track(engine.readings)
         return engine
 
     async def stop(self) -> None:
         metrics.ENGINES.untrack(self.readings)
+        if self.config_watch is not None:
+            await self.config_watch.stop()
+        await self.removals.stop()
         self.gates.close()
         await self.notifier.stop()
         await self.scheduler.stop()
@@ -142,14 +187,103 @@ class Engine:
         self.store.close()
 
     def load(self) -> None:
-        """The config: cycles and unreadable windows refused, every part given what it needs."""
-        config = check_cycles(load_config(self.settings.config_path, settings=self.settings.render))
+        """The config: cycles and unreadable windows refused, every part given what it needs.
+
+        The apps the store knows that the config no longer declares are removed once the engine
+        runs (``removal``), unless part of the config could not be read.
+        """
+        config = self._configure(load_config(self.settings.config_path, settings=self.settings.render))
+        left = self.registry.load(config)
+        self.removals.load()
+        problems = unreadable(config)
+        if problems and left:
+            log.warning(
+                "config has errors (%s); no application counts as removed until it loads cleanly: %s",
+                problems[0].message,
+                ", ".join(left),
+            )
+            left = []
+        self._left_at_start = left
+        self._config_loaded(config, kept_last_good=False)
+
+    def _configure(self, config: LoadedConfig) -> LoadedConfig:
+        config = check_cycles(config)
         config, windows = check_windows(config)
         self.gates.book = WindowBook(windows)
         self.fetcher.repositories = config.repositories
         self.fetcher.project_of = self.registry.project  # signature rules (reconcile/trust.py)
         self.notifier.configure(config.notifications)
-        self.registry.load(config)
+        return config
+
+    def _config_loaded(self, config: LoadedConfig, *, kept_last_good: bool) -> None:
+        self.config_state = ConfigState(
+            loaded_at=self.clock.now(),
+            errors=[
+                {"kind": e.kind, "name": e.name, "message": e.message, "document": e.document}
+                for e in config.errors
+            ],
+            kept_last_good=kept_last_good,
+        )
+
+    def _removals_of(self, names: list[str], runtimes: Mapping[str, AppRuntime]) -> list[Removal]:
+        return [
+            Removal(
+                name,
+                self.removals.policy_of(name),
+                "left the config",
+                lock=runtimes[name].lock if name in runtimes else None,
+            )
+            for name in names
+        ]
+
+    def reload(self) -> ConfigChanges | None:
+        """Read the config again and apply it (``configwatch`` calls this when the files change).
+
+        A config with a file that does not parse, or a document that cannot be told apart, is
+        refused as a whole: it is reported (log, the API's config errors, a Warning event on each
+        app it names) and the last good config keeps running. Otherwise new apps are registered and
+        reconciled, changed apps reconciled with their new spec, and apps that left it removed as
+        their deletionPolicy says. An app the new config refuses keeps its last good spec.
+        Returns what changed, or None when the config was refused.
+        """
+        try:
+            config = load_config(self.settings.config_path, settings=self.settings.render)
+        except GitwardError as error:
+            config = LoadedConfig(errors=(ObjectError("", str(self.settings.config_path), str(error), -1),))
+        problems = unreadable(config)
+        if problems:
+            self._config_loaded(config, kept_last_good=True)
+            for problem in problems:
+                log.warning(
+                    "config not reloaded, the last good one keeps running: %s: %s",
+                    problem.name or f"document {problem.document}",
+                    problem.message,
+                )
+            return None
+        config = self._configure(config)
+        before = dict(self.registry.invalid)
+        changes = self.registry.update(config)
+        self.removals.declared(set(changes.added) | set(changes.changed))
+        for name, message in self.registry.invalid.items():
+            if before.get(name) != message:
+                kept = " (its last good spec keeps running)" if name in self.registry.runtimes else ""
+                self.records.record_event(
+                    name, type="Warning", reason="InvalidSpec", message=f"config refused{kept}: {message}"
+                )
+        for name in changes.added + changes.changed:
+            self.scheduler.queue.add(name, priority=Priority.WEBHOOK, reason="config")
+        self.removals.start(self._removals_of(changes.removed, changes.removed_runtimes))
+        self._config_loaded(config, kept_last_good=False)
+        log.info(
+            "config reloaded: %d added, %d changed, %d removed%s",
+            len(changes.added),
+            len(changes.changed),
+            len(changes.removed),
+            f" ({', '.join(changes.added + changes.changed + changes.removed)})"
+            if changes.added or changes.changed or changes.removed
+            else "",
+        )
+        return changes
 
     def resume_interrupted(self) -> None:
         """Operations a killed process left Running are resumed by their app's first pass when their
@@ -234,6 +368,21 @@ class Engine:
 
     def terminate_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
         return self.actions.terminate_app(name, initiator=initiator)
+
+    async def delete_app(
+        self, name: str, *, cascade: str | None = None, initiator: str = ""
+    ) -> dict[str, Any]:
+        return await self.actions.delete_app(name, cascade=cascade, initiator=initiator)
+
+    def config_status(self) -> dict[str, Any]:
+        """How the last load of the config went: ``{path, loadedAt, keptLastGood, errors}``."""
+        state = self.config_state
+        return {
+            "path": str(self.settings.config_path),
+            "loadedAt": state.loaded_at,
+            "keptLastGood": state.kept_last_good,
+            "errors": state.errors,
+        }
 
     def project_windows(self, name: str) -> dict[str, Any]:
         return self.actions.project_windows(name)

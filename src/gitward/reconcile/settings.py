@@ -16,7 +16,8 @@ from gitward.render import RenderSettings
 @dataclass(frozen=True)
 class EngineSettings:
     config_path: Path
-    state_path: Path
+    state_path: Path  # the local state: the SQLite file, and the folder of the token and the cache
+    database: str | None = None  # a PostgreSQL URL for the state database; None: the file above
     listen: str = "127.0.0.1:8080"
     concurrency: int = 8  # apps reconciled in parallel
     apply_concurrency: int = 8  # objects applied in parallel within one app's wave
@@ -29,6 +30,8 @@ class EngineSettings:
     render: RenderSettings = field(default_factory=RenderSettings)
     max_objects_per_app: int = 10_000
     max_object_bytes: int = 1_500_000
+    # Seconds between looks at the config files for a change (``configwatch``); 0: never reloaded.
+    watch_config: float = 0.0
 
     @property
     def cache_dir(self) -> Path:

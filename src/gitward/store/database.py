@@ -6,14 +6,20 @@ from the event loop. Write transactions start with ``BEGIN IMMEDIATE`` so two pr
 file wait for the write lock up front (honouring the busy timeout) instead of failing half-way
 through a transaction that began as a read.
 
-Any other URL (``postgresql+psycopg://...``) is handed to SQLAlchemy unchanged; no SQLite pragma or
-statement is sent to another dialect. Not here: the schema (``schema.py``) and the queries.
+PostgreSQL (``postgresql://USER@HOST:PORT/DB``) goes through psycopg 3 (``postgresql+psycopg``).
+The URL never carries the password: one that does is refused before anything connects, and the
+error shows the URL with its user info masked. libpq finds the password itself, in ``PGPASSWORD`` or
+a password file (``PGPASSFILE``, ``~/.pgpass``, or ``?passfile=FILE`` in the URL). The pool suits
+one process (a few connections, each pinged before use, so a restarted server costs one retry, not
+an error); the server is reached once when the engine is made, so a server that is down or a
+database that does not exist stops the start with one line. No SQLite pragma, file check or
+private folder applies to it. Any other URL is handed to SQLAlchemy unchanged.
 
 A SQLite file is checked before anything else uses it (``PRAGMA quick_check`` reads every page once,
 about 20 ms for 50 MB): a corrupt file, or a database that is not gitward's, stops the start with
 one line naming the file and what to do, instead of a stack trace from the first query that reads a
 bad page, and gitward never changes someone else's database. Once checked, the file is made private
-(``private.py``).
+(``private.py``). Not here: the schema and its migrations (``schema.py``) and the queries.
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
+from gitward.core.redact import redact_url
+from gitward.core.repourl import credential_in
 from gitward.store.private import StateError, check_state_folder, create_private_file, tighten_file
 
 # Seconds a writer waits for another process's write lock before SQLite reports "database is locked".
@@ -44,19 +53,76 @@ _WHAT_TO_DO = (
 )
 
 
+# PostgreSQL: connections kept per engine (the store's and the API tokens' each have one), and the
+# seconds libpq waits for the server before saying it is unreachable.
+PG_POOL_SIZE = 4
+PG_MAX_OVERFLOW = 4
+PG_CONNECT_TIMEOUT = 10
+PG_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+def is_url(path_or_url: str | Path) -> bool:
+    """Whether ``--state`` names a database URL rather than a SQLite file."""
+    return "://" in str(path_or_url)
+
+
 def database_url(path_or_url: str | Path) -> str:
-    """A filesystem path becomes a SQLite URL (folder and file created private); a URL is kept."""
+    """A filesystem path becomes a SQLite URL (folder and file created private); a PostgreSQL URL
+    gets psycopg's dialect; a URL with a password is refused; another URL is kept."""
     text = str(path_or_url)
-    if "://" in text:
-        return text
+    if is_url(text):
+        return _checked_url(text).render_as_string(hide_password=False)
     path = Path(text).expanduser().resolve()
     check_state_folder(path.parent)
     create_private_file(path)
     return f"sqlite:///{path}"
 
 
+def shown_url(url: str) -> str:
+    """``url`` as messages show it: user info masked, no query (it may name files, never a secret)."""
+    return redact_url(url.split("?", 1)[0])
+
+
+def _checked_url(text: str) -> URL:
+    shown = shown_url(text)
+    if credential_in(text) == "a password":
+        raise _password_in_url(shown)
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError):
+        raise StateError(f"the state URL {shown} cannot be read", reason="StateUnavailable") from None
+    if url.password is not None or "password" in url.query:
+        raise _password_in_url(shown)
+    scheme = url.drivername.lower()
+    if scheme in PG_SCHEMES:
+        return url.set(drivername="postgresql+psycopg")
+    if scheme.startswith("postgres"):
+        raise StateError(
+            f"the state URL {shown} asks for the driver {scheme.split('+', 1)[-1]!r}: "
+            "gitward speaks to PostgreSQL through psycopg: use the scheme postgresql and no driver",
+            reason="StateUnavailable",
+        )
+    return url
+
+
+_HOW_TO_AUTHENTICATE = (
+    "the password goes in a password file (PGPASSFILE, ~/.pgpass or ?passfile=FILE in the URL; "
+    "lines HOST:PORT:DB:USER:PASSWORD, mode 0600) or in PGPASSWORD"
+)
+
+
+def _password_in_url(shown: str) -> StateError:
+    return StateError(
+        f"the state URL {shown} carries a password: gitward takes none in a URL (it would show in "
+        f"process lists and logs); {_HOW_TO_AUTHENTICATE}",
+        reason="StateUnsafe",
+    )
+
+
 def create_store_engine(path_or_url: str | Path) -> Engine:
     url = make_url(database_url(path_or_url))
+    if url.get_backend_name() == "postgresql":
+        return _postgresql_engine(url)
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     in_memory = url.database in (None, "", ":memory:")
@@ -71,6 +137,29 @@ def create_store_engine(path_or_url: str | Path) -> Engine:
         tighten_file(Path(str(url.database)))  # before SQLite creates -wal/-shm with the file's mode
     engine = create_engine(url, **kwargs)
     _install_sqlite_hooks(engine, wal=not in_memory)
+    return engine
+
+
+def _postgresql_engine(url: URL) -> Engine:
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=PG_POOL_SIZE,
+        max_overflow=PG_MAX_OVERFLOW,
+        pool_recycle=3600,
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT, "application_name": "gitward"},
+    )
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        engine.dispose()
+        shown = shown_url(url.set(drivername="postgresql").render_as_string(hide_password=True))
+        detail = _one_line(str(exc.orig)).removeprefix("connection failed: ")
+        message = f"cannot reach state database {shown}: {detail}"
+        if "password" in detail:
+            message += f" ({_HOW_TO_AUTHENTICATE})"
+        raise StateError(message, reason="StateUnavailable") from None
     return engine
 
 
@@ -113,7 +202,7 @@ def _corrupt(path: str, detail: str) -> StateError:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())[:200]
+    return " ".join(text.split())[:300]
 
 
 def _install_sqlite_hooks(engine: Engine, *, wal: bool) -> None:

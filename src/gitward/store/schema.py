@@ -8,7 +8,15 @@ Times are seconds since the epoch as floats, like ``Clock.now()`` and ``Conditio
 Migrations are a list of functions; the database records how many have run in ``schema_version``.
 A migration is never edited once released: a schema change appends a new function. Migration 1
 creates the tables declared here; when a later migration changes one of them, freeze that table's
-original definition inside migration 1 first. Not here: engine setup (``database.py``) and queries.
+original definition inside migration 1 first. Every DDL statement must run on both SQLite and
+PostgreSQL (``tests/integration/store`` runs the migrations from version 1 on both).
+
+All pending migrations run in one write transaction, so a failed one leaves the database at its old
+version on both (PostgreSQL's DDL is transactional too). Processes that open one database at the same
+time take turns: on SQLite the caller's ``BEGIN IMMEDIATE`` holds the file's write lock; on
+PostgreSQL the transaction first takes an advisory lock (``pg_advisory_xact_lock``, released at
+commit), so the second process sees the first one's version and runs nothing.
+Not here: engine setup (``database.py``) and queries.
 """
 
 from __future__ import annotations
@@ -206,12 +214,18 @@ def current_version(conn: Connection) -> int:
     return int(value) if value is not None else 0
 
 
+# The advisory lock that PostgreSQL openers of one database take while migrating it ("gitward" in ASCII).
+MIGRATION_LOCK_KEY = 0x67697477617264
+
+
 def migrate(conn: Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
     """Run the migrations this database has not seen, inside the caller's write transaction.
 
-    Returns the resulting version. The caller's transaction makes concurrent openers of one fresh
-    file take turns: the second sees the first one's version and runs nothing.
+    Returns the resulting version. Concurrent openers of one database take turns (the module doc
+    says how): the second sees the first one's version and runs nothing.
     """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     metadata.create_all(conn, tables=[schema_version])
     version = current_version(conn)
     if version > len(migrations):
