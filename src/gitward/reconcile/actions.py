@@ -1,5 +1,9 @@
 """The actions the API and CLI may ask for (``EngineService``): list, get, diff, dry-run, sync, refresh,
-history, rollback, events, suspend, resume, terminate, project windows, webhook pushes.
+history, rollback, events, suspend, resume, terminate, delete, project windows, webhook pushes.
+
+``delete`` removes an app that is no longer declared (its objects released or deleted as the cascade
+asked, ``removal``). An app the config declares is refused, naming the file: the config is the
+source of truth, so the app is deleted by removing it there, and its deletionPolicy then decides.
 
 A sync, rollback or refresh runs a pass (``reconcile_pass``) and takes the app's lock there, so it
 never runs alongside a queued pass.
@@ -18,6 +22,7 @@ from gitward.core.errors import GitwardError, ValidationError
 from gitward.model import Receiver
 from gitward.plan import stale
 from gitward.reconcile import dryrun, pipeline
+from gitward.reconcile.config import declaring_file
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.gates import (
     Gates,
@@ -31,6 +36,7 @@ from gitward.reconcile.gates import (
 from gitward.reconcile.queue import Priority, WorkQueue
 from gitward.reconcile.records import Records
 from gitward.reconcile.registry import Registry
+from gitward.reconcile.removal import POLICIES, Removal, Removals
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.service import AppNotFound
 from gitward.reconcile.settings import EngineSettings
@@ -56,6 +62,7 @@ class Actions:
         context: PipelineContext,
         run_pass: Callable[[AppRuntime, SyncRequest], Awaitable[int | None]],
         triggers: RepositoryTriggers,
+        removals: Removals,
     ) -> None:
         self._registry = registry
         self._store = store
@@ -67,6 +74,7 @@ class Actions:
         self._context = context  # what a diff and a dry-run read through (the reconcile pass)
         self._run_pass = run_pass
         self._triggers = triggers
+        self._removals = removals
 
     def list_apps(self) -> list[dict[str, Any]]:
         apps = [app_summary(rt) for rt in self._registry.runtimes.values()]
@@ -203,6 +211,36 @@ class Actions:
         self._records.record_event(name, type="Normal", reason="Terminating", message=_by(message, initiator))
         self._records.save_status(rt)
         return {"name": name, "terminating": True, "operation": running, "message": message}
+
+    async def delete_app(
+        self, name: str, *, cascade: str | None = None, initiator: str = ""
+    ) -> dict[str, Any]:
+        """Remove an app that is no longer declared: its objects released (``orphan``) or deleted
+        (``foreground``/``background``; default: its remembered deletionPolicy), then forgotten.
+        Returns the tombstone kept of it."""
+        if cascade is not None and cascade not in POLICIES:
+            raise ValidationError(f"cascade {cascade!r} is not one of {', '.join(POLICIES)}")
+        rt = self._registry.runtimes.get(name)
+        if rt is not None and rt.parent is not None:
+            raise GitwardError(
+                f"application {name!r} is rendered by application {rt.parent!r}: remove it from that "
+                f"app's source; its objects then follow its deletionPolicy ({rt.app.spec.deletion_policy})",
+                reason="DeclaredInConfig",
+            )
+        if rt is not None or name in self._registry.invalid:
+            found = declaring_file(self._settings.config_path, name, settings=self._settings.render)
+            where = str(found) if found is not None else f"the config at {self._settings.config_path}"
+            policy = f" ({rt.app.spec.deletion_policy})" if rt is not None else ""
+            raise GitwardError(
+                f"application {name!r} is declared in {where}: remove it there; its objects then "
+                f"follow its deletionPolicy{policy}",
+                reason="DeclaredInConfig",
+            )
+        if not self._removals.knows(name):
+            raise AppNotFound(f"application {name!r} not found")
+        policy = cascade or self._removals.policy_of(name)
+        removal = Removal(name, policy, "deleted", initiator=initiator)
+        return await self._removals.remove(removal)
 
     def project_windows(self, name: str) -> dict[str, Any]:
         """The project's sync windows now: open or closed, until when, and the apps each covers."""

@@ -36,6 +36,25 @@ def _documents(file: Path, settings: RenderSettings) -> list[Any]:
     return list(load_yaml_documents(data.decode("utf-8", "replace"), where=str(file), settings=settings))
 
 
+_APPLICATION_KINDS = ("Application", "Kustomization")
+
+
+def declaring_file(path: Path, name: str, *, settings: RenderSettings = DEFAULT_SETTINGS) -> Path | None:
+    """The config file that declares an application (or Flux Kustomization) named ``name``."""
+    for file in config_files(path):
+        try:
+            documents = _documents(file, settings)
+        except Exception:  # a file that does not parse declares nothing that loaded
+            documents = []
+        for document in documents:
+            if not isinstance(document, dict) or document.get("kind") not in _APPLICATION_KINDS:
+                continue
+            metadata = document.get("metadata")
+            if isinstance(metadata, dict) and metadata.get("name") == name:
+                return file
+    return None
+
+
 def load_config(path: Path, *, settings: RenderSettings = DEFAULT_SETTINGS) -> LoadedConfig:
     """All objects of the config; a file that cannot be parsed becomes one error, others still load."""
     documents: list[Any] = []

@@ -34,6 +34,10 @@ class PipelineContext(Protocol):
         """Another app that claims ``key`` (an object may belong to one app only)."""
         ...
 
+    def released_owners(self) -> frozenset[str]:
+        """Apps this gitward removed: a mark naming one binds nobody (``reconcile/removal.py``)."""
+        ...
+
     def apply_children(self, parent: AppRuntime, children: Sequence[dict[str, Any]]) -> list[str]:
         """Register the Applications an app-of-apps rendered; returns problems found."""
         ...

@@ -46,11 +46,15 @@ def _kept_after_prune(pruned: ChangeSet, stale_entries: Sequence[InventoryEntry]
     return [e for e in stale_entries if e.key not in deleted and e.key not in skipped_foreign]
 
 
-def _taken_by_others(conn: ClusterConnection, rt: AppRuntime, changes: ChangeSet) -> set[ResourceKey]:
+def _taken_by_others(
+    conn: ClusterConnection, rt: AppRuntime, changes: ChangeSet, released: frozenset[str]
+) -> set[ResourceKey]:
     """Objects whose write failed because another app's mark is on them: not this app's, so they
     leave its inventory and its next pass refuses them as shared (they would never be pruned by
     it anyway: prune needs this app's mark)."""
-    return {c.key for c in changes.failed if foreign_owner(conn.cache.get(c.key), rt.name) is not None}
+    return {
+        c.key for c in changes.failed if foreign_owner(conn.cache.get(c.key), rt.name, released) is not None
+    }
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,7 @@ async def sync(
         digests=prepared.digests,
         force=req.force,  # conflicts: one rule for every sync (apply/conflicts.py)
         ignore=ignore_rules(rt) if policy.respect_ignore_differences else (),
+        released=ctx.released_owners(),
     )
     try:
         executor = Executor(
@@ -144,7 +149,9 @@ async def sync(
         view.close()
     if execution.phase is OperationPhase.TERMINATED:
         rt.terminate_requested = False
-    return _result(conn, rt, prepared, execution.changes, execution.phase, execution.message)
+    return _result(
+        conn, rt, prepared, execution.changes, execution.phase, execution.message, objects.released
+    )
 
 
 def _result(
@@ -154,10 +161,11 @@ def _result(
     changes: ChangeSet,
     phase: OperationPhase,
     message: str,
+    released: frozenset[str] = frozenset(),
 ) -> SyncResult:
     stale_entries = stale(rt.inventory, prepared.inventory)
     pending = _kept_after_prune(changes, stale_entries)
-    lost = _taken_by_others(conn, rt, changes)
+    lost = _taken_by_others(conn, rt, changes, released)
     inventory = sorted(e for e in set(prepared.inventory) | set(pending) if e.key not in lost)
     failed = {c.key for c in changes.failed}
     return SyncResult(changes, inventory, [e for e in pending if e.key not in failed], phase, message)

@@ -178,10 +178,11 @@ def check_claims(
     """
     claims: list[str] = []
     owned = {entry.key for entry in rt.inventory}
+    released = ctx.released_owners()  # removed apps: their marks bind nobody, the object is adopted
     for key in keys:
         other = ctx.claimed_by_other(rt.name, key)
         if other is None and key not in owned:
-            other = foreign_owner(conn.cache.get(key), rt.name)
+            other = foreign_owner(conn.cache.get(key), rt.name, released)
         if other is not None:
             claims.append(f"{key} is managed by application {other!r}")
     if claims:

@@ -36,6 +36,7 @@ from gitward.reconcile.outcome import record_failure, record_success
 from gitward.reconcile.queue import Priority
 from gitward.reconcile.records import Records
 from gitward.reconcile.registry import Registry
+from gitward.reconcile.removal import Removal, Removals
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.scheduler import Scheduler
 from gitward.reconcile.settings import EngineSettings
@@ -61,6 +62,7 @@ class ReconcilePass:
         views: Views,
         gates: Gates,
         scheduler: Scheduler,
+        removals: Removals,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -72,6 +74,7 @@ class ReconcilePass:
         self._views = views
         self._gates = gates
         self._scheduler = scheduler
+        self._removals = removals
         self.count = 0  # passes started, for tests and benchmarks
 
     # -- PipelineContext ------------------------------------------------------------------------------
@@ -88,8 +91,12 @@ class ReconcilePass:
     def claimed_by_other(self, app: str, key: ResourceKey) -> str | None:
         return self._registry.claims.held_by_other(app, key)
 
+    def released_owners(self) -> frozenset[str]:
+        return self._removals.released()
+
     def apply_children(self, parent: AppRuntime, children: Sequence[dict[str, Any]]) -> list[str]:
         changes = self._registry.apply_children(parent, children)
+        self._removals.declared(set(changes.changed))
         for name in changes.changed:
             self._scheduler.queue.add(name, priority=Priority.DEPENDENCY, reason="config")
         for name in changes.removed:
@@ -97,8 +104,10 @@ class ReconcilePass:
                 parent.name,
                 type="Normal",
                 reason="ChildRemoved",
-                message=f"application {name!r} left the parent's render",
+                message=f"application {name!r} left the parent's render; its deletionPolicy decides",
             )
+        why = f"left the render of {parent.name!r}"
+        self._removals.start([Removal(n, self._removals.policy_of(n), why) for n in changes.removed])
         return changes.problems
 
     def operation_progressed(self, rt: AppRuntime) -> None:
@@ -140,9 +149,9 @@ class ReconcilePass:
                     self._scheduler.dependencies.check(rt)
                     mark_reconciling(rt.status, now=self.clock.now(), message=req.trigger)
                     plan = await execution.sync_plan(self, rt, prepared, req)
-                    op = self._start_operation(rt, req, prepared, plan)
+                    op, adopted = self._start_operation(rt, req, prepared, plan)
                     op_id = op.id
-                    await self._execute(rt, req, prepared, op)
+                    await self._execute(rt, req, prepared, op, adopted)
                     outcome = "synced"
                 else:
                     out = await pipeline.compare(self, rt, prepared, found)
@@ -197,19 +206,43 @@ class ReconcilePass:
         return self._gates.admit(rt, wanted=wanted)
 
     async def _execute(
-        self, rt: AppRuntime, req: SyncRequest, prepared: pipeline.Prepared, op: operation.OpenOperation
+        self,
+        rt: AppRuntime,
+        req: SyncRequest,
+        prepared: pipeline.Prepared,
+        op: operation.OpenOperation,
+        adopted: Mapping[ResourceKey, str],
     ) -> None:
         """Run the operation's plan and record its outcome (raises when it did not succeed)."""
         result = await execution.sync(self, rt, prepared, req, op=op)
         metrics.record_sync(result.changes)
+        self._adopted(rt, result, adopted)
         with self.store.batch():  # the outcome's records commit together, once
             self._persist_sync(rt, result)
             record_success(self, rt, prepared, result=result, op_id=op.id, out_of_sync=None)
             self._records.save_status(rt)
 
+    def _adopted(
+        self, rt: AppRuntime, result: execution.SyncResult, adopted: Mapping[ResourceKey, str]
+    ) -> None:
+        """One ``Adopted`` event per object this sync took over from a removed app."""
+        if not adopted:
+            return
+        owned = {e.key for e in result.inventory}
+        applied = {c.key for c in result.changes if not c.action.is_failure}
+        for key, former in sorted(adopted.items(), key=lambda item: str(item[0])):
+            if key in owned and key in applied:
+                self._records.record_event(
+                    rt.name,
+                    type="Normal",
+                    reason="Adopted",
+                    message=f"{key} adopted from removed application {former!r}",
+                    object_id=key.id,
+                )
+
     def _start_operation(
         self, rt: AppRuntime, req: SyncRequest, prepared: pipeline.Prepared, plan: SyncPlan
-    ) -> operation.OpenOperation:
+    ) -> tuple[operation.OpenOperation, dict[ResourceKey, str]]:
         """Claim what the sync may write and record the sync, before the cluster is touched.
 
         One synchronous step (no ``await``): the claims are checked again and taken with nothing of
@@ -223,6 +256,10 @@ class ReconcilePass:
         """
         pipeline.check_claims(self, rt, prepared.connection, prepared.digests)
         intent = pipeline.not_yet_owned(rt, prepared)
+        cache = prepared.connection.cache
+        adopted = {
+            e.key: former for e in intent if (former := self._removals.former_owner(e.key, cache.get(e.key)))
+        }
         revision, commit = prepared.desired.revision, prepared.desired.commit
         opened = operation.open_operation(
             self,
@@ -247,7 +284,7 @@ class ReconcilePass:
             "initiator": req.initiator,
         }
         self._views.operation_started(rt)  # the live stream shows the sync Running
-        return opened
+        return opened, adopted
 
     def _persist_sync(self, rt: AppRuntime, result: execution.SyncResult) -> None:
         rt.inventory = result.inventory

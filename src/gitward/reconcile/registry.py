@@ -6,6 +6,13 @@ failed validation (listed with their error so their owner sees why), and the cla
 each owned object to its one app (``claims``). The registry changes nothing outside itself: it does
 not queue passes or record events; its callers do, with what it returns.
 
+Each app's record (deletion policy, cluster, parent) is kept in the store as the app is registered,
+so an app that left the config can still be removed as it asked (``removal``). ``load`` says which
+apps the store knows that the config no longer declares; ``update`` applies a reloaded config and
+says what was added, changed and removed. Neither ever counts an app as gone when it is merely
+invalid, nor a child app whose parent is still declared; a config that did not load at all is the
+caller's to refuse (``engine``).
+
 Deliberately not here: when apps are reconciled (``scheduler``), what a pass does (``reconcile_pass``).
 """
 
@@ -41,6 +48,16 @@ class ChildChanges:
     removed: list[str] = field(default_factory=list)  # left the parent's render: forgotten
 
 
+@dataclass
+class ConfigChanges:
+    """What applying a reloaded config did: apps to reconcile, and apps that left it (to remove)."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    removed_runtimes: dict[str, AppRuntime] = field(default_factory=dict)  # their last runtimes
+
+
 class Registry:
     """The apps (as ``AppRuntime``), projects, clusters and receivers, and the claims on objects."""
 
@@ -55,9 +72,46 @@ class Registry:
         self.claims = Claims(lambda name: name in self.runtimes)
         self.has_dependencies = False  # any dependsOn at all: wake-ups cost nothing without
         self._parents: set[str] = set()  # apps that have rendered child apps (app-of-apps)
+        self._records: dict[str, dict[str, Any]] | None = None  # app records, read once
 
-    def load(self, config: LoadedConfig) -> None:
-        """The config's objects; each app's status, verdicts and inventory come from the store."""
+    def load(self, config: LoadedConfig) -> list[str]:
+        """The config's objects; each app's status, verdicts and inventory come from the store.
+
+        Returns the apps the store keeps a record of that this config no longer declares (to be
+        removed as their records say): not the invalid ones, not children of a declared app.
+        """
+        self._take_settings(config)
+        for app in config.applications:
+            self.register(app)
+        return self._left(config)
+
+    def update(self, config: LoadedConfig) -> ConfigChanges:
+        """Apply a reloaded config: new apps registered, changed ones given their new spec (their
+        status, inventory and claims stay), the ones that left it dropped here (the caller removes
+        them). An app the config refuses keeps running with its last good spec."""
+        out = ConfigChanges()
+        self.invalid = {}
+        self._take_settings(config)
+        for app in config.applications:
+            rt = self.runtimes.get(app.name)
+            if rt is None:
+                self.register(app)
+                out.added.append(app.name)
+            elif rt.app != app or rt.parent is not None:
+                rt.app, rt.parent = app, None
+                rt.prepared_memo = None
+                self._remember(rt)
+                follow_spec(rt)
+                out.changed.append(app.name)
+        self.has_dependencies = any(rt.app.dependencies for rt in self.runtimes.values())
+        out.removed = self._left(config)
+        for name in out.removed:
+            if name in self.runtimes:
+                out.removed_runtimes[name] = self.runtimes.pop(name)
+                self.claims.release(name)
+        return out
+
+    def _take_settings(self, config: LoadedConfig) -> None:
         self.clusters = {c.name: c for c in config.clusters}
         self.projects = {p.name: p for p in config.projects}
         self.receivers = {r.name: r for r in config.receivers}
@@ -66,8 +120,40 @@ class Registry:
             if lists_as_application(error) or error.kind == "Project":
                 self.invalid[name] = error.message
             log.warning("invalid %s %s: %s", error.kind or "object", name, error.message)
-        for app in config.applications:
-            self.register(app)
+
+    def _left(self, config: LoadedConfig) -> list[str]:
+        """Apps known here or by their stored record that ``config`` no longer declares; an invalid
+        app and a child app whose parent is kept are not among them."""
+        records = self.records()
+        kept = {app.name for app in config.applications} | config.failed("Application")
+        parent_of = {name: str(r.get("parent") or "") for name, r in records.items()}
+        parent_of.update({name: rt.parent or "" for name, rt in self.runtimes.items()})
+        changed = True
+        while changed:  # a child of a kept app is kept, and so are its own children
+            grown = {n for n, p in parent_of.items() if p and p in kept} - kept
+            kept |= grown
+            changed = bool(grown)
+        return sorted(name for name in parent_of if name not in kept)
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        """What the store keeps of each app for its removal (``removal``)."""
+        if self._records is None:
+            self._records = self._store.app_records()
+        return self._records
+
+    def forget_record(self, name: str) -> None:
+        self.records().pop(name, None)
+
+    def _remember(self, rt: AppRuntime) -> None:
+        """Keep the app's deletion policy, cluster and parent in the store (written when changed)."""
+        record = {
+            "deletionPolicy": rt.app.spec.deletion_policy,
+            "cluster": rt.app.spec.destination.cluster,
+            "parent": rt.parent or "",
+        }
+        if self.records().get(rt.name) != record:
+            self._store.save_app_record(rt.name, record)
+            self.records()[rt.name] = record
 
     def register(self, app: Application, *, parent: str | None = None) -> AppRuntime:
         status = self._store.load_status(app.name)
@@ -85,6 +171,7 @@ class Registry:
             self._parents.add(parent)
         self.has_dependencies = self.has_dependencies or bool(app.dependencies)
         self.reindex(rt)
+        self._remember(rt)
         follow_spec(rt)  # spec.suspend shows before the first pass
         return rt
 
@@ -152,6 +239,7 @@ class Registry:
             if existing is None or existing.app != child:
                 rt = self.register(child, parent=parent.name) if existing is None else existing
                 rt.app = child
+                self._remember(rt)
                 self.has_dependencies = self.has_dependencies or bool(child.dependencies)
                 out.changed.append(child.name)
         if not out.problems:

@@ -97,6 +97,15 @@ class EngineService(Protocol):
         message}``; a GitwardError (reason NoOperationRunning) when there is nothing to stop."""
         ...
 
+    async def delete_app(
+        self, name: str, *, cascade: str | None = None, initiator: str = ""
+    ) -> dict[str, Any]:
+        """Remove an app the config no longer declares, its objects handled per ``cascade``
+        (orphan, foreground, background; default: its deletionPolicy): ``{name, time, policy, why,
+        initiator, objects, message}``. Refused (reason DeclaredInConfig) for an app the config
+        declares, naming the file; AppNotFound for an app gitward does not know."""
+        ...
+
     def project_windows(self, name: str) -> dict[str, Any]:
         """The project's sync windows now; raises AppNotFound for an unknown project."""
         ...

@@ -39,6 +39,12 @@ class EmptyStore:
     def load_inventory(self, name: str) -> list[InventoryEntry]:
         return []
 
+    def app_records(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def save_app_record(self, name: str, data: dict[str, Any]) -> None:
+        return None
+
 
 def application(name: str, *, interval: str = "60s", depends_on: tuple[str, ...] = ()) -> Application:
     spec: dict[str, Any] = {
