@@ -26,6 +26,8 @@ from gitward.core.localserver import server_record_path
 class StandInSettings:
     config_path: Path
     state_path: Path
+    database: str | None = None
+    watch_config: float = 0.0
 
     @property
     def cache_dir(self) -> Path:
@@ -88,7 +90,9 @@ def test_run_serves_until_sigint(
     assert result.exit_code == 0, result.output
     assert [a["name"] for a in seen["apps"]] == ["podinfo", "broken", "rolling"]
     state_file = state_home / "gitward" / "state.db"
-    assert StandInEngine.started == [StandInSettings(config_path=config, state_path=state_file)]
+    assert StandInEngine.started == [
+        StandInSettings(config_path=config, state_path=state_file, watch_config=1.0)
+    ]
     assert StandInEngine.instances[0].stopped
     assert "gitward API listening on http://127.0.0.1:" in result.stdout
     assert f"admin token file: {state_home / 'gitward' / 'state.token'}" in result.stdout
