@@ -1,3 +1,9 @@
+"""Store fixtures: ``state_location`` is where a new database is, ``store`` a store opened on it.
+
+Here a SQLite file in the test's own folder. ``tests/integration/store`` runs the tests that take
+only these two (and no file path) again with a fresh PostgreSQL database as the location.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -14,7 +20,12 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    s = Store.open(db_path)
+def state_location(db_path: Path) -> str | Path:
+    return db_path
+
+
+@pytest.fixture
+def store(state_location: str | Path) -> Iterator[Store]:
+    s = Store.open(state_location)
     yield s
     s.close()

@@ -14,8 +14,8 @@ from gitward.store import Store
 ENTRY = InventoryEntry(ResourceKey("", "ConfigMap", "a", "c"), "v1")
 
 
-def test_batch_writes_are_seen_inside_and_by_others_only_after_it_ends(db_path: Path) -> None:
-    with Store.open(db_path) as store, Store.open(db_path) as other:
+def test_batch_writes_are_seen_inside_and_by_others_only_after_it_ends(state_location: str | Path) -> None:
+    with Store.open(state_location) as store, Store.open(state_location) as other:
         with store.batch():
             store.save_inventory("app", [ENTRY])
             store.save_status("app", {"sync": {"status": "Synced"}})
@@ -25,8 +25,8 @@ def test_batch_writes_are_seen_inside_and_by_others_only_after_it_ends(db_path: 
         assert other.load_inventory("app") == [ENTRY]
 
 
-def test_a_batch_that_raises_keeps_what_it_wrote(db_path: Path) -> None:
-    with Store.open(db_path) as store:
+def test_a_batch_that_raises_keeps_what_it_wrote(state_location: str | Path) -> None:
+    with Store.open(state_location) as store:
 
         def fail_after_a_write() -> None:
             with store.batch():
@@ -38,8 +38,8 @@ def test_a_batch_that_raises_keeps_what_it_wrote(db_path: Path) -> None:
         assert store.load_status("app") == {"error": "x"}
 
 
-def test_a_database_error_rolls_the_batch_back(db_path: Path) -> None:
-    with Store.open(db_path) as store:
+def test_a_database_error_rolls_the_batch_back(state_location: str | Path) -> None:
+    with Store.open(state_location) as store:
 
         def fail_in_the_database() -> None:
             with store.batch():
@@ -51,9 +51,9 @@ def test_a_database_error_rolls_the_batch_back(db_path: Path) -> None:
         assert store.load_status("app") is None
 
 
-def test_retention_is_bounded_while_trimming_only_every_few_inserts(db_path: Path) -> None:
+def test_retention_is_bounded_while_trimming_only_every_few_inserts(state_location: str | Path) -> None:
     keep = 100  # trims on every 5th insert of an app
-    with Store.open(db_path, max_events_per_app=keep) as store:
+    with Store.open(state_location, max_events_per_app=keep) as store:
         sizes = []
         for i in range(300):
             store.add_event("busy", type="Normal", reason="R", message=f"m{i}", time=float(i))

@@ -88,8 +88,8 @@ def test_unfinished_operations_across_apps_oldest_first(store: Store) -> None:
     assert [op["id"] for op in store.unfinished_operations()] == [first, second]
 
 
-def test_operation_retention_keeps_running_ones(db_path: Path) -> None:
-    with Store.open(db_path, max_operations_per_app=2) as store:
+def test_operation_retention_keeps_running_ones(state_location: str | Path) -> None:
+    with Store.open(state_location, max_operations_per_app=2) as store:
         running = _start(store)
         done = []
         for i in range(4):
@@ -138,8 +138,8 @@ def test_events_newest_first_filtered_and_limited(store: Store) -> None:
     assert store.list_events("missing") == []
 
 
-def test_event_retention_per_app(db_path: Path) -> None:
-    with Store.open(db_path, max_events_per_app=3) as store:
+def test_event_retention_per_app(state_location: str | Path) -> None:
+    with Store.open(state_location, max_events_per_app=3) as store:
         for i in range(10):
             store.add_event("busy", type="Normal", reason="R", message=f"m{i}", time=float(i))
         store.add_event("quiet", type="Normal", reason="R", message="only", time=0.0)

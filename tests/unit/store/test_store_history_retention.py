@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert
+from sqlalchemy import insert
 
 from gitward.core.status import OperationPhase
 from gitward.store import Store
-from gitward.store.database import database_url
+from gitward.store.database import create_store_engine
 from gitward.store.history import QUIET_HEAL
 from gitward.store.schema import MIGRATIONS, migrate, operations
 
@@ -102,9 +102,9 @@ def test_heals_of_another_app_never_fold_together(store: Store) -> None:
     assert [e["count"] for e in store.list_operations("two")] == [1]
 
 
-def test_retention_drops_everything_else_before_a_deployment(db_path: Path) -> None:
+def test_retention_drops_everything_else_before_a_deployment(state_location: str | Path) -> None:
     keep = 20  # trims on every insert
-    with Store.open(db_path, max_operations_per_app=keep) as store:
+    with Store.open(state_location, max_operations_per_app=keep) as store:
         deployments = [_sync(store, at=float(i), commit=f"c{i}", deployed=True)[0] for i in range(3)]
         for i in range(60):  # a fight whose heals differ (no folding), and failures
             phase = OperationPhase.FAILED if i % 7 == 0 else OperationPhase.SUCCEEDED
@@ -116,9 +116,9 @@ def test_retention_drops_everything_else_before_a_deployment(db_path: Path) -> N
         assert [e["message"] for e in others][:2] == ["at 69", "at 68"]  # the newest of the rest
 
 
-def test_deployments_beyond_keep_go_oldest_first(db_path: Path) -> None:
+def test_deployments_beyond_keep_go_oldest_first(state_location: str | Path) -> None:
     keep = 20
-    with Store.open(db_path, max_operations_per_app=keep) as store:
+    with Store.open(state_location, max_operations_per_app=keep) as store:
         for i in range(30):
             _sync(store, at=float(i), commit=f"c{i}", deployed=True)
         kept = store.list_operations("app", limit=1000)
@@ -150,17 +150,17 @@ def test_deployments_kept_is_the_apps_revision_history_limit(store: Store) -> No
     assert store.get_operation(other) is not None
 
 
-def test_running_operations_survive_retention(db_path: Path) -> None:
-    with Store.open(db_path, max_operations_per_app=20) as store:
+def test_running_operations_survive_retention(state_location: str | Path) -> None:
+    with Store.open(state_location, max_operations_per_app=20) as store:
         running = store.start_operation("app", revision="main", commit="", trigger="sync", started_at=0.0)
         for i in range(40):
             _sync(store, at=1.0 + i, heal_key=f"k{i}")
         assert store.get_operation(running) is not None
 
 
-def test_upgrade_marks_past_deployments_so_retention_keeps_them(db_path: Path) -> None:
+def test_upgrade_marks_past_deployments_so_retention_keeps_them(state_location: str | Path) -> None:
     """A database written before migration 2: its successful syncs of a new commit become deployments."""
-    engine = create_engine(database_url(db_path))
+    engine = create_store_engine(state_location)
     try:
         with engine.begin() as conn:
             migrate(conn, MIGRATIONS[:1])
@@ -188,7 +188,7 @@ def test_upgrade_marks_past_deployments_so_retention_keeps_them(db_path: Path) -
     finally:
         engine.dispose()
 
-    with Store.open(db_path) as store:
+    with Store.open(state_location) as store:
         app = store.list_operations("app")[::-1]
         assert [(e["commit"], e["phase"], e["deployed"], e["count"]) for e in app] == [
             ("a", "Succeeded", True, 1),

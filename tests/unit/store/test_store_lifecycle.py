@@ -1,4 +1,4 @@
-"""Opening, reopening, migrations, a deleted database file, and two Store objects on one file."""
+"""Opening, reopening, migrations, a deleted database file, and two Store objects on one database."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from sqlalchemy import create_engine, text
 
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.store import Store, StoreClosed, StoreVersionError, records
-from gitward.store.database import database_url
+from gitward.store.database import create_store_engine, database_url
 from gitward.store.schema import MIGRATIONS, migrate
 
 ENTRY = InventoryEntry(ResourceKey("apps", "Deployment", "web", "a"), "v1")
 
 
-def _sql(db_path: Path, query: str) -> list[tuple[object, ...]]:
-    engine = create_engine(f"sqlite:///{db_path}")
+def _sql(location: str | Path, query: str) -> list[tuple[object, ...]]:
+    engine = create_engine(database_url(location))
     try:
         with engine.begin() as conn:
             result = conn.execute(text(query))
@@ -38,14 +38,14 @@ def test_sqlite_runs_in_wal_mode(db_path: Path) -> None:
     assert _sql(db_path, "PRAGMA journal_mode") == [("wal",)]
 
 
-def test_everything_survives_reopen(db_path: Path) -> None:
-    with Store.open(db_path) as store:
+def test_everything_survives_reopen(state_location: str | Path) -> None:
+    with Store.open(state_location) as store:
         store.save_status("app", {"sync": {"status": "Synced"}})
         store.save_inventory("app", [ENTRY])
         store.save_verdicts("app", {"k": "v"})
         store.save_source_state("https://repo", {"head": "abc"})
         store.add_event("app", type="Normal", reason="Synced", message="ok", time=1.0)
-    with Store.open(db_path) as store:
+    with Store.open(state_location) as store:
         assert store.load_status("app") == {"sync": {"status": "Synced"}}
         assert store.load_inventory("app") == [ENTRY]
         assert store.load_verdicts("app") == {"k": "v"}
@@ -53,15 +53,15 @@ def test_everything_survives_reopen(db_path: Path) -> None:
         assert [e["message"] for e in store.list_events("app")] == ["ok"]
 
 
-def test_unfinished_operation_found_after_reopen(db_path: Path) -> None:
+def test_unfinished_operation_found_after_reopen(state_location: str | Path) -> None:
     # A controller killed mid-sync never closes its store: simulate by not calling finish/close first.
-    writer = Store.open(db_path)
+    writer = Store.open(state_location)
     op_id = writer.start_operation("app", revision="main", commit="3f1c", trigger="interval", started_at=5.0)
     writer.update_operation(op_id, phase="Running", message="wave 0", resources=[{"id": "x"}])
     done = writer.start_operation("app", revision="main", commit="3f1c", trigger="interval", started_at=6.0)
     writer.finish_operation(done, phase="Succeeded", message="", resources=[], finished_at=7.0)
 
-    with Store.open(db_path) as restarted:
+    with Store.open(state_location) as restarted:
         unfinished = restarted.unfinished_operations()
         assert [op["id"] for op in unfinished] == [op_id]
         assert unfinished[0]["message"] == "wave 0"
@@ -86,20 +86,20 @@ def test_deleted_database_reopens_empty(db_path: Path) -> None:
         assert store.load_status("app") == {"x": 2}
 
 
-def test_reopening_does_not_rerun_migrations(db_path: Path) -> None:
-    Store.open(db_path).close()
-    Store.open(db_path).close()
-    assert _sql(db_path, "SELECT version FROM schema_version") == [(len(MIGRATIONS),)]
+def test_reopening_does_not_rerun_migrations(state_location: str | Path) -> None:
+    Store.open(state_location).close()
+    Store.open(state_location).close()
+    assert _sql(state_location, "SELECT version FROM schema_version") == [(len(MIGRATIONS),)]
 
 
-def test_new_migration_runs_once(db_path: Path) -> None:
-    Store.open(db_path).close()
+def test_new_migration_runs_once(state_location: str | Path) -> None:
+    Store.open(state_location).close()
     calls: list[int] = []
 
     def add_column(conn: object) -> None:
         calls.append(1)
 
-    engine = create_engine(database_url(db_path))
+    engine = create_store_engine(state_location)
     try:
         for _ in range(2):
             with engine.begin() as conn:
@@ -107,18 +107,18 @@ def test_new_migration_runs_once(db_path: Path) -> None:
     finally:
         engine.dispose()
     assert calls == [1]
-    assert _sql(db_path, "SELECT version FROM schema_version") == [(len(MIGRATIONS) + 1,)]
+    assert _sql(state_location, "SELECT version FROM schema_version") == [(len(MIGRATIONS) + 1,)]
 
 
-def test_newer_schema_is_refused(db_path: Path) -> None:
-    Store.open(db_path).close()
-    _sql(db_path, "UPDATE schema_version SET version = 999")
+def test_newer_schema_is_refused(state_location: str | Path) -> None:
+    Store.open(state_location).close()
+    _sql(state_location, "UPDATE schema_version SET version = 999")
     with pytest.raises(StoreVersionError, match="newer"):
-        Store.open(db_path)
+        Store.open(state_location)
 
 
-def test_closed_store_refuses_calls(db_path: Path) -> None:
-    store = Store.open(db_path)
+def test_closed_store_refuses_calls(state_location: str | Path) -> None:
+    store = Store.open(state_location)
     store.close()
     store.close()  # closing twice is harmless
     with pytest.raises(StoreClosed):
@@ -127,8 +127,8 @@ def test_closed_store_refuses_calls(db_path: Path) -> None:
         store.save_status("app", {})
 
 
-def test_reader_sees_committed_state_while_writer_holds_transaction(db_path: Path) -> None:
-    with Store.open(db_path) as writer, Store.open(db_path) as reader:
+def test_reader_sees_committed_state_while_writer_holds_transaction(state_location: str | Path) -> None:
+    with Store.open(state_location) as writer, Store.open(state_location) as reader:
         writer.save_status("app", {"v": 1})
         with writer._write() as conn:  # a write transaction left open, as during a slow batch
             records.put_document(conn, kind=records.STATUS, name="app", data={"v": 2})
@@ -138,8 +138,8 @@ def test_reader_sees_committed_state_while_writer_holds_transaction(db_path: Pat
         assert reader.load_status("app") == {"v": 2}
 
 
-def test_two_writers_on_one_file_lose_nothing(db_path: Path) -> None:
-    stores = [Store.open(db_path), Store.open(db_path)]
+def test_two_writers_on_one_file_lose_nothing(state_location: str | Path) -> None:
+    stores = [Store.open(state_location), Store.open(state_location)]
     errors: list[BaseException] = []
 
     def write(store: Store, app: str) -> None:
