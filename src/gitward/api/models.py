@@ -219,6 +219,18 @@ class TerminateAnswer(_Open):
     message: str = ""
 
 
+class DeleteAnswer(_Open):
+    """An application removed: what was done with its objects (the tombstone gitward keeps of it)."""
+
+    name: str
+    policy: str = Field(description="orphan (marks released, objects kept), foreground or background")
+    time: float = 0.0
+    why: str = ""
+    initiator: str = ""
+    objects: list[str] = Field(default_factory=list, description="inventory ids of the released objects")
+    message: str = ""
+
+
 class WindowView(_Open):
     """One sync window of a project, as written and as it stands now (times in epoch seconds)."""
 

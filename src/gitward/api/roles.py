@@ -4,6 +4,7 @@ A role is a set of (resource, action) permissions:
 
     admin     everything, and the server-wide things only an admin manages (API tokens)
     deployer  get on every resource; sync, refresh, rollback, suspend, terminate on applications
+              (not delete: removing an app may delete its objects; admin or a custom Role grants it)
     viewer    get on every resource
     <Role>    the rules of a ``Role`` object (model/access.py), ``*`` expanded
 
@@ -35,7 +36,7 @@ ADMIN_ONLY = ("tokens",)
 SERVER_READS = ("metrics",)
 
 _READ_ALL = frozenset((resource, "get") for resource in RESOURCES)
-_APPLICATION_WRITES = frozenset(("applications", a) for a in ACTIONS if a != "get")
+_APPLICATION_WRITES = frozenset(("applications", a) for a in ACTIONS if a not in ("get", "delete"))
 _EVERYTHING = frozenset((r, a) for r in (*RESOURCES, *ADMIN_ONLY) for a in (*ACTIONS, "create", "delete"))
 
 BUILTIN: dict[str, frozenset[Permission]] = {

@@ -29,7 +29,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response
@@ -39,6 +39,7 @@ from gitward.api.identity import Principal, Resource
 from gitward.api.models import (
     AppListQuery,
     AppSummary,
+    DeleteAnswer,
     DiffEntry,
     ErrorBody,
     Event,
@@ -267,6 +268,22 @@ def build_router(service: EngineService, access: Access) -> APIRouter:
         check.app(caller, "terminate", _checked(name))
         return service.terminate_app(name, initiator=caller.name)
 
+    @router.delete(
+        "/apps/{name}",
+        response_model=DeleteAnswer,
+        summary="Remove an application the config no longer declares (400 DeclaredInConfig when it does)",
+    )
+    async def delete_app(
+        name: AppName,
+        caller: Principal = caller_of,
+        cascade: Annotated[
+            Literal["orphan", "foreground", "background"] | None,
+            Query(description="what happens to its objects; default: the app's deletionPolicy"),
+        ] = None,
+    ) -> dict[str, Any]:
+        check.app(caller, "delete", _checked(name))
+        return await service.delete_app(name, cascade=cascade, initiator=caller.name)
+
     @router.get(
         "/projects/{name}/windows",
         response_model=ProjectWindows,
@@ -279,6 +296,11 @@ def build_router(service: EngineService, access: Access) -> APIRouter:
         checked = _checked(name)
         access.authorize(caller, "get", Resource("projects", checked, checked))
         return service.project_windows(checked)
+
+    @router.get("/config", tags=["config"], summary="The config's last load: when, and what it refused")
+    async def config_status(caller: Principal = caller_of) -> dict[str, Any]:
+        access.authorize(caller, "get", Resource("projects"))
+        return service.config_status()
 
     @router.get("/events", response_model=list[Event], tags=["events"], summary="Recent events")
     def events(

@@ -1,9 +1,12 @@
-"""``gitward app suspend|resume|terminate NAME``: what holds an app's automation back, over the API.
+"""``gitward app suspend|resume|terminate|delete NAME``: what holds an app's automation back, and
+removing an app the config no longer declares, over the API.
 
 ``suspend`` and ``resume`` answer with the app as ``app get`` shows it (``resume`` queues a sync at
 once; a ``spec.suspend: true`` in the configuration is refused, only the configuration lifts it).
 ``terminate`` answers with the operation it asked to stop at its next step; with no operation
-running there is nothing to stop, which it says, exiting 1. The commands join the ``app`` group
+running there is nothing to stop, which it says, exiting 1. ``delete`` removes an app that is no
+longer declared, its objects handled as ``--cascade`` says (default: the app's deletionPolicy); an app
+the config declares is refused, naming the file to remove it from. The commands join the ``app`` group
 (``register``), sharing its options.
 
 Deliberately not here: the other ``app`` commands (``apps.py``).
@@ -11,7 +14,8 @@ Deliberately not here: the other ``app`` commands (``apps.py``).
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
@@ -69,7 +73,39 @@ def terminate(
     console().print(Text(f"{name}: terminating operation {operation.get('id')}: {answer.get('message', '')}"))
 
 
+class Cascade(enum.StrEnum):
+    ORPHAN = "orphan"
+    FOREGROUND = "foreground"
+    BACKGROUND = "background"
+
+
+def delete(
+    name: Name,
+    cascade: Annotated[
+        Cascade | None,
+        typer.Option(
+            help="orphan: keep the objects, release gitward's marks; foreground/background: delete them "
+            "(default: the app's deletionPolicy)"
+        ),
+    ] = None,
+    server: Server = None,
+    ca_file: CaFile = None,
+    output: Output = OutputFormat.TABLE,
+    timeout: Timeout = 120,
+) -> None:
+    """Remove an application the config no longer declares. An app declared in the config is
+    refused: remove it from its file, and its deletionPolicy decides what happens to its objects."""
+    path = app_path(name, "") + (f"?cascade={cascade.value}" if cascade else "")
+    with reporting_errors():
+        answer = client(server, timeout, ca_file).delete(path)
+    if not is_table(output):
+        print_data(answer, output)
+        return
+    console().print(Text(str(answer.get("message") or f"{name}: removed")))
+
+
 def register(group: typer.Typer) -> None:
     group.command("suspend")(suspend)
     group.command("resume")(resume)
     group.command("terminate")(terminate)
+    group.command("delete")(delete)

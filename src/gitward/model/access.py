@@ -24,7 +24,8 @@ from gitward.model.common import FilePath, Name, SpecModel, TopLevelObject, chec
 
 RESOURCES = ("applications", "projects", "clusters", "repositories")
 #: ``get`` is every read (list, get, diff, history, events); the others are writes on applications.
-ACTIONS = ("get", "sync", "refresh", "rollback", "suspend", "terminate")
+#: ``delete`` (removing an app the config no longer declares) is granted by admin and custom Roles only.
+ACTIONS = ("get", "sync", "refresh", "rollback", "suspend", "terminate", "delete")
 BUILTIN_ROLES = ("admin", "deployer", "viewer")
 WILDCARD = "*"
 

@@ -106,6 +106,11 @@ class EngineService(Protocol):
         declares, naming the file; AppNotFound for an app gitward does not know."""
         ...
 
+    def config_status(self) -> dict[str, Any]:
+        """How the last load of the config went: ``{path, loadedAt, keptLastGood, errors: [{kind,
+        name, message, document}]}``; ``keptLastGood`` when the last reload was refused as a whole."""
+        ...
+
     def project_windows(self, name: str) -> dict[str, Any]:
         """The project's sync windows now; raises AppNotFound for an unknown project."""
         ...
