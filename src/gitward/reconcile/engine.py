@@ -116,6 +116,7 @@ class Engine:
             clusters=self.clusters,
             records=self.records,
             clock=self.clock,
+            on_removed=self._removed,
         )
         self.config_state = ConfigState()
         self.config_watch: ConfigWatch | None = None
@@ -224,6 +225,13 @@ class Engine:
             ],
             kept_last_good=kept_last_good,
         )
+
+    def _removed(self, name: str) -> None:
+        """``name`` was removed: the apps refused because its marks were on their objects try again."""
+        refused = f"is managed by application {name!r}"
+        for rt in self.registry.runtimes.values():
+            if refused in (rt.status.error or ""):
+                self.scheduler.queue.add(rt.name, priority=Priority.WEBHOOK, reason="owner-removed")
 
     def _removals_of(self, names: list[str], runtimes: Mapping[str, AppRuntime]) -> list[Removal]:
         return [

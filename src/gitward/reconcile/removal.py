@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,8 +70,16 @@ class Removals:
     """Runs removals, keeps the tombstones, and answers who a released object belonged to."""
 
     def __init__(
-        self, *, store: Store, registry: Registry, clusters: Clusters, records: Records, clock: Clock
+        self,
+        *,
+        store: Store,
+        registry: Registry,
+        clusters: Clusters,
+        records: Records,
+        clock: Clock,
+        on_removed: Callable[[str], None] = lambda _name: None,
     ) -> None:
+        self._on_removed = on_removed  # apps refused for this owner's marks may go now
         self._store = store
         self._registry = registry
         self._clusters = clusters
@@ -245,6 +253,7 @@ class Removals:
         self._registry.forget_record(name)
         self._pending.pop(name, None)
         log.info("%s", message)
+        self._on_removed(name)
         return {"name": name, **tombstone, "message": message}
 
     def _not_finished(self, removal: Removal, why: str) -> None:
