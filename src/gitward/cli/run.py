@@ -104,11 +104,13 @@ def _engine_module() -> Any:
 
 def _prepare_state(state_file: Path, cache_folder: Path, database: str | None) -> None:
     """The store's checks, imported here for the same reason as the engine (it loads SQLAlchemy)."""
-    from gitward.store.database import database_url
+    from gitward.store.database import create_store_engine
     from gitward.store.private import prepare_state
 
     if database is not None:
-        database_url(database)  # a URL with a password is refused before anything is written
+        # Before anything is written: a URL with a password is refused, and so is a server that
+        # cannot be reached or a database that does not exist, each with one line.
+        create_store_engine(database).dispose()
     prepare_state(state_file, cache_folder=cache_folder)
 
 

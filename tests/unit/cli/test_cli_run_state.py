@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from devtools.gitservers import free_port
 from typer.testing import CliRunner
 
 from gitward.cli.client import CliError
@@ -43,3 +44,17 @@ def test_a_state_url_with_a_password_stops_the_start(
     assert "carries a password" in result.output
     assert "hunter2" not in result.output
     assert not state_home.exists()  # nothing written: no token, no cache folder
+
+
+def test_an_unreachable_state_server_stops_the_start_with_one_line(
+    runner: CliRunner, tmp_path: Path, state_home: Path
+) -> None:
+    config = tmp_path / "apps"
+    config.mkdir()
+    port = free_port()  # nothing listens there
+    result = runner.invoke(
+        app, ["run", "--config", str(config), "--state", f"postgresql://gitward@127.0.0.1:{port}/state"]
+    )
+    assert result.exit_code != 0
+    assert f"cannot reach state database postgresql://***@127.0.0.1:{port}/state:" in result.output
+    assert not state_home.exists()
