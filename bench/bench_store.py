@@ -2,18 +2,22 @@
 records of one small synced app (what a cold sync writes per app: the operation's start, then one batch
 with inventory, verdicts, the closed operation, an event and the status).
 
-Run: ``.venv/bin/python bench/bench_store.py [--entries 500] [--repeat 20]``. Prints a Markdown table
-(median and worst of ``repeat`` runs, milliseconds) for docs/benchmarks.md. Uses a fresh SQLite file
-in a temporary directory, so the figures include WAL commits on the local disk.
+Run: ``.venv/bin/python -m bench.bench_store [--entries 500] [--repeat 20] [--postgres]``. Prints a
+Markdown table (median and worst of ``repeat`` runs, milliseconds) for docs/benchmarks.md. Uses a fresh
+SQLite file in a temporary directory, so the figures include WAL commits on the local disk; with
+``--postgres``, a database on a throw-away PostgreSQL server on loopback (``devtools/postgres.py``,
+default durability: every commit is flushed to disk), reached over TCP with a password as ``gitward
+run --state postgresql://...`` does; ``--state URL`` names another database.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from gitward.core.changes import Action, Change
@@ -34,11 +38,27 @@ def _time(fn: Callable[[], object], repeat: int) -> list[float]:
     return samples
 
 
+@contextlib.contextmanager
+def _location(args: argparse.Namespace) -> Iterator[str | Path]:
+    if args.state:
+        yield args.state
+    elif args.postgres:
+        from devtools.postgres import PostgresServer
+
+        with PostgresServer(durable=True) as server:
+            yield server.create_database("bench")
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield Path(tmp) / "bench.db"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=500)
     parser.add_argument("--waves", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL server")
+    parser.add_argument("--state", default=None, help="a database URL (an empty database)")
     args = parser.parse_args()
 
     keys = _keys(args.entries)
@@ -46,7 +66,7 @@ def main() -> None:
     resources = [Change(k, Action.CONFIGURED, "v1").to_dict() for k in keys]
     per_wave = max(1, len(resources) // args.waves)
 
-    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "bench.db") as store:
+    with _location(args) as location, Store.open(location) as store:
 
         def save_inventory() -> None:
             store.save_inventory("bench", inventory)
