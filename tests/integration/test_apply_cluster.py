@@ -117,7 +117,7 @@ async def test_staged_apply_then_noop_makes_no_writes_and_no_dry_runs(
         kube_cluster.kubectl("delete", "crd", f"widgets.{group}", "--ignore-not-found", "--wait=false")
 
 
-async def test_drift_by_another_manager_is_reported_then_reapplied_with_force(
+async def test_drift_by_an_update_is_taken_back_and_by_another_applier_only_with_force(
     client: LightkubeClient, kube_cluster: Any, ns: str
 ) -> None:
     manifests = [namespace(ns), configmap(ns, "settings", {"mode": "fast"})]
@@ -126,6 +126,20 @@ async def test_drift_by_another_manager_is_reported_then_reapplied_with_force(
     patch = json.dumps({"data": {"mode": "slow"}})
     kube_cluster.kubectl("patch", "configmap", "settings", "-n", ns, "-p", patch, "--field-manager=intruder")
 
+    taken_back = await sync(client, manifests, verdicts)
+    assert [c.key.name for c in taken_back.with_action(Action.CONFIGURED)] == ["settings"]
+    assert kube_cluster.get_json("configmap", "-n", ns, "settings")["data"] == {"mode": "fast"}
+
+    theirs = configmap(ns, "settings", {"mode": "slow"})
+    kube_cluster.kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=intruder",
+        "-f",
+        "-",
+        stdin=json.dumps(theirs),
+    )
     refused = await sync(client, manifests, verdicts)
     assert [c.key.name for c in refused.failed] == ["settings"]
     assert "intruder" in refused.failed[0].message
