@@ -13,7 +13,9 @@ heal's), and retention drops every other kind of entry before it drops a deploym
 what ``gitward app rollback`` is for).
 
 Rows come back as the camelCase dicts the API serves (see ``reconcile.service``). Functions take a
-``Connection`` inside the caller's transaction. Not here: redaction (callers store redacted text).
+``Connection`` inside the caller's transaction. Messages are stored with any NUL character replaced
+(a tool's output may hold one; PostgreSQL's text refuses it, SQLite's takes it): the same text on
+both stores. Not here: redaction (callers store redacted text).
 """
 
 from __future__ import annotations
@@ -71,9 +73,16 @@ def insert_operation(
     return int(key[0])
 
 
+def storable(message: str) -> str:
+    """``message`` as both stores keep it: NUL characters replaced by U+FFFD."""
+    return message.replace("\x00", "\ufffd")
+
+
 def change_operation(conn: Connection, op_id: int, values: Mapping[str, Any]) -> bool:
     """Update the given columns; ``resources`` (a list of dicts) is encoded here. False if no row."""
     encoded = dict(values)
+    if "message" in encoded:
+        encoded["message"] = storable(str(encoded["message"]))
     if "resources" in encoded:
         encoded["resources"] = dump_json(list(encoded["resources"]))
     if "phase" in encoded:
@@ -262,7 +271,7 @@ def insert_event(
             "time": time,
             "type": type,
             "reason": reason,
-            "message": message,
+            "message": storable(message),
             "object_id": object_id,
             "fields": dump_json(list(fields)),
             "manager": manager,

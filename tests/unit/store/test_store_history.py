@@ -153,3 +153,13 @@ def test_ids_not_reused_after_delete(store: Store) -> None:
     store.delete_app("gone")
     assert _start(store, "new") > op_id
     assert store.add_event("new", type="Normal", reason="R", message="", time=0.0) > event_id
+
+
+def test_a_nul_character_in_a_message_is_stored_replaced(store: Store) -> None:
+    """A tool's output may hold NUL; PostgreSQL's text refuses it, so both stores keep U+FFFD."""
+    event = store.add_event("app", type="Warning", reason="Failed", message="bad\x00byte", time=1.0)
+    assert [e["message"] for e in store.list_events("app")] == ["bad\ufffdbyte"]
+    assert event > 0
+    op_id = _start(store)
+    store.finish_operation(op_id, phase="Failed", message="exit\x00", resources=[], finished_at=2.0)
+    assert store.get_operation(op_id)["message"] == "exit\ufffd"  # type: ignore[index]
