@@ -117,8 +117,8 @@ class Registry:
 
     def save(self, name: str) -> None:
         """What the engine does when a status changed (``Views.status_saved``)."""
+        from gitward.appview import status_event
         from gitward.reconcile.appindex import row_of
-        from gitward.reconcile.views import status_event
 
         app = self.apps[name]
         app["health"]["status"] = "Healthy" if app["health"]["status"] != "Healthy" else "Progressing"

@@ -2,7 +2,7 @@
 
     GET /api/v1/stream[?app=NAME]      Last-Event-ID: <id>  (resume)
 
-Each event is ``id: <epoch>-<n>``, ``event: status`` and one JSON line (``reconcile/views.py::status_event``:
+Each event is ``id: <epoch>-<n>``, ``event: status`` and one JSON line (``appview/summary.py::status_event``:
 the app's sync, health, message and operation). ``event: reset`` means events were missed (the id
 to resume from is no longer in the ring, or the client read too slowly): reload what is shown, then
 reconnect. ``event: end`` comes last when the server stops. A comment line every ``HEARTBEAT``

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from gitward.apply import diff_app as diff_objects
+from gitward.appview import invalid_summary
 from gitward.core.clock import Clock
 from gitward.core.errors import GitwardError, ValidationError
 from gitward.model import Receiver
@@ -40,7 +41,7 @@ from gitward.reconcile.removal import POLICIES, Removal, Removals
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.service import AppNotFound
 from gitward.reconcile.settings import EngineSettings
-from gitward.reconcile.summaries import app_summary, invalid_app_summary
+from gitward.reconcile.summaries import app_summary
 from gitward.reconcile.triggers import RepositoryTriggers
 from gitward.reconcile.windowbook import window_view
 from gitward.store import Store
@@ -79,7 +80,7 @@ class Actions:
     def list_apps(self) -> list[dict[str, Any]]:
         apps = [app_summary(rt) for rt in self._registry.runtimes.values()]
         apps += [
-            invalid_app_summary(n, m)
+            invalid_summary(n, m)
             for n, m in self._registry.invalid.items()
             if n not in self._registry.runtimes
         ]
@@ -87,7 +88,7 @@ class Actions:
 
     def get_app(self, name: str) -> dict[str, Any]:
         if name in self._registry.invalid and name not in self._registry.runtimes:
-            return invalid_app_summary(name, self._registry.invalid[name])
+            return invalid_summary(name, self._registry.invalid[name])
         return app_summary(self._registry.runtime(name))
 
     async def diff_app(self, name: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ A query intersects postings (smallest first), scans names only for the search bo
 sync and health value with set intersections, and walks the sorted order once to cut the page.
 
 Deliberately not here: who may see which project (the caller passes ``projects``; ``api/`` decides)
-and the full app summary (``views.app_summary``; a page shows rows, the app page the summary).
+and the full app summary (``appview.summary_of``; a page shows rows, the app page the summary).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _float(value: Any) -> float:
 
 
 def row_of(summary: Mapping[str, Any], labels: Mapping[str, str] | None = None) -> IndexRow:
-    """The row of an app summary (``views.app_summary``'s shape)."""
+    """The row of an app summary (``appview.summary_of``'s shape)."""
     destination = summary.get("destination") or {}
     sync = summary.get("sync") or {}
     health = summary.get("health") or {}

@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from gitward.appview import invalid_summary, status_event
 from gitward.cluster.connection import ClusterConnections
 from gitward.core.appstatus import AppStatus
 from gitward.core.conditions import ConditionType
@@ -24,36 +25,13 @@ from gitward.reconcile.livefeed import StatusFeed
 from gitward.reconcile.registry import Registry
 from gitward.reconcile.runtime import AppRuntime
 from gitward.reconcile.service import AppNotFound
-from gitward.reconcile.summaries import app_summary, invalid_app_summary
+from gitward.reconcile.summaries import app_summary
 from gitward.reconcile.tree import build_tree
 from gitward.sources.commitinfo import commit_info
 
 log = logging.getLogger(__name__)
 
 _FETCH_REASONS = ("FetchFailed", "NotFetched", "RevisionNotFound")
-
-
-def status_event(summary: dict[str, Any]) -> dict[str, Any]:
-    """What the stream says about an app: enough to redraw its row and badges, small enough for
-    thousands per second."""
-    sync, health = summary.get("sync") or {}, summary.get("health") or {}
-    operation = summary.get("running") or summary.get("operation")
-    return {
-        "app": summary["name"],
-        "project": summary.get("project", ""),
-        "sync": sync.get("status", "Unknown"),
-        "revision": sync.get("revision", ""),
-        "health": health.get("status", "Unknown"),
-        "healthMessage": health.get("message", ""),
-        "suspended": bool(summary.get("suspended")),
-        "message": summary.get("message", ""),
-        "operation": None
-        if not operation
-        else {
-            k: operation.get(k)
-            for k in ("id", "phase", "message", "startedAt", "finishedAt", "trigger", "initiator")
-        },
-    }
 
 
 class Views:
@@ -82,7 +60,7 @@ class Views:
     def _summary(self, name: str) -> dict[str, Any]:
         rt = self._registry.runtimes.get(name)
         if rt is None:
-            return invalid_app_summary(name, self._registry.invalid.get(name, ""))
+            return invalid_summary(name, self._registry.invalid.get(name, ""))
         return app_summary(rt)
 
     def status_saved(self, rt: AppRuntime) -> None:

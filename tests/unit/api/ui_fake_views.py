@@ -7,9 +7,9 @@ from typing import Any
 
 from tests.unit.api.api_fake_service import FakeEngine
 
+from gitward.appview import status_event
 from gitward.reconcile.appindex import AppIndex, AppPage, AppQuery, row_of
 from gitward.reconcile.livefeed import StatusFeed
-from gitward.reconcile.views import status_event
 
 SECRET_VALUE = "hunter2-must-never-show"
 
