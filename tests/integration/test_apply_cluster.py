@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -32,15 +32,6 @@ def ns(kube_cluster: Any) -> Iterator[str]:
     name = f"apply-{uuid.uuid4().hex[:8]}"
     yield name
     kube_cluster.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=false")
-
-
-@pytest.fixture
-async def client(kube_cluster: Any) -> AsyncIterator[LightkubeClient]:
-    kube = await LightkubeClient.from_kubeconfig(kube_cluster.kubeconfig)
-    try:
-        yield kube
-    finally:
-        await kube.close()
 
 
 async def snapshot(client: LightkubeClient, manifests: Sequence[dict[str, Any]]) -> dict[ResourceKey, Any]:

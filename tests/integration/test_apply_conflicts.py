@@ -7,8 +7,6 @@ another server-side applier claims stops the sync naming that manager, unless th
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -21,23 +19,6 @@ from gitward.core.marks import with_marks
 pytestmark = pytest.mark.integration
 
 APP = "conflicts"
-
-
-@pytest.fixture
-def ns(kube_cluster: Any) -> Iterator[str]:
-    name = f"conflict-{uuid.uuid4().hex[:8]}"
-    kube_cluster.kubectl("create", "namespace", name)
-    yield name
-    kube_cluster.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=false")
-
-
-@pytest.fixture
-async def client(kube_cluster: Any) -> AsyncIterator[LightkubeClient]:
-    kube = await LightkubeClient.from_kubeconfig(kube_cluster.kubeconfig)
-    try:
-        yield kube
-    finally:
-        await kube.close()
 
 
 def deployment(ns: str, image: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -23,23 +22,6 @@ from gitward.core.keys import ResourceKey
 from gitward.core.marks import owner_of, with_marks
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def ns(kube_cluster: Any) -> Iterator[str]:
-    name = f"guard-{uuid.uuid4().hex[:8]}"
-    kube_cluster.kubectl("create", "namespace", name)
-    yield name
-    kube_cluster.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=false")
-
-
-@pytest.fixture
-async def client(kube_cluster: Any) -> AsyncIterator[LightkubeClient]:
-    kube = await LightkubeClient.from_kubeconfig(kube_cluster.kubeconfig)
-    try:
-        yield kube
-    finally:
-        await kube.close()
 
 
 def configmap(ns: str, name: str, app: str, **data: str) -> dict[str, Any]:

@@ -21,13 +21,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def client(kube_cluster: Any) -> AsyncIterator[LightkubeClient]:
-    client = await LightkubeClient.from_kubeconfig(kube_cluster.kubeconfig)
-    yield client
-    await client.close()
-
-
-@pytest.fixture
 async def namespace(client: LightkubeClient) -> AsyncIterator[str]:
     name = unique("gw-cluster")
     await client.apply(

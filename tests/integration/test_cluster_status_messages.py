@@ -7,8 +7,6 @@ that field and "field is immutable", whatever the length of the template.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -24,23 +22,6 @@ from gitward.core.marks import FIELD_MANAGER
 pytestmark = pytest.mark.integration
 
 APP = "status-it"
-
-
-@pytest.fixture
-def ns(kube_cluster: Any) -> Iterator[str]:
-    name = f"status-{uuid.uuid4().hex[:8]}"
-    kube_cluster.kubectl("create", "namespace", name)
-    yield name
-    kube_cluster.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=false")
-
-
-@pytest.fixture
-async def client(kube_cluster: Any) -> AsyncIterator[LightkubeClient]:
-    kube = await LightkubeClient.from_kubeconfig(kube_cluster.kubeconfig)
-    try:
-        yield kube
-    finally:
-        await kube.close()
 
 
 def job(ns: str, image: str) -> dict[str, Any]:
