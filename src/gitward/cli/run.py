@@ -18,6 +18,11 @@ missing and how to install it (``render/tools.py``). Apps whose destination is `
 ``KUBECONFIG`` or the pod's service account (``cluster/incluster.py``); with neither, ``run`` stops
 with one error that says so, before anything is started.
 
+``--from-cluster`` reads the config from the gitward custom resources of the management cluster
+(``reconcile/clustersource.py``), all namespaces or ``--namespace``, through ``--kubeconfig``, else
+``KUBECONFIG``, else the pod's service account; that cluster is also the ``in-cluster`` destination.
+Each Application object's ``status`` is written back (``reconcile/statuswriter.py``).
+
 TLS: ``--tls-cert``/``--tls-key`` serve the operator's certificate; ``--tls auto`` makes a self-signed
 one in the state folder on first start and reuses it (``api/tls.py``), and the server's record names it so
 the local CLI trusts exactly that certificate.
@@ -116,8 +121,29 @@ def _prepare_state(state_file: Path, cache_folder: Path, database: str | None) -
 
 def run(
     config: Annotated[
-        Path, typer.Option("--config", help="Applications: a file or directory of YAML.", exists=True)
-    ],
+        Path | None,
+        typer.Option("--config", help="Applications: a file or directory of YAML.", exists=True),
+    ] = None,
+    from_cluster: Annotated[
+        bool,
+        typer.Option(
+            "--from-cluster",
+            help="Read the config from the gitward custom resources of the cluster instead of --config.",
+        ),
+    ] = False,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", help="With --from-cluster: read this namespace only [all]."),
+    ] = None,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            "--kubeconfig",
+            help="With --from-cluster: the management cluster [KUBECONFIG, else the pod's service account].",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     state: Annotated[
         str | None,
         typer.Option(
@@ -157,20 +183,32 @@ def run(
         typer.Option("--log-level", envvar="GITWARD_LOG_LEVEL", help="Least severe level logged."),
     ] = LogLevel.INFO,
 ) -> None:
-    """Run the engine and its HTTP API until SIGINT or SIGTERM."""
+    """Run the engine and its HTTP API until SIGINT or SIGTERM; the config from files (--config) or
+    from the cluster's custom resources (--from-cluster)."""
     with reporting_errors():
         host, port = parse_listen(listen)
         state_file, database = _state_location(state)
         tls_choice = _check_tls(tls, tls_cert, tls_key)
+        _check_source(config, from_cluster, namespace, kubeconfig)
         engine_module = _engine_module()
         configure_logging(log_format, log_level)
-        settings = engine_module.EngineSettings(
-            config_path=config.absolute(), state_path=state_file, database=database, watch_config=1.0
-        )
+        if config is not None:
+            settings = engine_module.EngineSettings(
+                config_path=config.absolute(), state_path=state_file, database=database, watch_config=1.0
+            )
+        else:
+            settings = engine_module.EngineSettings(
+                config_path=state_file.parent / CLUSTER_CONFIG_FOLDER,
+                state_path=state_file,
+                database=database,
+            )
         settings = _tuned(settings, concurrency=concurrency, qps=kube_qps, burst=kube_burst)
         try:
             _prepare_state(state_file, settings.cache_dir, database)
-            _reach_in_cluster(settings.config_path, state_file.parent)
+            if config is not None:
+                _reach_in_cluster(settings.config_path, state_file.parent)
+            else:
+                settings = _from_cluster(settings, state_file.parent, namespace, kubeconfig)
             renderers = _check_renderers()
             tls_files = _tls_files(tls_choice, state_file, host)
             serve = _serve(
@@ -179,6 +217,53 @@ def run(
             _run_loop(serve)
         except GitwardError as exc:
             raise CliError(f"{exc.reason}: {exc.message}") from None
+
+
+CLUSTER_CONFIG_FOLDER = "cluster-config"
+
+
+def _check_source(
+    config: Path | None, from_cluster: bool, namespace: str | None, kubeconfig: Path | None
+) -> None:
+    if (config is None) == (not from_cluster):
+        raise CliError("give exactly one of --config (files) and --from-cluster (custom resources)")
+    if not from_cluster and (namespace is not None or kubeconfig is not None):
+        raise CliError("--namespace and --kubeconfig go with --from-cluster")
+
+
+def _from_cluster(settings: Any, state_dir: Path, namespace: str | None, kubeconfig: Path | None) -> Any:
+    """The settings for ``--from-cluster``: the management cluster's kubeconfig (``--kubeconfig``,
+    else KUBECONFIG, else the pod's service account), which is also the ``in-cluster`` destination;
+    the config folder is an empty private folder in the state folder (relative paths in the
+    custom resources resolve there, and nothing is ever read from it)."""
+    from gitward.reconcile.settings import ClusterConfigSettings
+
+    if kubeconfig is not None:
+        os.environ["KUBECONFIG"] = str(kubeconfig.absolute())
+    elif not os.environ.get("KUBECONFIG"):
+        from gitward.cluster.incluster import in_cluster_kubeconfig
+
+        text = in_cluster_kubeconfig(os.environ)
+        if text is None:
+            raise CliError(
+                "--from-cluster needs the management cluster: give --kubeconfig FILE, set KUBECONFIG, "
+                "or run gitward in a pod with a service account"
+            )
+        _write_in_cluster(state_dir, text)
+    path = Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
+    settings.config_path.mkdir(mode=0o700, exist_ok=True)
+    return dataclasses.replace(
+        settings, from_cluster=ClusterConfigSettings(kubeconfig=path, namespace=namespace)
+    )
+
+
+def _write_in_cluster(state_dir: Path, text: str) -> None:
+    target = state_dir / "in-cluster.kubeconfig"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.environ["KUBECONFIG"] = str(target)  # where the engine looks for ``in-cluster``
+    log.info("in-cluster: using the pod's service account", extra=fields(kubeconfig=str(target)))
 
 
 def _check_tls(
@@ -257,12 +342,7 @@ def _reach_in_cluster(config_path: Path, state_dir: Path) -> None:
     text = in_cluster_kubeconfig(os.environ)
     if text is None:
         raise CliError(no_in_cluster_message(apps))
-    target = state_dir / "in-cluster.kubeconfig"
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.environ["KUBECONFIG"] = str(target)  # where the engine looks for ``in-cluster``
-    log.info("in-cluster: using the pod's service account", extra=fields(kubeconfig=str(target)))
+    _write_in_cluster(state_dir, text)
 
 
 def _run_loop(main: Coroutine[Any, Any, None]) -> None:

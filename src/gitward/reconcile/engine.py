@@ -31,6 +31,7 @@ from gitward.reconcile import metrics, operation
 from gitward.reconcile.actions import Actions
 from gitward.reconcile.appindex import AppPage, AppQuery
 from gitward.reconcile.clusters import Clusters
+from gitward.reconcile.clustersource import ClusterSource
 from gitward.reconcile.config import load_config
 from gitward.reconcile.configwatch import ConfigWatch
 from gitward.reconcile.cycles import check_cycles
@@ -46,6 +47,7 @@ from gitward.reconcile.removal import Removal, Removals
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.scheduler import Scheduler
 from gitward.reconcile.settings import EngineSettings
+from gitward.reconcile.statuswriter import StatusWriter
 from gitward.reconcile.views import Views
 from gitward.reconcile.windowbook import WindowBook, check_windows
 from gitward.render import RenderTools
@@ -120,6 +122,8 @@ class Engine:
         )
         self.config_state = ConfigState()
         self.config_watch: ConfigWatch | None = None
+        self.cluster_source: ClusterSource | None = None  # the config from custom resources
+        self.status_writer: StatusWriter | None = None
         self._left_at_start: list[str] = []
         self.passes = ReconcilePass(
             settings=settings,
@@ -159,6 +163,12 @@ class Engine:
     @classmethod
     async def start(cls, settings: EngineSettings, *, clock: Clock | None = None) -> Engine:
         engine = cls(settings, clock=clock)
+        if settings.from_cluster is not None:
+            engine.cluster_source = await ClusterSource.open(settings.from_cluster, settings.connection)
+            engine.status_writer = StatusWriter(
+                engine.cluster_source.connection.client, engine.cluster_source
+            )
+            engine.records.status_listeners.append(engine.status_writer.saved)
         engine.load()
         engine.resume_interrupted()
         engine.notifier.start(_Seed(rt.app, rt.status.to_dict()) for rt in engine.registry.runtimes.values())
@@ -172,6 +182,12 @@ class Engine:
                 settle=settings.watch_config,
             )
             engine.config_watch.start()
+        if engine.cluster_source is not None and engine.status_writer is not None:
+            engine.cluster_source.watch(engine.reload)
+            engine.status_writer.start()
+            engine.status_writer.config_read()
+            for rt in engine.registry.runtimes.values():
+                engine.status_writer.saved(rt)
         metrics.ENGINES.track(engine.readings)
         return engine
 
@@ -179,6 +195,10 @@ class Engine:
         metrics.ENGINES.untrack(self.readings)
         if self.config_watch is not None:
             await self.config_watch.stop()
+        if self.status_writer is not None:
+            await self.status_writer.stop()
+        if self.cluster_source is not None:
+            await self.cluster_source.stop()
         await self.removals.stop()
         self.gates.close()
         await self.notifier.stop()
@@ -193,7 +213,7 @@ class Engine:
         The apps the store knows that the config no longer declares are removed once the engine
         runs (``removal``), unless part of the config could not be read.
         """
-        config = self._configure(load_config(self.settings.config_path, settings=self.settings.render))
+        config = self._configure(self._read_config())
         left = self.registry.load(config)
         self.removals.load()
         problems = unreadable(config)
@@ -206,6 +226,12 @@ class Engine:
             left = []
         self._left_at_start = left
         self._config_loaded(config, kept_last_good=False)
+
+    def _read_config(self) -> LoadedConfig:
+        """The config files, or the cluster's custom resources with ``run --from-cluster``."""
+        if self.cluster_source is not None:
+            return self.cluster_source.config()
+        return load_config(self.settings.config_path, settings=self.settings.render)
 
     def _configure(self, config: LoadedConfig) -> LoadedConfig:
         config = check_cycles(config)
@@ -255,7 +281,7 @@ class Engine:
         Returns what changed, or None when the config was refused.
         """
         try:
-            config = load_config(self.settings.config_path, settings=self.settings.render)
+            config = self._read_config()
         except GitwardError as error:
             config = LoadedConfig(errors=(ObjectError("", str(self.settings.config_path), str(error), -1),))
         problems = unreadable(config)
@@ -282,6 +308,8 @@ class Engine:
             self.scheduler.queue.add(name, priority=Priority.WEBHOOK, reason="config")
         self.removals.start(self._removals_of(changes.removed, changes.removed_runtimes))
         self._config_loaded(config, kept_last_good=False)
+        if self.status_writer is not None:
+            self.status_writer.config_read()
         log.info(
             "config reloaded: %d added, %d changed, %d removed%s",
             len(changes.added),

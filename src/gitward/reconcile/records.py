@@ -8,7 +8,8 @@ even locally; a saved change goes to the read side (index row, live feed) and to
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 
 import orjson
 
@@ -19,6 +20,8 @@ from gitward.reconcile.runtime import AppRuntime
 from gitward.reconcile.views import Views
 from gitward.store import Store
 
+log = logging.getLogger("gitward.engine")
+
 
 class Records:
     def __init__(self, *, store: Store, notifier: Notifier, views: Views, clock: Clock) -> None:
@@ -26,6 +29,8 @@ class Records:
         self._notifier = notifier
         self._views = views
         self._clock = clock
+        # Told of every saved status (the status writer of ``run --from-cluster``); must not block.
+        self.status_listeners: list[Callable[[AppRuntime], None]] = []
 
     def record_event(
         self,
@@ -63,3 +68,8 @@ class Records:
             rt.saved_status_digest = digest
             self._views.status_saved(rt)  # the app index and the live stream
             self._notifier.status_saved(rt.app, document)  # Notification objects (notify/)
+            for listener in self.status_listeners:
+                try:
+                    listener(rt)
+                except Exception:
+                    log.exception("status listener failed for %s", rt.name)

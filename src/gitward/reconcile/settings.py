@@ -14,6 +14,16 @@ from gitward.render import RenderSettings
 
 
 @dataclass(frozen=True)
+class ClusterConfigSettings:
+    """The config read from the management cluster's custom resources (``clustersource``): its
+    kubeconfig, one namespace or all (None), and how long changes settle before a reload."""
+
+    kubeconfig: Path
+    namespace: str | None = None
+    debounce: float = 0.2
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     config_path: Path
     state_path: Path  # the local state: the SQLite file, and the folder of the token and the cache
@@ -32,6 +42,8 @@ class EngineSettings:
     max_object_bytes: int = 1_500_000
     # Seconds between looks at the config files for a change (``configwatch``); 0: never reloaded.
     watch_config: float = 0.0
+    # The config from the cluster's custom resources instead of ``config_path`` (``run --from-cluster``).
+    from_cluster: ClusterConfigSettings | None = None
 
     @property
     def cache_dir(self) -> Path:
