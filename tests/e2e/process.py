@@ -73,8 +73,11 @@ class GitwardProcess:
     def log(self) -> Path:
         return self.root / "gitward.log"
 
-    def start(self, config: Path) -> None:
-        args = [str(GITWARD), "run", "--config", str(config), "--state", str(self.state_file)]
+    def start(self, config: Path | None, *, source: tuple[str, ...] = ()) -> None:
+        """``gitward run --config CONFIG``, or with ``config`` None the ``source`` options given
+        (``--from-cluster ...``)."""
+        chosen = ("--config", str(config)) if config is not None else source
+        args = [str(GITWARD), "run", *chosen, "--state", str(self.state_file)]
         args += ["--listen", f"127.0.0.1:{self.port}"]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT)

@@ -1,0 +1,201 @@
+"""``gitward run --from-cluster``: the config is the cluster's gitward custom resources.
+
+A real ``gitward run`` process reads the Application objects of one namespace; each test drives it
+with kubectl only: an Application created is synced, an edit of its path is synced without a
+restart, its status is written back (``kubectl wait --for=condition=Ready``, the printer columns of
+``kubectl get gwapp``), an object the loader refuses shows why in its own status while the others
+run, and a deleted Application's objects are pruned as its deletionPolicy says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from devtools import toolchain
+from devtools.gitservers import HttpGitServer
+from tests.e2e.process import GitwardProcess, configmap, free_port, unique
+
+from gitward.model.crds import KINDS, crds
+
+GROUP = "gitward.dev"
+
+
+def _environment(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITWARD_") and k != "KUBECONFIG"}
+    env["XDG_STATE_HOME"] = str(root / "xdg")
+    env["GITWARD_KUSTOMIZE"] = str(toolchain.tool_path("kustomize"))
+    env["GITWARD_HELM"] = str(toolchain.tool_path("helm"))
+    env["NO_COLOR"] = "1"
+    return env
+
+
+@dataclass(frozen=True)
+class World:
+    gitward: GitwardProcess
+    url: str
+    namespace: str  # where the Application objects are
+    target: str  # where the apps deploy
+    kube: Any
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("from-cluster")
+    had_crds = bool(
+        kube_cluster.kubectl("get", "crd", "-l", "app.kubernetes.io/part-of=gitward", "-o", "name")
+    )
+    kube_cluster.kubectl(
+        "apply", "--server-side", "--field-manager=gitward-test", "-f", "-", stdin=yaml.safe_dump_all(crds())
+    )
+    kube_cluster.kubectl(
+        *("wait", "--for=condition=Established", "--timeout=60s", "crd"),
+        *(f"{info.plural}.{GROUP}" for info in KINDS.values()),
+    )
+    namespace, target = unique("gw-crs"), unique("gw-target")
+    kube_cluster.kubectl("create", "namespace", namespace)
+    with HttpGitServer(root / "git") as git:
+        git.create_repo(
+            "apps",
+            {
+                "blue/cfg.yaml": configmap("cfg", {"color": "blue"}),
+                "green/cfg.yaml": configmap("cfg", {"color": "green"}),
+            },
+        )
+        process = GitwardProcess(root=root, env=_environment(root), port=free_port())
+        process.start(
+            None,
+            source=(
+                *("--from-cluster", "--namespace", namespace),
+                *("--kubeconfig", str(kube_cluster.kubeconfig)),
+            ),
+        )
+        try:
+            yield World(process, git.url("apps"), namespace, target, kube_cluster)
+        finally:
+            kube_cluster.kubectl(
+                "delete", "applications.gitward.dev", "--all", "-n", namespace, "--wait=false"
+            )
+            process.kill()
+            kube_cluster.kubectl(
+                "delete", "namespace", namespace, target, "--wait=false", "--ignore-not-found"
+            )
+            if not had_crds:
+                kube_cluster.kubectl(
+                    "delete", "crd", "-l", "app.kubernetes.io/part-of=gitward", "--wait=false"
+                )
+
+
+def _application(world: World, name: str, *, path: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": world.namespace},
+        "spec": {
+            "source": {"repoURL": world.url, "revision": "main", "path": path},
+            "destination": {"cluster": "in-cluster", "namespace": world.target},
+            "deletionPolicy": "foreground",
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True},
+                "interval": "1h",
+                "options": ["CreateNamespace=true"],
+                "retry": {"limit": -1, "backoff": {"duration": "1s", "factor": 2, "maxDuration": "5s"}},
+            },
+        },
+    }
+
+
+def _apply(world: World, obj: dict[str, Any]) -> None:
+    world.kube.kubectl("apply", "-f", "-", stdin=json.dumps(obj))
+
+
+def _get(world: World, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = world.kube.get_json("applications.gitward.dev", name, "-n", world.namespace)
+    return found
+
+
+def _color(world: World) -> str | None:
+    out = world.kube.kubectl(
+        "get", "configmap", "cfg", "-n", world.target, "-o", "jsonpath={.data.color}", check=False
+    )
+    return out.strip() or None
+
+
+def _condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return dict(condition)
+    return {}
+
+
+def _ready_at_generation(world: World, name: str) -> bool:
+    obj = _get(world, name)
+    generation = obj["metadata"]["generation"]
+    ready = _condition(obj, "Ready")
+    return (
+        ready.get("status") == "True"
+        and ready.get("observedGeneration") == generation
+        and obj["status"].get("observedGeneration") == generation
+    )
+
+
+def test_application_created_edited_refused_and_deleted(world: World) -> None:
+    name = unique("cr-app")
+    _apply(world, _application(world, name, path="blue"))
+    world.gitward.until(lambda: _color(world) == "blue")
+
+    world.kube.kubectl(
+        *("wait", "--for=condition=Ready", f"applications.{GROUP}/{name}"),
+        *("-n", world.namespace, "--timeout=120s"),
+    )
+    obj = _get(world, name)
+    status = obj["status"]
+    assert status["sync"]["status"] == "Synced"
+    assert status["health"]["status"] == "Healthy"
+    assert len(status["sync"]["revision"]) == 40
+    assert {c["type"] for c in status["conditions"]} == {"Ready", "Reconciling", "Stalled"}
+    assert all(c["lastTransitionTime"].endswith("Z") for c in status["conditions"])
+    rows = [(r["kind"], r["namespace"], r["name"], r["sync"], r["health"]) for r in status["resources"]]
+    assert rows == [("ConfigMap", world.target, "cfg", "Synced", "Healthy")]
+    assert status["resourceCount"] == 1
+    columns = world.kube.kubectl("get", "gwapp", name, "-n", world.namespace)
+    header, row = columns.strip().splitlines()
+    assert header.split()[:5] == ["NAME", "SYNC", "HEALTH", "REVISION", "MESSAGE"]
+    assert row.split()[:4] == [name, "Synced", "Healthy", status["sync"]["revision"]]
+
+    # An edit of the path is synced by the running process, and the status follows the generation.
+    world.kube.kubectl(
+        "patch",
+        "applications.gitward.dev",
+        name,
+        "-n",
+        world.namespace,
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"source": {"path": "green"}}}),
+    )
+    world.gitward.until(lambda: _color(world) == "green")
+    world.gitward.until(lambda: _ready_at_generation(world, name))
+    assert _get(world, name)["metadata"]["generation"] == 2
+
+    # One the loader refuses (a path out of the repository, which the schema lets through) shows why
+    # in its own status; the good one keeps running.
+    bad = unique("cr-bad")
+    _apply(world, _application(world, bad, path="../escape"))
+    stalled = world.gitward.until(
+        lambda: _condition(_get(world, bad), "Stalled").get("status") == "True" and _get(world, bad)
+    )
+    assert "must not contain '..'" in _condition(stalled, "Stalled")["message"]
+    assert _condition(stalled, "Ready")["status"] == "False"
+    assert _ready_at_generation(world, name)
+
+    # Deleted: its objects go as its deletionPolicy (foreground) says.
+    world.kube.kubectl("delete", "applications.gitward.dev", name, bad, "-n", world.namespace)
+    world.gitward.until(lambda: _color(world) is None)
+    assert name not in {a["name"] for a in world.gitward.ok("app", "list", "-o", "json").json()}
