@@ -32,9 +32,10 @@ ACCOUNT = Path("var/run/secrets/kubernetes.io/serviceaccount")
 
 @pytest.fixture(scope="module")
 def installed(kube_cluster: Any) -> Iterator[str]:
-    """``gitward install`` (CRDs and RBAC, without the apply role) into a fresh namespace."""
+    """``gitward install`` (CRDs and RBAC, without the apply role and the workload) into a fresh namespace."""
     namespace = unique("gw-install")
-    args = ["install", "-n", namespace, "--no-apply-role", "--kubeconfig", str(kube_cluster.kubeconfig)]
+    args = ["install", "-n", namespace, "--no-apply-role", "--no-workload"]
+    args += ["--kubeconfig", str(kube_cluster.kubeconfig)]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert f"applied ClusterRoleBinding {CONTROLLER_ROLE}-{namespace}" in result.output

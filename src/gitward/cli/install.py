@@ -3,9 +3,10 @@
 ``crds`` prints the CRDs (``model/crds.py``) as a YAML stream, for ``kubectl apply --server-side -f -``.
 ``install --export`` prints every manifest (``gitward.install``) with a header saying what does not
 work yet. ``install`` without ``--export`` applies server-side, as field manager ``gitward``, to the
-cluster of ``--kubeconfig`` (or ``KUBECONFIG``): the CRDs, the namespace, the service account and the
-RBAC. The Deployment, Service and PodDisruptionBudget wait for ``gitward run --from-cluster``: until
-it exists, ``install`` says so instead of starting a pod that cannot run (``WORKLOAD_NOTE``).
+cluster of ``--kubeconfig`` (or ``KUBECONFIG``): the CRDs, the namespace, the service account, the
+RBAC and the workload (Deployment running ``gitward run --from-cluster``, Service,
+PodDisruptionBudget); ``--no-workload`` leaves the workload out. No image is published yet
+(``WORKLOAD_NOTE``): ``--image`` names the one to run.
 
 Deliberately not here: building the manifests (``gitward.install``), deleting anything.
 """
@@ -52,8 +53,15 @@ def install(
     kubeconfig: Annotated[
         Path | None, typer.Option("--kubeconfig", help="Cluster to install into; default: KUBECONFIG.")
     ] = None,
+    workload: Annotated[
+        bool,
+        typer.Option(
+            "--workload/--no-workload",
+            help="Apply the Deployment (run --from-cluster), Service and PodDisruptionBudget too.",
+        ),
+    ] = True,
 ) -> None:
-    """Install gitward's CRDs and RBAC into a cluster, or print the whole install with --export."""
+    """Install gitward into a cluster (CRDs, RBAC, the controller), or print it all with --export."""
     with reporting_errors():
         try:
             check_namespace(namespace)
@@ -68,9 +76,13 @@ def install(
             typer.echo(to_yaml(manifests.everything, header=_export_header()), nl=False)
             return
         path = _kubeconfig(kubeconfig)
-        for line in asyncio.run(_apply(path, manifests.applicable)):
+        chosen = manifests.everything if workload else manifests.applicable
+        for line in asyncio.run(_apply(path, chosen)):
             typer.echo(line)
-    typer.echo(f"not applied: Deployment, Service, PodDisruptionBudget. {WORKLOAD_NOTE}", err=True)
+    if workload:
+        typer.echo(WORKLOAD_NOTE, err=True)
+    else:
+        typer.echo("not applied (--no-workload): Deployment, Service, PodDisruptionBudget", err=True)
 
 
 def _export_header() -> str:

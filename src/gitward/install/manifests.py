@@ -17,8 +17,8 @@ What it makes, in apply order:
 - the Deployment (non-root, read-only root filesystem, probes on ``/healthz`` and ``/readyz``, args
   ``run --from-cluster``), the Service for the API, webhooks and metrics, and a PodDisruptionBudget.
 
-The Deployment's ``run --from-cluster`` does not exist yet: ``WORKLOAD_NOTE`` says so, and ``gitward
-install`` applies only ``crds`` and ``access`` (``Install.applicable``) until it does.
+``gitward install`` applies ``Install.everything``, or ``Install.applicable`` (everything but the
+workload) with ``--no-workload``. No image is published yet: ``WORKLOAD_NOTE`` says so.
 
 Pure: no I/O. Cluster-scoped bindings are named after the namespace, so two installs (say, a test
 and a production one) can share a cluster; the ClusterRoles and the CRDs are shared.
@@ -45,8 +45,8 @@ APPLY_ROLE: Final = "gitward-apply"
 FIELD_MANAGER: Final = "gitward"
 
 WORKLOAD_NOTE: Final = (
-    "The Deployment runs `gitward run --from-cluster`, which this version of gitward does not have "
-    "yet: the pod will not start. The CRDs and RBAC are complete; `gitward install` applies only those."
+    "The Deployment runs `gitward run --from-cluster` from the image named by --image (the Helm "
+    "value `image`): no image of gitward is published yet, so build one and name it."
 )
 
 _LABELS: Final = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": NAME}
@@ -72,7 +72,7 @@ class Install:
 
     @property
     def applicable(self) -> tuple[dict[str, Any], ...]:
-        """What ``gitward install`` applies today: everything but the workload (``WORKLOAD_NOTE``)."""
+        """Everything but the workload (``gitward install --no-workload``)."""
         return (*self.crds, *self.access, *self.apply_access)
 
     @property

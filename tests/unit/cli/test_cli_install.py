@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+from gitward.cli import install as install_module
 from gitward.cli.main import app
 from gitward.install import WORKLOAD_NOTE
 
@@ -43,3 +47,25 @@ def test_install_refuses_a_bad_namespace() -> None:
     result = CliRunner().invoke(app, ["install", "--export", "-n", "Not_A_Namespace"])
     assert result.exit_code == 1
     assert "--namespace" in result.output
+
+
+def test_install_applies_the_workload_unless_told_not_to(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    applied: list[list[str]] = []
+
+    async def fake_apply(kubeconfig: Path, manifests: tuple[dict[str, Any], ...]) -> list[str]:
+        applied.append([m["kind"] for m in manifests])
+        return []
+
+    monkeypatch.setattr(install_module, "_apply", fake_apply)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("{}")
+    assert CliRunner().invoke(app, ["install", "--kubeconfig", str(kubeconfig)]).exit_code == 0
+    assert (
+        CliRunner().invoke(app, ["install", "--kubeconfig", str(kubeconfig), "--no-workload"]).exit_code == 0
+    )
+    workload = {"Deployment", "Service", "PodDisruptionBudget"}
+    assert workload <= set(applied[0])
+    assert not workload & set(applied[1])
+    assert set(applied[0]) - workload == set(applied[1])

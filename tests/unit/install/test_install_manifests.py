@@ -46,7 +46,7 @@ def test_the_apply_role_is_separate_and_optional() -> None:
     assert build(Settings(apply_role=False)).apply_access == ()
 
 
-def test_install_applies_no_workload_until_run_from_cluster_exists() -> None:
+def test_no_workload_leaves_out_exactly_the_workload() -> None:
     install = build()
     assert {m["kind"] for m in install.workload} == {"Deployment", "Service", "PodDisruptionBudget"}
     assert not {m["kind"] for m in install.applicable} & {"Deployment", "Service", "PodDisruptionBudget"}
