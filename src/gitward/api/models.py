@@ -120,6 +120,18 @@ class AppSummary(_Open):
     terminating: bool = Field(False, description="a terminate was asked for the running operation")
     operation: LastOperation | None = None
     resources: list[ResourceStatus] = Field(default_factory=list)
+    reason: str = Field("", description="the app's current reason (its Ready condition's), e.g. HookFailed")
+    statusMessage: str = Field(
+        "", description="the app's current message, naming the failing step and object"
+    )
+    step: str = Field(
+        "",
+        description="the step that failed: fetch | verify | render | validate | claims | plan | wave | "
+        "hook | prune | health; empty when none did",
+    )
+    stepDetail: str = Field(
+        "", description="the wave or hook in that step, e.g. 'wave 2', 'hook PreSync ...'"
+    )
 
 
 class DiffEntry(_Open):

@@ -11,7 +11,7 @@ no-op reconcile send nothing.
 
 from gitward.apply._compare import desired_digest
 from gitward.apply.diffview import ObjectDiffView, diff_app
-from gitward.apply.executor import Execution, ExecutionSettings, Executor, Recorder
+from gitward.apply.executor import Execution, ExecutionSettings, Executor, Failure, Recorder
 from gitward.apply.guard import ForeignOwner, foreign_owner, guarded_apply
 from gitward.apply.inventory import marked_inventories, rebuild_inventory
 from gitward.apply.namespace import ensure_namespace
@@ -29,6 +29,7 @@ __all__ = [
     "Execution",
     "ExecutionSettings",
     "Executor",
+    "Failure",
     "ForeignOwner",
     "LiveView",
     "ObjectApply",

@@ -49,6 +49,7 @@ from gitward.apply.waits import (
 from gitward.core.changes import Action, Change, ChangeSet
 from gitward.core.keys import InventoryEntry, ResourceKey, version_of
 from gitward.core.status import OperationPhase
+from gitward.core.steps import Step as FailedStep
 from gitward.plan import (
     HookPhase,
     PlannedObject,
@@ -82,6 +83,17 @@ class ExecutionSettings:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """What failed first, as the app's status names it: the step (``core/steps.py``), the wave or hook
+    in it ("wave 2", "hook PreSync Job.batch/db/migrate"), a CamelCase reason and the message."""
+
+    step: FailedStep
+    where: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Execution:
     """How the operation ended: Succeeded, Failed or Terminated, why, and every change made."""
 
@@ -89,6 +101,7 @@ class Execution:
     message: str
     changes: ChangeSet
     progress: Progress
+    failure: Failure | None = None  # the first failure, when the operation failed
 
 
 class _Stop(enum.Enum):
@@ -127,6 +140,7 @@ class Executor:
         self.progress = progress or Progress()
         self.changes = changes or ChangeSet()
         self.notes: list[str] = []  # what went wrong on the SyncFail path, added to the message
+        self.failure: Failure | None = None  # the first failure, named for the app's status
         self.control = WaitControl(
             view=view,
             deadline=view.monotonic() + settings.timeout,
@@ -134,6 +148,12 @@ class Executor:
             report=recorder.waiting,
         )
         self._use_control(self.control)
+
+    def _failed(self, step: FailedStep, where_: str, reason: str, message: str) -> str:
+        """Remember the first failure (a SyncFail hook failing later does not replace it)."""
+        if message and self.failure is None:
+            self.failure = Failure(step, where_, reason, message)
+        return message
 
     def _use_control(self, control: WaitControl) -> None:
         """Waits, and re-creations (Force=true) waiting for the old object, under one deadline."""
@@ -171,7 +191,8 @@ class Executor:
         operation; so do the app's own health checks (Flux ``healthChecks``) not healthy in time."""
         refused = [c for c in self.changes if c.action is Action.FAILED]
         if refused:
-            return _failed_objects("deletions", refused)
+            message = _failed_objects("deletions", refused)
+            return self._failed(FailedStep.PRUNE, "prune", "PruneFailed", message)
         if not self.settings.health_checks:
             return ""
         label = "health checks: waiting for"
@@ -181,7 +202,10 @@ class Executor:
             settled=OBJECT_SETTLED,
             describe=lambda p: f"{label} {health_list(p)}",
         )
-        return _verdict("health checks", waited, self.settings.timeout)
+        verdict = _verdict("health checks", waited, self.settings.timeout)
+        if isinstance(verdict, str):
+            self._failed(FailedStep.HEALTH, "health checks", _health_reason(waited), verdict)
+        return verdict
 
     async def _run_step(self, step: Step) -> _Result:
         objects = [o for o in step.objects if not o.hook]
@@ -195,7 +219,8 @@ class Executor:
             self.changes += ChangeSet.of(applied)
             failed = [c for c in applied if c.action is Action.FAILED]
             if failed:
-                return f"{where(step)}: {_failed_objects('objects', failed)}"
+                message = f"{where(step)}: {_failed_objects('objects', failed)}"
+                return self._failed(FailedStep.WAVE, _wave(step), "ApplyFailed", message)
         runs, failure = await self._start_hooks(step)
         if failure:
             return failure
@@ -217,7 +242,9 @@ class Executor:
                 )
                 self.changes += ChangeSet.of([change])
                 if change.action is Action.FAILED:
-                    return runs, f"{step.phase} hook {hook.key}: {change.message}"
+                    message = f"{step.phase} hook {hook.key}: {change.message}"
+                    where_ = f"hook {step.phase} {hook.key}"
+                    return runs, self._failed(FailedStep.HOOK, where_, "HookFailed", message)
                 self.progress = self.progress.hook_created(step, hook, name)
                 self._save(f"{where(step)}: hook {run_key(hook, name)} created")
             runs[hook] = name
@@ -281,7 +308,13 @@ class Executor:
             if waited.outcome is not Outcome.TIMED_OUT or succeeded:
                 deleted = await delete_by_policy(self.objects.client, hook, name, succeeded=succeeded)
                 self.changes += ChangeSet.of([deleted] if deleted else [])
-        return _hook_failure(step, waited, self.settings.timeout)
+        failed = waited.failures()
+        message = _hook_failure(step, waited, self.settings.timeout)
+        if message:
+            named = f"hook {step.phase} {failed[0][0]}" if failed else f"hooks {step.phase}"
+            reason = "HookFailed" if failed else "HookTimedOut"
+            self._failed(FailedStep.HOOK, named, reason, message)
+        return message
 
     async def _wait_objects(self, step: Step, objects: Sequence[PlannedObject]) -> _Result:
         keys = [(o.api_version, o.key) for o in objects]
@@ -289,7 +322,10 @@ class Executor:
         waited = await wait_settled(
             keys, control=self.control, settled=OBJECT_SETTLED, describe=lambda p: f"{label} {health_list(p)}"
         )
-        return _verdict(where(step), waited, self.settings.timeout)
+        verdict = _verdict(where(step), waited, self.settings.timeout)
+        if isinstance(verdict, str):
+            self._failed(FailedStep.WAVE, _wave(step), _health_reason(waited), verdict)
+        return verdict
 
     def _save(self, message: str) -> None:
         self.recorder.progress(self.progress, self.changes, message)
@@ -302,8 +338,19 @@ class Executor:
     def _finished(self) -> Execution:
         if self.progress.failed:
             message = "; ".join([self.progress.failure, *self.notes])
-            return Execution(OperationPhase.FAILED, message, self.changes, self.progress)
+            return Execution(OperationPhase.FAILED, message, self.changes, self.progress, self.failure)
         return Execution(OperationPhase.SUCCEEDED, "", self.changes, self.progress)
+
+
+def _wave(step: Step) -> str:
+    """The wave as the status names it: ``wave 2``, ``PreSync wave 0``, ``PruneLast``."""
+    if step.prune_last:
+        return "PruneLast"
+    return f"wave {step.wave}" if step.phase is HookPhase.SYNC else f"{step.phase} wave {step.wave}"
+
+
+def _health_reason(waited: Waited) -> str:
+    return "Degraded" if waited.outcome is Outcome.FAILED else "HealthTimedOut"
 
 
 def _verdict(what: str, waited: Waited, timeout: float) -> _Result:

@@ -51,9 +51,26 @@ def summary_of(
         "operation": status.operation,
         "resources": status.resources or [],
         "message": status.error or "",
+        # the app's one current reason and message, and the step that failed ("" when none did)
+        **current_reason(status),
         "labels": dict(app.metadata.labels),
         "running": running,
         "terminating": terminating,
+    }
+
+
+def current_reason(status: AppStatus) -> dict[str, str]:
+    """``reason``, ``statusMessage``, ``step`` and ``stepDetail``: the Ready condition's reason and
+    message (a status saved before they were kept at the top reads them from the condition)."""
+    reason, message = status.reason, status.message
+    if reason is None:
+        ready = next((c for c in status.conditions if c.type is ConditionType.READY), None)
+        reason, message = (ready.reason, ready.message) if ready is not None else ("", "")
+    return {
+        "reason": reason,
+        "statusMessage": message or "",
+        "step": status.step or "",
+        "stepDetail": status.step_detail or "",
     }
 
 
@@ -81,6 +98,10 @@ def invalid_summary(name: str, message: str) -> dict[str, Any]:
         "operation": None,
         "resources": [],
         "message": message,
+        "reason": "ValidationFailed",
+        "statusMessage": message,
+        "step": "validate",
+        "stepDetail": "",
         "labels": {},
         "running": None,
         "terminating": False,
@@ -101,6 +122,9 @@ def status_event(summary: dict[str, Any]) -> dict[str, Any]:
         "healthMessage": health.get("message", ""),
         "suspended": bool(summary.get("suspended")),
         "message": summary.get("message", ""),
+        "reason": summary.get("reason", ""),
+        "statusMessage": summary.get("statusMessage", ""),
+        "step": summary.get("step", ""),
         "operation": None
         if not operation
         else {

@@ -82,11 +82,18 @@ def _print_summary(summary: dict[str, Any]) -> None:
             ("Sync", sync.get("status")),
             ("Revision", short(sync.get("revision"))),
             ("Health", health.get("status")),
-            ("Message", health.get("message") or ""),
+            ("Reason", _reason(summary)),
+            ("Message", _message(summary)),
             ("Suspended", _suspended(summary)),
             *_held_back(summary),
         ]
     )
+    conditions = summary.get("conditions") or []
+    if conditions:
+        print_table(
+            ["TYPE", "STATUS", "REASON", "MESSAGE"],
+            ([c.get("type"), c.get("status"), c.get("reason"), c.get("message")] for c in conditions),
+        )
     resources = summary.get("resources") or []
     if resources:
         print_table(
@@ -103,6 +110,29 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 for r in resources
             ),
         )
+
+
+def _message(summary: dict[str, Any]) -> str:
+    """The app's one current message (the step and object that failed), in full."""
+    return str(
+        summary.get("statusMessage")
+        or summary.get("message")
+        or (summary.get("health") or {}).get("message")
+        or ""
+    )
+
+
+def _reason(summary: dict[str, Any]) -> str:
+    reason = str(summary.get("reason") or "")
+    where = summary.get("stepDetail") or summary.get("step") or ""
+    return f"{reason} ({where})" if reason and where else reason
+
+
+def _short_message(summary: dict[str, Any], width: int = 60) -> str:
+    """``app list``'s MESSAGE: the first line of the current message, cut to ``width``."""
+    lines = _message(summary).strip().splitlines()
+    first = lines[0] if lines else ""
+    return first if len(first) <= width else first[: width - 1] + "…"
 
 
 def _suspended(summary: dict[str, Any]) -> str:
@@ -173,7 +203,7 @@ def list_apps(
     wide = output is OutputFormat.WIDE
     print_table(
         ["NAME", "SYNC", "HEALTH", "REVISION", "DESTINATION", "PROJECT"]
-        + (["REPO", "PATH", "AUTOMATED", "SUSPENDED", "OPERATION", "MESSAGE"] if wide else []),
+        + (["REPO", "PATH", "AUTOMATED", "SUSPENDED", "OPERATION", "MESSAGE"] if wide else ["MESSAGE"]),
         (
             [
                 a.get("name"),
@@ -182,7 +212,7 @@ def list_apps(
                 short((a.get("sync") or {}).get("revision")),
                 _destination(a),
                 a.get("project"),
-                *(_wide_columns(a) if wide else []),
+                *(_wide_columns(a) if wide else [_short_message(a)]),
             ]
             for a in apps
         ),
@@ -198,7 +228,7 @@ def _operation_cell(op: dict[str, Any]) -> str:
 def _wide_columns(summary: dict[str, Any]) -> list[Any]:
     """What ``list -o wide`` adds: the source, automation and the last operation with its message."""
     op = summary.get("running") or summary.get("operation") or {}
-    message = summary.get("message") or (summary.get("health") or {}).get("message") or op.get("message")
+    message = _message(summary) or op.get("message")
     return [
         summary.get("repoURL"),
         summary.get("path") or summary.get("chart") or "",

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from gitward.core.conditions import Condition, ConditionType, set_condition
 from gitward.core.status import HealthStatus, SyncStatus
+from gitward.core.steps import Step
 
 
 @dataclass(slots=True)
@@ -84,6 +85,12 @@ class AppStatus:
     pinned_revision: str | None = None  # a rollback or a sync to another revision keeps the app here
     sync_window: WindowBlock | None = None
     cluster_unreachable: str | None = None  # the outage message this module showed (to take it back)
+    # The app's one current reason and message (the Ready condition's, kept at the top for readers),
+    # and the step that failed (``core/steps.py``) with the wave or hook in it; "" when none failed.
+    reason: str | None = None
+    message: str | None = None
+    step: str | None = None
+    step_detail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The stored JSON document, with the keys of the fields that are set."""
@@ -153,6 +160,10 @@ _KEYS = (
     ("pinnedRevision", "pinned_revision"),
     ("syncWindow", "sync_window"),
     ("clusterUnreachable", "cluster_unreachable"),
+    ("reason", "reason"),
+    ("message", "message"),
+    ("step", "step"),
+    ("stepDetail", "step_detail"),
 )
 _NESTED = frozenset({"sync", "health", "sync_window"})
 
@@ -182,6 +193,9 @@ def _conditions_of(rows: Any) -> list[Condition]:
 
 def with_condition(status: AppStatus, condition: Condition) -> None:
     status.conditions = list(set_condition(status.conditions, condition))
+    if condition.type is ConditionType.READY:  # the app's one current reason and message
+        status.reason, status.message = condition.reason, condition.message
+        status.step, status.step_detail = "", ""
 
 
 def mark_reconciling(status: AppStatus, *, now: float, message: str) -> None:
@@ -189,10 +203,21 @@ def mark_reconciling(status: AppStatus, *, now: float, message: str) -> None:
 
 
 def mark_result(
-    status: AppStatus, *, now: float, ready: bool, reason: str, message: str, stalled: bool
+    status: AppStatus,
+    *,
+    now: float,
+    ready: bool,
+    reason: str,
+    message: str,
+    stalled: bool,
+    step: Step | None = None,
+    where: str = "",
 ) -> None:
-    """Ready / Reconciling / Stalled after a pass: exactly what a user needs to know what to do."""
+    """Ready / Reconciling / Stalled after a pass: exactly what a user needs to know what to do;
+    ``step`` (and ``where`` in it: "wave 2", "hook PreSync Job/db/migrate") names what failed."""
     with_condition(status, Condition(ConditionType.READY, ready, reason, message, now))
+    status.step = step.value if step is not None else ""
+    status.step_detail = where if step is not None else ""
     with_condition(status, Condition(ConditionType.RECONCILING, False, reason, "", now))
     with_condition(
         status,

@@ -21,17 +21,34 @@ Credentials in URLs are masked here, once for every error (``core/redact.py``).
 from __future__ import annotations
 
 from gitward.core.redact import redact_text
+from gitward.core.steps import Step
 
 
 class GitwardError(Exception):
-    """Base of every error gitward raises on purpose; ``reason`` is a CamelCase word for conditions."""
+    """Base of every error gitward raises on purpose; ``reason`` is a CamelCase word for conditions,
+    ``step`` the reconcile step that failed (``core/steps.py``; None until a step claims it) and
+    ``where`` the wave or hook within it ("wave 2", "hook PreSync Job/db/migrate")."""
 
     reason = "Error"
+    step: Step | None = None
+    where: str = ""
 
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, reason: str | None = None, step: Step | None = None, where: str = ""
+    ) -> None:
         super().__init__(redact_text(message))
         if reason is not None:
             self.reason = reason
+        if step is not None:
+            self.step = step
+        if where:
+            self.where = where
+
+    def at(self, step: Step) -> GitwardError:
+        """Name the step this error happened in, unless a narrower one did already."""
+        if self.step is None:
+            self.step = step
+        return self
 
     @property
     def message(self) -> str:
@@ -57,8 +74,10 @@ class PolicyError(Stalled):
 class Waiting(GitwardError):
     reason = "Waiting"
 
-    def __init__(self, message: str, *, retry_after: float = 5.0, reason: str | None = None) -> None:
-        super().__init__(message, reason=reason)
+    def __init__(
+        self, message: str, *, retry_after: float = 5.0, reason: str | None = None, step: Step | None = None
+    ) -> None:
+        super().__init__(message, reason=reason, step=step)
         self.retry_after = retry_after
 
 
@@ -73,8 +92,10 @@ class FetchError(Transient):
 class ClusterError(Transient):
     reason = "ClusterUnavailable"
 
-    def __init__(self, message: str, *, status: int = 0, reason: str | None = None) -> None:
-        super().__init__(message, reason=reason)
+    def __init__(
+        self, message: str, *, status: int = 0, reason: str | None = None, step: Step | None = None
+    ) -> None:
+        super().__init__(message, reason=reason, step=step)
         self.status = status
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitward.core.errors import FetchError, RenderError, Stalled
+from gitward.core.errors import FetchError, GitwardError, RenderError, Stalled
+from gitward.core.steps import Step
 from gitward.model import Application, Project, is_argocd_application, is_gitward_application
 from gitward.model.helmparams import with_parameters
 from gitward.model.repository import Repository, credentials_for
@@ -235,13 +236,36 @@ class SourceFetcher:
         kube_version: str,
         api_versions: list[str],
     ) -> Desired:
-        artifact = await self.artifact(app, revision, fetch=fetch, force_fetch=force_fetch)
+        try:
+            artifact = await self.artifact(app, revision, fetch=fetch, force_fetch=force_fetch)
+        except GitwardError as err:
+            err.at(Step.FETCH)
+            raise
         if not artifact.tree:
             raise RenderError(
                 f"path {app.spec.source.path!r} does not exist at {artifact.commit[:12]}",
                 reason="PathNotFound",
+                step=Step.FETCH,
             )
-        await self.verify(app, revision, artifact)
+        try:
+            await self.verify(app, revision, artifact)
+        except GitwardError as err:
+            err.at(Step.VERIFY)
+            raise
+        try:
+            return await self._render(app, revision, artifact, kube_version, api_versions)
+        except GitwardError as err:
+            err.at(Step.RENDER)
+            raise
+
+    async def _render(
+        self,
+        app: Application,
+        revision: str,
+        artifact: Artifact,
+        kube_version: str,
+        api_versions: list[str],
+    ) -> Desired:
         tree, engine = await self.input_key(app, artifact)
         params = dataclasses.replace(render_params(app), decryption=self.trust.decryption(app))
         before = self.render_cache.misses

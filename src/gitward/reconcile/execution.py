@@ -14,6 +14,7 @@ Deliberately not here: fetching, rendering and validating (``pipeline``), record
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from gitward.apply import (
     CacheView,
     ExecutionSettings,
     Executor,
+    Failure,
     ObjectApply,
     awaiting_deletion,
     ensure_namespace,
@@ -64,6 +66,7 @@ class SyncResult:
     pending_prune: list[InventoryEntry]
     phase: OperationPhase = OperationPhase.SUCCEEDED  # the executor's verdict (Terminated included)
     message: str = ""  # why it failed or stopped; "" when it succeeded
+    failure: Failure | None = None  # what failed first: its step, wave or hook, reason
 
 
 def resuming(rt: AppRuntime) -> bool:
@@ -149,9 +152,10 @@ async def sync(
         view.close()
     if execution.phase is OperationPhase.TERMINATED:
         rt.terminate_requested = False
-    return _result(
+    result = _result(
         conn, rt, prepared, execution.changes, execution.phase, execution.message, objects.released
     )
+    return dataclasses.replace(result, failure=execution.failure)
 
 
 def _result(

@@ -46,6 +46,12 @@ def heal_key(events: EventReader, app: str, changes: Iterable[Change], *, trigge
     return hashlib.sha256(orjson.dumps({"commit": commit, "changes": parts})).hexdigest()
 
 
+def drift_of(events: EventReader, app: str, object_ids: list[str]) -> dict[str, tuple[list[str], str]]:
+    """(fields, managers) of the newest Drift event of each of ``object_ids`` that has one."""
+    drift = _newest_drift(events.list_events(app, limit=20 + 4 * len(object_ids)))
+    return {i: drift[i] for i in object_ids if i in drift}
+
+
 def _newest_drift(events: Iterable[Mapping[str, Any]]) -> dict[str, tuple[list[str], str]]:
     """(fields, managers) of the newest Drift event of each object; events come newest first."""
     found: dict[str, tuple[list[str], str]] = {}

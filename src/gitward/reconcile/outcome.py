@@ -28,9 +28,11 @@ from gitward.core.appstatus import (
 from gitward.core.changes import Action
 from gitward.core.errors import ApplyError, ClusterError, GitwardError, Stalled
 from gitward.core.keys import InventoryEntry, ResourceKey
+from gitward.core.logfields import fields
 from gitward.core.status import Health, HealthStatus, OperationPhase, SyncStatus
+from gitward.core.steps import Step
 from gitward.health import aggregate, health_of
-from gitward.reconcile.heals import heal_key
+from gitward.reconcile.heals import drift_of, heal_key
 from gitward.reconcile.runtime import AppRuntime
 
 if TYPE_CHECKING:
@@ -99,8 +101,12 @@ def record_success(
     result: SyncResult | None,
     op_id: int | None,
     out_of_sync: set[ResourceKey] | None,
+    asked: bool = False,
 ) -> None:
-    """Status after a pass that reached the cluster; raises ApplyError when some object failed."""
+    """Status after a pass that reached the cluster; raises ApplyError when some object failed.
+
+    An operation nobody asked for (``asked``: a person's sync, a resumed one) that deployed nothing
+    new, wrote nothing and failed nothing leaves no history entry: the status records the pass."""
     from gitward.reconcile.execution import extraneous_ignored
     from gitward.reconcile.pipeline import stale_pending
 
@@ -128,18 +134,32 @@ def record_success(
             if failed or deployed or _by(rt)
             else heal_key(ctx.store, rt.name, result.changes, trigger=trigger, commit=commit)
         )
-        _finish(
-            ctx,
-            rt,
-            op_id,
-            phase=phase,
-            message=failed_message or _summary(result),
-            resources=[c.to_dict() for c in result.changes],
-            deployed=deployed,
-            heal=heal,
-        )
+        touched = any(c.action.is_write or c.action.is_failure for c in result.changes)
+        noop = not (asked or failed or deployed or touched or _by(rt))
+        if noop:  # nothing changed or was tried: status, not history
+            ctx.store.discard_operation(op_id)
+            log.debug(
+                "operation %s of %s changed nothing; not kept in history",
+                op_id,
+                rt.name,
+                extra=fields(app=rt.name, operation=op_id, trigger=trigger),
+            )
+        else:
+            _finish(
+                ctx,
+                rt,
+                op_id,
+                phase=phase,
+                message=failed_message or _summary(result),
+                resources=[c.to_dict() for c in result.changes],
+                deployed=deployed,
+                heal=heal,
+            )
+            _log_finished(rt, op_id, result, phase=phase, message=failed_message or _summary(result))
+            if heal and not failed:
+                _log_heal(ctx, rt, result)
         status.last_sync_failed = bool(failed)
-        if not failed:
+        if not failed and not noop:
             status.last_synced_digest = prepared.desired.digest
             status.last_synced_commit = prepared.desired.commit
             kind = "Normal"
@@ -151,9 +171,13 @@ def record_success(
             )
     else:
         out = set(out_of_sync or set())
+    if result is not None and result.phase is not OperationPhase.SUCCEEDED:
+        out |= _not_applied(rt, prepared, result, messages)
     pending = stale_pending(rt, prepared)
     ignored = extraneous_ignored(prepared, pending)  # IgnoreExtraneous: left out of the sync status
     out = (out | {e.key for e in pending}) - ignored
+    cache = prepared.connection.cache
+    out |= {e.key for e in rt.inventory if cache.get(e.key) is None} - {e.key for e in pending}
     for entry in pending:
         messages.setdefault(
             entry.key, "requires pruning" + (" (IgnoreExtraneous)" if entry.key in ignored else "")
@@ -171,13 +195,128 @@ def record_success(
     if result is not None and result.phase is OperationPhase.TERMINATED:
         raise Stalled(failed_message, reason="Terminated")  # no retry: a person stopped it
     if failed_message:
-        raise ApplyError(failed_message)
+        failure = result.failure if result is not None else None
+        if failure is None:
+            raise ApplyError(failed_message)
+        raise ApplyError(failed_message, reason=failure.reason, step=failure.step, where=failure.where)
     status.last_error_event = None
     forget_cluster_unreachable(status)
     ready = synced and health.status is HealthStatus.HEALTHY
-    reason = "Reconciled" if ready else ("OutOfSync" if not synced else health.status.value)
-    message = "" if ready else (health.message or f"{len(out)} object(s) out of sync")
-    mark_result(status, now=now, ready=ready, reason=reason, message=message, stalled=False)
+    if ready:
+        mark_result(status, now=now, ready=True, reason="Reconciled", message="", stalled=False)
+    elif not synced:
+        message = f"{len(out)} object(s) out of sync: {_listed(rows, out)}"
+        mark_result(status, now=now, ready=False, reason="OutOfSync", message=message, stalled=False)
+    else:
+        reason, message, where = _health_reason(rows, health)
+        mark_result(
+            status,
+            now=now,
+            ready=False,
+            reason=reason,
+            message=message,
+            stalled=False,
+            step=Step.HEALTH,
+            where=where,
+        )
+
+
+def _not_applied(
+    rt: AppRuntime, prepared: Prepared, result: SyncResult, messages: dict[ResourceKey, str]
+) -> set[ResourceKey]:
+    """Objects a failed operation never reached (an earlier step failed) and that are not provably
+    as Git wants them: OutOfSync, saying why they were not applied."""
+    from gitward.apply import Standing, standing
+
+    UNCHANGED = Standing.UNCHANGED
+    reached = {c.key for c in result.changes}
+    cache = prepared.connection.cache
+    why = f"not applied: {result.failure.where} failed" if result.failure else "not applied"
+    found: set[ResourceKey] = set()
+    for obj, (key, digest) in zip(prepared.objects, prepared.digests.items(), strict=True):
+        if key in reached:
+            continue
+        live = cache.get(key)
+        if live is not None and standing(obj, live, verdicts=rt.verdicts, digest=digest) is UNCHANGED:
+            continue
+        found.add(key)
+        messages.setdefault(key, why)
+    return found
+
+
+def _named(row: Mapping[str, Any]) -> str:
+    """``Deployment shop/web``: how a status message names an object."""
+    where = f"{row['namespace']}/{row['name']}" if row.get("namespace") else str(row.get("name", ""))
+    return f"{row.get('kind', '')} {where}"
+
+
+def _listed(rows: list[dict[str, Any]], keys: set[ResourceKey], shown: int = 3) -> str:
+    ids = {k.id for k in keys}
+    names = [_named(r) for r in rows if r["id"] in ids][:shown] or sorted(str(k) for k in keys)[:shown]
+    more = f" and {len(keys) - len(names)} more" if len(keys) > len(names) else ""
+    return ", ".join(names) + more
+
+
+def _health_reason(rows: list[dict[str, Any]], health: Health) -> tuple[str, str, str]:
+    """The app is synced but not healthy: (reason, message, object) naming the first object whose
+    health is the app's (the worst), e.g. ``Degraded``, ``Deployment shop/web: ...``."""
+    worst = next((r for r in rows if r.get("health") == health.status.value), None)
+    if worst is None:
+        return health.status.value, health.message, ""
+    named = _named(worst)
+    detail = str(worst.get("message") or health.message or health.status.value)
+    reason = health.status.value
+    if "ProgressDeadlineExceeded" in detail:
+        reason = "ProgressDeadlineExceeded"
+    return reason, f"{named} is {health.status.value}: {detail}", named
+
+
+def _log_finished(
+    rt: AppRuntime, op_id: int, result: SyncResult, *, phase: OperationPhase, message: str
+) -> None:
+    op = rt.operation or {}
+    counts = result.changes.summary()
+    changed = sum(counts.get(a.value, 0) for a in (Action.CREATED, Action.CONFIGURED))
+    pruned = counts.get(Action.DELETED.value, 0)
+    revision = str(op.get("commit") or op.get("revision") or "")[:12]
+    level = logging.INFO if phase is OperationPhase.SUCCEEDED else logging.WARNING
+    log.log(
+        level,
+        "operation %s of %s %s at %s: %s",
+        op_id,
+        rt.name,
+        phase.value,
+        revision,
+        message,
+        extra=fields(
+            app=rt.name,
+            operation=op_id,
+            trigger=op.get("trigger", ""),
+            revision=revision,
+            phase=phase.value,
+            changed=changed,
+            pruned=pruned,
+            failed=counts.get(Action.FAILED.value, 0),
+        ),
+    )
+
+
+def _log_heal(ctx: PipelineContext, rt: AppRuntime, result: SyncResult) -> None:
+    """One line per drift heal: the objects set back, the fields and who had changed them."""
+    written = sorted(c.key.id for c in result.changes if c.action.is_write)
+    if not written:
+        return
+    drift = drift_of(ctx.store, rt.name, written)
+    changed_fields = sorted({f for fs, _ in drift.values() for f in fs})
+    managers = sorted({m for _, m in drift.values() if m})
+    log.info(
+        "drift healed on %s: %s (%s%s)",
+        rt.name,
+        ", ".join(written),
+        ", ".join(changed_fields) or "fields",
+        f" changed by {', '.join(managers)}" if managers else "",
+        extra=fields(app=rt.name, objects=written, fields=changed_fields, manager=", ".join(managers)),
+    )
 
 
 def resource_rows(
@@ -246,8 +385,36 @@ def record_failure(
     stalled = isinstance(err, Stalled) or retry_in is None
     suffix = "" if retry_in is None else f" (retrying in {retry_in:.0f}s)"
     mark_result(
-        status, now=ctx.clock.now(), ready=False, reason=err.reason, message=message + suffix, stalled=stalled
+        status,
+        now=ctx.clock.now(),
+        ready=False,
+        reason=err.reason,
+        message=message + suffix,
+        stalled=stalled,
+        step=err.step,
+        where=err.where,
     )
+    if status.last_error_event != message or op_id is not None:
+        step = err.where or (err.step.value if err.step is not None else "")
+        log.log(
+            logging.ERROR if stalled else logging.WARNING,
+            "%s failed%s: %s: %s%s",
+            rt.name,
+            f" at {step}" if step else "",
+            err.reason,
+            message,
+            suffix,
+            extra=fields(
+                app=rt.name,
+                step=err.step.value if err.step is not None else "",
+                where=err.where or None,
+                reason=err.reason,
+                message=message,
+                operation=op_id,
+                stalled=stalled,
+                retry_in=retry_in,
+            ),
+        )
     if status.last_error_event != message:
         status.last_error_event = message
         # a failed sync someone asked for names them, as its success would (the audit trail)

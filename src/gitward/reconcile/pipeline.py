@@ -32,8 +32,9 @@ from gitward.apply import (
     standing,
 )
 from gitward.cluster.connection import ClusterConnection
-from gitward.core.errors import ClusterError, RenderError, ValidationError
+from gitward.core.errors import ClusterError, GitwardError, RenderError, ValidationError
 from gitward.core.keys import InventoryEntry, ResourceKey
+from gitward.core.steps import Step
 from gitward.diff import IgnoreRule
 from gitward.diff import compare as compare_objects
 from gitward.diff.drift import drift_paths, managers_of
@@ -106,18 +107,21 @@ async def prepare(ctx: PipelineContext, rt: AppRuntime, req: SyncRequest) -> Pre
     )
     problems = ctx.apply_children(rt, desired.children)
     if problems:
-        raise ValidationError("; ".join(problems), reason="InvalidChildApplication")
+        raise ValidationError("; ".join(problems), reason="InvalidChildApplication", step=Step.VALIDATE)
     automated = app.spec.sync_policy.automated
     if not desired.objects and not desired.children and not (automated and automated.allow_empty):
         raise RenderError(
             "render produced no objects; nothing is applied or pruned "
             "(set syncPolicy.automated.allowEmpty: true if an empty app is intended)",
             reason="EmptyRender",
+            step=Step.RENDER,
         )
     scopes = await _namespaced_lookup(conn, desired.objects)
     project = ctx.project(app.spec.project)
     if project is None:
-        raise ValidationError(f"project {app.spec.project!r} does not exist", reason="ProjectNotFound")
+        raise ValidationError(
+            f"project {app.spec.project!r} does not exist", reason="ProjectNotFound", step=Step.VALIDATE
+        )
     memo_key = (desired.digest, app, project, tuple(sorted(scopes.items())))
     if rt.prepared_memo is not None and rt.prepared_memo[0] == memo_key:
         validated: _Validated = rt.prepared_memo[1]
@@ -157,10 +161,22 @@ def _validated(
     limits = Limits(
         max_objects=ctx.settings.max_objects_per_app, max_object_bytes=ctx.settings.max_object_bytes
     )
-    validate_render(project, app, objects, is_namespaced=lambda g, k: scopes.get((g, k)), limits=limits)
-    manifests = tuple(planning.planned_manifests(objects, app=app.name))
-    plan = planning.render_plan(manifests, app.spec.sync_policy)
-    planning.check_served(plan, scopes)
+    try:
+        validate_render(project, app, objects, is_namespaced=lambda g, k: scopes.get((g, k)), limits=limits)
+        manifests = tuple(planning.planned_manifests(objects, app=app.name))  # foreign kinds refused
+    except GitwardError as err:
+        err.at(Step.VALIDATE)
+        raise
+    try:
+        plan = planning.render_plan(manifests, app.spec.sync_policy)
+    except GitwardError as err:
+        err.at(Step.PLAN)
+        raise
+    try:
+        planning.check_served(plan, scopes)  # kinds nobody serves, Argo CD or Flux objects
+    except GitwardError as err:
+        err.at(Step.VALIDATE)
+        raise
     marked = tuple(plan.inventory_objects())
     digests = {ResourceKey.of(o): desired_digest(o) for o in marked}
     return marked, tuple(inventory_of(list(marked))), digests, manifests, plan
@@ -186,7 +202,7 @@ def check_claims(
         if other is not None:
             claims.append(f"{key} is managed by application {other!r}")
     if claims:
-        raise ValidationError("; ".join(sorted(claims)), reason="SharedResource")
+        raise ValidationError("; ".join(sorted(claims)), reason="SharedResource", step=Step.CLAIMS)
 
 
 async def watch_kinds(

@@ -26,6 +26,7 @@ from gitward.core.appstatus import mark_reconciling
 from gitward.core.clock import Clock
 from gitward.core.errors import ClusterError, GitwardError
 from gitward.core.keys import InventoryEntry, ResourceKey
+from gitward.core.logfields import fields
 from gitward.model import Project
 from gitward.plan import SyncPlan
 from gitward.reconcile import execution, metrics, operation, pipeline
@@ -219,7 +220,8 @@ class ReconcilePass:
         self._adopted(rt, result, adopted)
         with self.store.batch():  # the outcome's records commit together, once
             self._persist_sync(rt, result)
-            record_success(self, rt, prepared, result=result, op_id=op.id, out_of_sync=None)
+            asked = req.apply or op.resumed  # a person's sync, or one a restart interrupted
+            record_success(self, rt, prepared, result=result, op_id=op.id, out_of_sync=None, asked=asked)
             self._records.save_status(rt)
 
     def _adopted(
@@ -284,6 +286,22 @@ class ReconcilePass:
             "initiator": req.initiator,
         }
         self._views.operation_started(rt)  # the live stream shows the sync Running
+        log.info(
+            "operation %s of %s started (%s) at %s",
+            opened.id,
+            rt.name,
+            req.trigger,
+            commit[:12] or revision,
+            extra=fields(
+                app=rt.name,
+                operation=opened.id,
+                trigger=req.trigger,
+                revision=commit[:12] or revision,
+                phase="Running",
+                resumed=opened.resumed or None,
+                initiator=req.initiator or None,
+            ),
+        )
         return opened, adopted
 
     def _persist_sync(self, rt: AppRuntime, result: execution.SyncResult) -> None:

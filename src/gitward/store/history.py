@@ -124,6 +124,10 @@ def close_operation(
     return ClosedOperation(op_id, 1)
 
 
+def delete_operation(conn: Connection, op_id: int) -> None:
+    conn.execute(delete(operations).where(operations.c.id == op_id))
+
+
 _SUCCEEDED = OperationPhase.SUCCEEDED.value
 _COUNT_ONE_MORE = (
     update(operations)

@@ -283,6 +283,13 @@ class Store:
                 records.drop_orphan_operation_documents(conn)
             return closed
 
+    def discard_operation(self, op_id: int) -> None:
+        """Forget an operation that changed nothing and that nobody asked for (a pass that only
+        re-applied what was in place): the app's status records the pass, the history does not."""
+        with self._write() as conn:
+            history.delete_operation(conn, op_id)
+            records.drop_orphan_operation_documents(conn)
+
     def get_operation(self, op_id: int) -> dict[str, Any] | None:
         with self._read() as conn:
             return history.read_operation(conn, op_id)

@@ -16,6 +16,7 @@ from gitward.core.changes import Action, ChangeSet
 from gitward.core.keys import ResourceKey
 from gitward.core.marks import with_marks
 from gitward.core.status import OperationPhase
+from gitward.core.steps import Step
 from gitward.plan import HookPhase, Progress, SyncPlan, build_plan, is_hook_of
 from gitward.plan.hookmarks import HOOK_LABEL
 
@@ -158,6 +159,9 @@ async def test_a_failing_presync_hook_leaves_the_sync_objects_untouched_and_runs
     assert key("Deployment", "web") not in kube.objects
     assert key("Job", "page") in kube.objects  # the SyncFail hook ran
     assert recorder.saved[-1][0].failed
+    assert result.failure is not None  # what the app's status names: the step, the hook, the reason
+    assert (result.failure.step, result.failure.reason) == (Step.HOOK, "HookFailed")
+    assert result.failure.where == "hook PreSync Job.batch/shop/migrate"
 
 
 async def test_a_wave_not_healthy_in_time_fails_naming_it_and_syncfail_gets_its_own_time() -> None:
@@ -168,6 +172,12 @@ async def test_a_wave_not_healthy_in_time_fails_naming_it_and_syncfail_gets_its_
     result = await executor(kube, view, plan, Recorder(), timeout=10.0).run()
     assert result.phase is OperationPhase.FAILED
     assert result.message.startswith("Sync wave 0: not healthy within 10s: Deployment.apps/shop/stuck")
+    assert result.failure is not None
+    assert (result.failure.step, result.failure.where, result.failure.reason) == (
+        Step.WAVE,
+        "wave 0",
+        "HealthTimedOut",
+    )
     assert key("ConfigMap", "later") not in kube.objects
     assert kube.objects[key("Job", "page")]["status"]["conditions"][0]["type"] == "Complete"
 

@@ -31,9 +31,42 @@ def test_list_table_finds_local_server(runner: CliRunner, local: Served) -> None
     result = invoke(runner, "app", "list")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "SYNC", "HEALTH", "REVISION", "DESTINATION", "PROJECT"]
+    assert lines[0].split() == ["NAME", "SYNC", "HEALTH", "REVISION", "DESTINATION", "PROJECT", "MESSAGE"]
     assert lines[1].split() == ["podinfo", "Synced", "Healthy", "3f1c0de", "prod/podinfo", "default"]
     assert lines[2].split()[:3] == ["broken", "OutOfSync", "Degraded"]
+
+
+HOOK_FAILED = (
+    "PreSync hook Job.batch/broken/migrate failed: BackoffLimitExceeded: Job has reached the specified "
+    "backoff limit\nsecond line"
+)
+
+
+def test_list_and_get_show_the_current_reason_and_message(runner: CliRunner, local: Served) -> None:
+    """``app list`` shows the first line of the app's message, cut short; ``app get`` shows the reason
+    with the failing step, the whole message and the conditions table."""
+    local.engine.apps["broken"].update(
+        reason="HookFailed",
+        statusMessage=HOOK_FAILED,
+        step="hook",
+        stepDetail="hook PreSync Job.batch/broken/migrate",
+        conditions=[
+            {"type": "Ready", "status": "False", "reason": "HookFailed", "message": "PreSync hook failed"},
+            {"type": "Stalled", "status": "False", "reason": "", "message": ""},
+        ],
+    )
+    listed = invoke(runner, "app", "list").stdout.splitlines()
+    row = next(line for line in listed if line.startswith("broken"))
+    assert "PreSync hook Job.batch/broken/migrate failed: BackoffLimit" in row
+    assert "second line" not in row
+    assert "specified backoff limit" not in row
+    shown = invoke(runner, "app", "get", "broken").stdout
+    fields = dict(line.split(":", 1) for line in shown.splitlines() if ":" in line[:12])
+    assert fields["Reason"].strip() == "HookFailed (hook PreSync Job.batch/broken/migrate)"
+    assert "Job has reached the specified backoff limit" in fields["Message"]
+    table = shown.splitlines()
+    assert any(line.split() == ["TYPE", "STATUS", "REASON", "MESSAGE"] for line in table)
+    assert any(line.split()[:3] == ["Ready", "False", "HookFailed"] for line in table)
 
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
