@@ -29,7 +29,7 @@ def deployment_health(obj: Mapping[str, Any]) -> Health:
         return progressing("waiting for the rollout to be observed by the controller")
     progress = conditions(obj).get("Progressing")
     if progress is not None and progress.get("reason") == "ProgressDeadlineExceeded":
-        return degraded(describe(progress, "progress deadline exceeded"))
+        return degraded(f"ProgressDeadlineExceeded: {describe(progress, 'progress deadline exceeded')}")
     st = status(obj)
     want = desired_replicas(obj)
     updated = number(st.get("updatedReplicas"))

@@ -84,6 +84,8 @@ async def test_a_flux_helm_release_in_a_render_is_named_and_nothing_is_applied(
     await harness.until(lambda: expected in str(harness.app(app)["message"]))
     ready = next(c for c in harness.app(app)["conditions"] if c["type"] == "Ready")
     assert ready["reason"] == "ForeignObject"
+    assert (harness.app(app)["reason"], harness.app(app)["step"]) == ("ForeignObject", "validate")
+    assert expected in harness.app(app)["statusMessage"]
     assert "does not serve" not in harness.app(app)["message"]
     found = kube_cluster.kubectl(
         "get", "configmap", "cfg", "-n", namespace, "--ignore-not-found", "-o", "name"

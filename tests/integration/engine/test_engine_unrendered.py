@@ -44,6 +44,8 @@ async def test_a_jsonnet_folder_reports_that_gitward_does_not_render_jsonnet(
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "False"
     assert ready["reason"] == "UnrenderedLanguage"
+    assert (status["reason"], status["step"]) == ("UnrenderedLanguage", "render")
+    assert expected in status["statusMessage"]
     assert expected in ready["message"]
     assert "no objects" not in status["message"]
     assert status["resources"] == []
