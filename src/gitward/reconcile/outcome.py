@@ -409,7 +409,7 @@ def record_failure(
                 step=err.step.value if err.step is not None else "",
                 where=err.where or None,
                 reason=err.reason,
-                message=message,
+                error=message,  # "message" is the line's own key
                 operation=op_id,
                 stalled=stalled,
                 retry_in=retry_in,
