@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from gitward.appview.summary import current_reason
 from gitward.core.appstatus import (
     AppStatus,
     clear_cluster_unreachable,
@@ -18,6 +19,7 @@ from gitward.core.appstatus import (
     suspended_by,
 )
 from gitward.core.status import HealthStatus, SyncStatus
+from gitward.core.steps import Step
 
 pytestmark = pytest.mark.unit
 
@@ -104,3 +106,36 @@ def test_a_row_stored_before_suspended_by_existed_reads_as_a_rollback() -> None:
     status = AppStatus.from_dict({"suspended": True, "pinnedRevision": "abc"})
     clear_suspended(status)
     assert status.to_dict() == {"suspended": False, "suspendReason": "", "suspendedBy": ""}
+
+
+def test_the_current_reason_and_message_follow_ready_and_name_the_failed_step() -> None:
+    status = AppStatus()
+    message = "PreSync hook Job.batch/shop/migrate failed: BackoffLimitExceeded"
+    where = "hook PreSync Job.batch/shop/migrate"
+    mark_result(
+        status,
+        now=1.0,
+        ready=False,
+        reason="HookFailed",
+        message=message,
+        stalled=False,
+        step=Step.HOOK,
+        where=where,
+    )
+    back = AppStatus.from_dict(orjson.loads(orjson.dumps(status.to_dict())))
+    assert current_reason(back) == {
+        "reason": "HookFailed",
+        "statusMessage": message,
+        "step": "hook",
+        "stepDetail": where,
+    }
+    mark_result(back, now=2.0, ready=True, reason="Reconciled", message="", stalled=False)
+    assert current_reason(back) == {"reason": "Reconciled", "statusMessage": "", "step": "", "stepDetail": ""}
+    mark_cluster_unreachable(back, message="cluster local unreachable", now=3.0)
+    assert (back.reason, back.message, back.step) == ("ClusterUnreachable", "cluster local unreachable", "")
+
+
+def test_a_status_saved_before_the_top_level_reason_reads_it_from_ready() -> None:
+    old = AppStatus.from_dict(STORED)
+    assert current_reason(old)["reason"] == "Reconciled"
+    assert current_reason(old)["step"] == ""
