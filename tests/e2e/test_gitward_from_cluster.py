@@ -199,3 +199,45 @@ def test_application_created_edited_refused_and_deleted(world: World) -> None:
     world.kube.kubectl("delete", "applications.gitward.dev", name, bad, "-n", world.namespace)
     world.gitward.until(lambda: _color(world) is None)
     assert name not in {a["name"] for a in world.gitward.ok("app", "list", "-o", "json").json()}
+
+
+def _events(world: World, name: str) -> list[dict[str, Any]]:
+    found = world.kube.get_json(
+        "events", "-n", world.namespace, "--field-selector", f"involvedObject.name={name}"
+    )
+    return [e for e in found.get("items") or [] if e["involvedObject"].get("kind") == "Application"]
+
+
+def test_what_gitward_does_is_told_in_events_on_the_application(world: World) -> None:
+    name = unique("cr-events")
+    _apply(world, _application(world, name, path="blue"))
+    world.gitward.until(lambda: _color(world) == "blue")
+    uid = _get(world, name)["metadata"]["uid"]
+    synced = world.gitward.until(
+        lambda: next((e for e in _events(world, name) if e["reason"] == "Synced"), None)
+    )
+    assert synced["type"] == "Normal"
+    assert synced["involvedObject"]["uid"] == uid
+    assert synced["involvedObject"]["apiVersion"] == f"{GROUP}/v1alpha1"
+    assert synced["reportingComponent"] == "gitward"
+    assert synced["message"].startswith("synced ")
+
+    # The same drift healed twice is one Drift Event counted twice, not two Events.
+    for healed, color in enumerate(("red", "yellow"), start=1):
+        world.kube.kubectl(
+            *("patch", "configmap", "cfg", "-n", world.target, "--type=merge"),
+            *("-p", json.dumps({"data": {"color": color}})),
+        )
+        world.gitward.until(lambda: _color(world) == "blue")
+        world.gitward.until(
+            lambda: (
+                sum(e["count"] for e in _events(world, name) if e["reason"] == "Drift") >= healed  # noqa: B023 (used within the iteration)
+            )
+        )
+    drift = [e for e in _events(world, name) if e["reason"] == "Drift"]
+    assert len(drift) == 1
+    assert drift[0]["count"] == 2
+    assert drift[0]["type"] == "Warning"
+    assert "/data/color" in drift[0]["message"]
+    world.kube.kubectl("delete", "applications.gitward.dev", name, "-n", world.namespace)
+    world.gitward.until(lambda: _color(world) is None)

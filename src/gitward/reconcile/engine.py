@@ -36,6 +36,7 @@ from gitward.reconcile.config import load_config
 from gitward.reconcile.configwatch import ConfigWatch
 from gitward.reconcile.cycles import check_cycles
 from gitward.reconcile.desired import SourceFetcher
+from gitward.reconcile.eventwriter import EventWriter
 from gitward.reconcile.gates import Gates
 from gitward.reconcile.livefeed import StatusFeed
 from gitward.reconcile.queue import Priority, WorkQueue
@@ -124,6 +125,7 @@ class Engine:
         self.config_watch: ConfigWatch | None = None
         self.cluster_source: ClusterSource | None = None  # the config from custom resources
         self.status_writer: StatusWriter | None = None
+        self.event_writer: EventWriter | None = None
         self._left_at_start: list[str] = []
         self.passes = ReconcilePass(
             settings=settings,
@@ -169,6 +171,8 @@ class Engine:
                 engine.cluster_source.connection.client, engine.cluster_source
             )
             engine.records.status_listeners.append(engine.status_writer.saved)
+            engine.event_writer = EventWriter(engine.cluster_source.connection.client, engine.cluster_source)
+            engine.records.event_listeners.append(engine.event_writer.recorded)
         engine.load()
         engine.resume_interrupted()
         engine.notifier.start(_Seed(rt.app, rt.status.to_dict()) for rt in engine.registry.runtimes.values())
@@ -185,6 +189,8 @@ class Engine:
         if engine.cluster_source is not None and engine.status_writer is not None:
             engine.cluster_source.watch(engine.reload)
             engine.status_writer.start()
+            if engine.event_writer is not None:
+                engine.event_writer.start()
             engine.status_writer.config_read()
             for rt in engine.registry.runtimes.values():
                 engine.status_writer.saved(rt)
@@ -197,6 +203,8 @@ class Engine:
             await self.config_watch.stop()
         if self.status_writer is not None:
             await self.status_writer.stop()
+        if self.event_writer is not None:
+            await self.event_writer.stop()
         if self.cluster_source is not None:
             await self.cluster_source.stop()
         await self.removals.stop()

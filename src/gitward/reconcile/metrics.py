@@ -46,6 +46,12 @@ PRUNES = Counter("gitward_prunes_total", "Objects deleted by prune because they 
 DRIFT_EVENTS = Counter(
     "gitward_drift_events_total", "Out-of-band changes to managed objects recorded as Drift events."
 )
+KUBE_EVENTS = Counter(
+    "gitward_kube_events_total",
+    "Kubernetes Events about Application objects (run --from-cluster), by result "
+    "(created, updated: a repeat counted on the last one, dropped: over the rate or the queue full, failed).",
+    ["result"],
+)
 GIT_FETCH_SECONDS = Histogram(
     "gitward_git_fetch_duration_seconds",
     "Time of one Git fetch (coalesced callers share one), by result (ok or error).",

@@ -31,6 +31,8 @@ class Records:
         self._clock = clock
         # Told of every saved status (the status writer of ``run --from-cluster``); must not block.
         self.status_listeners: list[Callable[[AppRuntime], None]] = []
+        # Told of every event as (app, type=, reason=, message=) (the event writer); must not block.
+        self.event_listeners: list[Callable[..., None]] = []
 
     def record_event(
         self,
@@ -56,6 +58,11 @@ class Records:
             manager=manager,
             time=self._clock.now(),
         )
+        for listener in self.event_listeners:
+            try:
+                listener(app, type=type, reason=reason, message=message)
+            except Exception:
+                log.exception("event listener failed for %s", app)
 
     def save_status(self, rt: AppRuntime) -> None:
         """Write ``rt``'s status when it changed since it was last written. The digest is taken of the
