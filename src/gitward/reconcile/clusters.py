@@ -21,6 +21,7 @@ from gitward.reconcile.outcome import show_reachability
 from gitward.reconcile.queue import Priority, WorkQueue
 from gitward.reconcile.records import Records
 from gitward.reconcile.registry import Registry
+from gitward.reconcile.secrets import ClusterSecrets
 from gitward.reconcile.triggers import ObjectTriggers
 from gitward.store import Store
 
@@ -47,12 +48,17 @@ class Clusters:
         self._subscribed: set[str] = set()
         self._marked_scans: dict[str, dict[str, list[InventoryEntry]]] = {}
         self._scan_locks: dict[str, asyncio.Lock] = {}
+        self.secrets: ClusterSecrets | None = None  # run --from-cluster: kubeconfigs in Secrets
 
     async def connection(self, cluster: str) -> ClusterConnection:
         found = self._connections.get(cluster)
         if found is not None:
             return found
-        kubeconfig, context = self._registry.kubeconfig_of(cluster)
+        spec = self._registry.clusters.get(cluster)
+        if spec is not None and spec.spec.secret_ref is not None and self.secrets is not None:
+            kubeconfig, context = await self.secrets.kubeconfig(spec), spec.spec.context
+        else:
+            kubeconfig, context = self._registry.kubeconfig_of(cluster)
         conn = await self._connections.get_or_connect(cluster, kubeconfig, context)
         if cluster not in self._subscribed:
             self._subscribed.add(cluster)

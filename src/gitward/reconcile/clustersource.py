@@ -37,7 +37,7 @@ import orjson
 from gitward.cluster.connection import ClusterConnection, ConnectionSettings
 from gitward.core.errors import ClusterError, GitwardError
 from gitward.core.keys import ResourceKey
-from gitward.model import LoadedConfig, ObjectError, load_objects
+from gitward.model import LoadedConfig, ObjectError, load_objects, secretrefs
 from gitward.model.common import API_VERSION
 from gitward.reconcile.settings import ClusterConfigSettings
 
@@ -142,7 +142,7 @@ def read_objects(objects: Sequence[Mapping[str, Any]]) -> ReadConfig:
         seen[key] = ref.namespace
         documents.append({k: v for k, v in obj.items() if k != "status"})
         refs.append(ref)
-    config = load_objects(documents)
+    config = secretrefs.in_cluster(load_objects(documents))
     applications = {
         ref.name: ref for ref in refs if ref.api_version == API_VERSION and ref.kind == "Application"
     }

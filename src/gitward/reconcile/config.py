@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gitward.core.errors import ValidationError
-from gitward.model import LoadedConfig, ObjectError, load_objects
+from gitward.model import LoadedConfig, ObjectError, load_objects, secretrefs
 from gitward.render import DEFAULT_SETTINGS, RenderSettings
 from gitward.render.yamlload import load_json_document, load_yaml_documents
 
@@ -64,7 +64,7 @@ def load_config(path: Path, *, settings: RenderSettings = DEFAULT_SETTINGS) -> L
             documents.extend(_documents(file, settings))
         except Exception as exc:
             file_errors.append(ObjectError("", file.name, str(exc), -1))
-    loaded = load_objects(documents)
+    loaded = secretrefs.in_files(load_objects(documents))
     if not file_errors:
         return loaded
     return dataclasses.replace(loaded, errors=tuple(file_errors) + loaded.errors)

@@ -25,6 +25,7 @@ from gitward.model import Application, Project, is_argocd_application, is_gitwar
 from gitward.model.helmparams import with_parameters
 from gitward.model.repository import Repository, credentials_for
 from gitward.reconcile import metrics
+from gitward.reconcile.secrets import ClusterSecrets
 from gitward.reconcile.trust import TrustKeys, check_signatures
 from gitward.render import (
     DirectoryParams,
@@ -144,6 +145,7 @@ class SourceFetcher:
         self.render_cache = RenderCache(max_entries=render_cache_entries)
         self.fetch_freshness = fetch_freshness
         self.repositories: tuple[Repository, ...] = ()
+        self.secrets: ClusterSecrets | None = None  # run --from-cluster: Secrets named by secretRef
         # the registry's project lookup, for the signature rules of an app's project (``trust``)
         self.project_of: Callable[[str], Project | None] = lambda _name: None
         self.trust = TrustKeys()
@@ -152,8 +154,14 @@ class SourceFetcher:
         self._input_keys: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
         self.renders = 0
 
-    def credentials(self, url: str) -> GitCredentials | None:
-        return read_credentials(credentials_for(self.repositories, url))
+    async def credentials(self, url: str) -> GitCredentials | None:
+        """The credentials of the Repository serving ``url``: from its files, or its Secret (read now)."""
+        repository = credentials_for(self.repositories, url)
+        if repository is not None and repository.spec.secret_ref is not None:
+            if self.secrets is None:  # refused at load in a file config; never reached
+                raise FetchError(f"repository {repository.name!r}: secretRef needs run --from-cluster")
+            return await self.secrets.git_credentials(repository)
+        return read_credentials(repository)
 
     def _needs_fetch(self, url: str, *, fetch: bool, force: bool) -> bool:
         """A reconcile that wants fresh sources shares a fetch younger than ``fetch_freshness`` with
@@ -177,7 +185,7 @@ class SourceFetcher:
         self, app: Application, revision: str, *, fetch: bool, force_fetch: bool = False
     ) -> Artifact:
         source = app.spec.source
-        credentials = self.credentials(source.repo_url)
+        credentials = await self.credentials(source.repo_url)
         if source.chart:
             return await self._chart_artifact(app, revision, credentials)
         if source.is_oci_artifact:

@@ -47,6 +47,7 @@ from gitward.reconcile.registry import ConfigChanges, Registry
 from gitward.reconcile.removal import Removal, Removals
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.scheduler import Scheduler
+from gitward.reconcile.secrets import ClusterSecrets
 from gitward.reconcile.settings import EngineSettings
 from gitward.reconcile.statuswriter import StatusWriter
 from gitward.reconcile.views import Views
@@ -173,6 +174,8 @@ class Engine:
             engine.records.status_listeners.append(engine.status_writer.saved)
             engine.event_writer = EventWriter(engine.cluster_source.connection.client, engine.cluster_source)
             engine.records.event_listeners.append(engine.event_writer.recorded)
+            secrets = ClusterSecrets(engine.cluster_source.connection.client, settings.cache_dir / "secrets")
+            engine.fetcher.secrets = engine.clusters.secrets = secrets
         engine.load()
         engine.resume_interrupted()
         engine.notifier.start(_Seed(rt.app, rt.status.to_dict()) for rt in engine.registry.runtimes.values())

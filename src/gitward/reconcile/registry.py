@@ -202,6 +202,8 @@ class Registry:
         folder, and the in-cluster name falls back to ``$KUBECONFIG``."""
         spec = self.clusters.get(cluster)
         if spec is not None:
+            if spec.spec.kubeconfig is None:  # its Secret is read by ``Clusters.connection``
+                raise ValidationError(f"cluster {cluster!r} takes its kubeconfig from a Secret")
             path = Path(os.path.expanduser(spec.spec.kubeconfig))
             return (path if path.is_absolute() else self._config_folder() / path), spec.spec.context
         if cluster == IN_CLUSTER and os.environ.get("KUBECONFIG"):

@@ -67,7 +67,9 @@ class IntervalResync:
         if self._fetcher.fetched_within(url, window):
             return True
         try:
-            result = await self._fetcher.fetch_repository(url, credentials=self._fetcher.credentials(url))
+            result = await self._fetcher.fetch_repository(
+                url, credentials=await self._fetcher.credentials(url)
+            )
         except FetchError:
             return False
         if result.changed:

@@ -149,7 +149,7 @@ def test_project_spec_typos_are_errors() -> None:
 def test_cluster_requires_a_kubeconfig() -> None:
     cluster = {"apiVersion": "gitward.dev/v1alpha1", "kind": "Cluster", "metadata": {"name": "c"}, "spec": {}}
     config = load_objects([cluster])
-    assert "spec.kubeconfig: required field is missing" in config.errors[0].message
+    assert "exactly one of kubeconfig (a file) and secretRef (a Secret)" in config.errors[0].message
 
 
 @pytest.mark.parametrize(
