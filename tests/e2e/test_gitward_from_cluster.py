@@ -241,3 +241,62 @@ def test_what_gitward_does_is_told_in_events_on_the_application(world: World) ->
     assert "/data/color" in drift[0]["message"]
     world.kube.kubectl("delete", "applications.gitward.dev", name, "-n", world.namespace)
     world.gitward.until(lambda: _color(world) is None)
+
+
+def _secret(world: World, name: str, data: dict[str, str]) -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": world.namespace},
+        "stringData": data,
+    }
+    world.kube.kubectl("apply", "-f", "-", stdin=json.dumps(secret))
+
+
+def test_a_repository_secret_ref_lets_a_private_repository_sync(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    password, wrong = "Sx7-right-pass-91", "Wq4-wrong-pass-27"
+    with HttpGitServer(tmp_path_factory.mktemp("private-git"), username="deploy", password=password) as git:
+        git.create_repo("private", {"blue/cfg.yaml": configmap("cfg", {"color": "private"})})
+        url = git.url("private")
+        _secret(world, "git-creds", {"username": "deploy", "password": wrong})
+        repository = {
+            "apiVersion": f"{GROUP}/v1alpha1",
+            "kind": "Repository",
+            "metadata": {"name": unique("private-repo"), "namespace": world.namespace},
+            "spec": {"url": url, "secretRef": {"name": "git-creds"}},
+        }
+        _apply(world, repository)
+        name = unique("cr-private")
+        app = _application(world, name, path="blue")
+        app["spec"]["source"]["repoURL"] = url
+        _apply(world, app)
+        try:
+            # A wrong password: the app says it cannot fetch, and the password is nowhere.
+            refused = world.gitward.until(
+                lambda: (
+                    _condition(_get(world, name), "Ready").get("status") == "False"
+                    and "fetch" in _condition(_get(world, name), "Ready").get("message", "").lower()
+                    and _get(world, name)
+                )
+            )
+            shown = json.dumps(refused["status"]) + world.gitward.ok("app", "get", name, "-o", "json").stdout
+            assert "authentication failed" in _condition(refused, "Ready")["message"].lower()
+            assert wrong not in shown
+            assert password not in shown
+            assert _color(world) is None
+
+            # The Secret fixed: the running process syncs at its next try.
+            _secret(world, "git-creds", {"username": "deploy", "password": password})
+            world.gitward.until(lambda: _color(world) == "private")
+            world.gitward.until(lambda: _condition(_get(world, name), "Ready").get("status") == "True")
+            assert password not in world.gitward.log_text()
+            assert wrong not in world.gitward.log_text()
+        finally:
+            world.kube.kubectl("delete", "applications.gitward.dev", name, "-n", world.namespace)
+            world.gitward.until(lambda: _color(world) is None)
+            world.kube.kubectl(
+                "delete", "repositories.gitward.dev", repository["metadata"]["name"], "-n", world.namespace
+            )
+            world.kube.kubectl("delete", "secret", "git-creds", "-n", world.namespace)
