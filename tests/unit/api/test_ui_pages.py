@@ -163,3 +163,19 @@ def test_untrusted_strings_are_escaped_and_never_become_links(engine: FakeViews,
         assert 'href="javascript:' not in html.lower(), page
     shown = client.get("/apps/broken", headers=ADMIN).text
     assert "&lt;script&gt;alert(" in shown  # shown, as text
+
+
+def test_the_app_page_shows_the_current_reason_step_and_message(
+    client: TestClient, engine: FakeViews
+) -> None:
+    message = "PreSync hook Job.batch/shop/migrate failed: BackoffLimitExceeded: Job has reached the limit"
+    engine.apps["podinfo"].update(
+        reason="HookFailed",
+        statusMessage=message,
+        step="hook",
+        stepDetail="hook PreSync Job.batch/shop/migrate",
+    )
+    page = client.get("/apps/podinfo", headers=ADMIN).text
+    assert "<dt>Reason</dt><dd>HookFailed" in page
+    assert "hook PreSync Job.batch/shop/migrate" in page
+    assert message in page
