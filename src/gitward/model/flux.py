@@ -16,8 +16,18 @@ Flux; standalone gitward reads it from a folder of one file per key (``reconcile
 Without ``secretRef`` Flux falls back to its controller's own keys, which gitward does not have, so
 that is refused.
 
-The GitRepository's ``secretRef`` (fetch credentials) and ``timeout`` are refused: credentials
-come from a Repository object, and the fetch timeout is the engine's, the same for every fetch.
+The GitRepository's ``secretRef`` (fetch credentials) is honoured when the config comes from the
+cluster (``gitward run --from-cluster``): ``credentials_repository`` makes it an implied gitward
+Repository named ``gitrepository.<namespace>.<name>``, in the GitRepository's namespace, whose ``url``
+is the GitRepository's and whose ``secretRef`` is its, so the fetcher's lookup of credentials by URL
+(the longest matching prefix) finds it like any Repository. The Secret holds Flux's keys
+(``username``/``password``, ``bearerToken``, or ``identity`` with ``known_hosts``) and is read at each
+fetch, from the GitRepository's namespace, which must be gitward's own (it reads Secrets there only).
+Credentials belong to a URL (one mirror per URL), so two GitRepositories of one URL naming different
+Secrets are refused. In a config file gitward has no management cluster to read a Secret from, so
+``secretRef`` is refused there with the way out (a Repository naming the credentials' files).
+The GitRepository's ``timeout`` is refused: the fetch timeout is the engine's, the same for every
+fetch of a repository shared by all its apps.
 
 An ``OCIRepository`` (``v1`` or ``v1beta2``) becomes an ``oci://`` source without a chart, an OCI
 artifact (``model/source.py``): ``ref`` with Flux's precedence (digest, semver, tag; ``latest`` when
@@ -54,9 +64,17 @@ from urllib.parse import urlsplit
 
 from gitward.core.durations import parse_duration
 from gitward.model.application import Application
-from gitward.model.common import check_no_credentials
+from gitward.model.common import API_VERSION, check_no_credentials
 from gitward.model.errors import ConversionError
-from gitward.model.foreign import application_document, converted_metadata, mapping, only, pick
+from gitward.model.foreign import (
+    CONVERTED_FROM_ANNOTATION,
+    application_document,
+    converted_metadata,
+    mapping,
+    only,
+    pick,
+)
+from gitward.model.repository import Repository
 
 KUSTOMIZATION_GROUP = "kustomize.toolkit.fluxcd.io"
 SOURCE_GROUP = "source.toolkit.fluxcd.io"
@@ -68,9 +86,9 @@ _KUSTOMIZATION_FIELDS = {
     "decryption", "timeout", "wait", "healthChecks",
 }  # fmt: skip
 _HEALTH_CHECK_FIELDS = {"apiVersion", "kind", "name", "namespace"}
-# The interval is honoured with the Kustomization's (the shorter one polls). secretRef and timeout
-# are refused by ``_refuse_fetch_settings``: fetch credentials come from a Repository object and the
-# fetch timeout is engine-wide, so neither would be acted on per GitRepository.
+# The interval is honoured with the Kustomization's (the shorter one polls). secretRef (outside the
+# cluster config) and timeout are refused by ``_refuse_fetch_settings``: a file config has no Secret to
+# read, and the fetch timeout is engine-wide, so neither would be acted on per GitRepository.
 _REPOSITORY_FIELDS = {"url", "ref", "interval", "timeout", "secretRef", "suspend", "verify"}
 _OCI_REPOSITORY_FIELDS = {
     "url", "ref", "interval", "timeout", "secretRef", "suspend", "insecure", "layerSelector", "provider",
@@ -137,9 +155,12 @@ def from_flux(
     kustomization: Mapping[str, Any],
     git_repository: Mapping[str, Any] | None = None,
     oci_repository: Mapping[str, Any] | None = None,
+    from_cluster: bool = False,
 ) -> Application:
     """The gitward Application that runs the Kustomization with its source (a GitRepository or an
-    OCIRepository); ConversionError or pydantic ValidationError if not."""
+    OCIRepository); ConversionError or pydantic ValidationError if not. ``from_cluster``: the config
+    is read from the cluster, where a GitRepository's ``secretRef`` is honoured
+    (``credentials_repository``)."""
     spec = mapping(kustomization.get("spec"), "spec")
     only(spec, allowed=_KUSTOMIZATION_FIELDS, where="spec")
     if oci_repository is not None:
@@ -151,7 +172,7 @@ def from_flux(
         repo_spec = mapping(git_repository.get("spec"), "GitRepository spec")
         only(repo_spec, allowed=_REPOSITORY_FIELDS, where="GitRepository spec")
         _check_url(repo_spec.get("url"), git_repository)
-        _refuse_fetch_settings(repo_spec)
+        _refuse_fetch_settings(repo_spec, from_cluster=from_cluster)
         source = _source(spec, repo_spec)
         verify = _verify(repo_spec, git_repository)
         if verify:
@@ -234,13 +255,14 @@ def _oci_source(
     return out
 
 
-def _refuse_fetch_settings(repo_spec: Mapping[str, Any]) -> None:
-    """Refuse, by name, the GitRepository fields that set how its fetch runs: gitward's fetcher takes
-    credentials from Repository objects (a URL prefix match) and has one timeout for every fetch, so
-    a per-GitRepository value would be accepted and ignored."""
-    if "secretRef" in repo_spec:
+def _refuse_fetch_settings(repo_spec: Mapping[str, Any], *, from_cluster: bool) -> None:
+    """Refuse, by name, the GitRepository fields that set how its fetch runs and would be accepted and
+    ignored: ``secretRef`` in a file config (no management cluster to read the Secret from), and
+    ``timeout`` (one timeout for every fetch)."""
+    if "secretRef" in repo_spec and not from_cluster:
         raise ConversionError(
-            "GitRepository spec.secretRef is not supported: declare a Repository object with "
+            "GitRepository spec.secretRef is not supported in a config file (it needs gitward run "
+            "--from-cluster, which reads the Secret): declare a Repository object with "
             f"passwordFile/sshPrivateKeyFile for URL {repo_spec.get('url')!s} instead"
         )
     if "timeout" in repo_spec:
@@ -248,6 +270,28 @@ def _refuse_fetch_settings(repo_spec: Mapping[str, Any]) -> None:
             "GitRepository spec.timeout is not supported: gitward's fetch timeout is engine-wide, "
             "not per repository"
         )
+
+
+def credentials_repository(git_repository: Mapping[str, Any]) -> Repository | None:
+    """The implied Repository carrying a GitRepository's ``secretRef`` (None without one): same
+    namespace, the GitRepository's URL, and the Secret's name. Read with ``run --from-cluster`` only."""
+    repo_spec = mapping(git_repository.get("spec"), "GitRepository spec")
+    if "secretRef" not in repo_spec:
+        return None
+    where = "GitRepository spec.secretRef"
+    secret = _secret_ref(repo_spec["secretRef"], git_repository, where)
+    namespace, name = object_ref(git_repository)
+    metadata = {
+        "name": f"gitrepository.{secret['namespace']}.{name}",
+        "namespace": namespace,
+        "annotations": {
+            CONVERTED_FROM_ANNOTATION: f"{git_repository.get('apiVersion')}/GitRepository {namespace}/{name}"
+        },
+    }
+    spec = {"url": repo_spec.get("url"), "secretRef": {"name": secret["name"]}}
+    return Repository.model_validate(
+        {"apiVersion": API_VERSION, "kind": "Repository", "metadata": metadata, "spec": spec}
+    )
 
 
 def _secret_ref(value: Any, owner: Mapping[str, Any], where: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ from gitward.model.common import GROUP
 from gitward.model.errors import ConversionError, ObjectError, describe
 from gitward.model.flux import (
     FLUX_VERSIONS,
+    credentials_repository,
     from_flux,
     is_flux_git_repository,
     is_flux_kustomization,
@@ -37,7 +38,12 @@ from gitward.model.flux import (
     source_kind,
     source_ref,
 )
-from gitward.model.foreign import foreign_kind, foreign_object_message, group_of
+from gitward.model.foreign import (
+    CONVERTED_FROM_ANNOTATION,
+    foreign_kind,
+    foreign_object_message,
+    group_of,
+)
 from gitward.model.notification import Notification
 from gitward.model.project import DEFAULT_PROJECT, Project
 from gitward.model.receiver import Receiver
@@ -155,8 +161,13 @@ def lists_as_application(error: ObjectError) -> bool:
     return error.kind in ("Application", "")
 
 
-def load_objects(documents: Iterable[Mapping[str, Any] | None]) -> LoadedConfig:
-    """Validate every document; empty documents (``None``, as YAML gives for ``---``) are skipped."""
+def load_objects(
+    documents: Iterable[Mapping[str, Any] | None], *, from_cluster: bool = False
+) -> LoadedConfig:
+    """Validate every document; empty documents (``None``, as YAML gives for ``---``) are skipped.
+
+    ``from_cluster``: the documents are the management cluster's objects (``run --from-cluster``), so a
+    Flux GitRepository's ``secretRef`` is honoured as an implied Repository (``model/flux.py``)."""
     loaded: list[tuple[int, GitwardObject]] = []
     errors: list[ObjectError] = []
     repositories: dict[tuple[str, str, str], Mapping[str, Any]] = {}  # (kind, namespace, name)
@@ -172,8 +183,10 @@ def load_objects(documents: Iterable[Mapping[str, Any] | None]) -> LoadedConfig:
             kustomizations.append((index, document))
         else:
             _load_one(index, document, loaded, errors)
+    implied: dict[str, Repository] = {}  # URL -> the Repository carrying a GitRepository's secretRef
     for index, kustomization in kustomizations:
-        _load_flux(index, kustomization, repositories, loaded, errors)
+        _load_flux(index, kustomization, repositories, loaded, errors, implied if from_cluster else None)
+    loaded.extend((-1, repository) for repository in implied.values())
     return _without_duplicates(loaded, errors)
 
 
@@ -195,7 +208,9 @@ def _load_flux(
     repositories: Mapping[tuple[str, str, str], Mapping[str, Any]],
     loaded: list[tuple[int, GitwardObject]],
     errors: list[ObjectError],
+    implied: dict[str, Repository] | None,
 ) -> None:
+    """``implied`` (from the cluster only): the GitRepositories' secretRefs as Repositories, by URL."""
     try:
         kind = source_kind(kustomization)
         ref = source_ref(kustomization)
@@ -205,10 +220,31 @@ def _load_flux(
         if kind == "OCIRepository":
             app = from_flux(kustomization=kustomization, oci_repository=repository)
         else:
-            app = from_flux(kustomization=kustomization, git_repository=repository)
+            from_cluster = implied is not None
+            app = from_flux(kustomization=kustomization, git_repository=repository, from_cluster=from_cluster)
+            credentials = credentials_repository(repository) if implied is not None else None
+            if implied is not None and credentials is not None:
+                _imply(implied, credentials)
         loaded.append((index, app))
     except (ConversionError, pydantic.ValidationError) as exc:
         errors.append(_error(index, kustomization, exc))
+
+
+def _imply(implied: dict[str, Repository], credentials: Repository) -> None:
+    """Record a GitRepository's credentials for its URL; a URL fetched with one set of credentials
+    cannot take another GitRepository's Secret, so that is refused."""
+    url = credentials.spec.url
+    other = implied.get(url)
+    if other is not None and (other.metadata.namespace, other.spec.secret_ref) != (
+        credentials.metadata.namespace,
+        credentials.spec.secret_ref,
+    ):
+        raise ConversionError(
+            f"the GitRepository's spec.secretRef differs from the one of "
+            f"{other.metadata.annotations.get(CONVERTED_FROM_ANNOTATION, other.name)} for the same URL "
+            f"{url}: gitward fetches a URL with one set of credentials, so name the same Secret"
+        )
+    implied.setdefault(url, credentials)
 
 
 #: Argo CD and Flux kinds that are applications, whatever their version: refused, they list as invalid apps.

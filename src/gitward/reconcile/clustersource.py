@@ -142,7 +142,7 @@ def read_objects(objects: Sequence[Mapping[str, Any]]) -> ReadConfig:
         seen[key] = ref.namespace
         documents.append({k: v for k, v in obj.items() if k != "status"})
         refs.append(ref)
-    config = secretrefs.in_cluster(load_objects(documents))
+    config = secretrefs.in_cluster(load_objects(documents, from_cluster=True))
     applications = {
         ref.name: ref for ref in refs if ref.api_version == API_VERSION and ref.kind == "Application"
     }

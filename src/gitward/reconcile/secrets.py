@@ -32,6 +32,7 @@ from pathlib import Path
 from gitward.cluster.client import KubeClient
 from gitward.core.errors import ClusterError, FetchError
 from gitward.model.cluster import Cluster
+from gitward.model.foreign import CONVERTED_FROM_ANNOTATION
 from gitward.model.repository import Repository
 from gitward.sources.credentials import GitCredentials
 from gitward.store.private import PRIVATE_FILE, private_folder
@@ -79,7 +80,11 @@ class ClusterSecrets:
         """The credentials of a Repository whose ``spec.secretRef`` is set."""
         ref = repository.spec.secret_ref
         assert ref is not None
-        owner = f"Repository {repository.name!r}"
+        # a Flux GitRepository's secretRef is an implied Repository (model/flux.py): name the GitRepository
+        owner = (
+            repository.metadata.annotations.get(CONVERTED_FROM_ANNOTATION)
+            or f"Repository {repository.name!r}"
+        )
         data = await self.data(repository.metadata.namespace or "default", ref.name, owner=owner)
         return self.credentials_of(data, owner=owner, secret=ref.name, username=repository.spec.username)
 

@@ -275,7 +275,8 @@ def test_flux_suspend_is_the_apps_suspend(kustomization: dict[str, Any], reposit
         (
             {},
             {"secretRef": {"name": "fleet-auth"}},
-            "GitRepository spec.secretRef is not supported: declare a Repository object with "
+            "GitRepository spec.secretRef is not supported in a config file (it needs gitward run "
+            "--from-cluster, which reads the Secret): declare a Repository object with "
             "passwordFile/sshPrivateKeyFile for URL ssh://git@git.example.com/org/fleet.git",
         ),
     ],

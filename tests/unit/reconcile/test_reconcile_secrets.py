@@ -12,6 +12,7 @@ import pytest
 from gitward.cluster.client import KubeClient
 from gitward.core.errors import ClusterError, FetchError
 from gitward.model.cluster import Cluster
+from gitward.model.flux import credentials_repository
 from gitward.model.repository import Repository
 from gitward.reconcile.secrets import ClusterSecrets
 
@@ -90,3 +91,30 @@ async def test_errors_name_the_secret_and_never_a_value(tmp_path: Path) -> None:
     kube.forbidden = True
     with pytest.raises(FetchError, match="Secrets in its own namespace only"):
         await secrets.git_credentials(_repository())
+
+
+async def test_a_flux_git_repository_secret_is_read_with_flux_keys_and_named_in_errors(
+    tmp_path: Path,
+) -> None:
+    """The implied Repository of a GitRepository's secretRef: Flux's identity/known_hosts keys, read in
+    the GitRepository's namespace, and errors that name the GitRepository."""
+    git_repository = {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": "fleet", "namespace": "flux-system"},
+        "spec": {"url": "ssh://git@git.example.com/org/fleet.git", "secretRef": {"name": "fleet-auth"}},
+    }
+    repository = credentials_repository(git_repository)
+    assert repository is not None
+    kube = _Kube()
+    secrets = ClusterSecrets(cast(KubeClient, kube), tmp_path / "secrets")
+    kube.secrets[("flux-system", "fleet-auth")] = {"identity": "KEY", "known_hosts": "host ssh-ed25519 AAAA"}
+    creds = await secrets.git_credentials(repository)
+    assert creds.ssh_private_key is not None
+    assert creds.ssh_private_key.read_text() == "KEY\n"
+    assert creds.known_hosts is not None
+    kube.forbidden = True
+    with pytest.raises(FetchError, match="Secrets in its own namespace only") as forbidden:
+        await secrets.git_credentials(repository)
+    assert "GitRepository flux-system/fleet" in str(forbidden.value)
+    assert "namespace 'flux-system'" in str(forbidden.value)
