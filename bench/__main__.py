@@ -2,8 +2,9 @@
 
 Names: ``sync`` (one app of N objects, in-process engine), ``b1`` .. ``b5`` (the scale benchmarks of
 ``bench_scale``, gitward as its own process), ``ui`` (the web UI's list pages and 1,000 event streams
-at ``--ui-apps`` fabricated apps, no cluster: ``bench_ui``), ``all`` (b1-b5; also writes
-docs/benchmarks.md and its plots). ``--docs`` writes the document for a partial run too;
+at ``--ui-apps`` fabricated apps, no cluster: ``bench_ui``), ``streams`` (1,020 event streams against a
+real ``gitward run`` of ``--apps`` apps: heal latency, a burst, CPU: ``bench_streams``), ``all``
+(b1-b5; also writes docs/benchmarks.md and its plots). ``--docs`` writes the document for a partial run too;
 ``report --json FILE`` rewrites the document from the raw results of an earlier run (``--json``
 saves them, also after each step).
 """
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ui-apps", type=int, default=10_000, help="ui: fabricated apps")
     parser.add_argument("--ui-requests", type=int, default=200, help="ui: requests per list query")
+    parser.add_argument("--burst", type=int, default=200, help="streams: apps one Git push changes")
     parser.add_argument("--docs", action="store_true", help="write docs/benchmarks.md (always for 'all')")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         return _report(args)
     if "all" in names:
         names = (names - {"all"}) | set(SCALE)
-    unknown = names - set(SCALE) - {"sync", "ui"}
+    unknown = names - set(SCALE) - {"sync", "ui", "streams"}
     if unknown:
         print(f"unknown benchmark(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
@@ -84,10 +86,36 @@ def main(argv: list[str] | None = None) -> int:
             bench_ui.write_doc(bench_ui.report(result))
         if args.json:
             args.json.write_text(json.dumps(result, indent=2))
+    if "streams" in names:
+        _streams(args)
     scale = names & set(SCALE)
     if scale:
         return _scale(scale, args, write_docs=args.docs or "all" in args.names)
     return 0
+
+
+def _streams(args: argparse.Namespace) -> None:
+    from bench import bench_scale, bench_streams
+
+    opts = bench_scale.Options(
+        sizes=[args.apps],
+        apps=args.apps,
+        interval=args.interval,
+        drifts=args.drifts,
+        apiserver_args=args.apiserver_arg,
+        source=args.gitward_src.resolve() if args.gitward_src else None,
+        profile=args.profile.resolve() if args.profile else None,
+    )
+    result = bench_streams.run(
+        opts, burst_apps=args.burst, log=lambda m: print(f"==> {m}", file=sys.stderr, flush=True)
+    )
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    command = f"./dev bench streams --apps {args.apps} --drifts {args.drifts} --burst {args.burst}"
+    section = bench_streams.report(result, command)
+    print(section)
+    if args.docs:
+        bench_streams.write_doc(section)
 
 
 def _report(args: argparse.Namespace) -> int:

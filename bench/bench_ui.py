@@ -360,7 +360,7 @@ def report(result: dict[str, Any]) -> str:
     alone, streamed, delivered = result["alone"], result["streamed"], result["delivered"]
     lines += [
         "",
-        "### 1,000 open event streams against the rate of reconciles",
+        "### 1,000 open event streams against a stand-in reconcile loop",
         "",
         f"A stand-in engine loop (each reconcile: {result['work_ms']:g} ms of CPU, then a status saved "
         f"as the engine saves it), {result['seconds']:g} s per run; streams: 900 app pages, "
