@@ -8,8 +8,8 @@ so the same image is assembled from parts these machines can reach:
   ``~/.cache/gitward/image/`` by a key of suite, mirror and packages (a second build reuses it);
 - helm, kustomize and sops from the toolchain cache (``toolchain``: the pinned versions, built the way
   the Dockerfile's ``tools`` stage builds them);
-- gitward as a wheel of this checkout, installed with its dependencies from PyPI into ``/opt/gitward``
-  inside the image (``buildah run --isolation chroot``).
+- gitward and its dependencies as wheels made here (pip, from this checkout and PyPI), installed
+  offline into ``/opt/gitward`` inside the image (``buildah run --isolation chroot``).
 
 buildah (vfs storage, chroot isolation: no daemon, no overlay, no extra namespaces) commits it as
 ``localhost/gitward:<version>`` and writes ``dist/gitward-<version>.oci.tar``
@@ -64,7 +64,7 @@ SMOKE = (
     ["kustomize", "version"],
     ["sops", "--version", "--disable-version-check"],
     ["git", "--version"],
-    ["ssh", "-V"],
+    ["sh", "-c", "ssh -V 2>&1"],  # ssh prints its version on stderr
     ["bwrap", "--version"],
 )
 
@@ -177,23 +177,13 @@ def rootfs() -> Path:
     return tarball
 
 
-def wheel(out: Path) -> Path:
-    """A wheel of this checkout, without its dependencies (pip installs those from PyPI in the image)."""
+def wheels(out: Path) -> Path:
+    """Wheels of this checkout and of all its dependencies, made on this machine (Debian bookworm's
+    Python, the image's own): the image installs them with ``--no-index``, so it needs no network and
+    no trust of this machine's TLS set-up (a proxy's CA stays out of the image)."""
     py = ROOT / ".venv" / "bin" / "python"
-    _run(
-        "pip wheel",
-        [
-            str(py if py.exists() else sys.executable),
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "-w",
-            str(out),
-            str(ROOT),
-        ],
-    )
+    argv = [str(py if py.exists() else sys.executable), "-m", "pip", "wheel", "-q", "-w", str(out), str(ROOT)]
+    _run("pip wheel", argv)
     (found,) = out.glob("gitward-*.whl")
     return found
 
@@ -227,12 +217,13 @@ def build() -> str:
                 f"copy {name}",
                 buildah_argv("copy", "--chmod", "0755", ctr, str(path), f"/usr/local/bin/{name}"),
             )
-        with tempfile.TemporaryDirectory(prefix="gitward-wheel-") as tmp:
-            whl = wheel(Path(tmp))
-            _run("copy wheel", buildah_argv("copy", ctr, str(whl), f"/tmp/wheels/{whl.name}"))
+        with tempfile.TemporaryDirectory(prefix="gitward-wheels-") as tmp:
+            whl = wheels(Path(tmp))
+            _run("copy wheels", buildah_argv("copy", ctr, tmp, "/tmp/wheels"))
         install = (
-            f"set -e; python3 -m venv {VENV}; {VENV}/bin/pip install -q --no-cache-dir --upgrade pip;"
-            f" {VENV}/bin/pip install -q --no-cache-dir /tmp/wheels/*.whl;"
+            f"set -e; python3 -m venv {VENV};"
+            f" {VENV}/bin/pip install -q --no-cache-dir --no-index --find-links /tmp/wheels"
+            f" /tmp/wheels/{whl.name};"
             f" {VENV}/bin/pip uninstall -q -y pip;"
             " rm -rf /tmp/wheels;"
             " echo 'gitward:x:65532:65532:gitward:/var/lib/gitward/home:/usr/sbin/nologin' >> /etc/passwd;"
@@ -240,7 +231,7 @@ def build() -> str:
             f" mkdir -p {HOME} {STATE_DIR}/state; chown -R 65532:65532 {STATE_DIR};"
             f" {VENV}/bin/gitward version"
         )
-        _say("installing gitward and its dependencies (PyPI) into the image")
+        _say("installing gitward and its dependencies into the image")
         _run("install gitward", buildah_argv("run", "--isolation", "chroot", ctr, "--", "sh", "-c", install))
         config = [
             "config",
