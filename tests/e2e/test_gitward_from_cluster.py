@@ -58,6 +58,18 @@ def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterat
         *("wait", "--for=condition=Established", "--timeout=60s", "crd"),
         *(f"{info.plural}.{GROUP}" for info in KINDS.values()),
     )
+    # Flux's kinds are read when their CRDs exist at start: minimal ones unless Flux is installed.
+    flux_crds = [
+        crd
+        for crd in _flux_crds()
+        if not kube_cluster.kubectl("get", "crd", crd["metadata"]["name"], check=False)
+    ]
+    if flux_crds:
+        kube_cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(flux_crds))
+        kube_cluster.kubectl(
+            *("wait", "--for=condition=Established", "--timeout=60s", "crd"),
+            *(crd["metadata"]["name"] for crd in flux_crds),
+        )
     namespace, target = unique("gw-crs"), unique("gw-target")
     kube_cluster.kubectl("create", "namespace", namespace)
     with HttpGitServer(root / "git") as git:
@@ -90,6 +102,44 @@ def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterat
                 kube_cluster.kubectl(
                     "delete", "crd", "-l", "app.kubernetes.io/part-of=gitward", "--wait=false"
                 )
+            for crd in flux_crds:
+                kube_cluster.kubectl("delete", "crd", crd["metadata"]["name"], "--wait=false")
+
+
+def _flux_crds() -> list[dict[str, Any]]:
+    """Flux's Kustomization and GitRepository as schemaless CRDs: gitward reads them, nothing else does."""
+
+    def crd(group: str, kind: str, plural: str) -> dict[str, Any]:
+        schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+        return {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.{group}"},
+            "spec": {
+                "group": group,
+                "names": {
+                    "kind": kind,
+                    "plural": plural,
+                    "singular": kind.lower(),
+                    "listKind": f"{kind}List",
+                },
+                "scope": "Namespaced",
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": schema,
+                        "subresources": {"status": {}},
+                    }
+                ],
+            },
+        }
+
+    return [
+        crd("kustomize.toolkit.fluxcd.io", "Kustomization", "kustomizations"),
+        crd("source.toolkit.fluxcd.io", "GitRepository", "gitrepositories"),
+    ]
 
 
 def _application(world: World, name: str, *, path: str) -> dict[str, Any]:
@@ -300,3 +350,75 @@ def test_a_repository_secret_ref_lets_a_private_repository_sync(
                 "delete", "repositories.gitward.dev", repository["metadata"]["name"], "-n", world.namespace
             )
             world.kube.kubectl("delete", "secret", "git-creds", "-n", world.namespace)
+
+
+def test_a_flux_git_repository_secret_ref_lets_a_private_repository_sync(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A Flux Kustomization and GitRepository applied with kubectl; the GitRepository's secretRef names
+    a Secret with Flux's keys (username, password), which gitward reads to fetch the private repository."""
+    password = "Fz8-flux-pass-63"
+    target = unique("gw-flux")
+    world.kube.kubectl("create", "namespace", target)
+    with HttpGitServer(tmp_path_factory.mktemp("flux-git"), username="deploy", password=password) as git:
+        git.create_repo(
+            "fleet",
+            {
+                "apps/cfg.yaml": configmap("cfg", {"color": "flux-private"}),
+                "apps/kustomization.yaml": "resources: [cfg.yaml]\n",
+            },
+        )
+        _secret(world, "flux-git-auth", {"username": "deploy", "password": password})
+        source, name = unique("fleet"), unique("flux-private")
+        _apply(
+            world,
+            {
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "GitRepository",
+                "metadata": {"name": source, "namespace": world.namespace},
+                "spec": {
+                    "url": git.url("fleet"),
+                    "ref": {"branch": "main"},
+                    "interval": "1h",
+                    "secretRef": {"name": "flux-git-auth"},
+                },
+            },
+        )
+        _apply(
+            world,
+            {
+                "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                "kind": "Kustomization",
+                "metadata": {"name": name, "namespace": world.namespace},
+                "spec": {
+                    "interval": "1h",
+                    "retryInterval": "2s",
+                    "path": "./apps",
+                    "prune": True,
+                    "targetNamespace": target,
+                    "sourceRef": {"kind": "GitRepository", "name": source},
+                },
+            },
+        )
+
+        def color() -> str | None:
+            out = world.kube.kubectl(
+                "get", "configmap", "cfg", "-n", target, "-o", "jsonpath={.data.color}", check=False
+            )
+            return out.strip() or None
+
+        try:
+            world.gitward.until(lambda: color() == "flux-private")
+            app = json.loads(world.gitward.ok("app", "get", name, "-o", "json").stdout)
+            assert password not in json.dumps(app)
+            assert password not in world.gitward.log_text()
+        finally:
+            world.kube.kubectl(
+                "delete", "kustomizations.kustomize.toolkit.fluxcd.io", name, "-n", world.namespace
+            )
+            world.gitward.until(lambda: color() is None)
+            world.kube.kubectl(
+                "delete", "gitrepositories.source.toolkit.fluxcd.io", source, "-n", world.namespace
+            )
+            world.kube.kubectl("delete", "secret", "flux-git-auth", "-n", world.namespace)
+            world.kube.kubectl("delete", "namespace", target, "--wait=false")
