@@ -8,7 +8,10 @@ into the temporary directory, so an overlay's ``../base`` is there and nothing e
 kustomize runs on that copy inside the jail (``jail``): no network, no other file.
 
 User parameters (images, name prefix/suffix, namespace, common labels) go into a generated overlay
-kustomization that wraps the target, so the user's files are never edited. Plugins stay off:
+kustomization that wraps the target, so the user's files are never edited. A target folder with no
+kustomization of its own gets one written into the copy, as Flux generates it: every manifest file
+below it (YAML or JSON holding objects with apiVersion and kind), and every subfolder that has its
+own kustomization as one resource (``autodetected_resources``). Plugins stay off:
 ``--enable-alpha-plugins``, exec and ``--enable-helm`` are never passed.
 
 Files the closure names that sops encrypted (resources, patches, generator files and envs) are
@@ -28,6 +31,7 @@ from typing import Any
 import orjson
 
 from gitward.core.errors import RenderError
+from gitward.render.detect import kustomization_file
 from gitward.render.jail import Confinement
 from gitward.render.kustomize_refs import kustomization_closure
 from gitward.render.manifests import collect_manifests
@@ -144,6 +148,9 @@ def _prepare_copies(
     shown = closure.folders[0]
     copies = [(tree / posixpath.relpath(file, base), file) for file in closure.files]
     target = tree / posixpath.relpath(shown, base)
+    if kustomization_file(target) is None:
+        resources = autodetected_resources(target, settings=settings)
+        (target / "kustomization.yaml").write_bytes(orjson.dumps({"resources": resources}))
     if not params.is_empty():
         overlay = workdir / "overlay"
         overlay.mkdir()
@@ -151,6 +158,39 @@ def _prepare_copies(
         (overlay / "kustomization.yaml").write_bytes(text)  # JSON is YAML
         target = overlay
     return target, tree, shown, copies
+
+
+_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def autodetected_resources(folder: Path, *, settings: RenderSettings) -> list[str]:
+    """What a kustomization Flux generates for ``folder`` lists: relative paths, sorted, of every
+    manifest file below it and of every subfolder with a kustomization (not entered further).
+    Files that hold no Kubernetes object (values files, configs of other tools) are left out;
+    hidden files and folders are skipped."""
+    found: list[str] = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or entry.is_symlink():
+            continue
+        if entry.is_dir():
+            if kustomization_file(entry) is not None:
+                found.append(entry.name)
+            else:
+                below = autodetected_resources(entry, settings=settings)
+                found.extend(f"{entry.name}/{sub}" for sub in below)
+        elif entry.suffix.lower() in _MANIFEST_SUFFIXES and _holds_objects(entry, settings=settings):
+            found.append(entry.name)
+    return found
+
+
+def _holds_objects(file: Path, *, settings: RenderSettings) -> bool:
+    try:
+        documents = load_yaml_documents(file.read_bytes(), where=file.name, settings=settings)
+    except RenderError:
+        return False
+    return bool(documents) and all(
+        isinstance(d, dict) and d.get("apiVersion") and d.get("kind") for d in documents
+    )
 
 
 def confinement_for(workdir: Path, *, tools: RenderTools, settings: RenderSettings) -> Confinement:
