@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from gitward.reconcile.background import BackgroundLoop
 from gitward.reconcile.config import config_files
 
 log = logging.getLogger("gitward.engine")
@@ -62,8 +63,10 @@ def content_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-class ConfigWatch:
+class ConfigWatch(BackgroundLoop):
     """Calls ``on_change`` once per settled change of the config's files."""
+
+    task_name = "config-watch"
 
     def __init__(
         self, path: Path, on_change: Callable[[], object], *, interval: float = 1.0, settle: float = 1.0
@@ -74,17 +77,6 @@ class ConfigWatch:
         self._settle = settle
         self._signature = signature(path)
         self._digest = content_digest(path)
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="config-watch")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
 
     async def _run(self) -> None:
         while True:

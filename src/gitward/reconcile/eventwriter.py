@@ -26,7 +26,6 @@ object (``statuswriter``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -38,6 +37,7 @@ from typing import Any
 from gitward.cluster.client import KubeClient
 from gitward.core.errors import ClusterError
 from gitward.reconcile import metrics
+from gitward.reconcile.background import BackgroundLoop
 from gitward.reconcile.clustersource import ClusterSource, ObjectRef
 
 log = logging.getLogger("gitward.engine")
@@ -102,8 +102,10 @@ def event_body(
     }
 
 
-class EventWriter:
+class EventWriter(BackgroundLoop):
     """Writes the events of apps as Events on their Application objects: aggregated, rate-limited."""
+
+    task_name = "event-writer"
 
     def __init__(
         self,
@@ -125,21 +127,9 @@ class EventWriter:
         self._filled = time.monotonic()
         self._refs: dict[str, ObjectRef] = {}  # app -> its object, kept after it leaves the config
         self._last: dict[tuple[str, str, str], _Last] = {}  # (uid, reason, message) -> last Event
-        self._task: asyncio.Task[None] | None = None
         self.created = 0  # read by tests
         self.bumped = 0
         self.dropped = 0
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="event-writer")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     def recorded(self, app: str, *, type: str, reason: str, message: str) -> None:
         """The engine recorded an event of ``app``: queue it. Never raises, never waits."""

@@ -23,7 +23,6 @@ Deliberately not here: reading the objects (``clustersource``), what the status 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import time
@@ -37,6 +36,7 @@ from gitward.cluster.client import KubeClient
 from gitward.core.appstatus import AppStatus
 from gitward.core.conditions import ConditionType
 from gitward.core.errors import ClusterError
+from gitward.reconcile.background import BackgroundLoop
 from gitward.reconcile.clustersource import ClusterSource, ObjectRef
 from gitward.reconcile.runtime import AppRuntime
 
@@ -139,8 +139,10 @@ def _digest(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-class StatusWriter:
+class StatusWriter(BackgroundLoop):
     """Writes the pending statuses of Application objects, newest body per object, rate-limited."""
+
+    task_name = "status-writer"
 
     def __init__(
         self, client: KubeClient, source: ClusterSource, *, qps: float = 20.0, retry: float = 5.0
@@ -152,19 +154,7 @@ class StatusWriter:
         self._pending: dict[str, tuple[ObjectRef, dict[str, Any]]] = {}  # uid -> newest body
         self._written: dict[str, str] = {}  # uid -> digest of the body last written
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.writes = 0  # read by tests
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="status-writer")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     def saved(self, rt: AppRuntime) -> None:
         """The engine saved ``rt``'s status: queue its object's new status. Never raises, never waits."""
