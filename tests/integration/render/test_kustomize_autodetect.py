@@ -10,16 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from devtools.toolchain import tool_path
-
 from gitward.render import RenderParams, RenderTools, render
 from gitward.render.params import KustomizeParams
-
-
-@pytest.fixture(scope="module")
-def tools() -> RenderTools:
-    return RenderTools(kustomize=tool_path("kustomize"), helm=tool_path("helm"), timeout=60)
 
 
 def write(path: Path, text: str) -> None:

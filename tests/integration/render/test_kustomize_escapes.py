@@ -9,15 +9,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-from devtools.toolchain import tool_path
 
 from gitward.core.errors import RenderError
 from gitward.render import RenderParams, RenderTools, render
-
-
-@pytest.fixture(scope="module")
-def tools() -> RenderTools:
-    return RenderTools(kustomize=tool_path("kustomize"), helm=tool_path("helm"), timeout=60)
 
 
 def write(path: Path, text: str) -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devtools.toolchain import tool_path
 
 from gitward.core.errors import RenderError
 from gitward.render import RenderParams, RenderSettings, RenderTools, render
@@ -30,11 +29,6 @@ from gitward.render.runner import run_tool
 JAILED = RenderSettings()
 UNJAILED = RenderSettings(sandbox="off")
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\n"
-
-
-@pytest.fixture(scope="module")
-def tools() -> RenderTools:
-    return RenderTools(kustomize=tool_path("kustomize"), helm=tool_path("helm"), timeout=60)
 
 
 @dataclass
