@@ -48,7 +48,11 @@ async def server() -> AsyncIterator[Server]:
     tokens = TokenRegistry(None)
     app = create_app(engine, access=Access(admin_token=ADMIN_TOKEN, tokens=tokens))
     found = Server(engine, tokens)
-    config = uvicorn.Config(app, host="127.0.0.1", port=int(found.url.rsplit(":", 1)[1]), log_level="warning")
+    port = int(found.url.rsplit(":", 1)[1])
+    # Bounded like gitward run's own server: a stream the server still holds open must not stall teardown.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=5
+    )
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
     for _ in range(500):
