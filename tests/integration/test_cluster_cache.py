@@ -67,6 +67,22 @@ async def test_cache_follows_create_update_delete(connection: ClusterConnection,
     assert "new" not in names
 
 
+async def test_own_write_shows_at_once_and_a_dry_run_never(
+    connection: ClusterConnection, namespace: str
+) -> None:
+    client, cache = connection.client, connection.cache
+    await cache.ensure_watched("v1", "ConfigMap")
+    dry = ResourceKey("", "ConfigMap", namespace, "dry")
+    await client.apply(configmap(namespace, "dry", a="1"), field_manager=MANAGER, dry_run=True)
+    assert cache.get(dry) is None
+
+    answer = await client.apply(configmap(namespace, "made", a="1"), field_manager=MANAGER)
+    made = cache.get(ResourceKey("", "ConfigMap", namespace, "made"))
+    assert made is not None  # before or after its ADDED event: either way the status reads it
+    assert made["metadata"]["resourceVersion"] == answer["metadata"]["resourceVersion"]
+    assert "managedFields" not in made["metadata"]
+
+
 async def test_one_list_and_one_watch_per_kind(connection: ClusterConnection, namespace: str) -> None:
     # A kind nothing else in the suite creates: its list is one page however long the suite has run
     # (ConfigMaps are not: every namespace holds one, and a list of more than a page is two requests).

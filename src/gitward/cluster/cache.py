@@ -10,6 +10,12 @@ When the server answers 410 Gone (the resourceVersion is too old), the kind is l
 difference from the old copy is reported as synthetic changes, so no change is missed
 (docs/reliability.md, F5). Any other failure reconnects with exponential backoff.
 
+A write gitward itself made shows at once: the client writes inside ``writing()`` and hands the
+server's answer to it, which stores it for an object the watch has not reported yet, so a status
+computed right after a create does not read the object as missing while its ADDED event is on the
+way. It never overwrites what a watch said: an event for that object, or a list of its kind, after
+the write began wins, since it may be newer than the answer.
+
 Objects are stored without ``metadata.managedFields`` and the kubectl last-applied annotation: health
 and diff do not need them and they are often most of an object's size. Read the full object with
 ``KubeClient.get`` when a drift must be attributed to a field manager.
@@ -23,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -99,11 +106,15 @@ class _KindWatch:
         self.resource_version = ""
         self.relists = 0
         self.task: asyncio.Task[None] | None = None
+        self.listed_at = 0  # the cache's event number of the kind's last list
 
-    def replace(self, items: list[dict[str, Any]], version: str) -> dict[ResourceKey, dict[str, Any]]:
+    def replace(
+        self, items: list[dict[str, Any]], version: str, *, at: int
+    ) -> dict[ResourceKey, dict[str, Any]]:
         old = self.objects
         self.objects = {ResourceKey.of(obj): strip_object(obj) for obj in items}
         self.resource_version = version
+        self.listed_at = at
         return old
 
 
@@ -117,6 +128,9 @@ class ClusterCache:
         self._loading: dict[tuple[str, str], asyncio.Task[_KindWatch]] = {}
         self._subscribers: list[ChangeCallback] = []
         self._stopped = False
+        self._events = 0  # numbers every list and event, so a write knows what was heard after it began
+        self._deleted_at: dict[ResourceKey, int] = {}  # event number of each DELETED, while writes run
+        self._writes: Counter[int] = Counter()  # the event number each running write began at
 
     # -- starting ----------------------------------------------------------------------------
 
@@ -144,7 +158,7 @@ class ClusterCache:
     async def _start(self, api_version: str, kind: str) -> _KindWatch:
         watch = _KindWatch(api_version, kind)
         items, resource_version = await self._client.list(api_version, kind)
-        watch.replace(items, resource_version)
+        watch.replace(items, resource_version, at=self._next_event())
         if self._stopped:
             return watch
         self._watches[(api_version, kind)] = watch
@@ -200,6 +214,44 @@ class ClusterCache:
         """How many times the kind was listed again after 410 Gone."""
         watch = self._watches.get((api_version, kind))
         return watch.relists if watch else 0
+
+    # -- gitward's own writes ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Callable[[dict[str, Any]], None]]:
+        """Around one write of gitward's: yields the function that takes the server's answer."""
+        began = self._events
+        self._writes[began] += 1
+        try:
+            yield lambda answer: self._note_written(answer, began=began)
+        finally:
+            self._writes[began] -= 1
+            if not self._writes[began]:
+                del self._writes[began]
+            self._forget_deletions()
+
+    def _note_written(self, answer: dict[str, Any], *, began: int) -> None:
+        """Store the answer unless the watch spoke of the object since the write began. Subscribers
+        are not told: the watch's own event tells them, as for any change."""
+        watch = self._watches.get((str(answer.get("apiVersion", "")), str(answer.get("kind", ""))))
+        if watch is None or watch.listed_at > began or not (answer.get("metadata") or {}).get("name"):
+            return
+        key = ResourceKey.of(answer)
+        if key in watch.objects or self._deleted_at.get(key, 0) > began:
+            return
+        watch.objects[key] = strip_object(answer)
+
+    def _forget_deletions(self) -> None:
+        """Deletions matter only to writes that began before them; keep no more than that."""
+        if not self._writes:
+            self._deleted_at.clear()
+        elif len(self._deleted_at) > 4096:
+            oldest = min(self._writes)
+            self._deleted_at = {k: n for k, n in self._deleted_at.items() if n > oldest}
+
+    def _next_event(self) -> int:
+        self._events += 1
+        return self._events
 
     # -- subscribing -------------------------------------------------------------------------
 
@@ -258,7 +310,7 @@ class ClusterCache:
 
     async def _relist(self, watch: _KindWatch) -> None:
         items, resource_version = await self._client.list(watch.api_version, watch.kind)
-        old = watch.replace(items, resource_version)
+        old = watch.replace(items, resource_version, at=self._next_event())
         watch.relists += 1
         for event_type, key, obj in diff_snapshots(old, watch.objects):
             self._emit(event_type, key, obj)
@@ -274,8 +326,11 @@ class ClusterCache:
             return
         key = ResourceKey.of(obj)
         stored = strip_object(obj)
+        number = self._next_event()
         if event.type == "DELETED":
             watch.objects.pop(key, None)
+            if self._writes:
+                self._deleted_at[key] = number
         else:
             watch.objects[key] = stored
         if version:

@@ -8,7 +8,8 @@ requests; it counts them by verb so tests and benchmarks can assert "zero writes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,6 +36,13 @@ class WatchEvent:
 
     type: str
     object: dict[str, Any]
+
+
+class WriteObserver(Protocol):
+    """Told of each object write the client makes (not dry runs): ``writing()`` is entered before
+    the request and its function is given the server's answer (``cluster.cache`` shows it at once)."""
+
+    def writing(self) -> AbstractContextManager[Callable[[dict[str, Any]], None]]: ...
 
 
 class KubeClient(Protocol):

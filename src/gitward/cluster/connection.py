@@ -85,6 +85,7 @@ class ClusterConnection:
             await client.close()
             raise
         cache = ClusterCache(client, settings=settings.cache)
+        client.observe_writes(cache)  # a status right after a create sees the object (cluster.cache)
         probe.start()
         return cls(name=name or context or "default", client=client, cache=cache, reachability=probe)
 

@@ -19,13 +19,13 @@ loop's), and anything that builds manifests.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from gitward.cluster.client import ApiResource, WatchEvent
+from gitward.cluster.client import ApiResource, WatchEvent, WriteObserver
 from gitward.cluster.discovery import Discovery, gv_path
 from gitward.cluster.failures import RetryPolicy, secret_values
 from gitward.cluster.kubeconfig import load_endpoint
@@ -77,6 +77,21 @@ class LightkubeClient:
         self._default_namespace = default_namespace
         self._server_version: str | None = None
         self.discovery = Discovery(transport, max_age=discovery_max_age)
+        self._observer: WriteObserver | None = None
+
+    def observe_writes(self, observer: WriteObserver) -> None:
+        """Hand every answer to an object write (apply, create, replace) to ``observer``."""
+        self._observer = observer
+
+    async def _written(self, dry_run: bool, send: Callable[[], Awaitable[bytes]]) -> dict[str, Any]:
+        """Send a write and decode its answer, telling the observer when it is a real one."""
+        if dry_run or self._observer is None:
+            answer: dict[str, Any] = orjson.loads(await send())
+            return answer
+        with self._observer.writing() as note:
+            answer = orjson.loads(await send())
+            note(answer)
+            return answer
 
     @classmethod
     async def from_kubeconfig(
@@ -222,18 +237,21 @@ class LightkubeClient:
         if force:
             params["force"] = "true"
         verb = "dryrun" if dry_run else "apply"
-        _, body = await self._transport.request(
-            verb,
-            "PATCH",
-            path,
-            what=f"{'dry-run ' if dry_run else ''}apply {_describe(kind, namespace, name)}",
-            params=params,
-            content=json_body(obj),
-            headers={"Content-Type": _APPLY_TYPE},
-            secrets=secret_values(obj),
-        )
-        result: dict[str, Any] = orjson.loads(body)
-        return result
+
+        async def send() -> bytes:
+            _, body = await self._transport.request(
+                verb,
+                "PATCH",
+                path,
+                what=f"{'dry-run ' if dry_run else ''}apply {_describe(kind, namespace, name)}",
+                params=params,
+                content=json_body(obj),
+                headers={"Content-Type": _APPLY_TYPE},
+                secrets=secret_values(obj),
+            )
+            return body
+
+        return await self._written(dry_run, send)
 
     async def create(
         self,
@@ -278,18 +296,21 @@ class LightkubeClient:
         res = await self.resource_for(api_version, kind)
         path = await (self._path(res, namespace) if create else self._path(res, namespace, name))
         verb = "create" if create else "replace"
-        _, body = await self._transport.request(
-            "dryrun" if dry_run else ("create" if create else "update"),
-            "POST" if create else "PUT",
-            path,
-            what=f"{'dry-run ' if dry_run else ''}{verb} {_describe(kind, namespace, name)}",
-            params=_write_params(field_manager, dry_run=dry_run, field_validation=field_validation),
-            content=json_body(obj),
-            headers={"Content-Type": "application/json"},
-            secrets=secret_values(obj),
-        )
-        result: dict[str, Any] = orjson.loads(body)
-        return result
+
+        async def send() -> bytes:
+            _, body = await self._transport.request(
+                "dryrun" if dry_run else ("create" if create else "update"),
+                "POST" if create else "PUT",
+                path,
+                what=f"{'dry-run ' if dry_run else ''}{verb} {_describe(kind, namespace, name)}",
+                params=_write_params(field_manager, dry_run=dry_run, field_validation=field_validation),
+                content=json_body(obj),
+                headers={"Content-Type": "application/json"},
+                secrets=secret_values(obj),
+            )
+            return body
+
+        return await self._written(dry_run, send)
 
     async def patch(
         self,

@@ -167,6 +167,73 @@ async def test_410_relists_and_reports_what_was_missed(setup: Any) -> None:
     assert got == [("ADDED", "b"), ("DELETED", "gone"), ("MODIFIED", "a")]
 
 
+async def test_a_write_shows_before_its_watch_event_and_tells_no_subscriber(setup: Any) -> None:
+    fake, cache, events = setup
+    await cache.ensure_watched("v1", "ConfigMap")
+    with cache.writing() as note:
+        note(_cm("b", "11", y="1"))
+    written = cache.get(KEY_B)
+    assert written is not None
+    assert written["data"] == {"y": "1"}
+    assert "managedFields" not in written["metadata"]
+    assert events == []  # the watch's own ADDED tells subscribers
+    await fake.push(WatchEvent("ADDED", _cm("b", "11", y="1")), stream=0)
+    await until(lambda: len(events) == 1)
+    assert [(t, k) for t, k, _ in events] == [("ADDED", KEY_B)]
+
+
+async def test_a_write_never_overwrites_what_the_watch_said(setup: Any) -> None:
+    fake, cache, events = setup
+    await cache.ensure_watched("v1", "ConfigMap")
+    with cache.writing() as note:
+        # a controller changed the object after our write: its event came before our answer
+        await fake.push(WatchEvent("MODIFIED", _cm("a", "21", x="controller")), stream=0)
+        await until(lambda: len(events) == 1)
+        note(_cm("a", "20", x="ours"))
+    assert cache.get(KEY_A)["data"] == {"x": "controller"}  # type: ignore[index]
+
+
+async def test_a_deletion_heard_during_the_write_wins_over_its_answer(setup: Any) -> None:
+    fake, cache, events = setup
+    await cache.ensure_watched("v1", "ConfigMap")
+    with cache.writing() as note:
+        await fake.push(WatchEvent("ADDED", _cm("b", "11")), stream=0)
+        await fake.push(WatchEvent("DELETED", _cm("b", "12")), stream=0)
+        await until(lambda: len(events) == 2)
+        note(_cm("b", "11"))
+    assert cache.get(KEY_B) is None
+
+
+async def test_a_deletion_before_the_write_began_does_not_hide_it(setup: Any) -> None:
+    fake, cache, _events = setup
+    await cache.ensure_watched("v1", "ConfigMap")
+    with cache.writing():  # a write in flight keeps deletions in mind
+        await fake.push(WatchEvent("DELETED", _cm("a", "11")), stream=0)
+        await until(lambda: cache.get(KEY_A) is None)
+        with cache.writing() as note:  # re-created after the deletion
+            note(_cm("a", "12", x="again"))
+    assert cache.get(KEY_A)["data"] == {"x": "again"}  # type: ignore[index]
+
+
+async def test_a_relist_during_the_write_wins_over_its_answer(setup: Any) -> None:
+    fake, cache, _events = setup
+    await cache.ensure_watched("v1", "ConfigMap")
+    with cache.writing() as note:
+        fake.rv = "40"
+        await fake.push(ClusterError("too old resource version", status=410), stream=0)
+        await until(lambda: cache.relist_count("v1", "ConfigMap") == 1)
+        note(_cm("b", "39"))
+    assert cache.get(KEY_B) is None  # the list did not have it: gone again, or never there
+
+
+async def test_a_write_of_a_kind_not_watched_is_not_kept(setup: Any) -> None:
+    _fake, cache, _events = setup
+    with cache.writing() as note:
+        note(_cm("b", "11"))
+    await cache.ensure_watched("v1", "ConfigMap")
+    assert cache.get(KEY_B) is None
+
+
 async def test_broken_watch_reconnects_from_the_last_version_seen(setup: Any) -> None:
     fake, cache, _ = setup
     await cache.ensure_watched("v1", "ConfigMap")
