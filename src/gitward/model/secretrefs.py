@@ -18,6 +18,8 @@ object the loader refuses (its last good state is kept). Pure.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 
 from gitward.model.cluster import Cluster
 from gitward.model.errors import ObjectError
@@ -25,86 +27,90 @@ from gitward.model.loader import LoadedConfig
 from gitward.model.repository import Repository
 
 
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Named)
+
+
+_CLUSTER_MODE = "gitward run --from-cluster"
+
+
+def _repository_files(repo: Repository) -> str:
+    fields = repo.spec.file_fields()
+    if not fields:
+        return ""
+    return (
+        f"{', '.join(fields)} name files, which gitward cannot read when its config comes from the "
+        "cluster: put the credentials in a Secret in the Repository's namespace and name it with "
+        "spec.secretRef"
+    )
+
+
+def _cluster_file(cluster: Cluster) -> str:
+    if cluster.spec.kubeconfig is None:
+        return ""
+    return (
+        "kubeconfig names a file, which gitward cannot read when its config comes from the cluster: "
+        "put the kubeconfig under the key 'kubeconfig' of a Secret in the Cluster's namespace and name "
+        "it with spec.secretRef"
+    )
+
+
+def _repository_secret(repo: Repository) -> str:
+    if repo.spec.secret_ref is None:
+        return ""
+    return (
+        f"spec.secretRef needs the config to come from the cluster ({_CLUSTER_MODE}); in a config file "
+        "name the credentials' files (passwordFile, bearerTokenFile, sshPrivateKeyFile, "
+        "knownHostsFile), a mounted Secret for instance"
+    )
+
+
+def _cluster_secret(cluster: Cluster) -> str:
+    if cluster.spec.secret_ref is None:
+        return ""
+    return (
+        f"spec.secretRef needs the config to come from the cluster ({_CLUSTER_MODE}); in a config file "
+        "name the kubeconfig file with spec.kubeconfig"
+    )
+
+
 def in_cluster(config: LoadedConfig) -> LoadedConfig:
     """The config read from custom resources: Repositories and Clusters naming files refused."""
-    errors: list[ObjectError] = []
-    repositories: list[Repository] = []
-    for repo in config.repositories:
-        fields = repo.spec.file_fields()
-        if fields:
-            errors.append(
-                ObjectError(
-                    "Repository",
-                    repo.name,
-                    f"{', '.join(fields)} name files, which gitward cannot read when its config comes "
-                    "from the cluster: put the credentials in a Secret in the Repository's namespace "
-                    "and name it with spec.secretRef",
-                    -1,
-                )
-            )
-        else:
-            repositories.append(repo)
-    clusters: list[Cluster] = []
-    for cluster in config.clusters:
-        if cluster.spec.kubeconfig is not None:
-            errors.append(
-                ObjectError(
-                    "Cluster",
-                    cluster.name,
-                    "kubeconfig names a file, which gitward cannot read when its config comes from the "
-                    "cluster: put the kubeconfig under the key 'kubeconfig' of a Secret in the Cluster's "
-                    "namespace and name it with spec.secretRef",
-                    -1,
-                )
-            )
-        else:
-            clusters.append(cluster)
-    return _refused(config, errors, repositories, clusters)
+    return _refusing(config, repository=_repository_files, cluster=_cluster_file)
 
 
 def in_files(config: LoadedConfig) -> LoadedConfig:
     """The file config: Repositories and Clusters naming a Secret refused."""
-    errors: list[ObjectError] = []
-    repositories: list[Repository] = []
-    for repo in config.repositories:
-        if repo.spec.secret_ref is not None:
-            errors.append(
-                ObjectError(
-                    "Repository",
-                    repo.name,
-                    "spec.secretRef needs the config to come from the cluster (gitward run "
-                    "--from-cluster); in a config file name the credentials' files (passwordFile, "
-                    "bearerTokenFile, sshPrivateKeyFile, knownHostsFile), a mounted Secret for instance",
-                    -1,
-                )
-            )
-        else:
-            repositories.append(repo)
-    clusters: list[Cluster] = []
-    for cluster in config.clusters:
-        if cluster.spec.secret_ref is not None:
-            errors.append(
-                ObjectError(
-                    "Cluster",
-                    cluster.name,
-                    "spec.secretRef needs the config to come from the cluster (gitward run "
-                    "--from-cluster); in a config file name the kubeconfig file with spec.kubeconfig",
-                    -1,
-                )
-            )
-        else:
-            clusters.append(cluster)
-    return _refused(config, errors, repositories, clusters)
+    return _refusing(config, repository=_repository_secret, cluster=_cluster_secret)
 
 
-def _refused(
-    config: LoadedConfig, errors: list[ObjectError], repositories: list[Repository], clusters: list[Cluster]
+def _refusing(
+    config: LoadedConfig,
+    *,
+    repository: Callable[[Repository], str],
+    cluster: Callable[[Cluster], str],
 ) -> LoadedConfig:
+    """``config`` without the objects a rule refuses (each rule says why, "" to accept)."""
+    errors: list[ObjectError] = []
+
+    def kept(kind: str, objects: Iterable[T], why: Callable[[T], str]) -> tuple[T, ...]:
+        out: list[T] = []
+        for obj in objects:
+            reason = why(obj)
+            if reason:
+                errors.append(ObjectError(kind, obj.name, reason, -1))
+            else:
+                out.append(obj)
+        return tuple(out)
+
+    repositories = kept("Repository", config.repositories, repository)
+    clusters = kept("Cluster", config.clusters, cluster)
     if not errors:
         return config
     return dataclasses.replace(
-        config,
-        repositories=tuple(repositories),
-        clusters=tuple(clusters),
-        errors=config.errors + tuple(errors),
+        config, repositories=repositories, clusters=clusters, errors=config.errors + tuple(errors)
     )
