@@ -2,8 +2,8 @@
 
 Commands: ``run`` (the standalone server), ``app ...`` (talk to a server over its API), ``project
 ...`` (a project's sync windows), ``token ...`` (API tokens), ``login``/``logout`` (OIDC single
-sign-on), ``render`` (offline rendering of a local directory), ``crds``/``install`` (running in a
-cluster) and ``version``. Each group lives in
+sign-on), ``render`` (offline rendering of a local directory), ``crds``/``install``/``bootstrap``
+(running in a cluster) and ``version``. Each group lives in
 its own module; this one only assembles them.
 
 Deliberately not here: any command logic.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import typer
 
 import gitward
-from gitward.cli import app_control, apps, install, live, login, projects, render, run, tokens
+from gitward.cli import app_control, apps, bootstrap, install, live, login, projects, render, run, tokens
 
 app = typer.Typer(
     name="gitward",
@@ -33,6 +33,7 @@ app.command("run")(run.run)
 app.command("render")(render.render)
 app.command("crds")(install.crds)
 app.command("install")(install.install)
+app.command("bootstrap")(bootstrap.bootstrap)
 
 
 @app.command("version")
