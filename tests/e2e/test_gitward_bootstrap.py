@@ -180,6 +180,21 @@ def _environment(root: Path) -> dict[str, str]:
     return env
 
 
+_CRD = "CustomResourceDefinition"
+_DROPPED_CRD = "notifications.gitward.dev"
+
+
+def _drop_from_install(booted: Booted, dropped: set[tuple[str, str]]) -> None:
+    """Commit install.yaml without the named objects, keeping its header (it stays bootstrap's)."""
+    repo = booted.git.repos["fleet"]
+    git("pull", "-q", str(booted.bare), "main", cwd=repo.work)
+    name = f"{CLUSTER_PATH}/gitward/install.yaml"
+    text = (repo.work / name).read_text()
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    kept = [d for d in yaml.safe_load_all(text) if d and (d["kind"], d["metadata"]["name"]) not in dropped]
+    repo.commit({name: header + yaml.safe_dump_all(kept, explicit_start=True)}, message="drop two objects")
+
+
 def test_the_committed_manifests_make_gitward_manage_itself(booted: Booted) -> None:
     kube, ns = booted.kube, booted.namespace
     root = booted.root / "run"
@@ -199,6 +214,24 @@ def test_the_committed_manifests_make_gitward_manage_itself(booted: Booted) -> N
         summary = process.app(ns)
         assert summary["sync"]["status"] == "Synced", summary
         assert kube.get_json("deployment", "gitward", "-n", ns)["metadata"]["name"] == "gitward"
+
+        # A commit that drops the PodDisruptionBudget and a CRD: the PDB is pruned (prune is on), the
+        # CRD stays (Prune=false): deleting it would delete every object of its kind.
+        _drop_from_install(booted, {("PodDisruptionBudget", "gitward"), (_CRD, _DROPPED_CRD)})
+        process.ok("app", "refresh", ns)
+        process.until(lambda: not kube.kubectl("get", "pdb", "-n", ns, "-o", "name").strip())
+        head = _head(booted.bare)
+
+        def at_head() -> dict[str, Any] | None:
+            status = kube.get_json("applications.gitward.dev", ns, "-n", ns).get("status") or {}
+            return status if (status.get("sync") or {}).get("revision") == head else None
+
+        status = process.until(at_head)
+        assert kube.get_json("crd", _DROPPED_CRD)["metadata"]["name"] == _DROPPED_CRD
+        # Kept, and shown: the app is OutOfSync until a person deletes the CRD or puts it back.
+        (row,) = [r for r in status["resources"] if r["name"] == _DROPPED_CRD]
+        assert row["sync"] == "OutOfSync"
+        assert status["sync"]["status"] == "OutOfSync"
         assert PASSWORD not in process.log_text()
     finally:
         process.kill()
