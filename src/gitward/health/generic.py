@@ -1,10 +1,12 @@
 """Health of any other kind (custom resources above all), from the conventions most controllers
-follow: ``status.observedGeneration`` and a ``Ready`` condition, plus kstatus' ``Stalled`` and
-``Reconciling``.
+follow, as kstatus reads them: ``status.observedGeneration`` against ``metadata.generation``, the
+``Stalled`` and ``Reconciling`` conditions, then ``Ready``, then ``Available``.
 
 Ready False is Degraded unless its reason says the work is under way (``Progressing``,
-``Reconciling``, ``Pending``...), which many operators report while they converge. An object with no
-status at all is Healthy: most custom resources have nothing to wait for.
+``Reconciling``, ``Pending``...), which many operators report while they converge. Available False
+is Progressing (not available yet). An object with no status, or with a status but none of these
+conditions, is Healthy once it exists: most custom resources have nothing to wait for, and one whose
+controller never writes a condition must not stay Unknown or Progressing forever.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ def generic_health(obj: Mapping[str, Any]) -> Health:
     reconciling = conds.get("Reconciling")
     if reconciling is not None and is_true(reconciling):
         return progressing(describe(reconciling, "reconciling"))
+    available = conds.get("Available")
+    if available is not None and not is_true(available):
+        return progressing(describe(available, "not available yet"))
     return healthy()
 
 

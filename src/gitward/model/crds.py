@@ -134,6 +134,16 @@ KINDS: Final[Mapping[str, KindInfo]] = {
         ),
         KindInfo("OIDCProvider", "oidcproviders", ("gwoidc",)),
         KindInfo("Notification", "notifications", ("gwnotif",)),
+        KindInfo(
+            "HealthCheck",
+            "healthchecks",
+            ("gwhealth",),
+            (
+                {"name": "Group", "type": "string", "jsonPath": ".spec.group"},
+                {"name": "Kind", "type": "string", "jsonPath": ".spec.kind"},
+                _AGE,
+            ),
+        ),
     )
 }
 

@@ -44,13 +44,23 @@ from gitward.model.foreign import (
     foreign_object_message,
     group_of,
 )
+from gitward.model.healthcheck import HealthCheck
 from gitward.model.notification import Notification
 from gitward.model.project import DEFAULT_PROJECT, Project
 from gitward.model.receiver import Receiver
 from gitward.model.repository import Repository
 
 GitwardObject = (
-    Application | Project | Cluster | Repository | Receiver | Role | RoleBinding | OIDCProvider | Notification
+    Application
+    | Project
+    | Cluster
+    | Repository
+    | Receiver
+    | Role
+    | RoleBinding
+    | OIDCProvider
+    | Notification
+    | HealthCheck
 )
 _GITWARD_KINDS: dict[str, type[GitwardObject]] = {
     "Application": Application,
@@ -62,6 +72,7 @@ _GITWARD_KINDS: dict[str, type[GitwardObject]] = {
     "RoleBinding": RoleBinding,
     "OIDCProvider": OIDCProvider,
     "Notification": Notification,
+    "HealthCheck": HealthCheck,
 }
 
 
@@ -80,6 +91,7 @@ class LoadedConfig:
     role_bindings: tuple[RoleBinding, ...] = ()
     oidc_providers: tuple[OIDCProvider, ...] = ()
     notifications: tuple[Notification, ...] = ()  # model/notification.py, sent by notify/
+    health_checks: tuple[HealthCheck, ...] = ()  # model/healthcheck.py, evaluated by health/
 
     def application(self, name: str) -> Application | None:
         return next((app for app in self.applications if app.name == name), None)
@@ -291,4 +303,5 @@ def _without_duplicates(loaded: list[tuple[int, GitwardObject]], errors: list[Ob
         role_bindings=tuple(o for o in by_name if isinstance(o, RoleBinding)),
         oidc_providers=tuple(o for o in by_name if isinstance(o, OIDCProvider)),
         notifications=tuple(o for o in by_name if isinstance(o, Notification)),
+        health_checks=tuple(o for o in by_name if isinstance(o, HealthCheck)),
     )

@@ -54,6 +54,7 @@ GITWARD_KINDS = (
     "RoleBinding",
     "OIDCProvider",
     "Notification",
+    "HealthCheck",
 )
 #: Argo CD and Flux kinds read as-is when their CRDs exist (``model/argocd.py``, ``model/flux.py``).
 FOREIGN_KINDS = (
