@@ -297,6 +297,22 @@ def build_router(service: EngineService, access: Access) -> APIRouter:
         access.authorize(caller, "get", Resource("projects", checked, checked))
         return service.project_windows(checked)
 
+    @router.get(
+        "/apps/{name}/health/explain",
+        summary="Which rule decided the health of one of the app's objects, and why",
+    )
+    async def explain_health(
+        name: AppName,
+        kind: Annotated[str, Query(description="Kind, or Kind.group", max_length=316)],
+        object_name: Annotated[
+            str, Query(alias="objectName", description="The object's name", max_length=253)
+        ],
+        namespace: Annotated[str | None, Query(description="The object's namespace", max_length=63)] = None,
+        caller: Principal = caller_of,
+    ) -> dict[str, Any]:
+        check.app(caller, "get", _checked(name))
+        return service.explain_health(name, kind=kind, name=object_name, namespace=namespace)
+
     @router.get("/config", tags=["config"], summary="The config's last load: when, and what it refused")
     async def config_status(caller: Principal = caller_of) -> dict[str, Any]:
         access.authorize(caller, "get", Resource("projects"))

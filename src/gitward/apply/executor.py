@@ -39,6 +39,7 @@ from gitward.apply.staged import apply_objects
 from gitward.apply.waits import (
     HOOK_SETTLED,
     OBJECT_SETTLED,
+    Assess,
     LiveView,
     Outcome,
     WaitControl,
@@ -50,6 +51,7 @@ from gitward.core.changes import Action, Change, ChangeSet
 from gitward.core.keys import InventoryEntry, ResourceKey, version_of
 from gitward.core.status import OperationPhase
 from gitward.core.steps import Step as FailedStep
+from gitward.health import health_of
 from gitward.plan import (
     HookPhase,
     PlannedObject,
@@ -80,6 +82,7 @@ class ExecutionSettings:
     propagation: str = "Foreground"  # PrunePropagationPolicy
     wait_at_end: bool = False  # the last step waits for health too (Flux ``wait: true``)
     health_checks: tuple[tuple[str, ResourceKey], ...] = ()  # (apiVersion, key) healthy at the end
+    assess: Assess = health_of  # how an object's health is found (the engine's ``HealthRules``)
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class Executor:
             deadline=view.monotonic() + settings.timeout,
             stop=recorder.terminate_requested,
             report=recorder.waiting,
+            assess=settings.assess,
         )
         self._use_control(self.control)
 

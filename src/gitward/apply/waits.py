@@ -30,6 +30,9 @@ from gitward.core.keys import ResourceKey
 from gitward.core.status import Health, HealthStatus
 from gitward.health import health_of
 
+#: How an object's health is found (``health.HealthRules.assess``, or the built-in rules alone).
+Assess = Callable[[Mapping[str, Any] | None], Health]
+
 #: How often a kind that is not watched is read again.
 UNWATCHED_POLL = 1.0
 #: How often a wait looks at the terminate flag when nothing it watches changes.
@@ -124,6 +127,7 @@ class WaitControl:
     deadline: float  # on the view's monotonic clock
     stop: Callable[[], bool] = lambda: False
     report: Callable[[str], None] = lambda message: None
+    assess: Assess = health_of  # the engine's HealthRules: the user's checks and plugins come first
 
     def remaining(self) -> float:
         return max(self.deadline - self.view.monotonic(), 0.0)
@@ -131,7 +135,11 @@ class WaitControl:
     def with_budget(self, seconds: float) -> WaitControl:
         """The same control with a fresh deadline (SyncFail hooks run after a timed-out wave)."""
         return WaitControl(
-            view=self.view, deadline=self.view.monotonic() + seconds, stop=self.stop, report=self.report
+            view=self.view,
+            deadline=self.view.monotonic() + seconds,
+            stop=self.stop,
+            report=self.report,
+            assess=self.assess,
         )
 
 
@@ -147,7 +155,7 @@ async def wait_settled(
         await control.view.ensure_watched(api_version, kind)
     reported = ""
     while True:
-        health = {key: health_of(await control.view.read(api, key)) for api, key in objects}
+        health = {key: control.assess(await control.view.read(api, key)) for api, key in objects}
         waited = Waited(Outcome.DONE, health)
         if waited.failures():
             return Waited(Outcome.FAILED, health)

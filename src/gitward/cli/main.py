@@ -1,10 +1,10 @@
 """``gitward``: the command line entry point (console script ``gitward = gitward.cli.main:app``).
 
 Commands: ``run`` (the standalone server), ``app ...`` (talk to a server over its API), ``project
-...`` (a project's sync windows), ``token ...`` (API tokens), ``login``/``logout`` (OIDC single
-sign-on), ``render`` (offline rendering of a local directory), ``crds``/``install``/``bootstrap``
-(running in a cluster) and ``version``. Each group lives in
-its own module; this one only assembles them.
+...`` (a project's sync windows), ``health explain`` (which rule decided an object's health),
+``token ...`` (API tokens), ``login``/``logout`` (OIDC single sign-on), ``render`` (offline
+rendering of a local directory), ``crds``/``install``/``bootstrap`` (running in a cluster) and
+``version``. Each group lives in its own module; this one only assembles them.
 
 Deliberately not here: any command logic.
 """
@@ -14,7 +14,19 @@ from __future__ import annotations
 import typer
 
 import gitward
-from gitward.cli import app_control, apps, bootstrap, install, live, login, projects, render, run, tokens
+from gitward.cli import (
+    app_control,
+    apps,
+    bootstrap,
+    health,
+    install,
+    live,
+    login,
+    projects,
+    render,
+    run,
+    tokens,
+)
 
 app = typer.Typer(
     name="gitward",
@@ -27,6 +39,7 @@ live.register(apps.app)  # app watch
 app.add_typer(apps.app, name="app")
 app.add_typer(projects.app, name="project")
 app.add_typer(tokens.app, name="token")
+app.add_typer(health.app, name="health")
 app.command("login")(login.login)
 app.command("logout")(login.logout)
 app.command("run")(run.run)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from gitward.cluster.connection import ClusterConnection
 from gitward.core.clock import Clock
 from gitward.core.keys import InventoryEntry, ResourceKey
+from gitward.health import HealthRules
 from gitward.model import Project
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.runtime import AppRuntime
@@ -21,6 +22,7 @@ class PipelineContext(Protocol):
     store: Store
     fetcher: SourceFetcher
     clock: Clock
+    health: HealthRules  # the order of docs/architecture.md, "Health": what decides each object's health
 
     async def connection(self, cluster: str) -> ClusterConnection: ...
 

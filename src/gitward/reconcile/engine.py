@@ -16,6 +16,7 @@ The engine answers the API's two protocols by handing each call to the part that
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from gitward.cluster.connection import ClusterConnections
 from gitward.core.backoff import Backoff
 from gitward.core.clock import Clock, SystemClock
 from gitward.core.errors import GitwardError
+from gitward.health import ENTRY_POINT_GROUP, load_plugins
 from gitward.model import Application, LoadedConfig, ObjectError, Receiver
 from gitward.notify import Notifier
 from gitward.reconcile import metrics, operation
@@ -38,6 +40,7 @@ from gitward.reconcile.cycles import check_cycles
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.eventwriter import EventWriter
 from gitward.reconcile.gates import Gates
+from gitward.reconcile.healthexplain import explain_health
 from gitward.reconcile.livefeed import StatusFeed
 from gitward.reconcile.queue import Priority, WorkQueue
 from gitward.reconcile.readings import Readings
@@ -92,6 +95,8 @@ class Engine:
         )
         self.connections = ClusterConnections(settings=settings.connection)
         self.registry = Registry(self.store, config_path=settings.config_path)
+        # Health plugins: the installed packages' ``gitward.health`` entry points, read once at start.
+        self.registry.health.plugins = load_plugins(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
         self.views = Views(self.registry, self.connections, self.fetcher)
         self.scheduler = Scheduler(
             settings=settings,
@@ -439,6 +444,11 @@ class Engine:
 
     def webhook_receiver(self, name: str) -> Receiver | None:
         return self.actions.webhook_receiver(name)
+
+    def explain_health(
+        self, app: str, *, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any]:
+        return explain_health(self.registry, self.connections, app, kind=kind, name=name, namespace=namespace)
 
     # -- EngineViews: the read side --------------------------------------------------------------------
 

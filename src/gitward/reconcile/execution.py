@@ -104,6 +104,7 @@ def _settings(ctx: PipelineContext, rt: AppRuntime) -> ExecutionSettings:
         propagation=policy.prune_propagation_policy.capitalize(),
         wait_at_end=policy.wait,
         health_checks=tuple((c.api_version, c.key) for c in policy.health_checks),
+        assess=ctx.health.assess,
     )
 
 

@@ -183,7 +183,11 @@ def record_success(
             entry.key, "requires pruning" + (" (IgnoreExtraneous)" if entry.key in ignored else "")
         )
     rows, health = resource_rows(
-        rt.inventory, live=prepared.connection.cache.get, out_of_sync=out, messages=messages
+        rt.inventory,
+        live=prepared.connection.cache.get,
+        out_of_sync=out,
+        messages=messages,
+        assess=ctx.health.assess,
     )
     synced = not out
     status.sync = SyncState(SyncStatus.SYNCED if synced else SyncStatus.OUT_OF_SYNC, prepared.desired.commit)
@@ -325,6 +329,7 @@ def resource_rows(
     live: Callable[[ResourceKey], Mapping[str, Any] | None],
     out_of_sync: set[ResourceKey],
     messages: Mapping[ResourceKey, str],
+    assess: Callable[[Mapping[str, Any] | None], Health] = health_of,
 ) -> tuple[list[dict[str, Any]], Health]:
     """One row per owned object with its own sync and health, and the app's health (the worst)."""
     rows: list[dict[str, Any]] = []
@@ -332,7 +337,7 @@ def resource_rows(
     for entry in entries:
         key = entry.key
         obj = live(key)
-        health = health_of(obj)
+        health = assess(obj)
         healths.append(health)
         rows.append(
             {

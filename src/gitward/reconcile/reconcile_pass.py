@@ -70,6 +70,7 @@ class ReconcilePass:
         self.store = store
         self.fetcher = fetcher
         self._registry = registry
+        self.health = registry.health
         self._clusters = clusters
         self._records = records
         self._views = views

@@ -28,6 +28,7 @@ from typing import Any
 from gitward.apply import VerdictCache
 from gitward.core.appstatus import AppStatus
 from gitward.core.errors import ValidationError
+from gitward.health import HealthRules
 from gitward.model import IN_CLUSTER, Application, Cluster, LoadedConfig, Project, Receiver, load_object
 from gitward.model.loader import lists_as_application
 from gitward.reconcile.claims import Claims
@@ -69,6 +70,7 @@ class Registry:
         self.projects: dict[str, Project] = {}
         self.clusters: dict[str, Cluster] = {}
         self.receivers: dict[str, Receiver] = {}
+        self.health = HealthRules()  # the config's HealthChecks over the plugins (engine) and built-ins
         self.claims = Claims(lambda name: name in self.runtimes)
         self.has_dependencies = False  # any dependsOn at all: wake-ups cost nothing without
         self._parents: set[str] = set()  # apps that have rendered child apps (app-of-apps)
@@ -115,6 +117,7 @@ class Registry:
         self.clusters = {c.name: c for c in config.clusters}
         self.projects = {p.name: p for p in config.projects}
         self.receivers = {r.name: r for r in config.receivers}
+        self.health.configure(config.health_checks)
         for error in config.errors:
             name = error.name or f"document {error.document}"
             if lists_as_application(error) or error.kind == "Project":

@@ -124,6 +124,14 @@ class EngineService(Protocol):
         """The configured webhook Receiver ``name`` (``secretFile`` an absolute path), if any."""
         ...
 
+    def explain_health(
+        self, app: str, *, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any]:
+        """Which rule decided the health of one of the app's objects (``reconcile/healthexplain.py``):
+        ``{app, group, kind, namespace, name, health: {status, message}, decidedBy: {source, name,
+        rule, expression}, passed: [...]}``; AppNotFound for an unknown app or object."""
+        ...
+
 
 @runtime_checkable
 class EngineViews(Protocol):

@@ -14,11 +14,12 @@ never data, so no Secret value can reach it) and any write.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from gitward.core.errors import GitwardError
 from gitward.core.keys import ResourceKey
+from gitward.core.status import Health
 from gitward.health import health_of
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,14 @@ def _uid(obj: Mapping[str, Any] | None) -> str:
     return str(((obj or {}).get("metadata") or {}).get("uid") or "")
 
 
-def node_of(obj: Mapping[str, Any] | None, *, kind: str, namespace: str, name: str) -> dict[str, Any]:
-    health = health_of(obj)
+#: How a node's health is found: ``HealthRules.assess`` of the engine, or the built-in rules alone.
+Assess = Callable[[Mapping[str, Any] | None], Health]
+
+
+def node_of(
+    obj: Mapping[str, Any] | None, *, kind: str, namespace: str, name: str, assess: Assess = health_of
+) -> dict[str, Any]:
+    health = assess(obj)
     return {
         "kind": kind,
         "namespace": namespace,
@@ -78,7 +85,11 @@ def owned_index(cache: TreeCache, namespaces: Iterable[str]) -> dict[str, list[d
 
 
 def _attach(
-    node: dict[str, Any], obj: Mapping[str, Any] | None, index: Mapping[str, Any], depth: int
+    node: dict[str, Any],
+    obj: Mapping[str, Any] | None,
+    index: Mapping[str, Any],
+    depth: int,
+    assess: Assess = health_of,
 ) -> None:
     if depth >= MAX_DEPTH or node["kind"] not in OWNERS:
         return
@@ -91,13 +102,16 @@ def _attach(
             kind=str(child.get("kind")),
             namespace=str(meta.get("namespace") or ""),
             name=str(meta.get("name")),
+            assess=assess,
         )
-        _attach(sub, child, index, depth + 1)
+        _attach(sub, child, index, depth + 1, assess)
         node["children"].append(sub)
     node["more"] = max(0, len(ordered) - MAX_CHILDREN)
 
 
-async def build_tree(cache: TreeCache | None, resources: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+async def build_tree(
+    cache: TreeCache | None, resources: Iterable[Mapping[str, Any]], *, assess: Assess = health_of
+) -> list[dict[str, Any]]:
     """One node per app object (``resources``: the status rows), with what each one owns.
 
     Without a cache (the cluster was never reached) the nodes carry the status's own health."""
@@ -125,9 +139,13 @@ async def build_tree(cache: TreeCache | None, resources: Iterable[Mapping[str, A
     nodes = []
     for row, key in zip(rows, keys, strict=True):
         obj = cache.get(key)
-        node = node_of(obj, kind=key.kind, namespace=key.namespace, name=key.name) if obj else _row_node(row)
+        node = (
+            node_of(obj, kind=key.kind, namespace=key.namespace, name=key.name, assess=assess)
+            if obj
+            else _row_node(row)
+        )
         node["sync"] = str(row.get("sync") or "")
-        _attach(node, obj, index, 0)
+        _attach(node, obj, index, 0, assess)
         nodes.append(node)
     return nodes
 

@@ -96,7 +96,9 @@ class Views:
     async def app_tree(self, name: str) -> list[dict[str, Any]]:
         rt = self._runtime_of(name)
         conn = self._connections.get(rt.app.spec.destination.cluster)
-        return await build_tree(conn.cache if conn else None, rt.status.resources or [])
+        return await build_tree(
+            conn.cache if conn else None, rt.status.resources or [], assess=self._registry.health.assess
+        )
 
     def commit_of(self, name: str) -> dict[str, Any] | None:
         rt = self._runtime_of(name)
