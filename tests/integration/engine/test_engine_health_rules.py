@@ -1,0 +1,208 @@
+"""Health you can extend, on the real cluster: a HealthCheck's CEL rules, a plugin found through its
+entry point, a raising plugin, and the generic fallback for a custom resource with no status."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from devtools.gitservers import FileGitServer
+from tests.integration.engine.harness import Harness, application, configmap
+
+pytestmark = pytest.mark.integration
+
+PLUGIN_SOURCE = Path(__file__).parent / "health_plugin" / "acme_widget_health.py"
+PLUGIN_GROUP = "plugins.health.example.com"
+
+
+def crd(group: str, kind: str) -> dict[str, Any]:
+    """A namespaced CRD with a status subresource (so a status patch leaves the generation alone)."""
+    plural = kind.lower() + "s"
+    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": schema},
+                    "subresources": {"status": {}},
+                }
+            ],
+        },
+    }
+
+
+def install_crds(kube_cluster: Any, *crds: dict[str, Any]) -> None:
+    kube_cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(crds))
+    for manifest in crds:
+        name = manifest["metadata"]["name"]
+        kube_cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{name}")
+
+
+def custom(group: str, kind: str, name: str, **spec: Any) -> str:
+    return yaml.safe_dump(
+        {"apiVersion": f"{group}/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
+    )
+
+
+def patch_status(kube_cluster: Any, kind: str, group: str, name: str, namespace: str, status: Any) -> None:
+    kube_cluster.kubectl(
+        "patch",
+        f"{kind.lower()}s.{group}",
+        name,
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": status}),
+    )
+
+
+def row(harness: Harness, app: str, kind: str, name: str) -> dict[str, Any]:
+    rows = [r for r in harness.app(app).get("resources") or [] if r["kind"] == kind and r["name"] == name]
+    return rows[0] if rows else {}
+
+
+@pytest.fixture
+def health_plugin(tmp_path: Path) -> Iterator[Path]:
+    """The plugin package installed on ``sys.path`` the way an installer lays it out: its module and a
+    ``.dist-info`` declaring the ``gitward.health`` entry point, found by importlib.metadata."""
+    site = tmp_path / "site"
+    site.mkdir()
+    shutil.copy(PLUGIN_SOURCE, site / PLUGIN_SOURCE.name)
+    info = site / "acme_widget_health-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-widget-health\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[gitward.health]\nacme = acme_widget_health:CHECKS\n")
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    try:
+        yield site
+    finally:
+        sys.path.remove(str(site))
+        sys.modules.pop("acme_widget_health", None)
+        importlib.invalidate_caches()
+
+
+async def test_a_declared_rule_takes_a_custom_resource_from_progressing_to_healthy(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any
+) -> None:
+    group = f"g{uuid.uuid4().hex[:8]}.health.example.com"
+    install_crds(kube_cluster, crd(group, "Widget"))
+    git_server.create_repo("apps", {"w/widget.yaml": custom(group, "Widget", "blue", size=2)})
+    check = {
+        "apiVersion": "gitward.dev/v1alpha1",
+        "kind": "HealthCheck",
+        "metadata": {"name": "widgets"},
+        "spec": {
+            "group": group,
+            "kind": "Widget",
+            "rules": [
+                {
+                    "health": "Healthy",
+                    "when": "has(status.phase) && status.phase == 'Ready'",
+                    "message": "{{ status.ready }} of {{ spec.size }} ready",
+                },
+                {"health": "Progressing", "message": "widget is {{ status.phase }}"},
+            ],
+        },
+    }
+    harness.configure(check, application("w", repo=git_server.url("apps"), path="w", namespace=namespace))
+    engine = await harness.start()
+    await harness.until(lambda: row(harness, "w", "Widget", "blue").get("health") == "Progressing")
+    assert row(harness, "w", "Widget", "blue")["message"] == "widget is <unset>"
+    assert harness.app("w")["health"]["status"] == "Progressing"
+    explained = engine.explain_health("w", kind="Widget", name="blue")
+    assert explained["decidedBy"] == {
+        "source": "HealthCheck",
+        "name": "widgets",
+        "rule": "rule 2",
+        "expression": "(no matcher: always)",
+    }
+    assert explained["passed"] == []
+
+    patch_status(kube_cluster, "Widget", group, "blue", namespace, {"phase": "Ready", "ready": 2})
+    await harness.until(lambda: harness.app("w")["health"]["status"] == "Healthy")
+    assert row(harness, "w", "Widget", "blue")["message"] == "2 of 2 ready"
+    explained = engine.explain_health("w", kind=f"Widget.{group}", name="blue", namespace=namespace)
+    assert explained["health"] == {"status": "Healthy", "message": "2 of 2 ready"}
+    assert explained["decidedBy"]["rule"] == "rule 1"
+    assert explained["decidedBy"]["expression"] == "has(status.phase) && status.phase == 'Ready'"
+
+
+async def test_a_custom_resource_without_status_is_healthy_by_the_generic_rules(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any
+) -> None:
+    group = f"g{uuid.uuid4().hex[:8]}.health.example.com"
+    install_crds(kube_cluster, crd(group, "Widget"))
+    git_server.create_repo("apps", {"w/widget.yaml": custom(group, "Widget", "plain", size=1)})
+    harness.configure(application("w", repo=git_server.url("apps"), path="w", namespace=namespace))
+    engine = await harness.start()
+    await harness.until(lambda: harness.is_synced_healthy("w"))
+    assert row(harness, "w", "Widget", "plain")["health"] == "Healthy"
+    explained = engine.explain_health("w", kind="Widget", name="plain")
+    assert explained["decidedBy"]["source"] == "generic"
+
+
+async def test_an_installed_plugin_decides_its_kind(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any, health_plugin: Path
+) -> None:
+    install_crds(kube_cluster, crd(PLUGIN_GROUP, "Gadget"))
+    git_server.create_repo(
+        "apps",
+        {
+            "g/held.yaml": custom(PLUGIN_GROUP, "Gadget", "held", hold=True),
+            "g/free.yaml": custom(PLUGIN_GROUP, "Gadget", "free", hold=False),
+        },
+    )
+    harness.configure(application("g", repo=git_server.url("apps"), path="g", namespace=namespace))
+    engine = await harness.start()
+    await harness.until(lambda: row(harness, "g", "Gadget", "held").get("health") == "Suspended")
+    assert row(harness, "g", "Gadget", "held")["message"] == "held by acme"
+    assert row(harness, "g", "Gadget", "free")["health"] == "Healthy"
+    assert harness.app("g")["health"]["status"] == "Suspended"
+    explained = engine.explain_health("g", kind="Gadget", name="free")
+    assert explained["decidedBy"] == {
+        "source": "plugin",
+        "name": "acme",
+        "rule": "acme_widget_health:CHECKS",
+        "expression": "",
+    }
+
+
+async def test_a_raising_plugin_leaves_its_object_unknown_and_the_app_reconciling(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any, health_plugin: Path
+) -> None:
+    install_crds(kube_cluster, crd(PLUGIN_GROUP, "Gizmo"))
+    repo = git_server.create_repo("apps", {"z/gizmo.yaml": custom(PLUGIN_GROUP, "Gizmo", "odd")})
+    harness.configure(application("z", repo=git_server.url("apps"), path="z", namespace=namespace))
+    engine = await harness.start()
+    await harness.until(lambda: row(harness, "z", "Gizmo", "odd").get("health") == "Unknown")
+    assert row(harness, "z", "Gizmo", "odd")["message"] == (
+        "health plugin acme: raised RuntimeError: acme cannot read gizmos"
+    )
+    assert harness.app("z")["sync"]["status"] == "Synced"
+
+    repo.commit({"z/more.yaml": configmap("more", {"k": "v"})}, message="more")
+    repo.push()
+    await engine.refresh_app("z")
+    await harness.until(lambda: row(harness, "z", "ConfigMap", "more").get("sync") == "Synced")
+    assert kube_cluster.get_json("configmap", "more", "-n", namespace)["data"] == {"k": "v"}
+    assert row(harness, "z", "Gizmo", "odd")["health"] == "Unknown"
