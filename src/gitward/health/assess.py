@@ -177,9 +177,16 @@ class HealthRules:
         self.plugins = plugins or LoadedPlugins({})
         self._declared: Mapping[tuple[str, str], tuple[HealthCheckObject, ...]] = {}
 
-    def configure(self, checks: Iterable[HealthCheckObject]) -> None:
+    def configure(
+        self, checks: Iterable[HealthCheckObject], *, refused: frozenset[str] = frozenset()
+    ) -> None:
+        """Take the config's HealthChecks. One the config refused (``refused``: its name) keeps its
+        last good version, as a refused Application keeps its last good spec: a typo in a rule must
+        not hand its kind to other rules meanwhile."""
+        kept = {c.name: c for cs in self._declared.values() for c in cs if c.name in refused}
+        chosen = {c.name: c for c in checks} | kept
         table: dict[tuple[str, str], list[HealthCheckObject]] = {}
-        for check in sorted(checks, key=lambda c: c.name):
+        for check in sorted(chosen.values(), key=lambda c: c.name):
             table.setdefault(check.group_kind, []).append(check)
         self._declared = {k: tuple(v) for k, v in table.items()}
 

@@ -117,7 +117,7 @@ class Registry:
         self.clusters = {c.name: c for c in config.clusters}
         self.projects = {p.name: p for p in config.projects}
         self.receivers = {r.name: r for r in config.receivers}
-        self.health.configure(config.health_checks)
+        self.health.configure(config.health_checks, refused=config.failed("HealthCheck"))
         for error in config.errors:
             name = error.name or f"document {error.document}"
             if lists_as_application(error) or error.kind == "Project":

@@ -148,6 +148,15 @@ def test_configure_replaces_the_rules() -> None:
     assert rules.assess(widget()).status is HealthStatus.HEALTHY
 
 
+def test_a_refused_healthcheck_keeps_its_last_good_rules() -> None:
+    rules = rules_of(healthcheck("widgets", [{"health": "Degraded"}]))
+    config = load_objects([healthcheck("widgets", [{"health": "Healthy", "when": "status.("}])])
+    rules.configure(config.health_checks, refused=config.failed("HealthCheck"))
+    assert rules.assess(widget()).status is HealthStatus.DEGRADED
+    rules.configure([], refused=frozenset())
+    assert rules.assess(widget()).status is HealthStatus.HEALTHY
+
+
 # -- refused at load --------------------------------------------------------------------------------
 
 
