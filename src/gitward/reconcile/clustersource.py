@@ -14,6 +14,18 @@ object of one kind and name, the one created first is read and the other is refu
 says why, and the status writer shows it on that object). The API server's own refusals need no
 handling here; what the loader refuses is an error of the config like any other.
 
+An object being deleted (``metadata.deletionTimestamp`` set) is not read: its app leaves the config
+and is removed as its ``deletionPolicy`` says, at once, even while a finalizer keeps the object. An
+Argo CD Application's resources finalizer (``resources-finalizer.argocd.argoproj.io``, the
+deletion policy it asked for) is then taken off by ``release_finalizers``, once gitward runs no app
+of that name and has no removal of it pending, as Argo CD takes it off once it deleted the
+resources; any other finalizer is left to whoever put it there.
+
+The status of an Argo CD or Flux object is never written: its own controller owns it (and may run
+beside gitward), and its schema is that project's. ``foreign`` names each such object's app so the
+Events gitward records for the app are told on it (``eventwriter``); the status is seen with
+``gitward app get``, the API and the web UI.
+
 Every change the watches report calls ``on_change`` once the changes have settled for ``debounce``
 seconds (a ``kubectl apply`` of ten objects is one reload). A change of ``status`` alone (the status
 writer's own patches) reloads nothing: each object's content is digested without it.
@@ -26,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +51,7 @@ from gitward.cluster.connection import ClusterConnection, ConnectionSettings
 from gitward.core.errors import ClusterError, GitwardError
 from gitward.core.keys import ResourceKey
 from gitward.model import LoadedConfig, ObjectError, load_objects, secretrefs
+from gitward.model.argocd import ARGO_API_VERSION, ARGO_KIND, RESOURCES_FINALIZER
 from gitward.model.common import API_VERSION
 from gitward.reconcile.settings import ClusterConfigSettings
 
@@ -84,6 +98,27 @@ class ReadConfig:
     config: LoadedConfig
     applications: dict[str, ObjectRef] = field(default_factory=dict)  # app name -> its object
     refused: dict[ObjectRef, str] = field(default_factory=dict)  # Application objects not read, why
+    foreign: dict[str, ObjectRef] = field(default_factory=dict)  # app name -> its Argo CD or Flux object
+
+    def object_of(self, app: str) -> ObjectRef | None:
+        """The custom resource ``app`` was read from, gitward's own or a foreign one."""
+        return self.applications.get(app) or self.foreign.get(app)
+
+
+def is_terminating(obj: Mapping[str, Any]) -> bool:
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def argo_finalizers(obj: Mapping[str, Any]) -> list[str]:
+    """The Argo CD resources finalizers on ``obj`` (an Argo CD Application), the ones gitward honours."""
+    if obj.get("apiVersion") != ARGO_API_VERSION or obj.get("kind") != ARGO_KIND:
+        return []
+    finalizers = (obj.get("metadata") or {}).get("finalizers") or []
+    return [
+        str(f)
+        for f in finalizers
+        if str(f) == RESOURCES_FINALIZER or str(f).startswith(f"{RESOURCES_FINALIZER}/")
+    ]
 
 
 def _created(obj: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -129,6 +164,8 @@ def read_objects(objects: Sequence[Mapping[str, Any]]) -> ReadConfig:
     refs: list[ObjectRef] = []
     refused: dict[ObjectRef, str] = {}
     for obj in sorted(objects, key=_created):
+        if is_terminating(obj):
+            continue  # being deleted: its app leaves the config (see the module docstring)
         ref = ref_of(obj)
         key = (f"{ref.api_version} {ref.kind}", ref.name)
         if key in seen:
@@ -152,7 +189,19 @@ def read_objects(objects: Sequence[Mapping[str, Any]]) -> ReadConfig:
             ref = applications[error.name]
             if refs[error.document] == ref:  # the loader's index is the document's
                 refused[ref] = error.message
-    return ReadConfig(config=config, applications=applications, refused=refused)
+    foreign = {
+        ref.name: ref
+        for ref in refs
+        if (ref.api_version, ref.kind) in _FOREIGN_APPS or _is_flux_kustomization(ref)
+    }
+    return ReadConfig(config=config, applications=applications, refused=refused, foreign=foreign)
+
+
+_FOREIGN_APPS = {(ARGO_API_VERSION, ARGO_KIND)}
+
+
+def _is_flux_kustomization(ref: ObjectRef) -> bool:
+    return ref.kind == "Kustomization" and ref.api_version.startswith("kustomize.toolkit.fluxcd.io/")
 
 
 class ClusterSource:
@@ -166,6 +215,7 @@ class ClusterSource:
         self._pending: asyncio.TimerHandle | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._seen: dict[str, str] = {}  # uid -> digest of what the config reads of the object
+        self._releasing: dict[str, asyncio.Task[None]] = {}  # uid -> finalizer release under way
         self.last: ReadConfig = ReadConfig(config=LoadedConfig())
 
     @classmethod
@@ -267,7 +317,49 @@ class ClusterSource:
         except Exception:
             log.exception("reloading the config from the cluster failed")
 
+    def release_finalizers(self, done: Callable[[str], bool]) -> None:
+        """Take Argo CD's resources finalizers off the Applications being deleted whose app is
+        ``done`` (gitward runs none of that name and has no removal of it pending)."""
+        for obj in self.connection.cache.objects(
+            api_version=ARGO_API_VERSION, kind=ARGO_KIND, namespace=self.settings.namespace
+        ):
+            ref = ref_of(obj)
+            if not is_terminating(obj) or not argo_finalizers(obj) or ref.uid in self._releasing:
+                continue
+            if done(ref.name):
+                task = asyncio.get_running_loop().create_task(self._release(obj), name=f"release:{ref.name}")
+                self._releasing[ref.uid] = task
+                task.add_done_callback(functools.partial(self._released, ref.uid))
+
+    def _released(self, uid: str, _task: asyncio.Task[None]) -> None:
+        self._releasing.pop(uid, None)
+
+    async def _release(self, obj: Mapping[str, Any]) -> None:
+        ref = ref_of(obj)
+        current = list((obj.get("metadata") or {}).get("finalizers") or [])
+        ours = set(argo_finalizers(obj))
+        patch = [
+            {"op": "test", "path": "/metadata/finalizers", "value": current},
+            {"op": "replace", "path": "/metadata/finalizers", "value": [f for f in current if f not in ours]},
+        ]
+        try:
+            await self.connection.client.patch(
+                ref.api_version, ref.kind, ref.namespace, ref.name, patch, patch_type="json"
+            )
+        except ClusterError as error:  # changed meanwhile, or gone: the next change sweeps again
+            log.warning("finalizer of %s %s/%s not released: %s", ref.kind, ref.namespace, ref.name, error)
+            return
+        log.info(
+            "%s %s/%s: finalizer %s released (its app was removed)",
+            ref.kind,
+            ref.namespace,
+            ref.name,
+            ", ".join(sorted(ours)),
+        )
+
     async def stop(self) -> None:
+        for task in list(self._releasing.values()):
+            task.cancel()
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None

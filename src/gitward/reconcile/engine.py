@@ -202,6 +202,7 @@ class Engine:
             engine.status_writer.config_read()
             for rt in engine.registry.runtimes.values():
                 engine.status_writer.saved(rt)
+            engine._release_finalizers()
         metrics.ENGINES.track(engine.readings)
         return engine
 
@@ -274,6 +275,14 @@ class Engine:
         for rt in self.registry.runtimes.values():
             if refused in (rt.status.error or ""):
                 self.scheduler.queue.add(rt.name, priority=Priority.WEBHOOK, reason="owner-removed")
+        self._release_finalizers()
+
+    def _release_finalizers(self) -> None:
+        """Argo CD's resources finalizers on deleted Applications whose app is gone (clustersource)."""
+        if self.cluster_source is not None:
+            self.cluster_source.release_finalizers(
+                lambda name: name not in self.registry.runtimes and not self.removals.is_pending(name)
+            )
 
     def _removals_of(self, names: list[str], runtimes: Mapping[str, AppRuntime]) -> list[Removal]:
         return [
@@ -326,6 +335,7 @@ class Engine:
         self._config_loaded(config, kept_last_good=False)
         if self.status_writer is not None:
             self.status_writer.config_read()
+        self._release_finalizers()
         log.info(
             "config reloaded: %d added, %d changed, %d removed%s",
             len(changes.added),

@@ -134,7 +134,7 @@ class EventWriter(BackgroundLoop):
     def recorded(self, app: str, *, type: str, reason: str, message: str) -> None:
         """The engine recorded an event of ``app``: queue it. Never raises, never waits."""
         try:
-            ref = self._source.last.applications.get(app)
+            ref = self._source.last.object_of(app)  # gitward's Application, or an Argo CD or Flux object
             if ref is not None:
                 self._refs[app] = ref
             else:  # removed from the config: its removal is still told on the object, while it exists

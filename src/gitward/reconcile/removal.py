@@ -143,6 +143,10 @@ class Removals:
             or bool(self._store.load_inventory(name))
         )
 
+    def is_pending(self, name: str) -> bool:
+        """Whether a removal of ``name`` is under way or waiting to be tried again."""
+        return name in self._pending
+
     def start(self, removals: list[Removal]) -> None:
         """Remove these apps in the background (each once at a time); failures are retried."""
         for removal in removals:
