@@ -34,6 +34,8 @@ from gitward.cli.client import CliError
 from gitward.cli.install import _kubeconfig
 from gitward.cli.output import reporting_errors
 from gitward.core.errors import GitwardError
+from gitward.core.redact import redact_url
+from gitward.core.repourl import credential_in
 from gitward.install import Settings
 from gitward.install.bootstrap import (
     BOOTSTRAP_FILE,
@@ -48,7 +50,7 @@ from gitward.install.bootstrap import (
 )
 from gitward.install.manifests import DEFAULT_IMAGE, DEFAULT_NAMESPACE, FIELD_MANAGER
 from gitward.model import load_object
-from gitward.model.common import check_namespace, check_no_credentials, normalize_relative_path
+from gitward.model.common import check_namespace, normalize_relative_path
 from gitward.sources import GitCredentials
 
 if TYPE_CHECKING:
@@ -93,9 +95,14 @@ def bootstrap(
 
 
 def _target(repo: str, path: str, branch: str, namespace: str, image: str) -> Target:
+    credential = credential_in(repo)
+    if credential:
+        raise CliError(
+            f"--repo {redact_url(repo)} holds {credential}: give credentials with --username and "
+            "--password-file, --bearer-token-file or --ssh-key-file, never in the URL (it is committed)"
+        )
     try:
         check_namespace(namespace)
-        check_no_credentials(repo, what="--repo")
         clean = normalize_relative_path(path.strip())
     except ValueError as exc:
         raise CliError(str(exc)) from None
