@@ -1,4 +1,4 @@
-"""gitward.model: the user-facing objects (Application, Project, Cluster) and their validation.
+"""gitward.model: the user-facing objects (Application, ApplicationSet, Project, Cluster), validated.
 
 Pydantic models in group ``gitward.dev/v1alpha1``; readers for Argo CD Applications and Flux
 Kustomizations with their GitRepository or OCIRepository; ``load_objects`` that validates each document
@@ -13,6 +13,7 @@ from gitward.model.application import (
     Destination,
     IgnoreDifference,
 )
+from gitward.model.appset import ApplicationSet
 from gitward.model.argocd import from_argocd, is_argocd_application
 from gitward.model.cluster import IN_CLUSTER, Cluster, ClusterSpec
 from gitward.model.common import API_VERSION, GROUP, ObjectMeta
@@ -37,6 +38,7 @@ __all__ = [
     "GROUP",
     "IN_CLUSTER",
     "Application",
+    "ApplicationSet",
     "ApplicationSpec",
     "Automated",
     "Backoff",

@@ -36,6 +36,8 @@ IN_CLUSTER_SERVERS = frozenset({"https://kubernetes.default.svc", "https://kuber
 _SPEC_FIELDS = {"project", "source", "destination", "syncPolicy", "ignoreDifferences", "revisionHistoryLimit"}
 # Read-only or informational fields that do not change what is deployed.
 _SPEC_HARMLESS = {"info"}
+#: The spec fields of an Argo CD Application gitward reads (an ApplicationSet's template checks them).
+ARGO_SPEC_FIELDS = frozenset(_SPEC_FIELDS | _SPEC_HARMLESS)
 _SOURCE_FIELDS = {"repoURL", "targetRevision", "path", "chart", "helm", "kustomize", "directory", "ref"}
 _HELM_FIELDS = {"releaseName", "values", "valuesObject", "valueFiles", "parameters", "namespace", "version"}
 _KUSTOMIZE_FIELDS = {"images", "namePrefix", "nameSuffix", "namespace", "commonLabels"}

@@ -144,6 +144,7 @@ KINDS: Final[Mapping[str, KindInfo]] = {
                 _AGE,
             ),
         ),
+        KindInfo("ApplicationSet", "applicationsets", ("gwappset", "gwappsets")),
     )
 }
 

@@ -126,8 +126,9 @@ FOREIGN_KINDS: Mapping[tuple[str, str], ForeignKind] = {
     ),
     (_ARGO, "ApplicationSet"): ForeignKind(
         "an Argo CD ApplicationSet",
-        "Argo CD ApplicationSets",
-        "declare the Applications it would generate instead",
+        "Argo CD ApplicationSets rendered by an app",
+        "declare it in the gitward config (it reads argoproj.io/v1alpha1 ApplicationSets there)",
+        in_config=True,
     ),
     (_ARGO, "AppProject"): ForeignKind(
         "an Argo CD AppProject", "Argo CD AppProjects", "declare a gitward Project in the config instead"

@@ -23,6 +23,8 @@ import pydantic
 
 from gitward.model.access import OIDCProvider, Role, RoleBinding
 from gitward.model.application import Application
+from gitward.model.appset import ApplicationSet
+from gitward.model.argoappset import from_argocd_applicationset, is_argocd_applicationset
 from gitward.model.argocd import ARGO_API_VERSION, from_argocd, is_argocd_application
 from gitward.model.cluster import Cluster
 from gitward.model.common import GROUP
@@ -61,6 +63,7 @@ GitwardObject = (
     | OIDCProvider
     | Notification
     | HealthCheck
+    | ApplicationSet
 )
 _GITWARD_KINDS: dict[str, type[GitwardObject]] = {
     "Application": Application,
@@ -73,6 +76,7 @@ _GITWARD_KINDS: dict[str, type[GitwardObject]] = {
     "OIDCProvider": OIDCProvider,
     "Notification": Notification,
     "HealthCheck": HealthCheck,
+    "ApplicationSet": ApplicationSet,
 }
 
 
@@ -92,6 +96,7 @@ class LoadedConfig:
     oidc_providers: tuple[OIDCProvider, ...] = ()
     notifications: tuple[Notification, ...] = ()  # model/notification.py, sent by notify/
     health_checks: tuple[HealthCheck, ...] = ()  # model/healthcheck.py, evaluated by health/
+    application_sets: tuple[ApplicationSet, ...] = ()  # model/appset.py, run by reconcile/appsets.py
 
     def application(self, name: str) -> Application | None:
         return next((app for app in self.applications if app.name == name), None)
@@ -130,12 +135,15 @@ def _group(obj: Mapping[str, Any]) -> str:
 
 
 def load_object(document: Mapping[str, Any]) -> GitwardObject:
-    """One gitward or Argo CD object; raises ``ConversionError`` or pydantic's ValidationError.
+    """One gitward or Argo CD object (an Argo CD Application or ApplicationSet); raises
+    ``ConversionError`` or pydantic's ValidationError.
 
     Flux Kustomizations need their GitRepository and go through ``load_objects``.
     """
     if is_argocd_application(document):
         return from_argocd(document)
+    if is_argocd_applicationset(document):
+        return from_argocd_applicationset(document)
     api_version, kind = document.get("apiVersion"), document.get("kind")
     if _group(document) != GROUP:
         foreign = _foreign_message(document)
@@ -304,4 +312,5 @@ def _without_duplicates(loaded: list[tuple[int, GitwardObject]], errors: list[Ob
         oidc_providers=tuple(o for o in by_name if isinstance(o, OIDCProvider)),
         notifications=tuple(o for o in by_name if isinstance(o, Notification)),
         health_checks=tuple(o for o in by_name if isinstance(o, HealthCheck)),
+        application_sets=tuple(o for o in by_name if isinstance(o, ApplicationSet)),
     )

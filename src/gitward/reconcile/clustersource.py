@@ -69,10 +69,13 @@ GITWARD_KINDS = (
     "OIDCProvider",
     "Notification",
     "HealthCheck",
+    "ApplicationSet",
 )
-#: Argo CD and Flux kinds read as-is when their CRDs exist (``model/argocd.py``, ``model/flux.py``).
+#: Argo CD and Flux kinds read as-is when their CRDs exist (``model/argocd.py``, ``model/argoappset.py``,
+#: ``model/flux.py``).
 FOREIGN_KINDS = (
     ("argoproj.io/v1alpha1", "Application"),
+    ("argoproj.io/v1alpha1", "ApplicationSet"),
     ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
     ("source.toolkit.fluxcd.io/v1", "GitRepository"),
     ("source.toolkit.fluxcd.io/v1beta2", "OCIRepository"),
