@@ -27,6 +27,7 @@ from starlette.requests import Request
 import gitward
 from gitward.api.access import Access, install_access
 from gitward.api.access_tokens import TokenRegistry
+from gitward.api.appsets import build_appset_router
 from gitward.api.errors import install_error_handlers
 from gitward.api.identity import Principal, Resource
 from gitward.api.login_routes import build_login_router
@@ -42,7 +43,7 @@ from gitward.api.stream import build_stream_router
 from gitward.api.token_routes import build_token_router
 from gitward.api.webhooks import build_webhook_router
 from gitward.core.errors import GitwardError
-from gitward.reconcile.service import EngineService, EngineViews
+from gitward.reconcile.service import AppSetService, EngineService, EngineViews
 
 
 def _always_ready() -> bool:
@@ -114,6 +115,8 @@ def create_app(
     app.include_router(build_login_router(access))
     # Webhooks authenticate with their receiver's secret (HMAC or token), not the bearer token.
     app.include_router(build_webhook_router(service))
+    if isinstance(service, AppSetService):
+        app.include_router(build_appset_router(service, access))
     if isinstance(service, EngineViews):
         app.include_router(build_stream_router(service.feed, access, _project_lookup(service)))
     if ui is not None:

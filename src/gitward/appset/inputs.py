@@ -55,11 +55,11 @@ class Repositories(Protocol):
 
 
 class NotFetched(Exception):
-    """The repository ``url`` is not fetched yet."""
+    """The commit ``revision`` of the repository ``url`` is not read yet."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.url = url
+    def __init__(self, url: str, revision: str) -> None:
+        super().__init__(url, revision)
+        self.url, self.revision = url, revision
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """``gitward``: the command line entry point (console script ``gitward = gitward.cli.main:app``).
 
-Commands: ``run`` (the standalone server), ``app ...`` (talk to a server over its API), ``project
-...`` (a project's sync windows), ``health explain`` (which rule decided an object's health),
-``token ...`` (API tokens), ``login``/``logout`` (OIDC single sign-on), ``render`` (offline
-rendering of a local directory), ``crds``/``install``/``bootstrap`` (running in a cluster) and
-``version``. Each group lives in its own module; this one only assembles them.
+Commands: ``run`` (the standalone server), ``app ...`` (talk to a server over its API), ``appset
+...`` (ApplicationSets: list, get, preview), ``project ...`` (a project's sync windows),
+``health explain`` (which rule decided an object's health), ``token ...`` (API tokens),
+``login``/``logout`` (OIDC single sign-on), ``render`` (offline rendering of a local directory),
+``crds``/``install``/``bootstrap`` (running in a cluster) and ``version``. Each group lives in its
+own module; this one only assembles them.
 
 Deliberately not here: any command logic.
 """
@@ -17,6 +18,7 @@ import gitward
 from gitward.cli import (
     app_control,
     apps,
+    appsets,
     bootstrap,
     health,
     install,
@@ -37,6 +39,7 @@ app = typer.Typer(
 app_control.register(apps.app)
 live.register(apps.app)  # app watch
 app.add_typer(apps.app, name="app")
+app.add_typer(appsets.app, name="appset")
 app.add_typer(projects.app, name="project")
 app.add_typer(tokens.app, name="token")
 app.add_typer(health.app, name="health")

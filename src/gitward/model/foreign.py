@@ -127,7 +127,7 @@ FOREIGN_KINDS: Mapping[tuple[str, str], ForeignKind] = {
     (_ARGO, "ApplicationSet"): ForeignKind(
         "an Argo CD ApplicationSet",
         "Argo CD ApplicationSets rendered by an app",
-        "declare it in the gitward config (it reads argoproj.io/v1alpha1 ApplicationSets there)",
+        "declare it in the gitward config instead",
         in_config=True,
     ),
     (_ARGO, "AppProject"): ForeignKind(

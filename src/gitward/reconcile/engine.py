@@ -8,6 +8,7 @@ reverse. Each role has its own module:
   (``dependencies``);
 - ``reconcile_pass``: one reconcile of one app, from fetch to record;
 - ``actions``: what the API and CLI ask for (``EngineService``);
+- ``appsets``: ApplicationSets generated into apps like any other (``AppSetService``);
 - ``views``: the read side (``EngineViews``): app index, live feed, trees;
 - ``clusters``, ``records``, ``gates``, ``readings``: connections, events and saved statuses, what
   holds automation back, the numbers ``/metrics`` reads.
@@ -32,6 +33,7 @@ from gitward.notify import Notifier
 from gitward.reconcile import metrics, operation
 from gitward.reconcile.actions import Actions
 from gitward.reconcile.appindex import AppPage, AppQuery
+from gitward.reconcile.appsets import AppSets
 from gitward.reconcile.clusters import Clusters
 from gitward.reconcile.clustersource import ClusterSource
 from gitward.reconcile.config import load_config
@@ -79,7 +81,8 @@ class ConfigState:
 
 
 class Engine:
-    """Implements ``EngineService`` and ``EngineViews``; ``start`` opens everything, ``stop`` closes it."""
+    """Implements ``EngineService``, ``EngineViews`` and ``AppSetService``; ``start`` opens everything,
+    ``stop`` closes it."""
 
     def __init__(self, settings: EngineSettings, *, clock: Clock | None = None) -> None:
         self.settings = settings
@@ -126,6 +129,17 @@ class Engine:
             records=self.records,
             clock=self.clock,
             on_removed=self._removed,
+        )
+        self.appsets = AppSets(
+            registry=self.registry,
+            store=self.store,
+            fetcher=self.fetcher,
+            records=self.records,
+            removals=self.removals,
+            queue=self.scheduler.queue,
+            clock=self.clock,
+            render_settings=settings.render,
+            fetch_freshness=settings.fetch_freshness,
         )
         self.config_state = ConfigState()
         self.config_watch: ConfigWatch | None = None
@@ -185,6 +199,7 @@ class Engine:
         engine.resume_interrupted()
         engine.notifier.start(_Seed(rt.app, rt.status.to_dict()) for rt in engine.registry.runtimes.values())
         engine.scheduler.start()
+        engine.appsets.start()
         engine.removals.start(engine._removals_of(engine._left_at_start, {}))
         if settings.watch_config > 0:
             engine.config_watch = ConfigWatch(
@@ -216,6 +231,7 @@ class Engine:
             await self.event_writer.stop()
         if self.cluster_source is not None:
             await self.cluster_source.stop()
+        await self.appsets.stop()
         await self.removals.stop()
         self.gates.close()
         await self.notifier.stop()
@@ -232,6 +248,7 @@ class Engine:
         """
         config = self._configure(self._read_config())
         left = self.registry.load(config)
+        self.appsets.load(config)  # the apps each ApplicationSet made run before it is generated again
         self.removals.load()
         problems = unreadable(config)
         if problems and left:
@@ -322,6 +339,7 @@ class Engine:
         config = self._configure(config)
         before = dict(self.registry.invalid)
         changes = self.registry.update(config)
+        self.appsets.update(config)
         self.removals.declared(set(changes.added) | set(changes.changed))
         for name, message in self.registry.invalid.items():
             if before.get(name) != message:
@@ -450,7 +468,20 @@ class Engine:
         return self.actions.project_windows(name)
 
     async def trigger_repository(self, url: str, *, refs: Mapping[str, str] | None = None) -> list[str]:
-        return await self.actions.trigger_repository(url, refs=refs)
+        triggered = await self.actions.trigger_repository(url, refs=refs)
+        self.appsets.repository_pushed(url)  # after the fetch above: the sets read the fresh mirror
+        return triggered
+
+    # -- AppSetService: ApplicationSets ----------------------------------------------------------------
+
+    def list_appsets(self) -> list[dict[str, Any]]:
+        return self.appsets.list_appsets()
+
+    def get_appset(self, name: str) -> dict[str, Any]:
+        return self.appsets.get_appset(name)
+
+    async def preview_appset(self, name: str) -> dict[str, Any]:
+        return await self.appsets.preview_appset(name)
 
     def webhook_receiver(self, name: str) -> Receiver | None:
         return self.actions.webhook_receiver(name)

@@ -39,6 +39,14 @@ from gitward.store import Store
 
 log = logging.getLogger("gitward.engine")
 
+#: The parent of an Application an ApplicationSet made: ``ApplicationSet/<name>`` (no app has a "/").
+GENERATED_BY = "ApplicationSet/"
+
+
+def generated_by(appset: str) -> str:
+    """The parent name of the apps the ApplicationSet ``appset`` makes (``reconcile/appsets.py``)."""
+    return f"{GENERATED_BY}{appset}"
+
 
 @dataclass
 class ChildChanges:
@@ -129,6 +137,9 @@ class Registry:
         app and a child app whose parent is kept are not among them."""
         records = self.records()
         kept = {app.name for app in config.applications} | config.failed("Application")
+        # a set that is declared (or refused, keeping its last good state) keeps the apps it made
+        sets = {s.name for s in config.application_sets} | config.failed("ApplicationSet")
+        kept |= {generated_by(name) for name in sets}
         parent_of = {name: str(r.get("parent") or "") for name, r in records.items()}
         parent_of.update({name: rt.parent or "" for name, rt in self.runtimes.items()})
         changed = True
@@ -267,6 +278,27 @@ class Registry:
             problems.append(f"child application {child.name!r} is already defined elsewhere")
             return None
         return child
+
+    def put_generated(self, app: Application, *, parent: str) -> bool:
+        """Register ``app`` as made by ``parent`` (an ApplicationSet), or give the one it made before
+        its new spec (status, inventory and claims stay); True when anything changed."""
+        rt = self.runtimes.get(app.name)
+        if rt is None:
+            self.register(app, parent=parent)
+            return True
+        if rt.app == app:
+            return False
+        rt.app, rt.prepared_memo = app, None
+        self._remember(rt)
+        follow_spec(rt)
+        self.has_dependencies = self.has_dependencies or bool(app.dependencies)
+        return True
+
+    def drop(self, names: Iterable[str]) -> None:
+        """Forget these apps here (their removal is the caller's: ``removal``)."""
+        for name in names:
+            if self.runtimes.pop(name, None) is not None:
+                self.claims.release(name)
 
     def _forget_children(self, parent: str, *, keep: Iterable[str]) -> list[str]:
         kept = set(keep)

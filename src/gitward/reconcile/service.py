@@ -159,3 +159,23 @@ class EngineViews(Protocol):
     def repository_views(self) -> list[dict[str, Any]]:
         """``{url, apps, lastFetch, errors: [{app, message}]}`` per repository the apps use."""
         ...
+
+
+@runtime_checkable
+class AppSetService(Protocol):
+    """ApplicationSets (``reconcile/appsets.py``). Summary: ``{name, kind, invalid, generators,
+    applicationsSync, preserveResourcesOnDeletion, goTemplate, apps, generatedAt, error, problems}``;
+    one set adds ``{applications, problemMessages, kept, blocked, held, parameterSets, commits,
+    failedAt}``; a preview is ``{name, error, problems, parameterSets, apps: [{name, action, project,
+    repoURL, path, revision, destination}]}`` with action create, update, hold, unchanged, conflict,
+    delete, keep or blocked."""
+
+    def list_appsets(self) -> list[dict[str, Any]]: ...
+
+    def get_appset(self, name: str) -> dict[str, Any]:
+        """Raises AppNotFound."""
+        ...
+
+    async def preview_appset(self, name: str) -> dict[str, Any]:
+        """Generate now and say what would change; registers, deletes and records nothing."""
+        ...

@@ -33,6 +33,8 @@ OPERATION_DOCUMENT_KINDS = (SYNC_PLAN, SYNC_PROGRESS)
 # parent), kept with the app; and the tombstone of an app gitward removed, kept after it.
 APP_RECORD = "apprecord"
 REMOVED_APP = "removed-app"
+# What an ApplicationSet last made: the Applications (documents) and how its last generation went.
+APPSET = "appset"
 
 APP_DOCUMENT_KINDS = (STATUS, VERDICTS, APP_RECORD)
 

@@ -158,6 +158,21 @@ class Store:
         with self._write() as conn:
             records.delete_documents(conn, kinds=(records.REMOVED_APP,), name=app)
 
+    # -- ApplicationSets ----------------------------------------------------------------------
+
+    def save_appset_state(self, name: str, data: dict[str, Any]) -> None:
+        """What the set ``name`` made and how its last generation went (reconcile/appsets.py)."""
+        with self._write() as conn:
+            records.put_document(conn, kind=records.APPSET, name=name, data=data)
+
+    def appset_states(self) -> dict[str, dict[str, Any]]:
+        with self._read() as conn:
+            return records.all_documents(conn, kind=records.APPSET)
+
+    def forget_appset_state(self, name: str) -> None:
+        with self._write() as conn:
+            records.delete_documents(conn, kinds=(records.APPSET,), name=name)
+
     # -- apply verdicts -----------------------------------------------------------------------
 
     def save_verdicts(self, app: str, data: dict[str, Any]) -> None:
