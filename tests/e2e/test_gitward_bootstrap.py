@@ -21,6 +21,7 @@ import pytest
 import yaml
 from devtools import toolchain
 from devtools.gitservers import HttpGitServer, git
+from tests.e2e.crdsupport import settle_crds
 from tests.e2e.process import GitwardProcess, free_port, unique
 from typer.testing import CliRunner
 
@@ -66,6 +67,7 @@ def _cluster_roles(kube: Any) -> set[str]:
 @pytest.fixture(scope="module")
 def booted(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterator[Booted]:
     root = tmp_path_factory.mktemp("bootstrap")
+    settle_crds(kube_cluster)
     had_crds = bool(
         kube_cluster.kubectl("get", "crd", "-l", "app.kubernetes.io/part-of=gitward", "-o", "name")
     )
@@ -93,7 +95,7 @@ def booted(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Itera
                     kube_cluster.kubectl("delete", "clusterrole", role, check=False)
             if not had_crds:
                 kube_cluster.kubectl(
-                    "delete", "crd", "-l", "app.kubernetes.io/part-of=gitward", "--wait=false", check=False
+                    "delete", "crd", "-l", "app.kubernetes.io/part-of=gitward", "--timeout=90s", check=False
                 )
 
 

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from devtools import toolchain
 from devtools.gitservers import HttpGitServer
+from tests.e2e.crdsupport import settle_crds
 from tests.e2e.process import GitwardProcess, configmap, free_port, unique
 
 from gitward.model.crds import KINDS, crds
@@ -87,8 +88,6 @@ def _install_crds(kube: Any) -> list[str]:
     made = []
     for crd in FOREIGN_CRDS:
         name = crd["metadata"]["name"]
-        # A CRD another module is still deleting must be gone before it is made again.
-        kube.kubectl("wait", "--for=delete", f"crd/{name}", "--timeout=120s", check=False)
         if not kube.kubectl("get", "crd", name, "-o", "name", check=False).strip():
             made.append(name)
     kube.kubectl(
@@ -108,6 +107,7 @@ def _install_crds(kube: Any) -> list[str]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterator[World]:
     root = tmp_path_factory.mktemp("foreign-kinds")
+    settle_crds(kube_cluster, names=tuple(c["metadata"]["name"] for c in FOREIGN_CRDS))
     had_crds = bool(
         kube_cluster.kubectl("get", "crd", "-l", "app.kubernetes.io/part-of=gitward", "-o", "name")
     )
@@ -141,10 +141,10 @@ def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterat
                     )  # fmt: skip
             kube_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
             for name in made:
-                kube_cluster.kubectl("delete", "crd", name, "--timeout=120s", check=False)
+                kube_cluster.kubectl("delete", "crd", name, "--timeout=90s", check=False)
             if not had_crds:
                 kube_cluster.kubectl(
-                    "delete", "crd", "-l", "app.kubernetes.io/part-of=gitward", "--wait=false", check=False
+                    "delete", "crd", "-l", "app.kubernetes.io/part-of=gitward", "--timeout=90s", check=False
                 )
 
 
@@ -214,7 +214,7 @@ def test_an_argo_cd_application_is_synced_edited_and_deleted(world: World) -> No
 
         # Deleted: the finalizer asked for the resources to go first (foreground); gitward deletes
         # them, then takes the finalizer off, so kubectl's delete returns.
-        world.kube.kubectl("delete", resource, name, "-n", world.namespace, "--timeout=120s")
+        world.kube.kubectl("delete", resource, name, "-n", world.namespace, "--timeout=90s")
         assert _color(world, target) is None
         assert not world.kube.kubectl("get", resource, "-n", world.namespace, "-o", "name").strip()
         assert name not in {a["name"] for a in world.gitward.ok("app", "list", "-o", "json").json()}
