@@ -60,6 +60,7 @@ class ResourceStatus(_Open):
     sync: str = ""
     health: str = ""
     message: str = ""
+    healthBy: str = Field("", description="Who decided the health: a HealthCheck and rule, a plugin, ...")
 
 
 class ResourceChange(_Open):

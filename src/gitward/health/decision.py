@@ -43,6 +43,19 @@ class Decision:
     expression: str = ""
     passed: tuple[str, ...] = field(default=())
 
+    @property
+    def label(self) -> str:
+        """Who decided, in a few words (the pages and the status rows show it)."""
+        if self.source is Source.HEALTHCHECK:
+            return f"HealthCheck {self.name}, {self.rule}"
+        if self.source is Source.PLUGIN:
+            return f"plugin {self.name}"
+        if self.source is Source.BUILTIN:
+            return f"built-in {self.name}"
+        if self.source is Source.GENERIC:
+            return "generic rules"
+        return ""
+
     def with_passed(self, passed: list[str]) -> Decision:
         return Decision(self.health, self.source, self.name, self.rule, self.expression, tuple(passed))
 

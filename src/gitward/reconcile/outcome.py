@@ -31,7 +31,7 @@ from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.logfields import fields
 from gitward.core.status import Health, HealthStatus, OperationPhase, SyncStatus
 from gitward.core.steps import Step
-from gitward.health import aggregate, health_of
+from gitward.health import Decision, aggregate, builtin_decision
 from gitward.reconcile.heals import drift_of, heal_key
 from gitward.reconcile.runtime import AppRuntime
 
@@ -187,7 +187,7 @@ def record_success(
         live=prepared.connection.cache.get,
         out_of_sync=out,
         messages=messages,
-        assess=ctx.health.assess,
+        explain=ctx.health.explain,
     )
     synced = not out
     status.sync = SyncState(SyncStatus.SYNCED if synced else SyncStatus.OUT_OF_SYNC, prepared.desired.commit)
@@ -329,7 +329,7 @@ def resource_rows(
     live: Callable[[ResourceKey], Mapping[str, Any] | None],
     out_of_sync: set[ResourceKey],
     messages: Mapping[ResourceKey, str],
-    assess: Callable[[Mapping[str, Any] | None], Health] = health_of,
+    explain: Callable[[Mapping[str, Any] | None], Decision] = builtin_decision,
 ) -> tuple[list[dict[str, Any]], Health]:
     """One row per owned object with its own sync and health, and the app's health (the worst)."""
     rows: list[dict[str, Any]] = []
@@ -337,7 +337,8 @@ def resource_rows(
     for entry in entries:
         key = entry.key
         obj = live(key)
-        health = assess(obj)
+        decision = explain(obj)
+        health = decision.health
         healths.append(health)
         rows.append(
             {
@@ -350,6 +351,7 @@ def resource_rows(
                 "sync": (SyncStatus.OUT_OF_SYNC if key in out_of_sync else SyncStatus.SYNCED).value,
                 "health": health.status.value,
                 "message": messages.get(key) or health.message,
+                "healthBy": decision.label,
             }
         )
     app_health = aggregate(healths) if healths else Health(HealthStatus.HEALTHY)

@@ -19,8 +19,7 @@ from typing import Any, Protocol
 
 from gitward.core.errors import GitwardError
 from gitward.core.keys import ResourceKey
-from gitward.core.status import Health
-from gitward.health import health_of
+from gitward.health import Decision, builtin_decision
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +51,27 @@ def _uid(obj: Mapping[str, Any] | None) -> str:
     return str(((obj or {}).get("metadata") or {}).get("uid") or "")
 
 
-#: How a node's health is found: ``HealthRules.assess`` of the engine, or the built-in rules alone.
-Assess = Callable[[Mapping[str, Any] | None], Health]
+#: How a node's health is found: ``HealthRules.explain`` of the engine, or the built-in rules alone.
+Explain = Callable[[Mapping[str, Any] | None], Decision]
 
 
 def node_of(
-    obj: Mapping[str, Any] | None, *, kind: str, namespace: str, name: str, assess: Assess = health_of
+    obj: Mapping[str, Any] | None,
+    *,
+    kind: str,
+    namespace: str,
+    name: str,
+    explain: Explain = builtin_decision,
 ) -> dict[str, Any]:
-    health = assess(obj)
+    decision = explain(obj)
+    health = decision.health
     return {
         "kind": kind,
         "namespace": namespace,
         "name": name,
         "health": health.status.value,
         "message": health.message,
+        "healthBy": decision.label,
         "children": [],
         "more": 0,
     }
@@ -89,7 +95,7 @@ def _attach(
     obj: Mapping[str, Any] | None,
     index: Mapping[str, Any],
     depth: int,
-    assess: Assess = health_of,
+    explain: Explain = builtin_decision,
 ) -> None:
     if depth >= MAX_DEPTH or node["kind"] not in OWNERS:
         return
@@ -102,15 +108,15 @@ def _attach(
             kind=str(child.get("kind")),
             namespace=str(meta.get("namespace") or ""),
             name=str(meta.get("name")),
-            assess=assess,
+            explain=explain,
         )
-        _attach(sub, child, index, depth + 1, assess)
+        _attach(sub, child, index, depth + 1, explain)
         node["children"].append(sub)
     node["more"] = max(0, len(ordered) - MAX_CHILDREN)
 
 
 async def build_tree(
-    cache: TreeCache | None, resources: Iterable[Mapping[str, Any]], *, assess: Assess = health_of
+    cache: TreeCache | None, resources: Iterable[Mapping[str, Any]], *, explain: Explain = builtin_decision
 ) -> list[dict[str, Any]]:
     """One node per app object (``resources``: the status rows), with what each one owns.
 
@@ -140,12 +146,12 @@ async def build_tree(
     for row, key in zip(rows, keys, strict=True):
         obj = cache.get(key)
         node = (
-            node_of(obj, kind=key.kind, namespace=key.namespace, name=key.name, assess=assess)
+            node_of(obj, kind=key.kind, namespace=key.namespace, name=key.name, explain=explain)
             if obj
             else _row_node(row)
         )
         node["sync"] = str(row.get("sync") or "")
-        _attach(node, obj, index, 0, assess)
+        _attach(node, obj, index, 0, explain)
         nodes.append(node)
     return nodes
 

@@ -97,7 +97,7 @@ class Views:
         rt = self._runtime_of(name)
         conn = self._connections.get(rt.app.spec.destination.cluster)
         return await build_tree(
-            conn.cache if conn else None, rt.status.resources or [], assess=self._registry.health.assess
+            conn.cache if conn else None, rt.status.resources or [], explain=self._registry.health.explain
         )
 
     def commit_of(self, name: str) -> dict[str, Any] | None:

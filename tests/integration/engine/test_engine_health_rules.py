@@ -85,6 +85,9 @@ async def test_a_declared_rule_takes_a_custom_resource_from_progressing_to_healt
     patch_status(kube_cluster, "Widget", group, "blue", namespace, {"phase": "Ready", "ready": 2})
     await harness.until(lambda: harness.app("w")["health"]["status"] == "Healthy")
     assert row(harness, "w", "Widget", "blue")["message"] == "2 of 2 ready"
+    assert row(harness, "w", "Widget", "blue")["healthBy"] == "HealthCheck widgets, rule 1"
+    [node] = await engine.app_tree("w")
+    assert (node["health"], node["healthBy"]) == ("Healthy", "HealthCheck widgets, rule 1")
     explained = engine.explain_health("w", kind=f"Widget.{group}", name="blue", namespace=namespace)
     assert explained["health"] == {"status": "Healthy", "message": "2 of 2 ready"}
     assert explained["decidedBy"]["rule"] == "rule 1"
@@ -101,6 +104,7 @@ async def test_a_custom_resource_without_status_is_healthy_by_the_generic_rules(
     engine = await harness.start()
     await harness.until(lambda: harness.is_synced_healthy("w"))
     assert row(harness, "w", "Widget", "plain")["health"] == "Healthy"
+    assert row(harness, "w", "Widget", "plain")["healthBy"] == "generic rules"
     explained = engine.explain_health("w", kind="Widget", name="plain")
     assert explained["decidedBy"]["source"] == "generic"
 
@@ -121,6 +125,7 @@ async def test_an_installed_plugin_decides_its_kind(
     await harness.until(lambda: row(harness, "g", "Gadget", "held").get("health") == "Suspended")
     assert row(harness, "g", "Gadget", "held")["message"] == "held by acme"
     assert row(harness, "g", "Gadget", "free")["health"] == "Healthy"
+    assert row(harness, "g", "Gadget", "free")["healthBy"] == "plugin acme"
     assert harness.app("g")["health"]["status"] == "Suspended"
     explained = engine.explain_health("g", kind="Gadget", name="free")
     assert explained["decidedBy"] == {

@@ -78,6 +78,12 @@ def test_a_project_token_sees_only_its_projects_apps_and_counts(
     assert client.get("/apps/does-not-exist", headers=team_b).status_code == 403  # no probing
 
 
+def test_the_app_page_names_a_healthcheck_or_plugin_that_decided_a_node(client: TestClient) -> None:
+    page = client.get("/apps/podinfo", headers=ADMIN).text
+    assert "health by HealthCheck deploys, rule 1" in page
+    assert "built-in ReplicaSet.apps" not in page  # gitward's own checks are the default: not repeated
+
+
 def test_the_app_page_shows_actions_only_to_roles_that_have_them(
     client: TestClient, tokens: TokenRegistry, engine: FakeViews
 ) -> None:

@@ -50,6 +50,7 @@ class FakeViews(FakeEngine):
                 "name": name,
                 "health": "Healthy",
                 "message": "",
+                "healthBy": "HealthCheck deploys, rule 1",
                 "sync": "Synced",
                 "more": 0,
                 "children": [
@@ -59,6 +60,7 @@ class FakeViews(FakeEngine):
                         "name": f"{name}-5d8f",
                         "health": "Healthy",
                         "message": "",
+                        "healthBy": "built-in ReplicaSet.apps",
                         "children": [],
                         "more": 0,
                     }
