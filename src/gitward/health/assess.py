@@ -179,16 +179,20 @@ class HealthRules:
 
     def configure(
         self, checks: Iterable[HealthCheckObject], *, refused: frozenset[str] = frozenset()
-    ) -> None:
+    ) -> frozenset[tuple[str, str]]:
         """Take the config's HealthChecks. One the config refused (``refused``: its name) keeps its
         last good version, as a refused Application keeps its last good spec: a typo in a rule must
-        not hand its kind to other rules meanwhile."""
+        not hand its kind to other rules meanwhile. Returns the (group, kind) pairs whose rules changed,
+        so the apps that own such objects can be assessed again."""
         kept = {c.name: c for cs in self._declared.values() for c in cs if c.name in refused}
         chosen = {c.name: c for c in checks} | kept
         table: dict[tuple[str, str], list[HealthCheckObject]] = {}
         for check in sorted(chosen.values(), key=lambda c: c.name):
             table.setdefault(check.group_kind, []).append(check)
-        self._declared = {k: tuple(v) for k, v in table.items()}
+        before, self._declared = self._declared, {k: tuple(v) for k, v in table.items()}
+        return frozenset(
+            k for k in before.keys() | self._declared.keys() if before.get(k) != self._declared.get(k)
+        )
 
     @property
     def declared_kinds(self) -> frozenset[tuple[str, str]]:

@@ -349,6 +349,8 @@ class Engine:
                 )
         for name in changes.added + changes.changed:
             self.scheduler.queue.add(name, priority=Priority.WEBHOOK, reason="config")
+        for name in self.registry.owners_of_kinds(changes.health_kinds):  # new health rules: assess again
+            self.scheduler.queue.add(name, priority=Priority.DEPENDENCY, reason="health-rules")
         self.removals.start(self._removals_of(changes.removed, changes.removed_runtimes))
         self._config_loaded(config, kept_last_good=False)
         if self.status_writer is not None:

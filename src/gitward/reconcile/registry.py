@@ -65,6 +65,7 @@ class ConfigChanges:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     removed_runtimes: dict[str, AppRuntime] = field(default_factory=dict)  # their last runtimes
+    health_kinds: frozenset[tuple[str, str]] = frozenset()  # (group, kind) whose HealthChecks changed
 
 
 class Registry:
@@ -79,6 +80,7 @@ class Registry:
         self.clusters: dict[str, Cluster] = {}
         self.receivers: dict[str, Receiver] = {}
         self.health = HealthRules()  # the config's HealthChecks over the plugins (engine) and built-ins
+        self.health_changed: frozenset[tuple[str, str]] = frozenset()  # by the last load or update
         self.claims = Claims(lambda name: name in self.runtimes)
         self.has_dependencies = False  # any dependsOn at all: wake-ups cost nothing without
         self._parents: set[str] = set()  # apps that have rendered child apps (app-of-apps)
@@ -114,6 +116,7 @@ class Registry:
                 follow_spec(rt)
                 out.changed.append(app.name)
         self.has_dependencies = any(rt.app.dependencies for rt in self.runtimes.values())
+        out.health_kinds = self.health_changed
         out.removed = self._left(config)
         for name in out.removed:
             if name in self.runtimes:
@@ -125,12 +128,24 @@ class Registry:
         self.clusters = {c.name: c for c in config.clusters}
         self.projects = {p.name: p for p in config.projects}
         self.receivers = {r.name: r for r in config.receivers}
-        self.health.configure(config.health_checks, refused=config.failed("HealthCheck"))
+        self.health_changed = self.health.configure(
+            config.health_checks, refused=config.failed("HealthCheck")
+        )
         for error in config.errors:
             name = error.name or f"document {error.document}"
             if lists_as_application(error) or error.kind == "Project":
                 self.invalid[name] = error.message
             log.warning("invalid %s %s: %s", error.kind or "object", name, error.message)
+
+    def owners_of_kinds(self, kinds: frozenset[tuple[str, str]]) -> list[str]:
+        """Apps owning an object of one of these (group, kind) pairs (their health is assessed anew)."""
+        if not kinds:
+            return []
+        return sorted(
+            name
+            for name, rt in self.runtimes.items()
+            if any((e.key.group, e.key.kind) in kinds for e in rt.inventory)
+        )
 
     def _left(self, config: LoadedConfig) -> list[str]:
         """Apps known here or by their stored record that ``config`` no longer declares; an invalid

@@ -108,6 +108,24 @@ async def test_a_custom_resource_without_status_is_healthy_by_the_generic_rules(
     explained = engine.explain_health("w", kind="Widget", name="plain")
     assert explained["decidedBy"]["source"] == "generic"
 
+    # A HealthCheck added by a config reload decides at once: the owning app is assessed again.
+    check = {
+        "apiVersion": "gitward.dev/v1alpha1",
+        "kind": "HealthCheck",
+        "metadata": {"name": "strict-widgets"},
+        "spec": {
+            "group": group,
+            "kind": "Widget",
+            "rules": [{"health": "Degraded", "when": "!has(status.phase)", "message": "no phase"}],
+        },
+    }
+    harness.configure(check, application("w", repo=git_server.url("apps"), path="w", namespace=namespace))
+    changes = engine.reload()
+    assert changes is not None
+    assert changes.health_kinds == {(group, "Widget")}
+    await harness.until(lambda: harness.app("w")["health"]["status"] == "Degraded")
+    assert row(harness, "w", "Widget", "plain")["healthBy"] == "HealthCheck strict-widgets, rule 1"
+
 
 async def test_an_installed_plugin_decides_its_kind(
     harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any, health_plugin: Path

@@ -141,10 +141,12 @@ def test_two_healthchecks_for_one_kind_are_tried_by_name() -> None:
     assert (decision.name, decision.passed) == ("b-widgets", ("HealthCheck a-widgets: no rule matched",))
 
 
-def test_configure_replaces_the_rules() -> None:
+def test_configure_replaces_the_rules_and_says_which_kinds_changed() -> None:
     rules = rules_of(healthcheck("widgets", [{"health": "Degraded"}]))
     assert rules.assess(widget()).status is HealthStatus.DEGRADED
-    rules.configure([])
+    same = load_objects([healthcheck("widgets", [{"health": "Degraded"}])]).health_checks
+    assert rules.configure(same) == frozenset()
+    assert rules.configure([]) == {("example.com", "Widget")}
     assert rules.assess(widget()).status is HealthStatus.HEALTHY
 
 
