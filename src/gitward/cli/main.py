@@ -4,6 +4,7 @@ Commands: ``run`` (the standalone server), ``app ...`` (talk to a server over it
 ...`` (ApplicationSets: list, get, preview), ``project ...`` (a project's sync windows),
 ``health explain`` (which rule decided an object's health), ``token ...`` (API tokens),
 ``login``/``logout`` (OIDC single sign-on), ``render`` (offline rendering of a local directory),
+``preview`` (what a change of a repository would do, for pull requests),
 ``crds``/``install``/``bootstrap`` (running in a cluster) and ``version``. Each group lives in its
 own module; this one only assembles them.
 
@@ -24,6 +25,7 @@ from gitward.cli import (
     install,
     live,
     login,
+    preview,
     projects,
     render,
     run,
@@ -47,6 +49,7 @@ app.command("login")(login.login)
 app.command("logout")(login.logout)
 app.command("run")(run.run)
 app.command("render")(render.render)
+app.command("preview")(preview.preview)
 app.command("crds")(install.crds)
 app.command("install")(install.install)
 app.command("bootstrap")(bootstrap.bootstrap)

@@ -69,6 +69,9 @@ class RenderError(Stalled):
 
 class PolicyError(Stalled):
     reason = "PolicyViolation"
+    #: Every broken rule as (rule, object id or "" for the app as a whole, message), redacted like the
+    #: message, for callers that show them one by one (``gitward preview``).
+    violations: tuple[tuple[str, str, str], ...] = ()
 
 
 class Waiting(GitwardError):

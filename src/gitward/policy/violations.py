@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from gitward.core.errors import PolicyError
 from gitward.core.keys import ResourceKey
+from gitward.core.redact import redact_text
 
 #: Lines listed in an error message; the rest are counted, so a broken render cannot make a huge message.
 MAX_LISTED = 50
@@ -61,7 +62,11 @@ def policy_error(violations: Iterable[Violation], *, app: str = "") -> PolicyErr
     lines += [f"  - [{v.rule}] {v}" for v in ordered[:MAX_LISTED]]
     if len(ordered) > MAX_LISTED:
         lines.append(f"  ... and {len(ordered) - MAX_LISTED} more")
-    return PolicyError("\n".join(lines))
+    error = PolicyError("\n".join(lines))
+    error.violations = tuple(
+        (v.rule, v.key.id if v.key is not None else "", redact_text(v.message)) for v in ordered
+    )
+    return error
 
 
 def raise_for(violations: Iterable[Violation], *, app: str = "") -> None:

@@ -20,7 +20,7 @@ shape (``outcome``, ``core/appstatus.py``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,7 @@ from gitward.diff import IgnoreRule
 from gitward.diff import compare as compare_objects
 from gitward.diff.drift import drift_paths, managers_of
 from gitward.diff.drift import project as live_projection
-from gitward.model import Project
+from gitward.model import Application, Project
 from gitward.plan import SyncPlan, fill_namespaces, inventory_of, stale
 from gitward.policy import Limits, validate_render
 from gitward.reconcile import planning
@@ -239,18 +239,24 @@ async def restore_inventory(
     """After the state database was lost: rebuild what this app owns from the marks on live objects."""
     if rt.inventory_known:
         return
-    found = list((await ctx.marked_inventories(conn)).get(rt.name, ()))
-    # CreateNamespace marks the namespace it creates but never inventories it (it is not pruned);
-    # unless Git renders it, it must not come back as an inventory entry that prune would then delete.
-    created = ResourceKey("", "Namespace", "", rt.app.spec.destination.namespace or "")
-    rendered = {e.key for e in prepared.inventory}
-    found = [e for e in found if e.key != created or e.key in rendered]
+    marked = (await ctx.marked_inventories(conn)).get(rt.name, ())
+    found = inventory_from_marks(rt.app, marked, rendered={e.key for e in prepared.inventory})
     restored = sorted(set(rt.inventory) | set(found))
     if restored != rt.inventory:  # a new app finds nothing: no write
         rt.inventory = restored
         ctx.store.save_inventory(rt.name, rt.inventory)
     rt.inventory_known = True
     await watch_kinds(conn, (), rt.inventory)  # prune proves ownership from the cache
+
+
+def inventory_from_marks(
+    app: Application, found: Iterable[InventoryEntry], *, rendered: Collection[ResourceKey]
+) -> list[InventoryEntry]:
+    """The app's inventory as the marks on live objects prove it. CreateNamespace marks the namespace
+    it creates but never inventories it (it is not pruned); unless Git renders it, it must not come
+    back as an inventory entry that prune would then delete."""
+    created = ResourceKey("", "Namespace", "", app.spec.destination.namespace or "")
+    return [e for e in found if e.key != created or e.key in rendered]
 
 
 def standings(rt: AppRuntime, conn: ClusterConnection, prepared: Prepared) -> dict[ResourceKey, Standing]:

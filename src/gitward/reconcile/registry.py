@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -227,17 +227,8 @@ class Registry:
         return [rt.app for rt in self.runtimes.values() if rt.app.spec.project == name]
 
     def kubeconfig_of(self, cluster: str) -> tuple[Path, str | None]:
-        """The kubeconfig file and context of ``cluster``; a relative path is read from the config's
-        folder, and the in-cluster name falls back to ``$KUBECONFIG``."""
-        spec = self.clusters.get(cluster)
-        if spec is not None:
-            if spec.spec.kubeconfig is None:  # its Secret is read by ``Clusters.connection``
-                raise ValidationError(f"cluster {cluster!r} takes its kubeconfig from a Secret")
-            path = Path(os.path.expanduser(spec.spec.kubeconfig))
-            return (path if path.is_absolute() else self._config_folder() / path), spec.spec.context
-        if cluster == IN_CLUSTER and os.environ.get("KUBECONFIG"):
-            return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0]), None
-        raise ValidationError(f"cluster {cluster!r} is not defined", reason="ClusterNotFound")
+        """The kubeconfig file and context of ``cluster`` (``kubeconfig_of`` below)."""
+        return kubeconfig_of(self.clusters, cluster, config_folder=self._config_folder())
 
     def webhook_receiver(self, name: str) -> Receiver | None:
         """The Receiver ``name``, its relative ``secretFile`` resolved against the config's folder."""
@@ -322,3 +313,20 @@ class Registry:
             del self.runtimes[name]
             self.claims.release(name)
         return removed
+
+
+def kubeconfig_of(
+    clusters: Mapping[str, Cluster], cluster: str, *, config_folder: Path
+) -> tuple[Path, str | None]:
+    """The kubeconfig file and context of ``cluster``; a relative path is read from the config's
+    folder, and the in-cluster name falls back to ``$KUBECONFIG``. A function of the config alone,
+    so ``gitward preview`` resolves clusters exactly as the engine does, with no registry."""
+    spec = clusters.get(cluster)
+    if spec is not None:
+        if spec.spec.kubeconfig is None:  # its Secret is read by ``Clusters.connection``
+            raise ValidationError(f"cluster {cluster!r} takes its kubeconfig from a Secret")
+        path = Path(os.path.expanduser(spec.spec.kubeconfig))
+        return (path if path.is_absolute() else config_folder / path), spec.spec.context
+    if cluster == IN_CLUSTER and os.environ.get("KUBECONFIG"):
+        return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0]), None
+    raise ValidationError(f"cluster {cluster!r} is not defined", reason="ClusterNotFound")
