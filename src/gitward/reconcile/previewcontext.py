@@ -28,6 +28,7 @@ from gitward.apply import marked_inventories
 from gitward.cluster.connection import ClusterConnection, ConnectionSettings
 from gitward.core.clock import Clock, SystemClock
 from gitward.core.keys import InventoryEntry, ResourceKey
+from gitward.health import HealthRules
 from gitward.model import Application, LoadedConfig, Project, load_object
 from gitward.model.repository import Repository
 from gitward.reconcile import pipeline
@@ -104,6 +105,8 @@ class PreviewContext:
         self._clusters_by_name = {c.name: c for c in config.clusters}
         self._declared = {app.name for app in config.applications}
         self.children: dict[str, list[Application]] = {}  # parent app -> child Applications rendered
+        self.health = HealthRules()  # the side's HealthChecks over the built-ins, as the registry sets them
+        self.health.configure(config.health_checks, refused=config.failed("HealthCheck"))
 
     @property
     def store(self) -> Store:
