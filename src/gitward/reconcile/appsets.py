@@ -250,9 +250,11 @@ class AppSets:
                 out.append(ClusterInfo(IN_CLUSTER, implicit=True, server=IN_CLUSTER_SERVER))
         return tuple(out)
 
-    async def generate(self, appset: ApplicationSet) -> Result:
-        """Run the set's generators and make its Applications; changes nothing outside this call."""
-        repositories = FetchedRepositories(self._fetcher, self._render_settings, freshness=self._freshness)
+    async def generate(self, appset: ApplicationSet, *, fresh: bool = False) -> Result:
+        """Run the set's generators and make its Applications; changes nothing outside this call.
+        ``fresh``: fetch every repository it reads, however recently it was fetched (a person asked)."""
+        freshness = 0.0 if fresh else self._freshness
+        repositories = FetchedRepositories(self._fetcher, self._render_settings, freshness=freshness)
         inputs = Inputs(clusters=self._clusters(), repositories=repositories)
         for _ in range(MAX_FETCH_ROUNDS):
             try:
@@ -356,7 +358,7 @@ class AppSets:
                     f"ApplicationSet {name!r} is invalid: {self._invalid[name]}", reason="Invalid"
                 )
             raise AppNotFound(f"ApplicationSet {name!r} not found")
-        result = await self.generate(entry.appset)
+        result = await self.generate(entry.appset, fresh=True)
         out: dict[str, Any] = {"name": name, "error": result.error, "apps": [], "problems": []}
         if result.stamped is not None:
             plan = plan_generation(entry.appset, result.stamped, self._registry)
