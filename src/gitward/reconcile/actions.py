@@ -36,7 +36,7 @@ from gitward.reconcile.gates import (
 )
 from gitward.reconcile.queue import Priority, WorkQueue
 from gitward.reconcile.records import Records
-from gitward.reconcile.registry import Registry
+from gitward.reconcile.registry import GENERATED_BY, Registry
 from gitward.reconcile.removal import POLICIES, Removal, Removals
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.service import AppNotFound
@@ -223,9 +223,15 @@ class Actions:
             raise ValidationError(f"cascade {cascade!r} is not one of {', '.join(POLICIES)}")
         rt = self._registry.runtimes.get(name)
         if rt is not None and rt.parent is not None:
+            made_by = (
+                f"made by ApplicationSet {rt.parent.removeprefix(GENERATED_BY)!r}: "
+                "remove it from the set's generators"
+                if rt.parent.startswith(GENERATED_BY)
+                else f"rendered by application {rt.parent!r}: remove it from that app's source"
+            )
             raise GitwardError(
-                f"application {name!r} is rendered by application {rt.parent!r}: remove it from that "
-                f"app's source; its objects then follow its deletionPolicy ({rt.app.spec.deletion_policy})",
+                f"application {name!r} is {made_by}; its objects then follow its deletionPolicy "
+                f"({rt.app.spec.deletion_policy})",
                 reason="DeclaredInConfig",
             )
         if rt is not None or name in self._registry.invalid:

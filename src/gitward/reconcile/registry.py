@@ -1,7 +1,8 @@
 """The registry: every app, project, cluster and receiver the config defines, and who owns which object.
 
 One place answers "which apps exist and what do they look like now": the config loaded at start, the
-child Applications an app-of-apps renders (added and removed as its render changes), the apps that
+child Applications an app-of-apps renders (added and removed as its render changes), the apps an
+ApplicationSet makes (``put_generated``/``drop``, driven by ``appsets``), the apps that
 failed validation (listed with their error so their owner sees why), and the claims index that maps
 each owned object to its one app (``claims``). The registry changes nothing outside itself: it does
 not queue passes or record events; its callers do, with what it returns.
@@ -10,8 +11,8 @@ Each app's record (deletion policy, cluster, parent) is kept in the store as the
 so an app that left the config can still be removed as it asked (``removal``). ``load`` says which
 apps the store knows that the config no longer declares; ``update`` applies a reloaded config and
 says what was added, changed and removed. Neither ever counts an app as gone when it is merely
-invalid, nor a child app whose parent is still declared; a config that did not load at all is the
-caller's to refuse (``engine``).
+invalid, nor a child app whose parent (an app or an ApplicationSet) is still declared, or refused;
+a config that did not load at all is the caller's to refuse (``engine``).
 
 Deliberately not here: when apps are reconciled (``scheduler``), what a pass does (``reconcile_pass``).
 """
