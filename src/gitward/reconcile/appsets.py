@@ -93,6 +93,16 @@ def _git_generators(generators: tuple[AnyGenerator, ...]) -> list[Any]:
     return out
 
 
+def _uses_clusters(generators: tuple[AnyGenerator, ...]) -> bool:
+    for generator in generators:
+        combined = getattr(generator, "matrix", None) or getattr(generator, "merge", None)
+        if generator.clusters is not None or (
+            combined is not None and _uses_clusters(tuple(combined.generators))
+        ):
+            return True
+    return False
+
+
 def interval_of(appset: ApplicationSet) -> float | None:
     """How often a set with Git generators is generated again; None: only when something changes."""
     gits = _git_generators(appset.spec.generators)
@@ -129,6 +139,7 @@ class AppSets:
         self._entries: dict[str, _Entry] = {}
         self._invalid: dict[str, str] = {}
         self._states: dict[str, dict[str, Any]] = {}
+        self._clusters_seen: tuple[ClusterInfo, ...] = ()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.generations = 0  # generations applied or failed, for tests
@@ -139,14 +150,22 @@ class AppSets:
         """The sets of the config at start; the apps each made before run at once."""
         self._states = self._store.appset_states()
         self._configure(config)
+        self._clusters_seen = self._clusters()
         for name in [*self._entries, *self._invalid]:
             self._restore(name)
 
     def update(self, config: LoadedConfig) -> None:
-        """A reloaded config: new and changed sets are generated now; a set that left is forgotten
-        (its apps left the config with it: the engine removes them)."""
+        """A reloaded config: new and changed sets are generated now, and the sets with a clusters
+        generator when the Clusters changed; a set that left is forgotten (its apps left the config
+        with it: the engine removes them)."""
         before = set(self._entries) | set(self._invalid)
         self._configure(config)
+        clusters = self._clusters()
+        if clusters != self._clusters_seen:
+            self._clusters_seen = clusters
+            for entry in self._entries.values():
+                if _uses_clusters(entry.appset.spec.generators):
+                    entry.due = 0.0
         for name in before - set(self._entries) - set(self._invalid):
             self._states.pop(name, None)
             self._store.forget_appset_state(name)

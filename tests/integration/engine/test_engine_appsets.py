@@ -240,3 +240,53 @@ async def test_an_argo_cd_application_set_is_read_as_written(
     assert app.spec.deletion_policy == "foreground"  # Argo CD's resources finalizer, as Argo CD adds it
     assert app.spec.source.directory is not None
     assert app.spec.source.directory.recurse is False
+
+
+async def test_a_clusters_generator_follows_the_clusters_of_the_config(
+    harness: Harness, daemon: GitDaemonServer, namespace: str
+) -> None:
+    daemon.create_repo("edge", folders(["web"]))
+    url = daemon.url("edge")
+
+    def config(labels: dict[str, str]) -> None:
+        edge = {
+            "apiVersion": "gitward.dev/v1alpha1",
+            "kind": "Cluster",
+            "metadata": {"name": "edge", "labels": labels},
+            "spec": {"kubeconfig": str(harness.kubeconfig)},
+        }
+        clusters_set = {
+            "apiVersion": "gitward.dev/v1alpha1",
+            "kind": "ApplicationSet",
+            "metadata": {"name": "fleet"},
+            "spec": {
+                "generators": [{"clusters": {"selector": {"matchLabels": {"tier": "edge"}}}}],
+                "template": {
+                    "metadata": {"name": "web-{{name}}"},
+                    "spec": {
+                        "source": {"repoURL": url, "revision": "main", "path": "apps/web"},
+                        "destination": {"cluster": "{{name}}", "namespace": namespace},
+                    },
+                },
+            },
+        }
+        harness.configure(edge, clusters_set)
+
+    config({})
+    engine = await harness.start()
+    await harness.until(lambda: engine.appsets.generations >= 1)
+    assert made_by(engine, "fleet") == []  # no Cluster has the label; in-cluster is never selected
+
+    config({"tier": "edge"})
+    before = engine.appsets.generations
+    assert engine.reload() is not None
+    await harness.until(lambda: engine.appsets.generations > before)
+    assert made_by(engine, "fleet") == ["web-edge"]
+    assert engine.runtimes["web-edge"].app.spec.destination.cluster == "edge"
+
+    config({"tier": "core"})  # the label goes: create-update keeps the app
+    before = engine.appsets.generations
+    assert engine.reload() is not None
+    await harness.until(lambda: engine.appsets.generations > before)
+    assert made_by(engine, "fleet") == ["web-edge"]
+    assert engine.appsets.get_appset("fleet")["kept"] == ["web-edge"]
