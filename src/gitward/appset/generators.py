@@ -12,7 +12,8 @@ A generator's ``values`` are rendered with its own parameters (and, in a matrix,
 generator's).
 
 Any error fails the whole generation, naming the generator: a set made of what could be read would
-look like apps that left, and deleting apps must never follow from a failure.
+look like apps that left, and deleting apps must never follow from a failure. So does giving more
+than ``MAX_PARAMETER_SETS`` sets (a matrix multiplies): refused, never cut short.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ from gitward.templating import Renderer, TemplateError
 from gitward.templating.gofuncs import normalize
 
 _NO_PARAMS: ParamSet = {}
+#: Parameter sets one ApplicationSet may give (a matrix multiplies): more is refused, not truncated.
+MAX_PARAMETER_SETS = 10_000
+
+
+def _bounded(sets: list[ParamSet]) -> list[ParamSet]:
+    if len(sets) > MAX_PARAMETER_SETS:
+        raise GeneratorError(f"the generators give more than {MAX_PARAMETER_SETS} parameter sets")
+    return sets
 
 
 class Generation:
@@ -49,7 +58,7 @@ class Generation:
         out: list[ParamSet] = []
         for index, generator in enumerate(self._generators):
             out += self._named(generator, f"generators[{index}]", _NO_PARAMS)
-        return out
+        return _bounded(out)
 
     def _named(self, generator: AnyGenerator, where: str, previous: ParamSet) -> list[ParamSet]:
         try:
@@ -100,6 +109,7 @@ class Generation:
             if key not in runs:  # a second generator that reads nothing of the first runs once
                 runs[key] = self._named(child, f"{where}.generators[1]", params)
             out += [matrix_combine(params, own, go=self.go) for own in runs[key]]
+            _bounded(out)
         return out
 
     def _interpolated(self, generator: AnyGenerator, params: ParamSet) -> AnyGenerator:

@@ -440,3 +440,18 @@ def test_a_selector_in_a_nested_matrix_needs_apply_nested_selectors() -> None:
     with pytest.raises(ValueError, match="applyNestedSelectors"):
         appset(nested)
     assert params(nested, applyNestedSelectors=True) == [{"a": "1", "b": "y", "c": "z"}]
+
+
+def test_more_parameter_sets_than_the_bound_fail_the_generation_instead_of_being_cut() -> None:
+    many = [{"i": str(i)} for i in range(101)]
+    with pytest.raises(GeneratorError, match="more than 10000 parameter sets"):
+        params(
+            {
+                "matrix": {
+                    "generators": [
+                        {"list": {"elements": many}},
+                        {"list": {"elements": [{"j": str(j)} for j in range(100)]}},
+                    ]
+                }
+            }
+        )
