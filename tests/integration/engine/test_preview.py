@@ -302,9 +302,13 @@ def test_the_command_prints_markdown_and_json_and_exits_by_outcome(world: World)
     assert len(small.stdout) <= 2000
     assert "Left out to stay under 2,000 characters" in small.stdout
 
-    as_json = world.cli("--base", "main", "--head", "feature", "--config", "gitward", "-o", "json")
+    # the apps' repoURL spelled otherwise (a trailing slash): the same repository
+    as_json = world.cli(
+        "--base", "main", "--head", "feature", "--config", "gitward", "-o", "json", repo=world.url + "/"
+    )
     assert as_json.returncode == 0, as_json.stderr
     report = json.loads(as_json.stdout)
+    assert sorted(app["name"] for app in report["apps"]) == ["extra", "fresh", "gone", "web"]
     assert report["format"] == 1
     assert set(report) == {
         "format",
@@ -412,3 +416,30 @@ def test_a_private_repository_is_fetched_with_the_credentials_given(
         wrong = world.cli(*args, "--credentials", str(credentials), repo=url)
         assert wrong.returncode == 2
         assert "Repository objects only, not Cluster 'local'" in wrong.stderr
+
+
+def test_an_unreachable_cluster_fails_its_apps_with_a_clear_message(world: World, tmp_path: Path) -> None:
+    from devtools.gitservers import free_port
+
+    kubeconfig = yaml.safe_load(world.kubeconfig.read_text())
+    for cluster in kubeconfig["clusters"]:
+        cluster["cluster"]["server"] = f"https://127.0.0.1:{free_port()}"  # nothing listens there
+    (tmp_path / "dead.kubeconfig").write_text(yaml.safe_dump(kubeconfig))
+    dead = {
+        "apiVersion": "gitward.dev/v1alpha1",
+        "kind": "Cluster",
+        "metadata": {"name": "local"},
+        "spec": {"kubeconfig": str(tmp_path / "dead.kubeconfig")},
+    }
+    web = application("web", repo=world.url, path="apps/web", namespace=world.namespaces["web"])
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "gitward.yaml").write_text(yaml.safe_dump_all([dead, web]))
+
+    result = world.cli("--base", "main", "--head", "feature", "--config", str(config), "-o", "json")
+    assert result.returncode == 1
+    failed = _by_name(json.loads(result.stdout))["web"]
+    assert failed["status"] == "failed"
+    assert failed["error"]["reason"] == "ClusterUnavailable"
+    assert "127.0.0.1" in failed["error"]["message"]
+    assert "1 app(s) could not be previewed" in result.stderr
