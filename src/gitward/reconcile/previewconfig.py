@@ -1,7 +1,9 @@
 """The two ends of a ``gitward preview``: each revision's commit and the gitward config read for it.
 
 The repository is fetched once and both revisions resolved in its mirror (``sources/gitcache.py``),
-so a revision that does not exist stops the preview before anything else. The config is either a
+so a revision that does not exist stops the preview before anything else. A full ref or commit the
+mirror's branches and tags do not hold (a pull request's head from a fork, ``refs/pull/7/head``) is
+fetched on its own (``GitCache.fetch_ref``). The config is either a
 local file or folder, read once for both ends, or a path inside the repository, read from each
 commit's checkout; there every file must stay inside the checkout (``render/sandbox.py``: the rule
 renders follow), and a path absent at one end is an empty config there, so the Applications the
@@ -17,12 +19,13 @@ Deliberately not here: preparing apps (``preview``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitward.core.errors import GitwardError
+from gitward.core.errors import FetchError, GitwardError
 from gitward.core.redact import redact_url
 from gitward.core.repourl import same_repository
 from gitward.model import Application, LoadedConfig
@@ -35,6 +38,9 @@ from gitward.reconcile.engine import unreadable
 from gitward.reconcile.windowbook import check_windows
 from gitward.render import RenderSettings
 from gitward.render.sandbox import safe_join, walk_files
+from gitward.sources import GitCredentials
+
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
 
 
 class PreviewError(GitwardError):
@@ -80,8 +86,9 @@ async def read_sides(
     local = _load_local(source.local, render) if source.local is not None else None
     fetcher.repositories = tuple(credentials) + (local.repositories if local is not None else ())
     try:
-        await fetcher.fetch_repository(repo, credentials=await fetcher.credentials(repo))
-        commits = [fetcher.git.resolve(repo, revision) for revision in revisions]
+        credentials_of_repo = await fetcher.credentials(repo)
+        await fetcher.fetch_repository(repo, credentials=credentials_of_repo)
+        commits = [await _resolve(fetcher, repo, revision, credentials_of_repo) for revision in revisions]
     except GitwardError as err:
         shown = redact_url(repo)
         raise PreviewError(err.message if shown in err.message else f"{shown}: {err.message}") from None
@@ -98,6 +105,22 @@ async def read_sides(
         where = source.in_repository
         raise PreviewError(f"config path {where!r} exists at neither {revisions[0]} nor {revisions[1]}")
     return sides[0], sides[1]
+
+
+async def _resolve(
+    fetcher: SourceFetcher, repo: str, revision: str, credentials: GitCredentials | None
+) -> str:
+    """The commit of ``revision``; a full ref or SHA the mirror does not hold (a pull request's head,
+    ``refs/pull/7/head``) is fetched on its own first."""
+    try:
+        return fetcher.git.resolve(repo, revision)
+    except FetchError as err:
+        if err.reason != "RevisionNotFound" or not (
+            revision.startswith("refs/") or _FULL_SHA.match(revision)
+        ):
+            raise
+    await fetcher.git.fetch_ref(repo, revision, credentials=credentials)
+    return fetcher.git.resolve(repo, revision)
 
 
 def load_credentials(path: Path, *, render: RenderSettings | None = None) -> tuple[Repository, ...]:

@@ -19,7 +19,8 @@ HEAD is dangling (it points at a branch that does not exist): such a remote brea
 that ask for ``HEAD``, never those that name a branch, a tag or a commit (``gitread``).
 
 Layout under ``root``: ``mirrors/<sha256(url)[:32]>.git`` (bare), ``checkouts/<commit>/`` (export),
-``helpers/askpass.sh``. Mirrors hold only branches, tags and the remote's HEAD (not pull-request refs).
+``helpers/askpass.sh``. Mirrors hold only branches, tags and the remote's HEAD (not pull-request refs),
+plus the refs a caller fetches one by one (``fetch_ref``: ``gitward preview``'s pull-request heads).
 
 Deliberately not here: verifying commit signatures (``signatures``), garbage collection of old
 checkouts beyond ``discard_checkout``, and sharing one cache between processes (git's own locks keep
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import shutil
 import time
 import uuid
@@ -62,6 +64,8 @@ _MEMO_LIMIT = 65_536  # remembered path hashes (about 10 MB at most)
 # leaves the fetch of every branch and tag working (and ``--prune`` drops a HEAD that stopped existing).
 _REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", f"+HEAD*:{REMOTE_HEAD}*"]
 _MIRRORED = ("refs/heads/", "refs/tags/")
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
+_EXTRA_REF = re.compile(r"^refs/[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+$")  # no ':', '*', '^', '~' or space
 _ZERO_ID = frozenset("0")
 FetchObserver = Callable[[bool, float], None]  # (succeeded, seconds) of one real fetch
 
@@ -252,6 +256,41 @@ class GitCache:
         after = await asyncio.to_thread(_refs, mirror)
         self._known_refs[self._key(url)] = after
         return FetchResult(url=url, changed=first or before != after, refs=after)
+
+    async def fetch_ref(self, url: str, ref: str, *, credentials: GitCredentials | None = None) -> None:
+        """Fetch one ref the mirror's refspecs leave out (``refs/pull/7/head``: a pull request's head,
+        which may live in a fork), or one commit by full SHA when the server allows it, into the
+        mirror under the same name (a SHA under ``refs/gitward/fetched/``), so ``resolve`` finds it.
+
+        Only what the name says is fetched: a name that is not a full ref or a full SHA, or that git
+        would read as an option or a refspec, is refused before git runs."""
+        check_url(url)
+        if _FULL_SHA.match(ref):
+            target = f"refs/gitward/fetched/{ref}"
+        elif _EXTRA_REF.match(ref) and ".." not in ref and not ref.startswith((*_MIRRORED, "refs/gitward/")):
+            target = ref
+        else:
+            raise FetchError(f"not a full ref or commit to fetch: {ref!r}", reason="InvalidRevision")
+        mirror = self.mirror_path(url)
+        lock = self._mirror_locks.setdefault(self._key(url), asyncio.Lock())
+        async with lock:
+            if not (mirror / "HEAD").exists():
+                await self._init_mirror(mirror, url)
+            env = git_environment(
+                credentials, helper_dir=self.root / "helpers", connect_timeout=self.connect_timeout
+            )
+            args = ["fetch", "--force", "--no-tags", "--no-write-fetch-head", "--quiet"]
+            try:
+                await run_git(
+                    [*args, "--", url, f"+{ref}:{target}"],
+                    env=env,
+                    cwd=mirror,
+                    timeout=self.timeout,
+                    url=url,
+                    credentials=credentials,
+                )
+            finally:
+                self._fetched(url)
 
     async def _init_mirror(self, mirror: Path, url: str) -> None:
         mirror.parent.mkdir(parents=True, exist_ok=True)

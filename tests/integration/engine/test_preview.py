@@ -168,10 +168,22 @@ def _branches(repo: WorkRepo, url: str, kubeconfig: Path, namespaces: dict[str, 
     repo.commit({config: documents + "---\n" + yaml.safe_dump_all([project, bad])}, message="a forbidden app")
     _branch_from(repo, main, "broken")
     repo.commit({"apps/web/cfg.yaml": "kind: [unclosed\n"}, message="break web")
+    _pull_request_head(repo, main)
     _branch_from(repo, main, "invalid")  # the web Application itself becomes invalid
     invalid = documents.replace("interval: 1h", "interval: soon", 1)
     assert invalid != documents
     repo.commit({config: invalid}, message="an invalid interval")
+
+
+def _pull_request_head(repo: WorkRepo, main: str) -> None:
+    """A commit on no branch or tag, only under ``refs/pull/2/head`` (as a host keeps the head of a
+    pull request from a fork)."""
+    from devtools.gitservers import git
+
+    git("checkout", "-q", "--detach", main, cwd=repo.work)
+    repo.write({"apps/web/cfg.yaml": configmap("web-cfg", {"color": "purple"})})
+    git("commit", "-q", "-am", "from a fork", cwd=repo.work)
+    git("push", "-q", "origin", "HEAD:refs/pull/2/head", cwd=repo.work)
 
 
 def _branch_from(repo: WorkRepo, commit: str, branch: str) -> None:
@@ -443,3 +455,19 @@ def test_an_unreachable_cluster_fails_its_apps_with_a_clear_message(world: World
     assert failed["error"]["reason"] == "ClusterUnavailable"
     assert "127.0.0.1" in failed["error"]["message"]
     assert "1 app(s) could not be previewed" in result.stderr
+
+
+def test_a_pull_request_head_on_no_branch_is_fetched_by_its_ref_or_its_commit(world: World) -> None:
+    from devtools.gitservers import git
+
+    commit = git("rev-parse", "refs/pull/2/head", cwd=world.repo.bare)
+    for head in ("refs/pull/2/head", commit):
+        report = world.run(head)
+        assert report["head"]["commit"] == commit
+        web = _by_name(report)["web"]
+        assert _names(web["changed"]) == ["ConfigMap/web-cfg"]
+        assert "+  color: purple" in web["changed"][0]["diff"]
+
+    refspec = world.cli("--base", "main", "--head", "refs/pull/2/head:refs/heads/main", "--config", "gitward")
+    assert refspec.returncode == 2
+    assert "not a full ref or commit to fetch" in refspec.stderr
