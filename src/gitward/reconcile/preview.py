@@ -148,7 +148,7 @@ async def _preview(
         name: await _prepare(head_ctx, head, app, also_rendered=_rendered(before.get(name)))
         for name, app in sorted(apps_of(head.config, request.repo).items())
     }
-    apps, unchanged = await _compare(before, after, head)
+    apps, unchanged = await _compare(before, after, base, head)
     return {
         "format": FORMAT,
         "repo": redact_url(request.repo),
@@ -163,23 +163,37 @@ async def _preview(
 
 
 async def _compare(
-    before: dict[str, Prepared], after: dict[str, Prepared], head: Side
+    before: dict[str, Prepared], after: dict[str, Prepared], base: Side, head: Side
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """The touched apps' reports, and the names of the others."""
+    """The touched apps' reports, and the names of the others. An app of the repository at one end
+    only, declared at the other from another repository, moved: it is not added or removed."""
     shared = previewreport.shared_objects({n: p.prepared for n, p in after.items() if p.prepared is not None})
     kept = kept_at_head(head.config)
     apps: list[dict[str, Any]] = []
     unchanged: list[str] = []
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
+        elsewhere = head.config.application(name) if new is None else base.config.application(name)
         if new is None and old is not None and (name in kept or "" in kept):
             header = previewreport.app_header(old.app, change="changed")
             why = ValidationError(kept.get(name) or kept[""], reason="InvalidSpec")
             apps.append(previewreport.failed(header, why))
+        elif new is None and elsewhere is not None:  # still declared, from another repository
+            header = previewreport.app_header(elsewhere, change="changed")
+            header["notes"].append(
+                f"the head takes it from {redact_url(elsewhere.spec.source.repo_url)}: not previewed"
+            )
+            apps.append(header)
         elif _untouched(old, new) and name not in shared:
             unchanged.append(name)
         else:
-            apps.append(await _report(old, new, head, shared.get(name, {})))
+            report = await _report(old, new, head, shared.get(name, {}))
+            if old is None and elsewhere is not None:
+                report["change"] = "changed"
+                report["notes"].append(
+                    f"at the base it came from {redact_url(elsewhere.spec.source.repo_url)}"
+                )
+            apps.append(report)
     return apps, unchanged
 
 

@@ -169,6 +169,12 @@ def _branches(repo: WorkRepo, url: str, kubeconfig: Path, namespaces: dict[str, 
     _branch_from(repo, main, "broken")
     repo.commit({"apps/web/cfg.yaml": "kind: [unclosed\n"}, message="break web")
     _pull_request_head(repo, main)
+    _branch_from(repo, main, "moved")  # the api app now comes from another repository
+    other = url.replace("/apps.git", "/other.git")
+    api_source = "\n    revision: main\n    path: apps/api"
+    moved = documents.replace(f"repoURL: {url}{api_source}", f"repoURL: {other}{api_source}")
+    assert moved != documents
+    repo.commit({config: moved}, message="api moves")
     _branch_from(repo, main, "invalid")  # the web Application itself becomes invalid
     invalid = documents.replace("interval: 1h", "interval: soon", 1)
     assert invalid != documents
@@ -471,3 +477,11 @@ def test_a_pull_request_head_on_no_branch_is_fetched_by_its_ref_or_its_commit(wo
     refspec = world.cli("--base", "main", "--head", "refs/pull/2/head:refs/heads/main", "--config", "gitward")
     assert refspec.returncode == 2
     assert "not a full ref or commit to fetch" in refspec.stderr
+
+
+def test_an_app_moved_to_another_repository_is_not_shown_as_removed(world: World) -> None:
+    report = world.run("moved")
+    api = _by_name(report)["api"]
+    assert api["change"] == "changed"
+    assert api["pruned"] == []
+    assert "/other.git: not previewed" in api["notes"][0]
