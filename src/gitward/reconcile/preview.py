@@ -18,7 +18,9 @@ database): what it holds that the head no longer renders is pruned. An app that 
 synced owns nothing yet; then what the base renders and the head does not is shown as pruned.
 
 Every app of the repository is rendered at the two commits, whatever revision it tracks: the
-preview answers "what if the head were deployed". Apps of other repositories are left out.
+preview answers "what if the head were deployed". Apps of other repositories are left out; an app
+the change moves to or from another repository is changed, not added or removed, and an app the
+head's config refuses is failed, not removed (the engine keeps it running).
 
 The outcome per app: ``ok``; ``refused`` when the project's rules forbid the head (each violation
 listed; nothing of it would be applied); ``failed`` when the head cannot be prepared (a render
@@ -73,6 +75,8 @@ FORMAT = 1  # of the report: bumped when a field changes meaning
 
 @dataclass(frozen=True)
 class PreviewRequest:
+    """What to preview: the repository, the two revisions, where the config is."""
+
     repo: str
     base: str
     head: str
@@ -85,7 +89,7 @@ class PreviewRequest:
 
 
 @dataclass
-class Prepared:
+class AppAtSide:
     """One app at one side: prepared (with its fingerprint) or the error that stopped it."""
 
     app: Application
@@ -163,7 +167,7 @@ async def _preview(
 
 
 async def _compare(
-    before: dict[str, Prepared], after: dict[str, Prepared], base: Side, head: Side
+    before: dict[str, AppAtSide], after: dict[str, AppAtSide], base: Side, head: Side
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The touched apps' reports, and the names of the others. An app of the repository at one end
     only, declared at the other from another repository, moved: it is not added or removed."""
@@ -199,11 +203,11 @@ async def _compare(
 
 async def _prepare(
     ctx: PreviewContext, side: Side, app: Application, *, also_rendered: Collection[ResourceKey] = ()
-) -> Prepared:
+) -> AppAtSide:
     """The app prepared at ``side``'s commit, with the inventory the cluster's marks prove (a
     namespace CreateNamespace made counts only when Git renders it, here or in ``also_rendered``)."""
     runtime = AppRuntime(app=app, status=AppStatus(), verdicts=VerdictCache(), inventory=[])
-    out = Prepared(app=app, context=ctx, runtime=runtime)
+    out = AppAtSide(app=app, context=ctx, runtime=runtime)
     ctx.fetcher.repositories = ctx.credentials + ctx.config.repositories
     ctx.fetcher.project_of = ctx.project  # signature rules of the side's projects
     try:
@@ -220,7 +224,7 @@ async def _prepare(
     return out
 
 
-def _rendered(found: Prepared | None) -> frozenset[ResourceKey]:
+def _rendered(found: AppAtSide | None) -> frozenset[ResourceKey]:
     if found is None or found.prepared is None:
         return frozenset()
     return frozenset(e.key for e in found.prepared.inventory)
@@ -241,14 +245,14 @@ def _fingerprint(app: Application, prepared: pipeline.Prepared) -> str:
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
-def _untouched(old: Prepared | None, new: Prepared | None) -> bool:
+def _untouched(old: AppAtSide | None, new: AppAtSide | None) -> bool:
     if old is None or new is None or old.error is not None or new.error is not None:
         return False
     return old.fingerprint == new.fingerprint
 
 
 async def _report(
-    old: Prepared | None, new: Prepared | None, head: Side, shared: dict[ResourceKey, list[str]]
+    old: AppAtSide | None, new: AppAtSide | None, head: Side, shared: dict[ResourceKey, list[str]]
 ) -> dict[str, Any]:
     """One touched app: its head dry-run sorted into created, changed and pruned, or why not."""
     if new is None:
