@@ -131,7 +131,10 @@ FOREIGN_KINDS: Mapping[tuple[str, str], ForeignKind] = {
         in_config=True,
     ),
     (_ARGO, "AppProject"): ForeignKind(
-        "an Argo CD AppProject", "Argo CD AppProjects", "declare a gitward Project in the config instead"
+        "an Argo CD AppProject",
+        "Argo CD AppProjects rendered by an app",
+        "declare it in the gitward config, or render a gitward.dev/v1alpha1 Project instead",
+        in_config=True,
     ),
     ("kustomize.toolkit.fluxcd.io", "Kustomization"): ForeignKind(
         "a Flux Kustomization",

@@ -26,6 +26,7 @@ from gitward.model.application import Application
 from gitward.model.appset import ApplicationSet
 from gitward.model.argoappset import from_argocd_applicationset, is_argocd_applicationset
 from gitward.model.argocd import ARGO_API_VERSION, from_argocd, is_argocd_application
+from gitward.model.argoproject import from_argocd_project, is_argocd_project
 from gitward.model.cluster import Cluster
 from gitward.model.common import GROUP
 from gitward.model.errors import ConversionError, ObjectError, describe
@@ -135,7 +136,7 @@ def _group(obj: Mapping[str, Any]) -> str:
 
 
 def load_object(document: Mapping[str, Any]) -> GitwardObject:
-    """One gitward or Argo CD object (an Argo CD Application or ApplicationSet); raises
+    """One gitward or Argo CD object (an Argo CD Application, ApplicationSet or AppProject); raises
     ``ConversionError`` or pydantic's ValidationError.
 
     Flux Kustomizations need their GitRepository and go through ``load_objects``.
@@ -144,6 +145,8 @@ def load_object(document: Mapping[str, Any]) -> GitwardObject:
         return from_argocd(document)
     if is_argocd_applicationset(document):
         return from_argocd_applicationset(document)
+    if is_argocd_project(document):
+        return from_argocd_project(document)
     api_version, kind = document.get("apiVersion"), document.get("kind")
     if _group(document) != GROUP:
         foreign = _foreign_message(document)

@@ -76,6 +76,7 @@ GITWARD_KINDS = (
 FOREIGN_KINDS = (
     ("argoproj.io/v1alpha1", "Application"),
     ("argoproj.io/v1alpha1", "ApplicationSet"),
+    ("argoproj.io/v1alpha1", "AppProject"),
     ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
     ("source.toolkit.fluxcd.io/v1", "GitRepository"),
     ("source.toolkit.fluxcd.io/v1beta2", "OCIRepository"),
