@@ -95,7 +95,7 @@ _OCI_REPOSITORY_FIELDS = {
 }  # fmt: skip
 _OCI_REF_PRECEDENCE = ("digest", "semver", "tag")
 _FLUX_CONTENT_LAYER = "application/vnd.cncf.flux.content.v1.tar+gzip"
-_LOOPBACK_HOSTS = re.compile(r"^(?:localhost|127(?:\.\d{1,3}){3}|::1)$")
+LOOPBACK_HOSTS = re.compile(r"^(?:localhost|127(?:\.\d{1,3}){3}|::1)$")
 _VERIFY_MODES = {"HEAD": "HEAD", "head": "HEAD", "Tag": "Tag", "TagAndHEAD": "TagAndHEAD"}
 _REF_PRECEDENCE = ("commit", "name", "semver", "tag", "branch")
 
@@ -171,10 +171,10 @@ def from_flux(
             raise ConversionError("a Flux Kustomization needs its GitRepository or OCIRepository")
         repo_spec = mapping(git_repository.get("spec"), "GitRepository spec")
         only(repo_spec, allowed=_REPOSITORY_FIELDS, where="GitRepository spec")
-        _check_url(repo_spec.get("url"), git_repository)
-        _refuse_fetch_settings(repo_spec, from_cluster=from_cluster)
+        check_url(repo_spec.get("url"), git_repository)
+        refuse_fetch_settings(repo_spec, from_cluster=from_cluster)
         source = _source(spec, repo_spec)
-        verify = _verify(repo_spec, git_repository)
+        verify = verify_spec(repo_spec, git_repository)
         if verify:
             source["verify"] = verify
     suspended = bool(spec.get("suspend")) or bool(repo_spec.get("suspend"))
@@ -190,13 +190,13 @@ def from_flux(
         out["suspend"] = True
     out["deletionPolicy"] = "background" if spec.get("prune") else "orphan"
     if spec.get("dependsOn"):
-        out["dependsOn"] = _depends_on(spec["dependsOn"], own_namespace=object_ref(kustomization)[0])
+        out["dependsOn"] = depends_on(spec["dependsOn"], own_namespace=object_ref(kustomization)[0])
     group_version = str(kustomization.get("apiVersion"))
     metadata = converted_metadata(kustomization, origin=f"{group_version}/Kustomization")
     return Application.model_validate(application_document(metadata, out))
 
 
-def _check_url(url: Any, repository: Mapping[str, Any], kind: str = "GitRepository") -> None:
+def check_url(url: Any, repository: Mapping[str, Any], kind: str = "GitRepository") -> None:
     """Name the source's own field: the user wrote ``spec.url`` there, not a repoURL."""
     if isinstance(url, str):
         namespace, name = object_ref(repository)
@@ -212,7 +212,7 @@ def _oci_source(
     """An OCIRepository as an ``oci://`` artifact source; every field gitward cannot honour refused."""
     only(repo_spec, allowed=_OCI_REPOSITORY_FIELDS, where="OCIRepository spec")
     url = repo_spec.get("url")
-    _check_url(url, oci_repository, kind="OCIRepository")
+    check_url(url, oci_repository, kind="OCIRepository")
     if not isinstance(url, str) or not url.lower().startswith("oci://"):
         raise ConversionError("OCIRepository spec.url must be an oci:// URL")
     if "secretRef" in repo_spec:
@@ -230,7 +230,7 @@ def _oci_source(
             f"OCIRepository spec.provider {repo_spec['provider']!r} is not supported (only generic: "
             "credentials come from a Repository object)"
         )
-    if repo_spec.get("insecure") and not _LOOPBACK_HOSTS.match(urlsplit(url).hostname or ""):
+    if repo_spec.get("insecure") and not LOOPBACK_HOSTS.match(urlsplit(url).hostname or ""):
         raise ConversionError(
             "OCIRepository spec.insecure is supported only for a loopback registry: gitward speaks "
             "HTTPS with verified certificates to every other"
@@ -255,7 +255,7 @@ def _oci_source(
     return out
 
 
-def _refuse_fetch_settings(repo_spec: Mapping[str, Any], *, from_cluster: bool) -> None:
+def refuse_fetch_settings(repo_spec: Mapping[str, Any], *, from_cluster: bool) -> None:
     """Refuse, by name, the GitRepository fields that set how its fetch runs and would be accepted and
     ignored: ``secretRef`` in a file config (no management cluster to read the Secret from), and
     ``timeout`` (one timeout for every fetch)."""
@@ -272,20 +272,22 @@ def _refuse_fetch_settings(repo_spec: Mapping[str, Any], *, from_cluster: bool) 
         )
 
 
-def credentials_repository(git_repository: Mapping[str, Any]) -> Repository | None:
-    """The implied Repository carrying a GitRepository's ``secretRef`` (None without one): same
-    namespace, the GitRepository's URL, and the Secret's name. Read with ``run --from-cluster`` only."""
-    repo_spec = mapping(git_repository.get("spec"), "GitRepository spec")
+def credentials_repository(repository: Mapping[str, Any]) -> Repository | None:
+    """The implied Repository carrying a GitRepository's or HelmRepository's ``secretRef`` (None
+    without one): same namespace, the source's URL, and the Secret's name. Read with ``run
+    --from-cluster`` only."""
+    kind = str(repository.get("kind") or "GitRepository")
+    repo_spec = mapping(repository.get("spec"), f"{kind} spec")
     if "secretRef" not in repo_spec:
         return None
-    where = "GitRepository spec.secretRef"
-    secret = _secret_ref(repo_spec["secretRef"], git_repository, where)
-    namespace, name = object_ref(git_repository)
+    where = f"{kind} spec.secretRef"
+    secret = secret_ref(repo_spec["secretRef"], repository, where)
+    namespace, name = object_ref(repository)
     metadata = {
-        "name": f"gitrepository.{secret['namespace']}.{name}",
+        "name": f"{kind.lower()}.{secret['namespace']}.{name}",
         "namespace": namespace,
         "annotations": {
-            CONVERTED_FROM_ANNOTATION: f"{git_repository.get('apiVersion')}/GitRepository {namespace}/{name}"
+            CONVERTED_FROM_ANNOTATION: f"{repository.get('apiVersion')}/{kind} {namespace}/{name}"
         },
     }
     spec = {"url": repo_spec.get("url"), "secretRef": {"name": secret["name"]}}
@@ -294,7 +296,7 @@ def credentials_repository(git_repository: Mapping[str, Any]) -> Repository | No
     )
 
 
-def _secret_ref(value: Any, owner: Mapping[str, Any], where: str) -> dict[str, str]:
+def secret_ref(value: Any, owner: Mapping[str, Any], where: str) -> dict[str, str]:
     """A ``secretRef`` of a Flux object: a Secret in the object's own namespace."""
     ref = mapping(value, where)
     only(ref, allowed={"name"}, where=where)
@@ -306,7 +308,7 @@ def _secret_ref(value: Any, owner: Mapping[str, Any], where: str) -> dict[str, s
     return {"namespace": object_ref(owner)[0] or "default", "name": str(ref["name"])}
 
 
-def _verify(repo_spec: Mapping[str, Any], git_repository: Mapping[str, Any]) -> dict[str, Any] | None:
+def verify_spec(repo_spec: Mapping[str, Any], git_repository: Mapping[str, Any]) -> dict[str, Any] | None:
     """GitRepository ``verify``: its Secret's files are armored OpenPGP public keys, as in Flux."""
     if "verify" not in repo_spec:
         return None
@@ -328,7 +330,7 @@ def _verify(repo_spec: Mapping[str, Any], git_repository: Mapping[str, Any]) -> 
         raise ConversionError(
             "GitRepository spec.verify.secretRef is required: it names the Secret of trusted public keys"
         )
-    secret = _secret_ref(verify["secretRef"], git_repository, "GitRepository spec.verify.secretRef")
+    secret = secret_ref(verify["secretRef"], git_repository, "GitRepository spec.verify.secretRef")
     return {"mode": mode, "keys": {"secretRef": secret}}
 
 
@@ -347,14 +349,14 @@ def _decryption(spec: Mapping[str, Any], kustomization: Mapping[str, Any]) -> di
             "spec.decryption.secretRef is required: without it Flux decrypts with its controller's "
             "own keys, which gitward does not have"
         )
-    secret = _secret_ref(decryption["secretRef"], kustomization, "spec.decryption.secretRef")
+    secret = secret_ref(decryption["secretRef"], kustomization, "spec.decryption.secretRef")
     return {"provider": "sops", "secretRef": secret}
 
 
 def _source(spec: Mapping[str, Any], repo_spec: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "repoURL": repo_spec.get("url"),
-        "revision": _revision(mapping(repo_spec.get("ref"), "GitRepository spec.ref")),
+        "revision": git_revision(mapping(repo_spec.get("ref"), "GitRepository spec.ref")),
         "path": spec.get("path") or "",
     }
     post_build = mapping(spec.get("postBuild"), "spec.postBuild")
@@ -375,7 +377,7 @@ def _source(spec: Mapping[str, Any], repo_spec: Mapping[str, Any]) -> dict[str, 
     return out
 
 
-def _revision(ref: Mapping[str, Any]) -> str:
+def git_revision(ref: Mapping[str, Any]) -> str:
     only(ref, allowed=_REF_PRECEDENCE, where="GitRepository spec.ref")
     for field in _REF_PRECEDENCE:
         if ref.get(field):
@@ -398,7 +400,7 @@ def _image(image: Mapping[str, Any]) -> str:
 
 
 def _sync_policy(spec: Mapping[str, Any], *, repository_interval: Any = None) -> dict[str, Any]:
-    interval = _shorter(spec.get("interval") or "5m", repository_interval)
+    interval = shorter_interval(spec.get("interval") or "5m", repository_interval)
     retry_interval = spec.get("retryInterval") or spec.get("interval") or "5m"
     out: dict[str, Any] = {
         "interval": interval,
@@ -416,7 +418,7 @@ def _sync_policy(spec: Mapping[str, Any], *, repository_interval: Any = None) ->
     return out
 
 
-def _shorter(kustomization_interval: Any, repository_interval: Any) -> Any:
+def shorter_interval(kustomization_interval: Any, repository_interval: Any) -> Any:
     """Flux polls the source at the GitRepository's interval and reconciles at the Kustomization's;
     gitward polls and compares at one interval, the shorter one, so neither is waited for longer."""
     if not isinstance(repository_interval, str) or not isinstance(kustomization_interval, str):
@@ -434,7 +436,7 @@ def _health_check(check: Any) -> dict[str, Any]:
     return dict(ref)
 
 
-def _depends_on(entries: Any, *, own_namespace: str) -> list[dict[str, Any]]:
+def depends_on(entries: Any, *, own_namespace: str) -> list[dict[str, Any]]:
     if not isinstance(entries, list):
         raise ConversionError("spec.dependsOn must be a list")
     out = []

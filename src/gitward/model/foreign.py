@@ -152,8 +152,10 @@ FOREIGN_KINDS: Mapping[tuple[str, str], ForeignKind] = {
     ),
     (_FLUX_SOURCE, "HelmRepository"): ForeignKind(
         "a Flux Helm repository",
-        "Flux HelmRepositories",
-        "name the chart repository in an Application with a Helm source instead",
+        "Flux HelmRepositories on their own",
+        "name the chart repository in an Application with a Helm source (or declare it next to its "
+        "HelmRelease in the gitward config) instead",
+        in_config=True,
     ),
     (_FLUX_SOURCE, "HelmChart"): ForeignKind(
         "a Flux Helm chart source", "Flux HelmCharts", "declare an Application with a Helm source instead"
@@ -175,7 +177,11 @@ FOREIGN_KINDS: Mapping[tuple[str, str], ForeignKind] = {
         "declare one Application per path it would package instead",
     ),
     ("helm.toolkit.fluxcd.io", "HelmRelease"): ForeignKind(
-        "a Flux Helm release", "Flux HelmReleases", "declare an Application with a Helm source instead"
+        "a Flux Helm release",
+        "Flux HelmReleases rendered by an app",
+        "declare it with its chart's source in the gitward config, or render a gitward.dev/v1alpha1 "
+        "Application with a Helm source instead",
+        in_config=True,
     ),
     (_FLUX_IMAGE, "ImageRepository"): ForeignKind(
         "a Flux image repository scan", "Flux image automation", _PIN_IMAGES

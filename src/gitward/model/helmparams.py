@@ -92,13 +92,14 @@ def with_parameters(values: dict[str, Any], parameters: Iterable[Parameter]) -> 
     """A copy of ``values`` with every parameter set, in order (a later one wins)."""
     out = copy.deepcopy(values)
     for parameter in parameters:
-        _set(
+        set_path(
             out, parse_path(parameter.name), typed_value(parameter.value, force_string=parameter.force_string)
         )
     return out
 
 
-def _set(root: dict[str, Any], path: list[Token], value: Any) -> None:
+def set_path(root: dict[str, Any], path: list[Token], value: Any) -> None:
+    """Set ``value`` at ``path`` (``parse_path``) in ``root``, growing lists and mappings as Helm does."""
     node: Any = root
     for token, following in zip(path, [*path[1:], None], strict=True):
         last = following is None

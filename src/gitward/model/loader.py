@@ -41,6 +41,13 @@ from gitward.model.flux import (
     source_kind,
     source_ref,
 )
+from gitward.model.fluxhelm import (
+    HELM_GROUP,
+    chart_source_ref,
+    from_helmrelease,
+    is_flux_helm_repository,
+    is_flux_helmrelease,
+)
 from gitward.model.foreign import (
     CONVERTED_FROM_ANNOTATION,
     foreign_kind,
@@ -166,9 +173,8 @@ def _foreign_message(document: Mapping[str, Any]) -> str | None:
     if found is None:
         return None
     if found.in_config:
-        versions = (
-            [ARGO_API_VERSION] if group == "argoproj.io" else [f"{group}/{v}" for v in sorted(FLUX_VERSIONS)]
-        )
+        flux_versions = ["v2"] if group == HELM_GROUP else sorted(FLUX_VERSIONS)
+        versions = [ARGO_API_VERSION] if group == "argoproj.io" else [f"{group}/{v}" for v in flux_versions]
         return (
             f"{kind} of apiVersion {api_version!r} is not read by gitward (it reads {' and '.join(versions)})"
         )
@@ -195,20 +201,25 @@ def load_objects(
     errors: list[ObjectError] = []
     repositories: dict[tuple[str, str, str], Mapping[str, Any]] = {}  # (kind, namespace, name)
     kustomizations: list[tuple[int, Mapping[str, Any]]] = []
+    releases: list[tuple[int, Mapping[str, Any]]] = []
     for index, document in enumerate(documents):
         if document is None:
             continue
         if not isinstance(document, Mapping):
             errors.append(ObjectError("", "", "document is not a mapping", index))
-        elif is_flux_git_repository(document) or is_flux_oci_repository(document):
+        elif _is_flux_source(document):
             repositories[(str(document.get("kind")), *object_ref(document))] = document
         elif is_flux_kustomization(document):
             kustomizations.append((index, document))
+        elif is_flux_helmrelease(document):
+            releases.append((index, document))
         else:
             _load_one(index, document, loaded, errors)
     implied: dict[str, Repository] = {}  # URL -> the Repository carrying a GitRepository's secretRef
     for index, kustomization in kustomizations:
         _load_flux(index, kustomization, repositories, loaded, errors, implied if from_cluster else None)
+    for index, release in releases:
+        _load_release(index, release, repositories, loaded, errors, implied if from_cluster else None)
     loaded.extend((-1, repository) for repository in implied.values())
     return _without_duplicates(loaded, errors)
 
@@ -253,6 +264,40 @@ def _load_flux(
         errors.append(_error(index, kustomization, exc))
 
 
+def _is_flux_source(document: Mapping[str, Any]) -> bool:
+    return (
+        is_flux_git_repository(document)
+        or is_flux_oci_repository(document)
+        or is_flux_helm_repository(document)
+    )
+
+
+def _load_release(
+    index: int,
+    release: Mapping[str, Any],
+    repositories: Mapping[tuple[str, str, str], Mapping[str, Any]],
+    loaded: list[tuple[int, GitwardObject]],
+    errors: list[ObjectError],
+    implied: dict[str, Repository] | None,
+) -> None:
+    """A Flux HelmRelease with its chart's source (``model/fluxhelm.py``); ``implied`` as for
+    ``_load_flux``."""
+    try:
+        kind, namespace, name = chart_source_ref(release)
+        source = repositories.get((kind, namespace, name))
+        if source is None:
+            raise ConversionError(f"{kind} {namespace}/{name} referenced by the HelmRelease is not defined")
+        app = from_helmrelease(release, source=source, from_cluster=implied is not None)
+        credentials = (
+            credentials_repository(source) if implied is not None and kind != "OCIRepository" else None
+        )
+        if implied is not None and credentials is not None:
+            _imply(implied, credentials)
+        loaded.append((index, app))
+    except (ConversionError, pydantic.ValidationError) as exc:
+        errors.append(_error(index, release, exc))
+
+
 def _imply(implied: dict[str, Repository], credentials: Repository) -> None:
     """Record a GitRepository's credentials for its URL; a URL fetched with one set of credentials
     cannot take another GitRepository's Secret, so that is refused."""
@@ -272,7 +317,11 @@ def _imply(implied: dict[str, Repository], credentials: Repository) -> None:
 
 #: Argo CD and Flux kinds that are applications, whatever their version: refused, they list as invalid apps.
 _FOREIGN_APPLICATIONS = frozenset(
-    {("argoproj.io", "Application"), ("kustomize.toolkit.fluxcd.io", "Kustomization")}
+    {
+        ("argoproj.io", "Application"),
+        ("kustomize.toolkit.fluxcd.io", "Kustomization"),
+        (HELM_GROUP, "HelmRelease"),
+    }
 )
 
 

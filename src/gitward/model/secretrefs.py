@@ -11,6 +11,9 @@ A Repository's credentials and a Cluster's kubeconfig come from files (``passwor
   ``in-cluster`` destination is where apps deploy, not where gitward reads its config), so
   ``secretRef`` is refused; a Secret mounted as a volume is named by the ``*File`` fields instead.
 
+An Application's Helm ``valuesFrom`` reads ConfigMaps and Secrets of the management cluster, so the
+file config refuses it the same way.
+
 A refused object is left out of the config with an error naming the field and the way out, as any
 object the loader refuses (its last good state is kept). Pure.
 """
@@ -21,6 +24,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
+from gitward.model.application import Application
 from gitward.model.cluster import Cluster
 from gitward.model.errors import ObjectError
 from gitward.model.loader import LoadedConfig
@@ -78,6 +82,17 @@ def _cluster_secret(cluster: Cluster) -> str:
     )
 
 
+def _application_values_from(app: Application) -> str:
+    helm = app.spec.source.helm
+    if helm is None or not helm.values_from:
+        return ""
+    return (
+        f"spec.source.helm.valuesFrom needs the config to come from the cluster ({_CLUSTER_MODE}), "
+        "which reads the ConfigMaps and Secrets; in a config file write the values in "
+        "spec.source.helm.values or valueFiles"
+    )
+
+
 def in_cluster(config: LoadedConfig) -> LoadedConfig:
     """The config read from custom resources: Repositories and Clusters naming files refused."""
     return _refusing(config, repository=_repository_files, cluster=_cluster_file)
@@ -85,14 +100,16 @@ def in_cluster(config: LoadedConfig) -> LoadedConfig:
 
 def in_files(config: LoadedConfig) -> LoadedConfig:
     """The file config: Repositories and Clusters naming a Secret refused."""
-    return _refusing(config, repository=_repository_secret, cluster=_cluster_secret)
+    refused = _refusing(config, repository=_repository_secret, cluster=_cluster_secret)
+    return _refusing(refused, application=_application_values_from)
 
 
 def _refusing(
     config: LoadedConfig,
     *,
-    repository: Callable[[Repository], str],
-    cluster: Callable[[Cluster], str],
+    repository: Callable[[Repository], str] = lambda _r: "",
+    cluster: Callable[[Cluster], str] = lambda _c: "",
+    application: Callable[[Application], str] = lambda _a: "",
 ) -> LoadedConfig:
     """``config`` without the objects a rule refuses (each rule says why, "" to accept)."""
     errors: list[ObjectError] = []
@@ -109,8 +126,13 @@ def _refusing(
 
     repositories = kept("Repository", config.repositories, repository)
     clusters = kept("Cluster", config.clusters, cluster)
+    applications = kept("Application", config.applications, application)
     if not errors:
         return config
     return dataclasses.replace(
-        config, repositories=repositories, clusters=clusters, errors=config.errors + tuple(errors)
+        config,
+        repositories=repositories,
+        clusters=clusters,
+        applications=applications,
+        errors=config.errors + tuple(errors),
     )

@@ -25,7 +25,7 @@ again after symlinks are resolved).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
@@ -119,12 +119,34 @@ class HelmParameter(SpecModel):
         return value
 
 
+class ValuesFrom(SpecModel):
+    """Helm values read from a ConfigMap or Secret of the management cluster at each render (``run
+    --from-cluster`` only; a file config refuses it, ``model/secretrefs.py``), as Flux's HelmRelease
+    ``valuesFrom``: the key's YAML merged in order, or with ``targetPath`` the key's text set at
+    that path as ``--set`` would; ``spec.values`` wins over all. ``namespace`` "" is the app's own."""
+
+    kind: Literal["ConfigMap", "Secret"]
+    name: str = Field(min_length=1, max_length=253)
+    namespace: Namespace = ""
+    values_key: str = Field(default="values.yaml", min_length=1, max_length=253)
+    target_path: str | None = None
+    optional: bool = False
+
+    @field_validator("target_path")
+    @classmethod
+    def _path_valid(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_path(value)
+        return value
+
+
 class HelmSource(SpecModel):
     release_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=53)
     namespace: Namespace | None = None
     values: dict[str, Any] = Field(default_factory=dict)
     value_files: tuple[RelativePath, ...] = ()
     parameters: tuple[HelmParameter, ...] = ()
+    values_from: tuple[ValuesFrom, ...] = ()
 
 
 class KustomizeSource(SpecModel):

@@ -80,6 +80,8 @@ FOREIGN_KINDS = (
     ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
     ("source.toolkit.fluxcd.io/v1", "GitRepository"),
     ("source.toolkit.fluxcd.io/v1beta2", "OCIRepository"),
+    ("source.toolkit.fluxcd.io/v1", "HelmRepository"),
+    ("helm.toolkit.fluxcd.io/v2", "HelmRelease"),
 )
 
 
@@ -205,7 +207,10 @@ _FOREIGN_APPS = {(ARGO_API_VERSION, ARGO_KIND)}
 
 
 def _is_flux_kustomization(ref: ObjectRef) -> bool:
-    return ref.kind == "Kustomization" and ref.api_version.startswith("kustomize.toolkit.fluxcd.io/")
+    """A Flux object that is an app: a Kustomization or a HelmRelease."""
+    return (ref.kind == "Kustomization" and ref.api_version.startswith("kustomize.toolkit.fluxcd.io/")) or (
+        ref.kind == "HelmRelease" and ref.api_version.startswith("helm.toolkit.fluxcd.io/")
+    )
 
 
 class ClusterSource:

@@ -27,6 +27,7 @@ from gitward.model.repository import Repository, credentials_for
 from gitward.reconcile import metrics
 from gitward.reconcile.secrets import ClusterSecrets
 from gitward.reconcile.trust import TrustKeys, check_signatures
+from gitward.reconcile.valuesfrom import helm_values
 from gitward.render import (
     DirectoryParams,
     HelmParams,
@@ -276,6 +277,9 @@ class SourceFetcher:
     ) -> Desired:
         tree, engine = await self.input_key(app, artifact)
         params = dataclasses.replace(render_params(app), decryption=self.trust.decryption(app))
+        values = await helm_values(app, self.secrets)  # helm.valuesFrom, read now
+        if values is not None:
+            params = dataclasses.replace(params, helm=dataclasses.replace(params.helm, values=values))
         before = self.render_cache.misses
         started = time.monotonic()
         result: RenderResult = await render_cached(

@@ -76,6 +76,17 @@ class ClusterSecrets:
             out[str(key)] = str(value)
         return out
 
+    async def config_map(self, namespace: str, name: str, *, owner: str) -> dict[str, str]:
+        """A ConfigMap's ``data`` (a Helm ``valuesFrom``); ``owner`` names who wants it."""
+        where = f"ConfigMap {name!r} in namespace {namespace!r} ({owner})"
+        try:
+            found = await self._client.get("v1", "ConfigMap", namespace, name)
+        except ClusterError as error:
+            raise FetchError(f"{where} could not be read: {error}", reason="ConfigMapUnreadable") from None
+        if found is None:
+            raise FetchError(f"{where} not found", reason="ConfigMapNotFound")
+        return {str(key): str(value) for key, value in (found.get("data") or {}).items()}
+
     async def git_credentials(self, repository: Repository) -> GitCredentials:
         """The credentials of a Repository whose ``spec.secretRef`` is set."""
         ref = repository.spec.secret_ref

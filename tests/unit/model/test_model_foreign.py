@@ -352,14 +352,15 @@ def test_other_kinds_are_not_foreign(group: str, kind: str) -> None:
     assert describe_foreign(group, kind) is None
 
 
-def test_a_helm_release_says_what_it_is_and_what_to_write_instead() -> None:
-    assert describe_foreign("helm.toolkit.fluxcd.io", "HelmRelease") == (
-        "is a Flux Helm release; gitward does not run Flux HelmReleases: "
+def test_a_helm_chart_says_what_it_is_and_what_to_write_instead() -> None:
+    assert describe_foreign("source.toolkit.fluxcd.io", "HelmChart") == (
+        "is a Flux Helm chart source; gitward does not run Flux HelmCharts: "
         "declare an Application with a Helm source instead"
     )
     assert foreign_object_message("helm.toolkit.fluxcd.io/v2", "HelmRelease", "podinfo") == (
         "HelmRelease podinfo (helm.toolkit.fluxcd.io/v2) is a Flux Helm release; gitward does not run "
-        "Flux HelmReleases: declare an Application with a Helm source instead"
+        "Flux HelmReleases rendered by an app: declare it with its chart's source in the gitward config, "
+        "or render a gitward.dev/v1alpha1 Application with a Helm source instead"
     )
 
 
@@ -400,10 +401,10 @@ kind: ArtifactGenerator
 metadata: {name: podinfo-artifacts, namespace: flux-system}
 spec: {sources: [{alias: podinfo, kind: GitRepository, name: podinfo}]}
 ---
-apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
 metadata: {name: podinfo, namespace: flux-system}
-spec: {chart: {spec: {chart: podinfo, sourceRef: {kind: HelmRepository, name: podinfo}}}}
+spec: {chart: podinfo, sourceRef: {kind: HelmRepository, name: podinfo}}
 ---
 apiVersion: gitward.dev/v1alpha1
 kind: Application
@@ -414,12 +415,12 @@ spec: {source: {repoURL: "https://git.example.com/org/apps.git"}}
     )
     assert [a.name for a in config.applications] == ["web"]
     errors = {(e.kind, e.name): e for e in config.errors}
-    assert set(errors) == {("ArtifactGenerator", "podinfo-artifacts"), ("HelmRelease", "podinfo")}
+    assert set(errors) == {("ArtifactGenerator", "podinfo-artifacts"), ("HelmChart", "podinfo")}
     assert errors[("ArtifactGenerator", "podinfo-artifacts")].message.startswith(
         "ArtifactGenerator podinfo-artifacts (source.extensions.fluxcd.io/v1beta1) "
         "is a Flux artifact generator; gitward does not run Flux ArtifactGenerators"
     )
-    assert "declare an Application with a Helm source instead" in errors[("HelmRelease", "podinfo")].message
+    assert "declare an Application with a Helm source instead" in errors[("HelmChart", "podinfo")].message
     assert not any(lists_as_application(e) for e in config.errors)
 
 
