@@ -200,7 +200,9 @@ def _tail(report: Mapping[str, Any]) -> str:
     for error in report.get("configErrors") or ():
         who = f"{text(error['kind'])} {code(error['name'])}" if error.get("name") else "a document"
         out += f"- Config error in {who}: {text(error['message'])}\n"
-    return out + ("\n" if report.get("configErrors") else "")
+    for note in report.get("configNotes") or ():
+        out += f"- {text(note)}\n"
+    return out + ("\n" if report.get("configErrors") or report.get("configNotes") else "")
 
 
 def render_markdown(report: Mapping[str, Any], *, max_chars: int = GITHUB_COMMENT_LIMIT) -> str:

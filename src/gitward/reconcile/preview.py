@@ -160,6 +160,7 @@ async def _preview(
         "head": {"revision": head.revision, "commit": head.commit},
         "config": request.config.describe(),
         "configErrors": new_errors(base.config, head.config),
+        "configNotes": list(head.notes),
         "apps": apps,
         "unchanged": unchanged,
         "summary": previewreport.summary(apps, unchanged),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,7 @@ class Side:
     commit: str
     config: LoadedConfig
     folder: Path  # relative paths of the config resolve here
+    notes: tuple[str, ...] = ()  # what the preview took from elsewhere, and why
 
 
 async def read_sides(
@@ -104,7 +105,29 @@ async def read_sides(
     if source.local is None and not any(side.folder.exists() for side in sides):
         where = source.in_repository
         raise PreviewError(f"config path {where!r} exists at neither {revisions[0]} nor {revisions[1]}")
+    if source.local is None:
+        sides[1] = reaching_as_base(sides[0], sides[1])
     return sides[0], sides[1]
+
+
+def reaching_as_base(base: Side, head: Side) -> Side:
+    """The head with the base's Clusters and Repositories. They name kubeconfig and credential
+    files on the machine that runs the preview, so a pull request must not choose them: what it
+    changes there is shown as a note and takes effect only once merged."""
+    notes: list[str] = []
+    for kind, old, new in (
+        ("Cluster", base.config.clusters, head.config.clusters),
+        ("Repository", base.config.repositories, head.config.repositories),
+    ):
+        before, after = {o.name: o for o in old}, {n.name: n for n in new}
+        changed = sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
+        if changed:
+            notes.append(
+                f"{kind} {', '.join(changed)} changed by the head: previewed with the base's, since a "
+                "pull request does not choose the clusters and credentials its preview reaches"
+            )
+    config = replace(head.config, clusters=base.config.clusters, repositories=base.config.repositories)
+    return replace(head, config=config, notes=tuple(notes))
 
 
 async def _resolve(

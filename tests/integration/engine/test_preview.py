@@ -179,6 +179,13 @@ def _branches(repo: WorkRepo, url: str, kubeconfig: Path, namespaces: dict[str, 
     invalid = documents.replace("interval: 1h", "interval: soon", 1)
     assert invalid != documents
     repo.commit({config: invalid}, message="an invalid interval")
+    _branch_from(repo, main, "redirect")  # the pull request points the cluster at a file of its choice
+    chosen = documents.replace(str(kubeconfig), "/etc/chosen-by-the-pull-request.kubeconfig", 1)
+    assert chosen != documents
+    repo.commit(
+        {config: chosen, "apps/web/cfg.yaml": configmap("web-cfg", {"color": "red"})},
+        message="another cluster",
+    )
 
 
 def _pull_request_head(repo: WorkRepo, main: str) -> None:
@@ -335,6 +342,7 @@ def test_the_command_prints_markdown_and_json_and_exits_by_outcome(world: World)
         "head",
         "config",
         "configErrors",
+        "configNotes",
         "apps",
         "unchanged",
         "summary",
@@ -485,3 +493,13 @@ def test_an_app_moved_to_another_repository_is_not_shown_as_removed(world: World
     assert api["change"] == "changed"
     assert api["pruned"] == []
     assert "/other.git: not previewed" in api["notes"][0]
+
+
+def test_the_heads_clusters_and_repositories_are_not_used(world: World) -> None:
+    report = world.run("redirect")
+    web = _by_name(report)["web"]
+    assert web["status"] != "failed", web.get("error")  # previewed on the base's cluster
+    assert _names(web["changed"]) == ["ConfigMap/web-cfg"]
+    (note,) = report["configNotes"]
+    assert note.startswith("Cluster local changed by the head: previewed with the base's")
+    assert "chosen-by-the-pull-request" not in json.dumps(report)
