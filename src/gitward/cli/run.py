@@ -23,6 +23,11 @@ with one error that says so, before anything is started.
 ``KUBECONFIG``, else the pod's service account; that cluster is also the ``in-cluster`` destination.
 Each Application object's ``status`` is written back (``reconcile/statuswriter.py``).
 
+``--ha`` makes this process one of several replicas sharing the apps (``cli/ha.py`` checks its
+options: a shared PostgreSQL ``--state``, the replica id, the Lease namespace and duration; the
+Leases live in the management cluster: ``--kubeconfig``, else ``KUBECONFIG``, else the pod's service
+account). Without it, one process runs every app, as always.
+
 TLS: ``--tls-cert``/``--tls-key`` serve the operator's certificate; ``--tls auto`` makes a self-signed
 one in the state folder on first start and reuses it (``api/tls.py``), and the server's record names it so
 the local CLI trusts exactly that certificate.
@@ -45,6 +50,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
+from gitward.cli import ha as ha_options
 from gitward.cli.client import CliError
 from gitward.cli.logsetup import LogFormat, LogLevel, configure_logging
 from gitward.cli.output import reporting_errors
@@ -182,6 +188,28 @@ def run(
         LogLevel,
         typer.Option("--log-level", envvar="GITWARD_LOG_LEVEL", help="Least severe level logged."),
     ] = LogLevel.INFO,
+    ha: Annotated[
+        bool,
+        typer.Option(
+            "--ha", help="Be one of several replicas sharing the apps (Leases; a PostgreSQL --state)."
+        ),
+    ] = False,
+    replica_id: Annotated[
+        str | None,
+        typer.Option("--replica-id", help="With --ha: this replica's id [POD_NAME, else host name]."),
+    ] = None,
+    lease_namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--lease-namespace", help="With --ha: namespace of the Leases [the pod's, else gitward]."
+        ),
+    ] = None,
+    lease_duration: Annotated[
+        float | None,
+        typer.Option(
+            "--lease-duration", min=1, help="With --ha: seconds before a silent replica's apps move [15]."
+        ),
+    ] = None,
 ) -> None:
     """Run the engine and its HTTP API until SIGINT or SIGTERM; the config from files (--config) or
     from the cluster's custom resources (--from-cluster)."""
@@ -189,7 +217,14 @@ def run(
         host, port = parse_listen(listen)
         state_file, database = _state_location(state)
         tls_choice = _check_tls(tls, tls_cert, tls_key)
-        _check_source(config, from_cluster, namespace, kubeconfig)
+        _check_source(config, from_cluster, namespace, kubeconfig, ha=ha)
+        ha_options.check_options(
+            ha=ha,
+            database=database,
+            replica_id=replica_id,
+            lease_namespace=lease_namespace,
+            lease_duration=lease_duration,
+        )
         engine_module = _engine_module()
         configure_logging(log_format, log_level)
         if config is not None:
@@ -209,6 +244,16 @@ def run(
                 _reach_in_cluster(settings.config_path, state_file.parent)
             else:
                 settings = _from_cluster(settings, state_file.parent, namespace, kubeconfig)
+            if ha:
+                secure = tls_choice[0] is TlsMode.AUTO or tls_choice[1] is not None
+                replicas = ha_options.replica_settings(
+                    replica_id_option=replica_id,
+                    namespace_option=lease_namespace,
+                    duration_option=lease_duration,
+                    kubeconfig=_management_kubeconfig(kubeconfig, state_file.parent),
+                    address=ha_options.advertised_address(host, port, secure=secure, environ=os.environ),
+                )
+                settings = dataclasses.replace(settings, replicas=replicas)
             renderers = _check_renderers()
             tls_files = _tls_files(tls_choice, state_file, host)
             serve = _serve(
@@ -223,12 +268,32 @@ CLUSTER_CONFIG_FOLDER = "cluster-config"
 
 
 def _check_source(
-    config: Path | None, from_cluster: bool, namespace: str | None, kubeconfig: Path | None
+    config: Path | None, from_cluster: bool, namespace: str | None, kubeconfig: Path | None, *, ha: bool
 ) -> None:
     if (config is None) == (not from_cluster):
         raise CliError("give exactly one of --config (files) and --from-cluster (custom resources)")
-    if not from_cluster and (namespace is not None or kubeconfig is not None):
-        raise CliError("--namespace and --kubeconfig go with --from-cluster")
+    if not from_cluster and namespace is not None:
+        raise CliError("--namespace goes with --from-cluster")
+    if not from_cluster and not ha and kubeconfig is not None:
+        raise CliError("--kubeconfig goes with --from-cluster or --ha (the management cluster)")
+
+
+def _management_kubeconfig(kubeconfig: Path | None, state_dir: Path) -> Path:
+    """The cluster of the replicas' Leases: ``--kubeconfig``, else KUBECONFIG, else the pod's
+    service account (with ``--from-cluster`` already resolved the same way)."""
+    if kubeconfig is not None:
+        return kubeconfig.absolute()
+    if not os.environ.get("KUBECONFIG"):
+        from gitward.cluster.incluster import in_cluster_kubeconfig
+
+        text = in_cluster_kubeconfig(os.environ)
+        if text is None:
+            raise CliError(
+                "--ha keeps its Leases in the management cluster: give --kubeconfig FILE, set KUBECONFIG, "
+                "or run gitward in a pod with a service account"
+            )
+        _write_in_cluster(state_dir, text)
+    return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
 
 
 def _from_cluster(settings: Any, state_dir: Path, namespace: str | None, kubeconfig: Path | None) -> Any:

@@ -22,7 +22,8 @@ from gitward.cluster.failures import RetryPolicy
 from gitward.cluster.kubeconfig import load_endpoint
 from gitward.cluster.lightkube_client import LightkubeClient
 from gitward.cluster.reachability import ReachabilityProbe
-from gitward.cluster.senders import AiohttpSender
+from gitward.cluster.senders import USER_AGENT, AiohttpSender
+from gitward.cluster.transport import WriteFence
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class ConnectionSettings:
     # after about 4 s (two 2-second etcd checks). 0 turns the probe off.
     probe_interval: float = 2.0
     probe_timeout: float = 10.0
+    # With several replicas: asked before every write (``cluster/transport.py``); None: never fenced.
+    write_fence: WriteFence | None = field(default=None, compare=False)
+    user_agent: str = USER_AGENT  # several replicas: with the replica's id, for audit logs
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ class ClusterConnection:
             retry=settings.retry,
             request_timeout=settings.request_timeout,
             max_connections=settings.max_connections,
+            write_fence=settings.write_fence,
+            user_agent=settings.user_agent,
         )
         try:
             probe = await _probe(kubeconfig, context, settings)
@@ -110,6 +116,7 @@ async def _probe(
         auth=endpoint.auth,
         timeout=settings.probe_timeout + 1.0,  # the probe's own deadline fires first and says so
         max_connections=1,
+        user_agent=settings.user_agent,
     )
     return ReachabilityProbe(sender, interval=settings.probe_interval, timeout=settings.probe_timeout)
 

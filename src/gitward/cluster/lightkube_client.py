@@ -30,8 +30,8 @@ from gitward.cluster.discovery import Discovery, gv_path
 from gitward.cluster.failures import RetryPolicy, secret_values
 from gitward.cluster.kubeconfig import load_endpoint
 from gitward.cluster.ratelimit import RateLimit, TokenBucket
-from gitward.cluster.senders import AiohttpSender
-from gitward.cluster.transport import ApiTransport, json_body
+from gitward.cluster.senders import USER_AGENT, AiohttpSender
+from gitward.cluster.transport import ApiTransport, WriteFence, json_body
 from gitward.core.errors import ClusterError
 
 _APPLY_TYPE = "application/apply-patch+yaml"
@@ -104,6 +104,8 @@ class LightkubeClient:
         retry: RetryPolicy | None = None,
         request_timeout: float = 30.0,
         max_connections: int = 64,
+        write_fence: WriteFence | None = None,
+        user_agent: str = USER_AGENT,
     ) -> LightkubeClient:
         """A client for ``context`` (default: current) of the kubeconfig at ``path``.
 
@@ -116,8 +118,10 @@ class LightkubeClient:
             auth=endpoint.auth,
             timeout=request_timeout,
             max_connections=max_connections,
+            user_agent=user_agent,
         )
-        transport = ApiTransport(sender, bucket=TokenBucket(RateLimit(qps=qps, burst=burst)), retry=retry)
+        bucket = TokenBucket(RateLimit(qps=qps, burst=burst))
+        transport = ApiTransport(sender, bucket=bucket, retry=retry, fence=write_fence)
         return cls(transport, default_namespace=endpoint.namespace)
 
     # -- discovery ---------------------------------------------------------------------------

@@ -25,7 +25,12 @@ from typing import NamedTuple, Protocol
 import aiohttp
 import httpx
 
+import gitward
+
 Params = Mapping[str, str | int]
+
+#: Sent with every request; several replicas add their id (``ConnectionSettings.user_agent``).
+USER_AGENT = f"gitward/{gitward.__version__}"
 
 # What aiohttp raises when no (whole) answer came: refused, reset, TLS failure, timeout.
 _AIOHTTP_BROKEN: tuple[type[Exception], ...] = (TimeoutError, aiohttp.ClientError)
@@ -190,21 +195,25 @@ class AiohttpSender:
         auth: httpx.Auth | None,
         timeout: float,
         max_connections: int = 64,
+        user_agent: str = USER_AGENT,
     ) -> None:
         self._server = server.rstrip("/")
         self._auth = auth
         self._timeout = timeout
         tls = ssl_context if ssl_context is not None else True
+        headers = {"User-Agent": user_agent}  # the API server's audit log names who wrote
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=tls, limit=max_connections, keepalive_timeout=30.0),
             timeout=aiohttp.ClientTimeout(total=timeout),
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
+            headers=headers,
         )
         self._watches = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=tls, limit=0),
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
+            headers=headers,
         )
 
     @property

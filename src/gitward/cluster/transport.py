@@ -4,6 +4,12 @@ Every request gitward makes to a cluster passes through ``ApiTransport.request``
 this is the one place that knows about token buckets, request counts by verb, ``Retry-After`` and
 how an HTTP answer becomes a ``ClusterError``. Bodies are never logged or put into messages.
 
+With several replicas it is also where every write asks the write fence (``replicas/fence.py``),
+after the rate limiter and right before the request is handed to the connection pool; the hand-off
+itself is bounded by the fence's deadline, so a write waiting for a free connection when the
+deadline passes is never sent (``WriteFence`` in ``ConnectionSettings``). Dry runs write nothing
+and are not fenced.
+
 Deliberately not here: URL construction and object semantics (``cluster.lightkube_client``), and
 which HTTP library puts a request on the wire (``cluster.senders``).
 """
@@ -11,6 +17,7 @@ which HTTP library puts a request on the wire (``cluster.senders``).
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -20,12 +27,16 @@ import orjson
 
 from gitward.cluster.failures import RETRYABLE_STATUSES, RetryPolicy, error_from_response, parse_retry_after
 from gitward.cluster.ratelimit import TokenBucket
-from gitward.cluster.senders import Params, Sender, Unreachable
-from gitward.core.errors import ClusterError
+from gitward.cluster.senders import Answer, Params, Sender, Unreachable
+from gitward.core.errors import ClusterError, Fenced
 
 #: The verbs requests are counted under; ``dryrun`` is an apply or create with ``dryRun=All``;
 #: ``create`` is a POST, ``update`` a PUT (``Replace=true``).
 VERBS = ("get", "list", "watch", "apply", "dryrun", "create", "update", "delete", "discovery", "other")
+
+#: Asked before each write is sent: returns the monotonic time left until the replica's fence closes
+#: (``math.inf`` without one), or raises ``Fenced`` when no write may be sent now.
+WriteFence = Callable[[], float]
 
 
 class ApiTransport:
@@ -38,8 +49,10 @@ class ApiTransport:
         bucket: TokenBucket,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        fence: WriteFence | None = None,
     ) -> None:
         self._sender = sender
+        self._fence = fence
         self._bucket = bucket
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -77,8 +90,8 @@ class ApiTransport:
             await self._bucket.acquire()
             self._counts[verb] += 1
             try:
-                status, body, retry_after = await self._sender.send(
-                    method, path, params=params, content=content, headers=headers
+                status, body, retry_after = await self._send(
+                    verb, method, path, params, content, headers, what
                 )
             except Unreachable as err:
                 self._answers[(verb, "error")] += 1
@@ -94,6 +107,29 @@ class ApiTransport:
                 await self._sleep(self._retry.delay(attempt, retry_after=hint))
                 continue
             raise error_from_response(status, body, what=what, secrets=secrets)
+
+    async def _send(
+        self,
+        verb: str,
+        method: str,
+        path: str,
+        params: Params | None,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+        what: str,
+    ) -> Answer:
+        """One attempt; a write first passes the fence and must leave before the fence closes."""
+        if self._fence is None or method == "GET" or verb == "dryrun":
+            return await self._sender.send(method, path, params=params, content=content, headers=headers)
+        left = self._fence()
+        try:
+            async with asyncio.timeout(left if math.isfinite(left) else None):
+                return await self._sender.send(method, path, params=params, content=content, headers=headers)
+        except TimeoutError:
+            raise Fenced(
+                f"{what}: the replica's lease deadline passed before the write was answered "
+                "(not sent, or sent in time and its outcome unknown)"
+            ) from None
 
     @asynccontextmanager
     async def stream(

@@ -9,10 +9,13 @@
      +-- Waiting      a precondition is not met yet (dependency not ready, CRD not established):
      |                retried after ``retry_after`` seconds without counting as a failure.
      +-- Transient    the world misbehaved (network, API 5xx/429, Git server down): retried with
-         |            exponential backoff.
-         +-- FetchError        Git or Helm repository unreachable or refused
-         +-- ClusterError      the Kubernetes API failed or refused a request
-         +-- ApplyError        some objects failed to apply (the API's message is kept)
+     |   |            exponential backoff.
+     |   +-- FetchError        Git or Helm repository unreachable or refused
+     |   +-- ClusterError      the Kubernetes API failed or refused a request
+     |   +-- ApplyError        some objects failed to apply (the API's message is kept)
+     +-- Fenced       with several replicas: this process cannot prove it still owns the app (or
+                      holds its Lease), so it wrote nothing; the pass ends without recording (the
+                      owner records). Not retried here (docs/architecture.md, "More than one replica").
 
 Messages must never contain Secret values: they are shown in the API, UI, CLI, logs and events.
 Credentials in URLs are masked here, once for every error (``core/redact.py``).
@@ -104,3 +107,9 @@ class ClusterError(Transient):
 
 class ApplyError(Transient):
     reason = "ApplyFailed"
+
+
+class Fenced(GitwardError):
+    """A write refused before it was sent: this replica cannot prove it may write for that app now."""
+
+    reason = "Fenced"

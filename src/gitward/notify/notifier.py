@@ -141,6 +141,17 @@ class Notifier:
         if self._timers():
             self._tasks.append(asyncio.create_task(self._out_of_sync_timer(), name="gitward-notify-timer"))
 
+    def seed(self, app: Application, status: Mapping[str, Any]) -> None:
+        """``app`` is this process's to tell about from now on (with several replicas: it was taken
+        over); what its stored status says is not told again."""
+        if self._routes:
+            self._transitions.seed(app, status, now=self._clock.now())
+
+    def forget(self, app: str) -> None:
+        """``app`` is no longer this process's to tell about (another replica owns it now)."""
+        self._transitions.forget(app)
+        self._fired = {key: since for key, since in self._fired.items() if key[1] != app}
+
     def idle(self) -> bool:
         """Every target's queue is empty and none is sending: each message routed so far has its outcome."""
         return all(worker.idle for route in self._routes for worker in route.workers)

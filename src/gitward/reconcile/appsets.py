@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +144,9 @@ class AppSets:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.generations = 0  # generations applied or failed, for tests
+        # Whether this process keeps the sets' documents (several replicas: the leader; each replica
+        # generates the sets itself, so every one knows every generated app).
+        self.keeps_state: Callable[[], bool] = lambda: True
 
     # -- the config ---------------------------------------------------------------------------------
 
@@ -168,7 +172,8 @@ class AppSets:
                     entry.due = 0.0
         for name in before - set(self._entries) - set(self._invalid):
             self._states.pop(name, None)
-            self._store.forget_appset_state(name)
+            if self.keeps_state():
+                self._store.forget_appset_state(name)
         self._wake.set()
 
     def _configure(self, config: LoadedConfig) -> None:
@@ -355,7 +360,8 @@ class AppSets:
 
     def _save(self, name: str, state: dict[str, Any]) -> None:
         self._states[name] = state
-        self._store.save_appset_state(name, state)
+        if self.keeps_state():
+            self._store.save_appset_state(name, state)
 
     # -- what the API reads -------------------------------------------------------------------------
 

@@ -11,12 +11,16 @@ reverse. Each role has its own module:
 - ``appsets``: ApplicationSets generated into apps like any other (``AppSetService``);
 - ``views``: the read side (``EngineViews``): app index, live feed, trees;
 - ``clusters``, ``records``, ``gates``, ``readings``: connections, events and saved statuses, what
-  holds automation back, the numbers ``/metrics`` reads.
+  holds automation back, the numbers ``/metrics`` reads;
+- with several replicas (``settings.replicas``): ``replicas`` (Leases, who owns which app, the write
+  fence every cluster connection and the store ask), ``shards`` (apps taken and released) and
+  ``relay`` (webhooks and actions that reached this replica for apps another one owns).
 The engine answers the API's two protocols by handing each call to the part that owns it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import logging
 from collections.abc import Mapping
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitward.cluster.connection import ClusterConnections
+from gitward.core.appstatus import AppStatus
 from gitward.core.backoff import Backoff
 from gitward.core.clock import Clock, SystemClock
 from gitward.core.errors import GitwardError
@@ -49,11 +54,14 @@ from gitward.reconcile.readings import Readings
 from gitward.reconcile.reconcile_pass import ReconcilePass
 from gitward.reconcile.records import Records
 from gitward.reconcile.registry import ConfigChanges, Registry
+from gitward.reconcile.relay import Relay
 from gitward.reconcile.removal import Removal, Removals
+from gitward.reconcile.replicas import Replicas
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.scheduler import Scheduler
 from gitward.reconcile.secrets import ClusterSecrets
 from gitward.reconcile.settings import EngineSettings
+from gitward.reconcile.shards import Shards
 from gitward.reconcile.statuswriter import StatusWriter
 from gitward.reconcile.views import Views
 from gitward.reconcile.windowbook import WindowBook, check_windows
@@ -85,9 +93,19 @@ class Engine:
     ``stop`` closes it."""
 
     def __init__(self, settings: EngineSettings, *, clock: Clock | None = None) -> None:
-        self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.store = Store.open(settings.database or settings.state_path)
+        several = settings.replicas
+        self.store = Store.open(
+            settings.database or settings.state_path,
+            idle_in_transaction_timeout=None if several is None else several.lease_duration,
+        )
+        self.replicas = None if several is None else Replicas(several, clock=self.clock, store=self.store)
+        if self.replicas is not None:  # every write to every cluster asks the fence first
+            fenced = dataclasses.replace(
+                settings.connection, write_fence=self.replicas.time_left, user_agent=self.replicas.user_agent
+            )
+            settings = dataclasses.replace(settings, connection=fenced)
+        self.settings = settings
         self.fetcher = SourceFetcher(
             cache_dir=settings.cache_dir,
             tools=RenderTools.discover(),
@@ -179,6 +197,28 @@ class Engine:
             connections=self.connections,
             registry=self.registry,
         )
+        self.shards: Shards | None = None
+        self.relay: Relay | None = None
+        if self.replicas is not None:
+            replicas = self.replicas
+            self.registry.owns = self.records.owns = replicas.owns
+            self.appsets.keeps_state = lambda: replicas.leader
+            self.shards = Shards(
+                registry=self.registry,
+                store=self.store,
+                scheduler=self.scheduler,
+                notifier=self.notifier,
+                removals=self.removals,
+                views=self.views,
+                clock=self.clock,
+            )
+            self.relay = Relay(
+                store=self.store,
+                replicas=self.replicas,
+                clock=self.clock,
+                registry=self.registry,
+                actions=self.actions,
+            )
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -186,7 +226,9 @@ class Engine:
     async def start(cls, settings: EngineSettings, *, clock: Clock | None = None) -> Engine:
         engine = cls(settings, clock=clock)
         if settings.from_cluster is not None:
-            engine.cluster_source = await ClusterSource.open(settings.from_cluster, settings.connection)
+            engine.cluster_source = await ClusterSource.open(
+                settings.from_cluster, engine.settings.connection
+            )
             engine.status_writer = StatusWriter(
                 engine.cluster_source.connection.client, engine.cluster_source
             )
@@ -196,8 +238,13 @@ class Engine:
             secrets = ClusterSecrets(engine.cluster_source.connection.client, settings.cache_dir / "secrets")
             engine.fetcher.secrets = engine.clusters.secrets = secrets
         engine.load()
-        engine.resume_interrupted()
-        engine.notifier.start(_Seed(rt.app, rt.status.to_dict()) for rt in engine.registry.runtimes.values())
+        if engine.replicas is None:  # with several, each app's operation is adopted as it is taken
+            engine.resume_interrupted()
+        engine.notifier.start(
+            _Seed(rt.app, rt.status.to_dict())
+            for rt in engine.registry.runtimes.values()
+            if engine.registry.owns(rt.name)
+        )
         engine.scheduler.start()
         engine.appsets.start()
         engine.removals.start(engine._removals_of(engine._left_at_start, {}))
@@ -214,15 +261,28 @@ class Engine:
             engine.status_writer.start()
             if engine.event_writer is not None:
                 engine.event_writer.start()
+            engine.status_writer.refusals = engine.replicas is None  # several: the leader's
             engine.status_writer.config_read()
             for rt in engine.registry.runtimes.values():
-                engine.status_writer.saved(rt)
+                if engine.registry.owns(rt.name):
+                    engine.status_writer.saved(rt)
             engine._release_finalizers()
+        if engine.replicas is not None and engine.shards is not None and engine.relay is not None:
+            engine.shards.status_writer = engine.status_writer
+            engine.shards.start()
+            await engine.replicas.start(engine.shards)
+            engine.relay.start()
         metrics.ENGINES.track(engine.readings)
         return engine
 
     async def stop(self) -> None:
         metrics.ENGINES.untrack(self.readings)
+        if self.replicas is not None:
+            self.replicas.close_fence()  # nothing is written from here on
+        if self.relay is not None:
+            await self.relay.stop()
+        if self.shards is not None:
+            await self.shards.stop()
         if self.config_watch is not None:
             await self.config_watch.stop()
         if self.status_writer is not None:
@@ -238,6 +298,8 @@ class Engine:
         await self.scheduler.stop()
         await self.fetcher.git.close()
         await self.connections.close_all()
+        if self.replicas is not None:
+            await self.replicas.stop()  # the Leases released last: the others take over at once
         self.store.close()
 
     def load(self) -> None:
@@ -295,10 +357,15 @@ class Engine:
         self._release_finalizers()
 
     def _release_finalizers(self) -> None:
-        """Argo CD's resources finalizers on deleted Applications whose app is gone (clustersource)."""
+        """Argo CD's resources finalizers on deleted Applications whose app is gone (clustersource);
+        with several replicas, by the replica the name is placed on."""
         if self.cluster_source is not None:
             self.cluster_source.release_finalizers(
-                lambda name: name not in self.registry.runtimes and not self.removals.is_pending(name)
+                lambda name: (
+                    name not in self.registry.runtimes
+                    and not self.removals.is_pending(name)
+                    and (self.replicas is None or self.replicas.owner_of(name) == self.replicas.replica_id)
+                )
             )
 
     def _removals_of(self, names: list[str], runtimes: Mapping[str, AppRuntime]) -> list[Removal]:
@@ -407,6 +474,10 @@ class Engine:
         return self.actions.list_apps()
 
     def get_app(self, name: str) -> dict[str, Any]:
+        if self.replicas is not None and not self.replicas.owns(name) and name in self.registry.runtimes:
+            stored = self.store.load_status(name)  # another replica's: as its owner last saved it
+            if stored is not None:
+                self.registry.runtimes[name].status = AppStatus.from_dict(stored)
         return self.actions.get_app(name)
 
     async def diff_app(self, name: str) -> list[dict[str, Any]]:
@@ -426,35 +497,65 @@ class Engine:
         force: bool = False,
         initiator: str = "",
     ) -> dict[str, Any]:
+        if self._elsewhere(name):
+            args = {"revision": revision, "prune": prune, "force": force, "initiator": initiator}
+            return await self._ask_owner(name, "sync_app", args)
         return await self.actions.sync_app(
             name, revision=revision, prune=prune, force=force, initiator=initiator
         )
 
     async def refresh_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
+        if self._elsewhere(name):
+            return await self._ask_owner(name, "refresh_app", {"initiator": initiator})
         return await self.actions.refresh_app(name, initiator=initiator)
 
     def history(self, name: str) -> list[dict[str, Any]]:
         return self.actions.history(name)
 
     async def rollback(self, name: str, history_id: int, *, initiator: str = "") -> dict[str, Any]:
+        if self._elsewhere(name):
+            args = {"history_id": history_id, "initiator": initiator}
+            return await self._ask_owner(name, "rollback", args)
         return await self.actions.rollback(name, history_id, initiator=initiator)
 
     def events(self, name: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
         return self.actions.events(name, limit=limit)
 
     def suspend_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
+        if self._elsewhere(name):
+            return self._tell_owner(name, "suspend_app", {"initiator": initiator})
         return self.actions.suspend_app(name, initiator=initiator)
 
     def resume_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
+        if self._elsewhere(name):
+            return self._tell_owner(name, "resume_app", {"initiator": initiator})
         return self.actions.resume_app(name, initiator=initiator)
 
     def terminate_app(self, name: str, *, initiator: str = "") -> dict[str, Any]:
+        if self._elsewhere(name):
+            return self._tell_owner(name, "terminate_app", {"initiator": initiator})
         return self.actions.terminate_app(name, initiator=initiator)
 
     async def delete_app(
         self, name: str, *, cascade: str | None = None, initiator: str = ""
     ) -> dict[str, Any]:
+        if self._elsewhere(name, declared=False):
+            return await self._ask_owner(name, "delete_app", {"cascade": cascade, "initiator": initiator})
         return await self.actions.delete_app(name, cascade=cascade, initiator=initiator)
+
+    def _elsewhere(self, name: str, *, declared: bool = True) -> bool:
+        """With several replicas: ``name`` is another replica's, so the relay carries the action."""
+        return self.relay is not None and self.relay.elsewhere(name, declared=declared)
+
+    async def _ask_owner(self, name: str, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        assert self.relay is not None
+        return dict(await self.relay.ask(name, action, args))
+
+    def _tell_owner(self, name: str, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Passed on without waiting: the app as this replica last read it, and who will act."""
+        assert self.relay is not None
+        owner = self.relay.tell(name, action, args)
+        return {**self.get_app(name), "relayedTo": owner}
 
     def config_status(self) -> dict[str, Any]:
         """How the last load of the config went: ``{path, loadedAt, keptLastGood, errors}``."""
@@ -470,7 +571,10 @@ class Engine:
         return self.actions.project_windows(name)
 
     async def trigger_repository(self, url: str, *, refs: Mapping[str, str] | None = None) -> list[str]:
-        triggered = await self.actions.trigger_repository(url, refs=refs)
+        if self.relay is not None:  # this replica's apps now, the others' when they read it
+            triggered = await self.relay.push(url, refs or {})
+        else:
+            triggered = await self.actions.trigger_repository(url, refs=refs)
         self.appsets.repository_pushed(url)  # after the fetch above: the sets read the fresh mirror
         return triggered
 

@@ -39,6 +39,7 @@ from gitward.core.errors import ClusterError
 from gitward.reconcile import metrics
 from gitward.reconcile.background import BackgroundLoop
 from gitward.reconcile.clustersource import ClusterSource, ObjectRef
+from gitward.replicas import writing_for
 
 log = logging.getLogger("gitward.engine")
 
@@ -65,6 +66,7 @@ class _Pending:
     reason: str
     message: str
     at: float
+    app: str  # written for this app (several replicas: only while this one owns it)
 
 
 @dataclass
@@ -144,7 +146,7 @@ class EventWriter(BackgroundLoop):
             if not self._take():
                 self._drop()
                 return
-            self._queue.put_nowait(_Pending(ref, type, reason, message, self._clock()))
+            self._queue.put_nowait(_Pending(ref, type, reason, message, self._clock(), app))
         except asyncio.QueueFull:
             self._drop()
         except Exception:
@@ -167,7 +169,8 @@ class EventWriter(BackgroundLoop):
         while True:
             pending = await self._queue.get()
             try:
-                await self._write(pending)
+                with writing_for(pending.app):
+                    await self._write(pending)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a broken connection: this event is lost, the next one tries

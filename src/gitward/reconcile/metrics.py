@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
 
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from gitward.core.changes import Action, ChangeSet
@@ -51,6 +51,21 @@ KUBE_EVENTS = Counter(
     "Kubernetes Events about Application objects (run --from-cluster), by result "
     "(created, updated: a repeat counted on the last one, dropped: over the rate or the queue full, failed).",
     ["result"],
+)
+REPLICA_APPS = Gauge(
+    "gitward_replica_apps", "Apps this replica owns now (with several replicas; unset with one)."
+)
+REPLICA_LEADER = Gauge("gitward_replica_leader", "1 while this replica is the leader (several replicas).")
+REPLICA_APPS_TAKEN = Counter(
+    "gitward_replica_apps_taken_total", "Apps this replica started owning (at start, or taken over)."
+)
+REPLICA_WRITES_FENCED = Counter(
+    "gitward_replica_writes_fenced_total",
+    "Writes refused before they were sent: the replica could not prove it owned the app or held its lease.",
+)
+REPLICA_TENURES = Counter(
+    "gitward_replica_tenures_total",
+    "Times this replica (re)gained its lease: 1 at start, one more after each lapse (paused, cut off).",
 )
 GIT_FETCH_SECONDS = Histogram(
     "gitward_git_fetch_duration_seconds",

@@ -18,7 +18,7 @@ Deliberately not here: running the plan (``apply.executor``), building it (``pip
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +44,16 @@ class OpenOperation:
     resumed: bool = False
 
 
-def adopt_interrupted(store: Store, runtimes: Mapping[str, AppRuntime], *, now: float) -> None:
+def adopt_interrupted(
+    store: Store, runtimes: Mapping[str, AppRuntime], *, now: float, scope: Collection[str] | None = None
+) -> None:
     """At start: each app's latest Running operation with a stored plan waits for the app's first
-    pass (``rt.interrupted``); any other Running operation is closed, and its app syncs afresh."""
+    pass (``rt.interrupted``); any other Running operation is closed, and its app syncs afresh.
+    ``scope``: only the operations of these apps (with several replicas, the apps just taken: the
+    others' operations are their owners')."""
     for op in reversed(store.unfinished_operations()):  # newest first
+        if scope is not None and str(op["app"]) not in scope:
+            continue
         rt = runtimes.get(str(op["app"]))
         plan, progress = store.operation_plan(int(op["id"]))
         if rt is not None and plan is not None and rt.interrupted is None:

@@ -15,6 +15,7 @@ Safety and speed rules: docs/architecture.md ("One reconcile, end to end", "Safe
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,7 @@ from gitward.apply import Standing
 from gitward.cluster.connection import ClusterConnection
 from gitward.core.appstatus import mark_reconciling
 from gitward.core.clock import Clock
-from gitward.core.errors import ClusterError, GitwardError
+from gitward.core.errors import ClusterError, Fenced, GitwardError
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.logfields import fields
 from gitward.model import Project
@@ -42,6 +43,7 @@ from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.scheduler import Scheduler
 from gitward.reconcile.settings import EngineSettings
 from gitward.reconcile.views import Views
+from gitward.replicas import writing_for
 from gitward.store import Store
 
 log = logging.getLogger("gitward.engine")
@@ -139,37 +141,55 @@ class ReconcilePass:
     # -- one pass ---------------------------------------------------------------------------------------
 
     async def run(self, rt: AppRuntime, req: SyncRequest) -> int | None:
-        """One pass; returns the id of the operation it ran, if it applied anything."""
+        """One pass; returns the id of the operation it ran, if it applied anything.
+
+        With several replicas, a pass runs only for an app this replica owns, and every write it
+        makes (to a cluster, to the store) is for that app (``replicas.writing_for``): the moment the
+        replica cannot prove it still owns it, the write is refused (``Fenced``) and the pass ends
+        without recording anything (the owner records)."""
         async with rt.lock:
-            self.count += 1
-            started, outcome = time.monotonic(), "failed"
-            op_id: int | None = None
-            try:
-                prepared = await pipeline.prepare(self, rt, req)
-                found = await self._observe(rt, prepared)
-                if self._should_apply(rt, req, prepared, found) or execution.resuming(rt):
-                    self._scheduler.dependencies.check(rt)
-                    mark_reconciling(rt.status, now=self.clock.now(), message=req.trigger)
-                    plan = await execution.sync_plan(self, rt, prepared, req)
-                    op, adopted = self._start_operation(rt, req, prepared, plan)
-                    op_id = op.id
-                    await self._execute(rt, req, prepared, op, adopted)
-                    outcome = "synced"
-                else:
-                    out = await pipeline.compare(self, rt, prepared, found)
-                    record_success(self, rt, prepared, result=None, op_id=None, out_of_sync=out)
-                    outcome = "compared"
-                self._scheduler.succeeded(rt)
-            except GitwardError as err:
+            if not self._registry.owns(rt.name):
+                return None
+            with writing_for(rt.name):
+                return await self._run(rt, req)
+
+    async def _run(self, rt: AppRuntime, req: SyncRequest) -> int | None:
+        self.count += 1
+        started, outcome = time.monotonic(), "failed"
+        op_id: int | None = None
+        try:
+            prepared = await pipeline.prepare(self, rt, req)
+            found = await self._observe(rt, prepared)
+            if self._should_apply(rt, req, prepared, found) or execution.resuming(rt):
+                self._scheduler.dependencies.check(rt)
+                mark_reconciling(rt.status, now=self.clock.now(), message=req.trigger)
+                plan = await execution.sync_plan(self, rt, prepared, req)
+                op, adopted = self._start_operation(rt, req, prepared, plan)
+                op_id = op.id
+                await self._execute(rt, req, prepared, op, adopted)
+                outcome = "synced"
+            else:
+                out = await pipeline.compare(self, rt, prepared, found)
+                record_success(self, rt, prepared, result=None, op_id=None, out_of_sync=out)
+                outcome = "compared"
+            self._scheduler.succeeded(rt)
+        except Fenced as err:
+            outcome = "fenced"
+            log.info("pass of %s stopped: %s", rt.name, err, extra=fields(app=rt.name))
+        except GitwardError as err:
+            with contextlib.suppress(Fenced):
                 self._failed(rt, err, op_id)
-            except Exception as err:
-                log.exception("reconcile of %s failed unexpectedly", rt.name)
+        except Exception as err:
+            log.exception("reconcile of %s failed unexpectedly", rt.name)
+            with contextlib.suppress(Fenced):
                 self._failed(rt, GitwardError(f"internal error: {type(err).__name__}"), op_id)
-            finally:
-                metrics.RECONCILE_SECONDS.labels(outcome).observe(time.monotonic() - started)
+        finally:
+            metrics.RECONCILE_SECONDS.labels(outcome).observe(time.monotonic() - started)
+            if outcome != "fenced":
                 self._scheduler.schedule_interval(rt)
-                self._records.save_status(rt)
-            return op_id
+                with contextlib.suppress(Fenced):
+                    self._records.save_status(rt)
+        return op_id
 
     async def _observe(self, rt: AppRuntime, prepared: pipeline.Prepared) -> dict[ResourceKey, Standing]:
         """Watch what the app owns, rebuild a lost inventory, and say where each object stands

@@ -3,6 +3,8 @@
 An event goes to the store (the app's event list), to the notifier (Notification objects) and, for
 drift, to its counter. A status is written only when it changed, so a no-op pass writes nothing, not
 even locally; a saved change goes to the read side (index row, live feed) and to the notifier.
+With several replicas, only the app's owner records anything of it (``owns``): another replica's
+view of the app (a cluster outage it also sees, a config it also reads) is left to the owner.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Records:
         self.status_listeners: list[Callable[[AppRuntime], None]] = []
         # Told of every event as (app, type=, reason=, message=) (the event writer); must not block.
         self.event_listeners: list[Callable[..., None]] = []
+        # Whether this process records for ``app`` (several replicas: it owns it; else always).
+        self.owns: Callable[[str], bool] = lambda _app: True
 
     def record_event(
         self,
@@ -45,6 +49,8 @@ class Records:
         fields: Sequence[str] = (),
         manager: str = "",
     ) -> None:
+        if not self.owns(app):
+            return
         if reason == "Drift":
             metrics.DRIFT_EVENTS.inc()
         self._notifier.event_recorded(app, reason=reason, message=message)
@@ -68,6 +74,8 @@ class Records:
         """Write ``rt``'s status when it changed since it was last written. The digest is taken of the
         typed status itself (orjson reads dataclasses natively), so an unchanged status costs no
         document; the stored JSON document is built only when there is something to write."""
+        if not self.owns(rt.name):
+            return
         digest = hashlib.sha256(orjson.dumps(rt.status, option=orjson.OPT_SORT_KEYS)).hexdigest()
         if digest != rt.saved_status_digest:
             document = rt.status.to_dict()

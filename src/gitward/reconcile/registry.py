@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,8 @@ class Registry:
         self.has_dependencies = False  # any dependsOn at all: wake-ups cost nothing without
         self._parents: set[str] = set()  # apps that have rendered child apps (app-of-apps)
         self._records: dict[str, dict[str, Any]] | None = None  # app records, read once
+        # Whether this process reconciles ``name`` (several replicas: it owns it; else every app).
+        self.owns: Callable[[str], bool] = lambda _name: True
 
     def load(self, config: LoadedConfig) -> list[str]:
         """The config's objects; each app's status, verdicts and inventory come from the store.
@@ -175,7 +177,10 @@ class Registry:
         self.records().pop(name, None)
 
     def _remember(self, rt: AppRuntime) -> None:
-        """Keep the app's deletion policy, cluster and parent in the store (written when changed)."""
+        """Keep the app's deletion policy, cluster and parent in the store (written when changed, by
+        the app's owner)."""
+        if not self.owns(rt.name):
+            return
         record = {
             "deletionPolicy": rt.app.spec.deletion_policy,
             "cluster": rt.app.spec.destination.cluster,
@@ -184,6 +189,10 @@ class Registry:
         if self.records().get(rt.name) != record:
             self._store.save_app_record(rt.name, record)
             self.records()[rt.name] = record
+
+    def remember(self, rt: AppRuntime) -> None:
+        """Write the app's record now (a replica that just took the app over)."""
+        self._remember(rt)
 
     def register(self, app: Application, *, parent: str | None = None) -> AppRuntime:
         status = self._store.load_status(app.name)

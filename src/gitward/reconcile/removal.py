@@ -17,7 +17,8 @@ app this gitward never knew still refuses: another gitward may own it. The tombs
 an app of that name is declared again.
 
 A removal that cannot finish (the cluster unreachable, a delete refused) keeps what is left in the
-app's inventory, says why in a Warning event and is tried again every ``RETRY_SECONDS``.
+app's inventory, says why in a Warning event and is tried again every ``RETRY_SECONDS``. With several
+replicas the replica that owns the app's name removes it; the others keep it pending and skip it.
 
 Deliberately not here: deciding which apps left (``registry``, ``engine``), the HTTP route.
 """
@@ -35,7 +36,7 @@ from gitward.apply import prune, release
 from gitward.apply.prune import awaiting_deletion
 from gitward.core.changes import Action, ChangeSet
 from gitward.core.clock import Clock
-from gitward.core.errors import GitwardError
+from gitward.core.errors import Fenced, GitwardError
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.marks import TRACKING_ANNOTATION, owner_of
 from gitward.model import IN_CLUSTER
@@ -43,6 +44,7 @@ from gitward.model.application import DEFAULT_DELETION_POLICY
 from gitward.reconcile.clusters import Clusters
 from gitward.reconcile.records import Records
 from gitward.reconcile.registry import Registry
+from gitward.replicas import writing_for
 from gitward.store import Store
 
 log = logging.getLogger("gitward.engine")
@@ -121,7 +123,8 @@ class Removals:
         """Apps of these names exist again: their tombstones go, and pending removals are dropped."""
         for name in list(self._tombstones):
             if name in names:
-                self._store.forget_removed_app(name)
+                if self._registry.owns(name):
+                    self._store.forget_removed_app(name)
                 self._drop(name)
         for name in list(self._pending):
             if name in names:
@@ -160,7 +163,17 @@ class Removals:
         self._pending[removal.app] = removal
         lock = self._locks.setdefault(removal.app, asyncio.Lock())
         async with lock, removal.lock or contextlib.nullcontext():
-            return await self._remove(removal)
+            with writing_for(removal.app):
+                return await self._remove(removal)
+
+    def pending(self) -> frozenset[str]:
+        """Apps waiting to be removed (with several replicas, some are another replica's)."""
+        return frozenset(self._pending)
+
+    def launch(self, name: str) -> None:
+        """Try the pending removal of ``name`` now (this replica just took it)."""
+        if name in self._pending:
+            self._launch(name)
 
     async def stop(self) -> None:
         tasks = [*self._running.values(), *([self._retry] if self._retry else [])]
@@ -200,6 +213,8 @@ class Removals:
         if name in self._registry.runtimes:
             self._pending.pop(name, None)
             raise GitwardError(f"application {name!r} is declared again; not removed", reason="Declared")
+        if not self._registry.owns(name):
+            raise Fenced(f"application {name!r} is removed by the replica that owns it")
         inventory = self._store.load_inventory(name)
         try:
             changes = await self._handle_objects(name, removal.policy, inventory)

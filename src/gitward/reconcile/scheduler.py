@@ -73,11 +73,13 @@ class Scheduler:
         self._ticker: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Run the queue and the ticker, and queue every app for its first pass."""
+        """Run the queue and the ticker, and queue every app for its first pass (with several
+        replicas, every app this one owns: the others are queued as they are taken)."""
         self.queue.start()
         self._ticker = asyncio.create_task(self._tick_forever(), name="gitward-ticker")
         for name in sorted(self._registry.runtimes):
-            self.queue.add(name, priority=Priority.INTERVAL, reason="start")
+            if self._registry.owns(name):
+                self.queue.add(name, priority=Priority.INTERVAL, reason="start")
 
     async def stop(self) -> None:
         if self._ticker is not None:
@@ -96,6 +98,8 @@ class Scheduler:
         now = self._clock.monotonic()
         due: list[str] = []
         for name, rt in list(self._registry.runtimes.items()):
+            if not self._registry.owns(name):
+                continue
             if rt.retry_at is not None and rt.retry_at <= now:
                 rt.retry_at = None
                 self.queue.add(name, priority=Priority.INTERVAL, reason="retry")
@@ -110,8 +114,8 @@ class Scheduler:
     async def _work(self, name: str, reasons: frozenset[str]) -> None:
         """The queue's worker: an interval pass that would find nothing new is skipped (``resync``)."""
         rt = self._registry.runtimes.get(name)
-        if rt is None:
-            return
+        if rt is None or not self._registry.owns(name):
+            return  # gone, or another replica's now
         fetch = bool(reasons & FETCH_REASONS)
         if reasons == {"interval"} and await self.resync.poll_source(rt):
             fetch = False  # the repository is fresh within the poll window

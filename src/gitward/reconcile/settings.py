@@ -24,6 +24,19 @@ class ClusterConfigSettings:
 
 
 @dataclass(frozen=True)
+class ReplicaSettings:
+    """One of several replicas sharing the apps (``reconcile/replicas.py``): its id (a DNS label,
+    stable across restarts: the pod's name), the management cluster and namespace of the Leases, the
+    lease duration in seconds, and the API address announced in its Lease."""
+
+    replica_id: str
+    namespace: str
+    kubeconfig: Path
+    lease_duration: float = 15.0
+    address: str = ""
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     config_path: Path
     state_path: Path  # the local state: the SQLite file, and the folder of the token and the cache
@@ -44,6 +57,8 @@ class EngineSettings:
     watch_config: float = 0.0
     # The config from the cluster's custom resources instead of ``config_path`` (``run --from-cluster``).
     from_cluster: ClusterConfigSettings | None = None
+    # One of several replicas (``run --ha``); None: the only one, exactly as without.
+    replicas: ReplicaSettings | None = None
 
     @property
     def cache_dir(self) -> Path:

@@ -17,6 +17,10 @@ second. A body is written only when its digest differs from the last one written
 (so a pass that changes nothing writes nothing, and a restart writes each status once). A failed
 write is tried again after ``retry`` seconds unless the object is gone (404).
 
+With several replicas each app's status is written by its owner, inside ``writing_for`` the app (a
+body queued before the app moved away is refused by the fence and dropped); the refused objects'
+status, which belongs to no app, is the leader's (``reconcile/shards.py``).
+
 Deliberately not here: reading the objects (``clustersource``), what the status says (``core/appstatus``).
 """
 
@@ -35,10 +39,11 @@ import orjson
 from gitward.cluster.client import KubeClient
 from gitward.core.appstatus import AppStatus
 from gitward.core.conditions import ConditionType
-from gitward.core.errors import ClusterError
+from gitward.core.errors import ClusterError, Fenced
 from gitward.reconcile.background import BackgroundLoop
 from gitward.reconcile.clustersource import ClusterSource, ObjectRef
 from gitward.reconcile.runtime import AppRuntime
+from gitward.replicas import writing_for
 
 log = logging.getLogger("gitward.engine")
 
@@ -151,8 +156,10 @@ class StatusWriter(BackgroundLoop):
         self._source = source
         self._interval = 1.0 / qps
         self._retry = retry
-        self._pending: dict[str, tuple[ObjectRef, dict[str, Any]]] = {}  # uid -> newest body
+        # uid -> (object, newest body, the app it is the status of; None: a refused object's)
+        self._pending: dict[str, tuple[ObjectRef, dict[str, Any], str | None]] = {}
         self._written: dict[str, str] = {}  # uid -> digest of the body last written
+        self.refusals = True  # writes the refused objects' status (several replicas: the leader only)
         self._wake = asyncio.Event()
         self.writes = 0  # read by tests
 
@@ -161,7 +168,7 @@ class StatusWriter(BackgroundLoop):
         try:
             ref = self._source.last.applications.get(rt.name)
             if ref is not None and ref not in self._source.last.refused:  # the refusal is shown
-                self._put(ref, status_body(rt.status, ref.generation, now=time.time()))
+                self._put(ref, status_body(rt.status, ref.generation, now=time.time()), app=rt.name)
         except Exception:
             log.exception("status of %s not queued for its Application object", rt.name)
 
@@ -171,15 +178,25 @@ class StatusWriter(BackgroundLoop):
         live = {ref.uid for ref in last.applications.values()} | {ref.uid for ref in last.refused}
         for uid in [uid for uid in self._written if uid not in live]:
             del self._written[uid]
+        if not self.refusals:
+            return
         for ref, message in last.refused.items():
-            self._put(ref, refused_body(message, ref.generation, now=time.time()))
+            self._put(ref, refused_body(message, ref.generation, now=time.time()), app=None)
 
-    def _put(self, ref: ObjectRef, body: dict[str, Any]) -> None:
+    def forget(self, app: str) -> None:
+        """``app`` moved to another replica: nothing of it is pending, and if it comes back its
+        status is written again whatever was written before."""
+        ref = self._source.last.applications.get(app)
+        if ref is not None:
+            self._pending.pop(ref.uid, None)
+            self._written.pop(ref.uid, None)
+
+    def _put(self, ref: ObjectRef, body: dict[str, Any], *, app: str | None) -> None:
         digest = _digest(_stable(body))
         if self._written.get(ref.uid) == digest:
             self._pending.pop(ref.uid, None)
             return
-        self._pending[ref.uid] = (ref, body)
+        self._pending[ref.uid] = (ref, body, app)
         self._wake.set()
 
     async def _run(self) -> None:
@@ -188,9 +205,11 @@ class StatusWriter(BackgroundLoop):
             self._wake.clear()
             while self._pending:
                 uid = next(iter(self._pending))
-                ref, body = self._pending.pop(uid)
-                if not await self._write(ref, body):
-                    self._pending.setdefault(uid, (ref, body))
+                ref, body, app = self._pending.pop(uid)
+                with writing_for(app):
+                    written = await self._write(ref, body)
+                if not written:
+                    self._pending.setdefault(uid, (ref, body, app))
                     self._later()
                     break
                 await asyncio.sleep(self._interval)
@@ -211,6 +230,8 @@ class StatusWriter(BackgroundLoop):
                 subresource="status",
                 field_manager=FIELD_MANAGER,
             )
+        except Fenced:
+            return True  # another replica's now: it writes this status
         except ClusterError as error:
             if error.status == 404:
                 return True

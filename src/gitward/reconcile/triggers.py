@@ -72,6 +72,8 @@ class RepositoryTriggers:
         by_url: dict[str, list[AppRuntime]] = {}
         for rt in self._registry.runtimes.values():
             source = rt.app.spec.source
+            if not self._registry.owns(rt.name):
+                continue  # another replica's: it hears of the push through the store (``pushes``)
             if key and not source.is_oci and not source.chart and repository_key(source.repo_url) == key:
                 by_url.setdefault(source.repo_url, []).append(rt)
         found = await asyncio.gather(*(self._changed_apps(u, apps, refs or {}) for u, apps in by_url.items()))

@@ -119,10 +119,14 @@ def _password_in_url(shown: str) -> StateError:
     )
 
 
-def create_store_engine(path_or_url: str | Path) -> Engine:
+def create_store_engine(
+    path_or_url: str | Path, *, idle_in_transaction_timeout: float | None = None
+) -> Engine:
+    """The engine for ``path_or_url``; ``idle_in_transaction_timeout`` (PostgreSQL): seconds after
+    which the server ends a session idle inside a transaction (several replicas: ``owners.py``)."""
     url = make_url(database_url(path_or_url))
     if url.get_backend_name() == "postgresql":
-        return _postgresql_engine(url)
+        return _postgresql_engine(url, idle_in_transaction_timeout)
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     in_memory = url.database in (None, "", ":memory:")
@@ -140,14 +144,18 @@ def create_store_engine(path_or_url: str | Path) -> Engine:
     return engine
 
 
-def _postgresql_engine(url: URL) -> Engine:
+def _postgresql_engine(url: URL, idle_in_transaction_timeout: float | None = None) -> Engine:
+    connect_args: dict[str, Any] = {"connect_timeout": PG_CONNECT_TIMEOUT, "application_name": "gitward"}
+    if idle_in_transaction_timeout is not None:
+        milliseconds = max(1, int(idle_in_transaction_timeout * 1000))
+        connect_args["options"] = f"-c idle_in_transaction_session_timeout={milliseconds}"
     engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=PG_POOL_SIZE,
         max_overflow=PG_MAX_OVERFLOW,
         pool_recycle=3600,
-        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT, "application_name": "gitward"},
+        connect_args=connect_args,
     )
     try:
         with engine.connect():

@@ -140,6 +140,37 @@ api_tokens = Table(
 )
 
 
+# Added by migration 5. With several replicas sharing the database: which process owns each app now
+# and the epoch it took it with. Every write of an app's rows checks its own row here, in the same
+# transaction, and a takeover waits for the row (``store/owners.py``).
+app_owners = Table(
+    "app_owners",
+    metadata,
+    Column("app", String(253), primary_key=True),
+    Column("holder", String(256), nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("taken_at", Float, nullable=False),
+)
+
+# Added by migration 5. What one replica received for apps another may own: pushes (``kind`` push,
+# ``target`` the repository URL, ``payload`` the refs it moved) and user actions (``kind`` action,
+# ``target`` the app, ``payload`` the action and its arguments, answered in ``result`` by the owner).
+# Every replica reads the rows after the last one it saw (``reconcile/pushes.py``).
+replica_requests = Table(
+    "replica_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("origin", String(256), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("result", Text, nullable=True),
+    Column("done_at", Float, nullable=True),
+    sqlite_autoincrement=True,
+)
+
+
 class StoreVersionError(Stalled):
     """The database was written by a newer gitward; running older code on it could lose data."""
 
@@ -199,6 +230,11 @@ def _add_operation_initiator(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE operations ADD COLUMN initiator VARCHAR(256) NOT NULL DEFAULT ''"))
 
 
+def _add_replica_tables(conn: Connection) -> None:
+    """Migration 5: ``app_owners`` and ``replica_requests`` (several replicas on one database)."""
+    metadata.create_all(conn, tables=[app_owners, replica_requests])
+
+
 Migration = Callable[[Connection], None]
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -206,6 +242,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _add_history_collapse,
     _add_api_tokens,
     _add_operation_initiator,
+    _add_replica_tables,
 )
 
 

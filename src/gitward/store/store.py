@@ -14,6 +14,10 @@ many rows, and a cold start of many apps, one event each, trims nothing. Operati
 deployments last, and repeated heals share one entry (``history``), so drift fights cannot push the
 rollback targets out.
 
+With several replicas on one database (``owners``), every write of an app's rows first proves, in
+its own transaction, that this process owns the app (``owner_check``); writes that belong to no app
+(requests, tokens) need no proof.
+
 The store never logs and never formats stored values into errors: callers pass already redacted
 text, and what comes back is the caller's own data. Not here: the CR status writer of in-cluster
 mode, and any interpretation of status or verdict documents (they are opaque JSON objects).
@@ -33,8 +37,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gitward.core.keys import InventoryEntry
 from gitward.core.status import OperationPhase
-from gitward.store import history, records
+from gitward.store import history, owners, records, requests
 from gitward.store.database import WRITE_OPTION, create_store_engine
+from gitward.store.owners import OwnerCheck
 from gitward.store.schema import migrate
 
 DEFAULT_MAX_EVENTS_PER_APP = 1000
@@ -63,6 +68,8 @@ class Store:
         self._batch: Connection | None = None
         self._batch_thread = 0
         self._inserts_since_trim: dict[tuple[str, str], int] = {}
+        self.owner_check: OwnerCheck | None = None  # several replicas: ``owners``
+        self._operation_apps: dict[int, str] = {}  # operations started here -> their app
 
     @classmethod
     def open(
@@ -71,9 +78,13 @@ class Store:
         *,
         max_events_per_app: int = DEFAULT_MAX_EVENTS_PER_APP,
         max_operations_per_app: int = DEFAULT_MAX_OPERATIONS_PER_APP,
+        idle_in_transaction_timeout: float | None = None,
     ) -> Store:
-        """Open (creating if missing) the database at a file path or SQLAlchemy URL, migrating it."""
-        engine = create_store_engine(path_or_url)
+        """Open (creating if missing) the database at a file path or SQLAlchemy URL, migrating it.
+
+        ``idle_in_transaction_timeout``: PostgreSQL ends a session of this store that sits idle in a
+        transaction longer (a paused replica holding a row lock: ``owners``)."""
+        engine = create_store_engine(path_or_url, idle_in_transaction_timeout=idle_in_transaction_timeout)
         try:
             with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
                 migrate(conn)
@@ -106,7 +117,7 @@ class Store:
     # -- app status ---------------------------------------------------------------------------
 
     def save_status(self, app: str, status: dict[str, Any]) -> None:
-        with self._write() as conn:
+        with self._write(app) as conn:
             records.put_document(conn, kind=records.STATUS, name=app, data=status)
 
     def load_status(self, app: str) -> dict[str, Any] | None:
@@ -121,7 +132,7 @@ class Store:
 
     def save_inventory(self, app: str, entries: Iterable[InventoryEntry]) -> None:
         """Replace the whole inventory of ``app`` in one transaction (an empty list clears it)."""
-        with self._write() as conn:
+        with self._write(app) as conn:
             records.replace_inventory(conn, app=app, entries=entries)
 
     def load_inventory(self, app: str) -> list[InventoryEntry]:
@@ -137,7 +148,7 @@ class Store:
 
     def save_app_record(self, app: str, data: dict[str, Any]) -> None:
         """What removing ``app`` needs once it left the config (forgotten with it by ``delete_app``)."""
-        with self._write() as conn:
+        with self._write(app) as conn:
             records.put_document(conn, kind=records.APP_RECORD, name=app, data=data)
 
     def app_records(self) -> dict[str, dict[str, Any]]:
@@ -146,7 +157,7 @@ class Store:
 
     def save_removed_app(self, app: str, data: dict[str, Any]) -> None:
         """The tombstone of an app gitward removed (kept after ``delete_app``)."""
-        with self._write() as conn:
+        with self._write(app) as conn:
             records.put_document(conn, kind=records.REMOVED_APP, name=app, data=data)
 
     def removed_apps(self) -> dict[str, dict[str, Any]]:
@@ -155,7 +166,7 @@ class Store:
 
     def forget_removed_app(self, app: str) -> None:
         """Drop the tombstone of ``app`` (an app of that name is declared again)."""
-        with self._write() as conn:
+        with self._write(app) as conn:
             records.delete_documents(conn, kinds=(records.REMOVED_APP,), name=app)
 
     # -- ApplicationSets ----------------------------------------------------------------------
@@ -176,7 +187,7 @@ class Store:
     # -- apply verdicts -----------------------------------------------------------------------
 
     def save_verdicts(self, app: str, data: dict[str, Any]) -> None:
-        with self._write() as conn:
+        with self._write(app) as conn:
             records.put_document(conn, kind=records.VERDICTS, name=app, data=data)
 
     def load_verdicts(self, app: str) -> dict[str, Any]:
@@ -214,7 +225,7 @@ class Store:
         so a crash at any point of the sync leaves nothing it wrote unknown (a write-ahead record).
         ``plan``: the sync plan it runs (with its digest), kept with the operation in that commit.
         """
-        with self._write() as conn:
+        with self._write(app) as conn:
             op_id = history.insert_operation(
                 conn,
                 app=app,
@@ -230,13 +241,14 @@ class Store:
             if self._trim_due("operations", app, self.max_operations_per_app):
                 history.trim_finished_operations(conn, app=app, keep=self.max_operations_per_app)
                 records.drop_orphan_operation_documents(conn)
+        self._operation_apps[op_id] = app
         return op_id
 
     def save_progress(
         self, op_id: int, *, progress: dict[str, Any], message: str, resources: list[dict[str, Any]]
     ) -> None:
         """After a step of a running sync: its progress, message and resources, in one commit."""
-        with self._write() as conn:
+        with self._write(operation=op_id) as conn:
             values = {"phase": OperationPhase.RUNNING, "message": message, "resources": resources}
             if not history.change_operation(conn, op_id, values):
                 raise KeyError(f"no operation with id {op_id}")
@@ -291,7 +303,7 @@ class Store:
             "finished_at": finished_at,
             "deployed": int(deployed),
         }
-        with self._write() as conn:
+        with self._write(operation=op_id) as conn:
             closed = history.close_operation(conn, op_id, values, heal_key=heal_key)
             if deployed and deployments_kept is not None:
                 history.trim_deployments(conn, op_id=closed.id, keep=deployments_kept)
@@ -301,7 +313,7 @@ class Store:
     def discard_operation(self, op_id: int) -> None:
         """Forget an operation that changed nothing and that nobody asked for (a pass that only
         re-applied what was in place): the app's status records the pass, the history does not."""
-        with self._write() as conn:
+        with self._write(operation=op_id) as conn:
             history.delete_operation(conn, op_id)
             records.drop_orphan_operation_documents(conn)
 
@@ -339,7 +351,7 @@ class Store:
         time: float,
     ) -> int:
         """Append an event and drop the app's oldest ones beyond ``max_events_per_app``."""
-        with self._write() as conn:
+        with self._write(app) as conn:
             event_id = history.insert_event(
                 conn,
                 app=app,
@@ -364,7 +376,7 @@ class Store:
 
     def delete_app(self, app: str) -> None:
         """Forget an app: status, verdicts, inventory, operations and events, in one transaction."""
-        with self._write() as conn:
+        with self._write(app) as conn:
             records.delete_documents(conn, kinds=records.APP_DOCUMENT_KINDS, name=app)
             records.delete_inventory(conn, app=app)
             history.delete_history(conn, app=app)
@@ -413,7 +425,7 @@ class Store:
         return False
 
     def _change_operation(self, op_id: int, values: dict[str, Any]) -> None:
-        with self._write() as conn:
+        with self._write(operation=op_id) as conn:
             found = history.change_operation(conn, op_id, values)
         if not found:
             raise KeyError(f"no operation with id {op_id}")
@@ -429,14 +441,75 @@ class Store:
         return None
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, app: str | None = None, *, operation: int | None = None) -> Iterator[Connection]:
+        """A write transaction (the batch's, inside one); with several replicas, a write of an app's
+        rows (``app``, or the app of ``operation``) first proves this process owns it (``owners``)."""
         found = self._in_batch()
         if found is not None:
+            self._prove_owner(found, app, operation)
             yield found
             return
         self._live_engine()  # a closed store says so instead of failing inside SQLAlchemy
         with self._writer.begin() as conn:
+            self._prove_owner(conn, app, operation)
             yield conn
+
+    def _prove_owner(self, conn: Connection, app: str | None, operation: int | None) -> None:
+        if self.owner_check is None:
+            return
+        if operation is not None:
+            app = self._operation_apps.get(operation) or owners.app_of_operation(conn, operation)
+        if app is not None:
+            self.owner_check.check(conn, app)
+
+    # -- several replicas ---------------------------------------------------------------------
+
+    def take_apps(
+        self, apps: Iterable[str], *, holder: str, now: float, lock_timeout: float
+    ) -> dict[str, int]:
+        """Become the owner of ``apps`` (``owners.take``); the epoch taken for each."""
+        with self._writer.begin() as conn:
+            return owners.take(conn, list(apps), holder=holder, now=now, lock_timeout=lock_timeout)
+
+    def load_apps(self, apps: Iterable[str]) -> dict[str, owners.AppRows]:
+        """Status, verdicts and inventory of many apps at once (a replica taking them over)."""
+        with self._read() as conn:
+            return owners.read_apps(conn, list(apps))
+
+    def app_owners(self) -> dict[str, str]:
+        """Each app's owning process, as the database says now."""
+        with self._read() as conn:
+            return owners.owners(conn)
+
+    def record_request(self, kind: str, target: str, payload: Any, *, origin: str, at: float) -> int:
+        """A push or action one replica received, for the others (``requests``); its id."""
+        with self._write() as conn:
+            return requests.insert_request(
+                conn, kind=kind, target=target, payload=payload, origin=origin, at=at
+            )
+
+    def requests_after(self, after: int, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """Requests with an id above ``after``, oldest first."""
+        with self._read() as conn:
+            return requests.read_requests(conn, after=after, limit=limit)
+
+    def answer_request(self, request_id: int, app: str, result: Any, *, at: float) -> bool:
+        """The owner of ``app`` answers an action asked of it; whether this was the first answer."""
+        with self._write(app) as conn:
+            return requests.answer(conn, request_id, result=result, at=at)
+
+    def request_answer(self, request_id: int) -> Any:
+        with self._read() as conn:
+            return requests.read_answer(conn, request_id)
+
+    def last_request_id(self) -> int:
+        with self._read() as conn:
+            return requests.last_id(conn)
+
+    def trim_requests(self, *, before: float) -> int:
+        """Forget requests recorded before ``before``; how many."""
+        with self._write() as conn:
+            return requests.delete_before(conn, before=before)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
