@@ -3,7 +3,9 @@
 Both are made from ``gitward.install.build``, the same manifests ``gitward install --export`` prints,
 so they cannot drift from it; a test compares the checked-in files with ``render()``. The Helm chart
 is the builder's output with three values put back as template expressions: the namespace
-(``.Release.Namespace``), ``replicas`` and ``image``; the apply role is behind ``applyRole``. The
+(``.Release.Namespace``), ``replicas`` and ``image``; the apply role is behind ``applyRole``. The chart
+keeps its state in a SQLite file per pod, so more than one replica fails the render with the
+builder's own reason (``gitward install --replicas N --state postgresql://...`` makes replicas). The
 CRDs go to the chart's ``crds/`` folder (Helm installs them first and never templates them).
 
 Deliberately not here: anything hand-written under ``deploy/`` (``deploy/README.md``).
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import gitward
 from gitward.install import WORKLOAD_NOTE, Settings, build, to_yaml
-from gitward.install.manifests import DEFAULT_IMAGE
+from gitward.install.manifests import DEFAULT_IMAGE, REPLICAS_NEED_POSTGRESQL
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = Path("deploy")
@@ -61,6 +63,14 @@ def _templated(text: str) -> str:
     )
 
 
+_WHY_ONE = f"replicas %v: {REPLICAS_NEED_POSTGRESQL}; use gitward install"
+_ONE_REPLICA = (
+    "{{- if gt (int .Values.replicas) 1 }}\n"
+    f'{{{{- fail (printf "{_WHY_ONE}" .Values.replicas) }}}}\n'
+    "{{- end }}\n"
+)
+
+
 def _helm() -> dict[Path, str]:
     install = build(Settings(namespace=_NAMESPACE, image=_IMAGE, replicas=_REPLICAS))
     access = tuple(m for m in install.access if m["kind"] != "Namespace")  # helm --create-namespace
@@ -76,7 +86,9 @@ def _helm() -> dict[Path, str]:
         f"version: {version}\n"
         f'appVersion: "{version}"\n',
         chart / "values.yaml": comment + f"# Container image of gitward.\nimage: {DEFAULT_IMAGE}\n"
-        "# Replicas of the Deployment.\nreplicas: 1\n"
+        "# Replicas of the Deployment: the chart keeps the state in a SQLite file in the pod, so 1\n"
+        "# (several, sharing PostgreSQL: gitward install --replicas N --state postgresql://...).\n"
+        "replicas: 1\n"
         "# The separate gitward-apply ClusterRole (* on everything) for syncing to the cluster gitward runs\n"
         "# in; false to bind a narrower role of your own.\napplyRole: true\n",
         chart / "crds" / "crds.yaml": to_yaml(install.crds, header=_header()),
@@ -85,7 +97,8 @@ def _helm() -> dict[Path, str]:
         f"{apply_role}{{{{- end }}}}\n",
         chart / "templates" / "workload.yaml": _templated(
             to_yaml(install.workload, header=_header("", WORKLOAD_NOTE))
-        ),
+        )
+        + _ONE_REPLICA,
         chart / "templates" / "NOTES.txt": f"{WORKLOAD_NOTE}\n",
     }
 

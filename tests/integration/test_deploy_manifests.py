@@ -48,7 +48,7 @@ def test_kustomize_build_gives_the_default_install(tools: dict[str, Path]) -> No
 def test_helm_lint_and_template_give_the_install_for_the_values(tools: dict[str, Path]) -> None:
     chart = "deploy/helm/gitward"
     _run(tools["helm"], "lint", "--strict", chart)
-    settings = Settings(namespace="team-a", replicas=3, image="registry.example/gitward:9", apply_role=False)
+    settings = Settings(namespace="team-a", replicas=1, image="registry.example/gitward:9", apply_role=False)
     rendered = _run(
         tools["helm"],
         *("template", "gitward", chart, "--namespace", settings.namespace, "--include-crds"),
@@ -58,6 +58,12 @@ def test_helm_lint_and_template_give_the_install_for_the_values(tools: dict[str,
     expected = build(settings)
     without_namespace = [m for m in expected.everything if m["kind"] != "Namespace"]  # --create-namespace
     assert _by_key(list(yaml.safe_load_all(rendered))) == _by_key(without_namespace)
+    several = subprocess.run(
+        [str(tools["helm"]), "template", "gitward", chart, "--set", "replicas=3"],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert several.returncode != 0
+    assert "replicas 3: more than one replica needs a state database they share" in several.stderr
     with_apply_role = _run(tools["helm"], "template", "gitward", chart, "--namespace", "team-a")
     kinds = {_key(d) for d in yaml.safe_load_all(with_apply_role) if d}
     assert ("ClusterRoleBinding", "", "gitward-apply-team-a") in kinds

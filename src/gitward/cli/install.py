@@ -6,7 +6,10 @@ work yet. ``install`` without ``--export`` applies server-side, as field manager
 cluster of ``--kubeconfig`` (or ``KUBECONFIG``): the CRDs, the namespace, the service account, the
 RBAC and the workload (Deployment running ``gitward run --from-cluster``, Service,
 PodDisruptionBudget); ``--no-workload`` leaves the workload out. No image is published yet
-(``WORKLOAD_NOTE``): ``--image`` names the one to run.
+(``WORKLOAD_NOTE``): ``--image`` names the one to run. ``--replicas N`` above 1 needs ``--state
+postgresql://...`` (the pods then run as replicas sharing it, ``run --ha``; ``--state-secret`` names
+the Secret holding the database password): it is refused with a SQLite state, which each pod keeps
+for itself.
 
 Deliberately not here: building the manifests (``gitward.install``), deleting anything.
 """
@@ -24,7 +27,7 @@ import typer
 from gitward.cli.client import CliError
 from gitward.cli.output import reporting_errors
 from gitward.core.errors import GitwardError
-from gitward.install import WORKLOAD_NOTE, Settings, build, to_yaml
+from gitward.install import WORKLOAD_NOTE, Settings, build, refusal, to_yaml
 from gitward.install.manifests import DEFAULT_IMAGE, DEFAULT_NAMESPACE, FIELD_MANAGER
 from gitward.model.common import check_namespace
 
@@ -60,6 +63,16 @@ def install(
             help="Apply the Deployment (run --from-cluster), Service and PodDisruptionBudget too.",
         ),
     ] = True,
+    state: Annotated[
+        str,
+        typer.Option(
+            "--state", help="postgresql://USER@HOST:PORT/DB the replicas share [a SQLite file in the pod]."
+        ),
+    ] = "",
+    state_secret: Annotated[
+        str,
+        typer.Option("--state-secret", help="Secret in --namespace whose key `password` is the database's."),
+    ] = "",
 ) -> None:
     """Install gitward into a cluster (CRDs, RBAC, the controller), or print it all with --export."""
     with reporting_errors():
@@ -69,9 +82,16 @@ def install(
             raise CliError(f"--namespace: {exc}") from None
         if not namespace:
             raise CliError("--namespace must not be empty")
-        manifests = build(
-            Settings(namespace=namespace, replicas=replicas, image=image, apply_role=apply_role)
+        settings = Settings(
+            namespace=namespace,
+            replicas=replicas,
+            image=image,
+            apply_role=apply_role,
+            state=state,
+            state_secret=state_secret,
         )
+        _check_state(settings)
+        manifests = build(settings)
         if export:
             typer.echo(to_yaml(manifests.everything, header=_export_header()), nl=False)
             return
@@ -83,6 +103,20 @@ def install(
         typer.echo(WORKLOAD_NOTE, err=True)
     else:
         typer.echo("not applied (--no-workload): Deployment, Service, PodDisruptionBudget", err=True)
+
+
+def _check_state(settings: Settings) -> None:
+    """Refuse what cannot run (``install.refusal``) and a state URL holding a password."""
+    why = refusal(settings)
+    if why is not None:
+        raise CliError(f"--replicas {settings.replicas}: {why}" if "replica" in why else why)
+    if settings.state:
+        from gitward.store.database import database_url
+
+        try:
+            database_url(settings.state)  # refuses a password in the URL, without showing it
+        except GitwardError as exc:
+            raise CliError(f"--state: {exc.message}") from None
 
 
 def _export_header() -> str:

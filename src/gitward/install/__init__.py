@@ -5,6 +5,6 @@ role, and the workload; ``gitward install``/``crds`` print or apply them, and ``
 a kustomize base and a Helm chart.
 """
 
-from gitward.install.manifests import WORKLOAD_NOTE, Install, Settings, build, to_yaml
+from gitward.install.manifests import WORKLOAD_NOTE, Install, Settings, build, refusal, to_yaml
 
-__all__ = ["WORKLOAD_NOTE", "Install", "Settings", "build", "to_yaml"]
+__all__ = ["WORKLOAD_NOTE", "Install", "Settings", "build", "refusal", "to_yaml"]

@@ -16,6 +16,9 @@ What it makes, in apply order:
   (``apply_role=False``) and grant less; the controller's own RBAC never depends on it;
 - the Deployment (non-root, read-only root filesystem, probes on ``/healthz`` and ``/readyz``, args
   ``run --from-cluster``), the Service for the API, webhooks and metrics, and a PodDisruptionBudget.
+  With a PostgreSQL ``state`` the pods share it and run as replicas (``run --ha``: each is named by
+  its pod, announces its pod IP, and reads the database password from ``state_secret``); with the
+  default SQLite file each pod has its own, so more than one replica is refused (``refusal``).
 
 ``gitward install`` applies ``Install.everything``, or ``Install.applicable`` (everything but the
 workload) with ``--no-workload``. No image is published yet: ``WORKLOAD_NOTE`` says so.
@@ -59,6 +62,26 @@ class Settings:
     replicas: int = 1
     image: str = DEFAULT_IMAGE
     apply_role: bool = True  # the separate ``gitward-apply`` ClusterRole and binding
+    state: str = ""  # a PostgreSQL URL the replicas share (no password); "": a SQLite file per pod
+    state_secret: str = ""  # a Secret in ``namespace`` whose key ``password`` is the database's
+
+
+REPLICAS_NEED_POSTGRESQL: Final = (
+    "more than one replica needs a state database they share: --state postgresql://USER@HOST:PORT/DB "
+    "(a SQLite file belongs to one pod, and replicas that do not share one would each run every app)"
+)
+
+
+def refusal(s: Settings) -> str | None:
+    """Why these settings cannot be installed, or None."""
+    shared = s.state.lower().startswith(("postgresql://", "postgres://"))
+    if s.state and not shared:
+        return "--state takes a postgresql://USER@HOST:PORT/DB URL (without it: a SQLite file in the pod)"
+    if s.replicas > 1 and not shared:
+        return REPLICAS_NEED_POSTGRESQL
+    if s.state_secret and not shared:
+        return "--state-secret goes with --state postgresql://..."
+    return None
 
 
 @dataclass(frozen=True)
@@ -186,11 +209,16 @@ def deployment(s: Settings) -> dict[str, Any]:
             "--listen",
             f"0.0.0.0:{PORT}",
             "--state",
-            f"{STATE_DIR}/state/state.db",
+            s.state or f"{STATE_DIR}/state/state.db",
             "--log-format",
             "json",
+            *(["--ha"] if s.state else []),
         ],
-        "env": [{"name": "HOME", "value": f"{STATE_DIR}/home"}, {"name": "TMPDIR", "value": "/tmp"}],
+        "env": [
+            {"name": "HOME", "value": f"{STATE_DIR}/home"},
+            {"name": "TMPDIR", "value": "/tmp"},
+            *(_replica_env(s) if s.state else []),
+        ],
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "livenessProbe": probe,
         "readinessProbe": {**probe, "httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5},
@@ -233,6 +261,19 @@ def deployment(s: Settings) -> dict[str, Any]:
             },
         },
     }
+
+
+def _replica_env(s: Settings) -> list[dict[str, Any]]:
+    """What ``run --ha`` reads in a pod: its name (the replica id), its IP (the address announced in
+    its Lease), and the database password from ``state_secret``."""
+    env: list[dict[str, Any]] = [
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+    ]
+    if s.state_secret:
+        secret = {"name": s.state_secret, "key": "password"}
+        env.append({"name": "PGPASSWORD", "valueFrom": {"secretKeyRef": secret}})
+    return env
 
 
 def service(s: Settings) -> dict[str, Any]:

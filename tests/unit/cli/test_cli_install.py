@@ -23,7 +23,10 @@ def test_crds_prints_one_crd_per_kind() -> None:
 
 
 def test_install_export_prints_everything_with_the_note() -> None:
-    result = CliRunner().invoke(app, ["install", "--export", "-n", "ops", "--replicas", "2"])
+    state = "postgresql://gitward@db.example:5432/gitward"
+    result = CliRunner().invoke(
+        app, ["install", "--export", "-n", "ops", "--replicas", "2", "--state", state]
+    )
     assert result.exit_code == 0
     header = " ".join(line.lstrip("# ") for line in result.output.splitlines() if line.startswith("#"))
     assert WORKLOAD_NOTE in header
@@ -69,3 +72,33 @@ def test_install_applies_the_workload_unless_told_not_to(
     assert workload <= set(applied[0])
     assert not workload & set(applied[1])
     assert set(applied[0]) - workload == set(applied[1])
+
+
+def test_install_refuses_several_replicas_without_a_shared_postgresql_state() -> None:
+    result = CliRunner().invoke(app, ["install", "--export", "--replicas", "3"])
+    assert result.exit_code != 0
+    assert "--replicas 3: more than one replica needs a state database they share" in result.output
+    assert "postgresql://USER@HOST:PORT/DB" in result.output
+
+
+def test_install_refuses_a_state_url_holding_a_password_without_showing_it() -> None:
+    state = "postgresql://gitward:s3cr3t-pw@db.example/gitward"
+    result = CliRunner().invoke(app, ["install", "--export", "--replicas", "2", "--state", state])
+    assert result.exit_code != 0
+    assert "carries a password" in result.output
+    assert "s3cr3t-pw" not in result.output
+
+
+def test_install_with_a_postgresql_state_runs_the_pods_as_replicas() -> None:
+    state = "postgresql://gitward@db.example:5432/gitward"
+    args = ["install", "--export", "--replicas", "3", "--state", state, "--state-secret", "gitward-db"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (deployment,) = [d for d in yaml.safe_load_all(result.output) if d and d["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert deployment["spec"]["replicas"] == 3
+    assert container["args"][container["args"].index("--state") + 1] == state
+    assert "--ha" in container["args"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "gitward-db", "key": "password"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from gitward.cli.run import DEFAULT_LISTEN, parse_listen
-from gitward.install import Settings, build
-from gitward.install.manifests import APPLY_ROLE, CONTROLLER_ROLE, PORT
+from gitward.install import Settings, build, refusal
+from gitward.install.manifests import APPLY_ROLE, CONTROLLER_ROLE, PORT, REPLICAS_NEED_POSTGRESQL
 
 
 def _find(manifests: tuple[dict[str, Any], ...], kind: str, name: str) -> dict[str, Any]:
@@ -73,3 +73,14 @@ def test_the_workload_is_hardened_and_serves_the_run_port() -> None:
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     budget = _find(install.workload, "PodDisruptionBudget", "gitward")
     assert budget["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+def test_one_replica_on_sqlite_is_exactly_todays_workload_and_several_need_postgresql() -> None:
+    (container,) = _find(build().workload, "Deployment", "gitward")["spec"]["template"]["spec"]["containers"]
+    assert "--ha" not in container["args"]
+    assert {e["name"] for e in container["env"]} == {"HOME", "TMPDIR"}
+    assert refusal(Settings()) is None
+    assert refusal(Settings(replicas=2)) == REPLICAS_NEED_POSTGRESQL
+    assert refusal(Settings(replicas=2, state="/var/lib/state.db")) is not None
+    assert refusal(Settings(state_secret="db")) is not None
+    assert refusal(Settings(replicas=5, state="postgresql://gitward@db/gitward")) is None
