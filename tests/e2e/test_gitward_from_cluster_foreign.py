@@ -223,17 +223,16 @@ def test_an_argo_cd_application_is_synced_edited_and_deleted(world: World) -> No
 
 
 def test_an_argo_cd_application_gitward_refuses_says_why_in_an_event(world: World) -> None:
-    name = unique("argo-multi")
+    name = unique("argo-plugin")
     app = _argo_application(world, name, path="blue", target=unique("gw-never"))
     app["metadata"].pop("finalizers")
-    source = app["spec"].pop("source")
-    app["spec"]["sources"] = [source, source]
+    app["spec"]["source"]["plugin"] = {"name": "cmp"}  # config management plugins are not run
     _apply(world, app)
     refused = world.gitward.until(
         lambda: next((e for e in _events(world, name, ARGO) if e["reason"] == "InvalidSpec"), None)
     )
     assert refused["type"] == "Warning"
-    assert "spec.sources" in refused["message"]
+    assert "spec.source.plugin" in refused["message"]
     world.kube.kubectl("delete", "applications.argoproj.io", name, "-n", world.namespace)
 
 

@@ -85,6 +85,9 @@ DEFAULT_DELETION_POLICY: DeletionPolicy = "orphan"
 class ApplicationSpec(SpecModel):
     project: Name = "default"
     source: Source
+    # Several sources rendered and concatenated (``source`` is then the first of them): see
+    # ``_several_sources`` and docs/architecture.md.
+    sources: tuple[Source, ...] = ()
     destination: Destination = Field(default_factory=Destination)
     sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
     depends_on: tuple[DependsOn, ...] = ()
@@ -94,6 +97,49 @@ class ApplicationSpec(SpecModel):
     # None keeps as many as that cap allows. Argo CD's field of the same name is read into it.
     revision_history_limit: int | None = Field(default=None, ge=0)
     deletion_policy: DeletionPolicy = DEFAULT_DELETION_POLICY
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_source(cls, data: Any) -> Any:
+        """``sources`` alone: ``source`` is its first entry, which every reader of one source sees."""
+        if isinstance(data, dict) and data.get("sources") and data.get("source") is None:
+            sources = data["sources"]
+            if isinstance(sources, list | tuple):
+                return {**data, "source": sources[0]}
+        return data
+
+    @model_validator(mode="after")
+    def _several_sources(self) -> Self:
+        if not self.sources:
+            if self.source.ref is not None:
+                raise ValueError("source.ref names a source for the others of spec.sources: use spec.sources")
+            return self
+        if self.source != self.sources[0]:
+            raise ValueError("set either source or sources, not both")
+        for index, source in enumerate(self.sources):
+            if source.ref is not None and (source.chart is not None or source.is_oci):
+                raise ValueError(
+                    f"sources[{index}].ref names a Git source: a chart or OCI artifact has no files"
+                )
+        refs = [s.ref for s in self.sources if s.ref is not None]
+        if len(refs) != len(set(refs)):
+            raise ValueError("two of spec.sources have the same ref")
+        for index, source in enumerate(self.sources):
+            missing = [name for name in source.value_refs() if name not in refs]
+            if missing:
+                raise ValueError(
+                    f"sources[{index}].helm.valueFiles names ${missing[0]}, which no source's ref is"
+                )
+            if source.value_refs() and source.render_hint != "helm":
+                raise ValueError(f"sources[{index}]: $ref value files are for a Helm source")
+        if not any(s.renders for s in self.sources):
+            raise ValueError("every source of spec.sources is a ref with no path or chart: nothing to render")
+        return self
+
+    @property
+    def all_sources(self) -> tuple[Source, ...]:
+        """The app's sources: ``sources``, or the one ``source``."""
+        return self.sources or (self.source,)
 
 
 class Application(TopLevelObject):

@@ -9,8 +9,15 @@ cascade on deletion: ``resources-finalizer.argocd.argoproj.io`` -> ``deletionPol
 Argo CD does not recurse into plain directories unless asked, so a converted plain source keeps
 ``recurse: false``; the render type is still detected from the files, as Argo CD does.
 
-Deliberately not here: AppProjects, multiple sources, plugins, jsonnet, jq ignore rules and
-managed-namespace metadata. Each is refused with the field named.
+``spec.sources`` (several sources, Argo CD's multi-source apps) becomes the app's ``sources``: each
+rendered and the objects concatenated; a source with ``ref`` provides its repository's files to
+other sources' Helm ``valueFiles`` written ``$ref/path``, and is rendered itself only with a
+``path`` or ``chart``. As Argo CD does, ``spec.source`` is ignored when ``spec.sources`` is set. Two
+sources rendering the same object are refused (Argo CD lets the last win with a warning): one
+object, one declaration.
+
+Deliberately not here: AppProjects (``model/argoproject.py``), plugins, jsonnet, jq ignore rules
+and managed-namespace metadata. Each is refused with the field named.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ ARGO_API_VERSION = "argoproj.io/v1alpha1"
 ARGO_KIND = "Application"
 IN_CLUSTER_SERVERS = frozenset({"https://kubernetes.default.svc", "https://kubernetes.default.svc/"})
 
-_SPEC_FIELDS = {"project", "source", "destination", "syncPolicy", "ignoreDifferences", "revisionHistoryLimit"}
+_SPEC_FIELDS = {
+    "project", "source", "sources", "destination", "syncPolicy", "ignoreDifferences", "revisionHistoryLimit",
+}  # fmt: skip
 # Read-only or informational fields that do not change what is deployed.
 _SPEC_HARMLESS = {"info"}
 #: The spec fields of an Argo CD Application gitward reads (an ApplicationSet's template checks them).
@@ -60,14 +69,16 @@ def is_argocd_application(obj: Mapping[str, Any]) -> bool:
 def from_argocd(obj: Mapping[str, Any]) -> Application:
     """The gitward Application that runs ``obj``; ConversionError or pydantic ValidationError if not."""
     spec = mapping(obj.get("spec"), "spec")
-    if "sources" in spec:
-        raise ConversionError("spec.sources (multiple sources) is not supported by gitward")
     only(spec, allowed=_SPEC_FIELDS | _SPEC_HARMLESS, where="spec")
     out: dict[str, Any] = {
         "project": spec.get("project") or "default",
-        "source": _source(mapping(spec.get("source"), "spec.source")),
         "destination": _destination(mapping(spec.get("destination"), "spec.destination")),
     }
+    if spec.get("sources"):
+        # Argo CD ignores spec.source when spec.sources is set; gitward reads the list alone
+        out["sources"] = _sources(spec["sources"])
+    else:
+        out["source"] = _source(mapping(spec.get("source"), "spec.source"))
     if spec.get("syncPolicy") is not None:
         out["syncPolicy"] = _sync_policy(mapping(spec["syncPolicy"], "spec.syncPolicy"))
     if spec.get("ignoreDifferences"):
@@ -104,44 +115,63 @@ def deletion_policy(obj: Mapping[str, Any]) -> str:
     return policies[0] if policies else "orphan"
 
 
-def _source(source: Mapping[str, Any]) -> dict[str, Any]:
-    only(source, allowed=_SOURCE_FIELDS, where="spec.source")
+def _sources(entries: Any) -> list[dict[str, Any]]:
+    """``spec.sources``: each read as a source; one with ``ref`` gives its files to the others'
+    ``$ref/...`` Helm value files and, without path or chart, is not rendered itself."""
+    if not isinstance(entries, list):
+        raise ConversionError("spec.sources must be a list")
+    out = []
+    for index, entry in enumerate(entries):
+        where = f"spec.sources[{index}]"
+        source = mapping(entry, where)
+        ref = source.get("ref")
+        read = _source({k: v for k, v in source.items() if k != "ref"}, where=where)
+        if ref:
+            read["ref"] = ref
+            if not source.get("path") and not source.get("chart"):
+                read.pop("directory", None)  # not rendered: only its files are read
+        out.append(read)
+    return out
+
+
+def _source(source: Mapping[str, Any], *, where: str = "spec.source") -> dict[str, Any]:
+    only(source, allowed=_SOURCE_FIELDS, where=where)
     if source.get("ref"):
-        raise ConversionError("spec.source.ref is only meaningful with multiple sources")
+        raise ConversionError(f"{where}.ref is only meaningful with multiple sources (spec.sources)")
     out = pick(source, {"repoURL": "repoURL", "path": "path", "chart": "chart"})
     out["revision"] = source.get("targetRevision") or "HEAD"
     if source.get("helm") is not None:
-        out["helm"] = _helm(mapping(source["helm"], "spec.source.helm"))
+        out["helm"] = _helm(mapping(source["helm"], f"{where}.helm"), where=f"{where}.helm")
     if source.get("kustomize") is not None:
-        kustomize = mapping(source["kustomize"], "spec.source.kustomize")
-        only(kustomize, allowed=_KUSTOMIZE_FIELDS, where="spec.source.kustomize")
+        kustomize = mapping(source["kustomize"], f"{where}.kustomize")
+        only(kustomize, allowed=_KUSTOMIZE_FIELDS, where=f"{where}.kustomize")
         out["kustomize"] = dict(kustomize)
     if source.get("directory") is not None:
-        out["directory"] = _directory(mapping(source["directory"], "spec.source.directory"))
+        out["directory"] = _directory(mapping(source["directory"], f"{where}.directory"), where=where)
     elif not ({"helm", "kustomize", "chart"} & set(out)):
         # Argo CD reads only the top directory of a plain source unless told to recurse.
         out["directory"] = {"recurse": False}
     return out
 
 
-def _helm(helm: Mapping[str, Any]) -> dict[str, Any]:
-    only(helm, allowed=_HELM_FIELDS, where="spec.source.helm")
+def _helm(helm: Mapping[str, Any], *, where: str = "spec.source.helm") -> dict[str, Any]:
+    only(helm, allowed=_HELM_FIELDS, where=where)
     if helm.get("version") not in (None, "", "v3"):
         # Argo CD's choice of Helm major version: gitward renders with the pinned Helm 3 only.
-        raise ConversionError(f"spec.source.helm.version {helm['version']!r} is not supported (v3 only)")
+        raise ConversionError(f"{where}.version {helm['version']!r} is not supported (v3 only)")
     out = pick(helm, {"releaseName": "releaseName", "valueFiles": "valueFiles", "namespace": "namespace"})
     values: dict[str, Any] = {}
     if helm.get("values"):
-        values = inline_values(helm["values"], "spec.source.helm.values")
+        values = inline_values(helm["values"], f"{where}.values")
     if helm.get("valuesObject") is not None:
         # Argo CD gives valuesObject precedence over the values string.
-        values = dict(mapping(helm["valuesObject"], "spec.source.helm.valuesObject"))
+        values = dict(mapping(helm["valuesObject"], f"{where}.valuesObject"))
     if values:
         out["values"] = values
     if helm.get("parameters"):
         out["parameters"] = [
             pick(
-                mapping(p, "spec.source.helm.parameters"),
+                mapping(p, f"{where}.parameters"),
                 {"name": "name", "value": "value", "forceString": "forceString"},
             )
             for p in helm["parameters"]
@@ -149,10 +179,10 @@ def _helm(helm: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _directory(directory: Mapping[str, Any]) -> dict[str, Any]:
-    only(directory, allowed=_DIRECTORY_FIELDS, where="spec.source.directory")
+def _directory(directory: Mapping[str, Any], *, where: str = "spec.source") -> dict[str, Any]:
+    only(directory, allowed=_DIRECTORY_FIELDS, where=f"{where}.directory")
     if directory.get("jsonnet"):
-        raise ConversionError("spec.source.directory.jsonnet is not supported by gitward")
+        raise ConversionError(f"{where}.directory.jsonnet is not supported by gitward")
     out = pick(directory, {"include": "include", "exclude": "exclude"})
     out["recurse"] = bool(directory.get("recurse", False))
     return out

@@ -184,6 +184,9 @@ class Source(SpecModel):
     substitute: dict[str, str] = Field(default_factory=dict)
     verify: SourceVerify | None = None  # commit/tag signatures (model/trust.py)
     decryption: Decryption | None = None  # SOPS keys (model/trust.py, render/sops.py)
+    # In ``spec.sources``: the name other sources' Helm valueFiles use as ``$ref/path`` for this
+    # source's files (``model/application.py``, "Several sources").
+    ref: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,63}$")
 
     @field_validator("repo_url")
     @classmethod
@@ -249,6 +252,17 @@ class Source(SpecModel):
             )
         if self.revision.startswith(("sha256:", "sha512:")) and not _OCI_DIGEST.match(self.revision):
             raise ValueError(f"revision {self.revision!r} is not a valid digest (sha256:<64 hex digits>)")
+
+    @property
+    def renders(self) -> bool:
+        """Whether the source is rendered: one with ``ref`` and neither ``path`` nor ``chart`` only
+        provides files to other sources (as in Argo CD)."""
+        return self.ref is None or bool(self.path) or self.chart is not None
+
+    def value_refs(self) -> tuple[str, ...]:
+        """The ``$ref`` names this source's Helm valueFiles read from."""
+        files = self.helm.value_files if self.helm is not None else ()
+        return tuple(dict.fromkeys(f[1:].partition("/")[0] for f in files if f.startswith("$")))
 
     @property
     def render_hint(self) -> str | None:

@@ -50,12 +50,12 @@ def check_project(
 def check_app(project: Project, app: Application) -> list[Violation]:
     """The rules that need no rendered object: source repository and destination."""
     out: list[Violation] = []
-    source = app.spec.source
-    if not repo_allowed(project.spec.source_repos, source.repo_url):
-        out.append(
-            Violation(None, RULE_SOURCE_REPO, f"source repository {source.repo_url} is not permitted "
-                      f"in project {project.name!r}")
-        )  # fmt: skip
+    for source in app.spec.all_sources:
+        if not repo_allowed(project.spec.source_repos, source.repo_url):
+            out.append(
+                Violation(None, RULE_SOURCE_REPO, f"source repository {source.repo_url} is not permitted "
+                          f"in project {project.name!r}")
+            )  # fmt: skip
     destination = app.spec.destination
     if not cluster_allowed(project, destination.cluster):
         out.append(

@@ -22,7 +22,7 @@ from gitward.core.clock import Clock
 from gitward.core.errors import GitwardError, ValidationError
 from gitward.model import Receiver
 from gitward.plan import stale
-from gitward.reconcile import dryrun, pipeline
+from gitward.reconcile import dryrun, pipeline, several
 from gitward.reconcile.config import declaring_file
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.gates import (
@@ -127,6 +127,8 @@ class Actions:
         rt = self._registry.runtime(name)
         self._gates.check_manual(rt)
         tracked = rt.app.spec.source.revision
+        if revision and rt.app.spec.sources:
+            several.refuse_other_revision(rt.app, revision)
         if revision and revision != tracked:
             reason = f"synced to {revision}; `gitward app resume {name}` follows {tracked} again"
             pin(rt, revision=revision, by=SuspendedBy.REVISION, reason=reason)
@@ -168,6 +170,8 @@ class Actions:
         if operation is None or operation.get("app") != name or not operation.get("commit"):
             raise AppNotFound(f"history entry {history_id} of application {name!r} not found")
         commit = str(operation["commit"])
+        if rt.app.spec.sources:
+            several.refuse_other_revision(rt.app, commit)
         self._gates.check_manual(rt)
         reason = f"rolled back to history {history_id} ({commit[:12]}); `gitward app resume {name}` resumes"
         pin(rt, revision=commit, by=SuspendedBy.ROLLBACK, reason=reason)

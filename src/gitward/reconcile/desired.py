@@ -24,7 +24,7 @@ from gitward.core.steps import Step
 from gitward.model import Application, Project, is_argocd_application, is_gitward_application
 from gitward.model.helmparams import with_parameters
 from gitward.model.repository import Repository, credentials_for
-from gitward.reconcile import metrics
+from gitward.reconcile import metrics, several
 from gitward.reconcile.secrets import ClusterSecrets
 from gitward.reconcile.trust import TrustKeys, check_signatures
 from gitward.reconcile.valuesfrom import helm_values
@@ -245,6 +245,12 @@ class SourceFetcher:
         kube_version: str,
         api_versions: list[str],
     ) -> Desired:
+        if app.spec.sources:
+            combined = await several.desired(
+                self, app, revision, fetch=fetch, force_fetch=force_fetch, kube_version=kube_version,
+                api_versions=api_versions,
+            )  # fmt: skip
+            return Desired(**dataclasses.asdict(combined))
         try:
             artifact = await self.artifact(app, revision, fetch=fetch, force_fetch=force_fetch)
         except GitwardError as err:
@@ -262,24 +268,34 @@ class SourceFetcher:
             err.at(Step.VERIFY)
             raise
         try:
-            return await self._render(app, revision, artifact, kube_version, api_versions)
+            return await self.render_artifact(app, revision, artifact, kube_version, api_versions)
         except GitwardError as err:
             err.at(Step.RENDER)
             raise
 
-    async def _render(
+    async def render_artifact(
         self,
         app: Application,
         revision: str,
         artifact: Artifact,
         kube_version: str,
         api_versions: list[str],
+        *,
+        value_roots: Mapping[str, Path] | None = None,
+        extra_key: str = "",
     ) -> Desired:
+        """Render the artifact; ``value_roots`` are other sources' checkouts its ``$ref/`` Helm value
+        files read, whose content ``extra_key`` stands for in the cache key."""
         tree, engine = await self.input_key(app, artifact)
+        if extra_key:
+            tree = _INPUTS + hashlib.sha256(f"{tree}\n{extra_key}".encode()).hexdigest()
         params = dataclasses.replace(render_params(app), decryption=self.trust.decryption(app))
         values = await helm_values(app, self.secrets)  # helm.valuesFrom, read now
         if values is not None:
             params = dataclasses.replace(params, helm=dataclasses.replace(params.helm, values=values))
+        if value_roots:
+            roots = tuple((name, str(root)) for name, root in sorted(value_roots.items()))
+            params = dataclasses.replace(params, helm=dataclasses.replace(params.helm, value_roots=roots))
         before = self.render_cache.misses
         started = time.monotonic()
         result: RenderResult = await render_cached(
@@ -392,6 +408,8 @@ class SourceFetcher:
         """The app's input key at ``revision`` in the mirror as it is now, computed the way
         ``input_changed`` compares it with ``previous``; FetchError when the revision is unknown."""
         source = app.spec.source
+        if app.spec.sources:
+            return await several.current_input(self, app)
         if previous and not previous.startswith(_INPUTS):
             commit = self.git.resolve(source.repo_url, revision)
             return self.git.tree_hash(source.repo_url, commit, source.path)

@@ -71,11 +71,13 @@ class RepositoryTriggers:
         key = repository_key(url)
         by_url: dict[str, list[AppRuntime]] = {}
         for rt in self._registry.runtimes.values():
-            source = rt.app.spec.source
             if not self._registry.owns(rt.name):
                 continue  # another replica's: it hears of the push through the store (``pushes``)
-            if key and not source.is_oci and not source.chart and repository_key(source.repo_url) == key:
-                by_url.setdefault(source.repo_url, []).append(rt)
+            for source in rt.app.spec.all_sources:  # an app of several sources reads several repositories
+                if key and not source.is_oci and not source.chart and repository_key(source.repo_url) == key:
+                    apps = by_url.setdefault(source.repo_url, [])
+                    if rt not in apps:
+                        apps.append(rt)
         found = await asyncio.gather(*(self._changed_apps(u, apps, refs or {}) for u, apps in by_url.items()))
         triggered = sorted(name for names in found for name in names)
         if triggered:

@@ -118,8 +118,16 @@ def _prepare(
     values_dir = workdir / "values"
     values_dir.mkdir()
     values: list[Path] = []
+    roots = dict(params.value_roots)
     for index, entry in enumerate(params.value_files):
-        file = value_file(directory, entry, root=root, settings=settings)
+        name, _, rest = entry[1:].partition("/")
+        if entry.startswith("$") and name in roots:
+            # another source's checkout (several sources): the file must stay inside that one
+            other = Path(roots[name]).resolve()
+            file = value_file(other, rest, root=other, settings=settings)
+            file = TreeFile(path=file.path, relative=f"${name}/{file.relative}", size=file.size)
+        else:
+            file = value_file(directory, entry, root=root, settings=settings)
         data = read_capped(file, settings=settings)
         load_yaml_documents(data, where=file.relative, settings=settings)  # bounded before helm sees it
         copy = values_dir / f"{index:03d}.yaml"

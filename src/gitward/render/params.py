@@ -27,6 +27,9 @@ class HelmParams:
     namespace: str | None = None  # None: the destination is decided by the caller; "default" here
     values: dict[str, Any] = field(default_factory=dict)
     value_files: tuple[str, ...] = ()  # relative to the app directory, must stay inside the checkout
+    # ``$name/path`` value files (several sources): name -> the checkout holding them; left out of
+    # the digest (the caller's tree key covers those checkouts' content)
+    value_roots: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,7 +75,9 @@ class RenderParams:
 
     def digest(self) -> str:
         """Stable sha256 of every parameter, for the render cache key."""
-        text = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        fields = asdict(self)
+        fields["helm"].pop("value_roots")
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def __hash__(self) -> int:

@@ -121,7 +121,7 @@ def test_argo_automated_disabled_means_manual() -> None:
 @pytest.mark.parametrize(
     ("patch", "fragment"),
     [
-        ({"sources": []}, "spec.sources"),
+        ({"sources": [{"repoURL": "https://x/y.git", "plugin": {"name": "cmp"}}]}, "spec.sources[0].plugin"),
         ({"destination": {"server": "https://10.0.0.1:6443"}}, "destination.name"),
         ({"destination": {"name": "a", "server": "https://kubernetes.default.svc"}}, "either name or server"),
         ({"source": {"repoURL": "https://x/y.git", "plugin": {"name": "cmp"}}}, "spec.source.plugin"),
