@@ -38,7 +38,9 @@ certificates to every other). ``secretRef`` and ``timeout`` are refused like a G
 ``verify``, ``certSecretRef``, ``proxySecretRef``, ``serviceAccountName``, ``ignore`` and
 ``ref.semverFilter`` are refused by name.
 
-Deliberately not here: other source kinds (Bucket, HelmRepository, HelmRelease), substituteFrom,
+A HelmRelease and its HelmRepository are read by ``model/fluxhelm.py``.
+
+Deliberately not here: other source kinds (Bucket: S3-compatible storage is not fetched), substituteFrom,
 patches, components, remote kubeconfigs, service-account impersonation, cloud KMS decryption. Each
 is refused with the field named.
 
@@ -132,6 +134,12 @@ def source_kind(kustomization: Mapping[str, Any]) -> str:
     """The kind of source a Kustomization reads (``GitRepository`` or ``OCIRepository``)."""
     spec = mapping(kustomization.get("spec"), "spec")
     kind = mapping(spec.get("sourceRef"), "spec.sourceRef").get("kind")
+    if kind == "Bucket":
+        raise ConversionError(
+            "spec.sourceRef.kind Bucket is not supported by gitward: it fetches from Git repositories and "
+            "OCI registries, not from S3-compatible storage (keep the manifests in Git, or push them as "
+            "an OCI artifact and name an OCIRepository)"
+        )
     if kind not in SOURCE_KINDS:
         raise ConversionError(
             f"spec.sourceRef.kind {kind!r} is not supported (only {' and '.join(SOURCE_KINDS)})"

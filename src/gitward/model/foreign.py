@@ -8,10 +8,12 @@ running it.
 
 ``FOREIGN_KINDS`` names every Argo CD and Flux kind, what it is, and what to write instead. An object
 of one of these kinds is never taken for something else: in the config it is read (an Argo CD
-Application, a Flux Kustomization with its GitRepository) or refused with that description; in a
-render it is refused the same way when the cluster does not serve its kind. When the cluster does
-serve it (Argo CD or Flux runs there too), it is applied like any other object, as Argo CD would, and
-that controller runs it. A Flux Kustomization's source may be a GitRepository or an OCIRepository.
+Application or AppProject, a Flux Kustomization or HelmRelease with its source) or refused with
+that description; in a render it is refused the same way when the cluster does not serve its kind.
+When the cluster does serve it (Argo CD or Flux runs there too), it is applied like any other
+object, as Argo CD would, and that controller runs it. A Flux Kustomization's source may be a
+GitRepository or an OCIRepository; a HelmRelease's a HelmRepository, a GitRepository or an
+OCIRepository.
 """
 
 from __future__ import annotations
@@ -167,7 +169,12 @@ FOREIGN_KINDS: Mapping[tuple[str, str], ForeignKind] = {
         "in the gitward config) instead",
         in_config=True,
     ),
-    (_FLUX_SOURCE, "Bucket"): ForeignKind("a Flux bucket source", "Flux Buckets", _IN_GIT),
+    (_FLUX_SOURCE, "Bucket"): ForeignKind(
+        "a Flux bucket source",
+        "Flux Buckets (it does not fetch from S3-compatible storage)",
+        "keep the manifests in a Git repository, or push them as an OCI artifact, and declare an "
+        "Application that reads them instead",
+    ),
     (_FLUX_SOURCE, "ExternalArtifact"): ForeignKind(
         "a Flux external artifact", "Flux ExternalArtifacts", _IN_GIT
     ),
