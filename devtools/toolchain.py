@@ -59,6 +59,7 @@ DEX_MODULE_VERSION = "v0.0.0-20240807174518-43956db7fd75"
 DEX_SUBSTITUTES = {"github.com/dexidp/dex/api/v2": "v2.2.0"}
 
 # The CNCF distribution registry: the OCI registry the OCI source tests push charts and artifacts to.
+GOFAKES3_VERSION = "v1.2.0"  # an S3-compatible server for the Flux Bucket tests
 REGISTRY_VERSION = "v3.1.2"
 REGISTRY_MODULE = "github.com/distribution/distribution/v3"
 
@@ -361,6 +362,14 @@ def build_dex() -> Path:
         module_version=DEX_MODULE_VERSION,
         substitutes=DEX_SUBSTITUTES,
         cgo=True,
+    )
+
+
+def build_gofakes3() -> Path:
+    """gofakes3's server (an S3-compatible API in memory), built when a Bucket test first needs one
+    (``devtools/s3server.py``), not by ``./dev setup``."""
+    return _go_install(
+        Tool("gofakes3", GOFAKES3_VERSION), "github.com/johannesboyne/gofakes3/cmd/gofakes3", ldflags="-s -w"
     )
 
 

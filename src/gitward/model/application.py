@@ -117,7 +117,7 @@ class ApplicationSpec(SpecModel):
         if self.source != self.sources[0]:
             raise ValueError("set either source or sources, not both")
         for index, source in enumerate(self.sources):
-            if source.ref is not None and (source.chart is not None or source.is_oci):
+            if source.ref is not None and (source.chart is not None or source.is_oci or source.is_bucket):
                 raise ValueError(
                     f"sources[{index}].ref names a Git source: a chart or OCI artifact has no files"
                 )

@@ -40,7 +40,13 @@ certificates to every other). ``secretRef`` and ``timeout`` are refused like a G
 
 A HelmRelease and its HelmRepository are read by ``model/fluxhelm.py``.
 
-Deliberately not here: other source kinds (Bucket: S3-compatible storage is not fetched), substituteFrom,
+A ``Bucket`` (``generic`` provider, S3-compatible) becomes an ``s3://ENDPOINT/BUCKET[/PREFIX]``
+source (``s3+http://`` with ``insecure``, for a loopback endpoint only), read anonymously as it is
+now (``sources/bucket.py``): ``secretRef`` and ``region`` (used only to sign requests) are refused,
+and so are other providers, ``timeout``, ``ignore``, ``sts``, ``certSecretRef``, ``proxySecretRef``
+and ``serviceAccountName``.
+
+Deliberately not here: other source kinds, substituteFrom,
 patches, components, remote kubeconfigs, service-account impersonation, cloud KMS decryption. Each
 is refused with the field named.
 
@@ -96,6 +102,16 @@ _OCI_REPOSITORY_FIELDS = {
     "url", "ref", "interval", "timeout", "secretRef", "suspend", "insecure", "layerSelector", "provider",
 }  # fmt: skip
 _OCI_REF_PRECEDENCE = ("digest", "semver", "tag")
+_BUCKET_FIELDS = {
+    "bucketName",
+    "endpoint",
+    "insecure",
+    "provider",
+    "prefix",
+    "interval",
+    "suspend",
+    "timeout",
+}
 _FLUX_CONTENT_LAYER = "application/vnd.cncf.flux.content.v1.tar+gzip"
 LOOPBACK_HOSTS = re.compile(r"^(?:localhost|127(?:\.\d{1,3}){3}|::1)$")
 _VERIFY_MODES = {"HEAD": "HEAD", "head": "HEAD", "Tag": "Tag", "TagAndHEAD": "TagAndHEAD"}
@@ -120,8 +136,12 @@ def is_flux_oci_repository(obj: Mapping[str, Any]) -> bool:
     return _is_flux(obj, SOURCE_GROUP, "OCIRepository")
 
 
+def is_flux_bucket(obj: Mapping[str, Any]) -> bool:
+    return _is_flux(obj, SOURCE_GROUP, "Bucket")
+
+
 #: The source kinds a Flux Kustomization may name in ``sourceRef`` that gitward reads.
-SOURCE_KINDS = ("GitRepository", "OCIRepository")
+SOURCE_KINDS = ("GitRepository", "OCIRepository", "Bucket")
 
 
 def object_ref(obj: Mapping[str, Any]) -> tuple[str, str]:
@@ -134,15 +154,9 @@ def source_kind(kustomization: Mapping[str, Any]) -> str:
     """The kind of source a Kustomization reads (``GitRepository`` or ``OCIRepository``)."""
     spec = mapping(kustomization.get("spec"), "spec")
     kind = mapping(spec.get("sourceRef"), "spec.sourceRef").get("kind")
-    if kind == "Bucket":
-        raise ConversionError(
-            "spec.sourceRef.kind Bucket is not supported by gitward: it fetches from Git repositories and "
-            "OCI registries, not from S3-compatible storage (keep the manifests in Git, or push them as "
-            "an OCI artifact and name an OCIRepository)"
-        )
     if kind not in SOURCE_KINDS:
         raise ConversionError(
-            f"spec.sourceRef.kind {kind!r} is not supported (only {' and '.join(SOURCE_KINDS)})"
+            f"spec.sourceRef.kind {kind!r} is not supported (only {', '.join(SOURCE_KINDS)})"
         )
     return str(kind)
 
@@ -163,6 +177,7 @@ def from_flux(
     kustomization: Mapping[str, Any],
     git_repository: Mapping[str, Any] | None = None,
     oci_repository: Mapping[str, Any] | None = None,
+    bucket: Mapping[str, Any] | None = None,
     from_cluster: bool = False,
 ) -> Application:
     """The gitward Application that runs the Kustomization with its source (a GitRepository or an
@@ -171,7 +186,10 @@ def from_flux(
     (``credentials_repository``)."""
     spec = mapping(kustomization.get("spec"), "spec")
     only(spec, allowed=_KUSTOMIZATION_FIELDS, where="spec")
-    if oci_repository is not None:
+    if bucket is not None:
+        repo_spec = mapping(bucket.get("spec"), "Bucket spec")
+        source = _bucket_source(spec, repo_spec)
+    elif oci_repository is not None:
         repo_spec = mapping(oci_repository.get("spec"), "OCIRepository spec")
         source = _oci_source(spec, repo_spec, oci_repository)
     else:
@@ -260,6 +278,41 @@ def _oci_source(
     revision = next((str(ref[f]) for f in _OCI_REF_PRECEDENCE if ref.get(f)), "latest")
     out = _source(spec, {"url": url, "ref": {}})
     out["revision"] = revision
+    return out
+
+
+def _bucket_source(spec: Mapping[str, Any], repo_spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A Bucket as an ``s3://`` (``s3+http://`` when ``insecure``) source, read anonymously."""
+    if "secretRef" in repo_spec:
+        raise ConversionError(
+            "Bucket spec.secretRef is not supported: gitward reads buckets anonymously (it signs no "
+            "request), so make the bucket readable, or keep the manifests in Git or an OCI artifact"
+        )
+    if "region" in repo_spec:
+        raise ConversionError("Bucket spec.region is not supported: it is used only to sign requests")
+    only(repo_spec, allowed=_BUCKET_FIELDS, where="Bucket spec")
+    if (repo_spec.get("provider") or "generic") != "generic":
+        raise ConversionError(
+            f"Bucket spec.provider {repo_spec['provider']!r} is not supported (only generic)"
+        )
+    if "timeout" in repo_spec:
+        raise ConversionError("Bucket spec.timeout is not supported: gitward's fetch timeout is engine-wide")
+    endpoint, name = repo_spec.get("endpoint"), repo_spec.get("bucketName")
+    if not isinstance(endpoint, str) or not endpoint or "://" in endpoint or "/" in endpoint:
+        raise ConversionError("Bucket spec.endpoint must be HOST or HOST:PORT")
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ConversionError("Bucket spec.bucketName is required")
+    scheme = "s3+http" if repo_spec.get("insecure") else "s3"
+    if scheme == "s3+http" and not LOOPBACK_HOSTS.match(endpoint.rpartition(":")[0] or endpoint):
+        raise ConversionError(
+            "Bucket spec.insecure is supported only for a loopback endpoint: gitward speaks HTTPS with "
+            "verified certificates to every other"
+        )
+    prefix = str(repo_spec.get("prefix") or "").strip("/")
+    out = _source(
+        spec, {"url": f"{scheme}://{endpoint}/{name}" + (f"/{prefix}" if prefix else ""), "ref": {}}
+    )
+    out["revision"] = "HEAD"
     return out
 
 

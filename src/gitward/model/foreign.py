@@ -171,9 +171,10 @@ FOREIGN_KINDS: Mapping[tuple[str, str], ForeignKind] = {
     ),
     (_FLUX_SOURCE, "Bucket"): ForeignKind(
         "a Flux bucket source",
-        "Flux Buckets (it does not fetch from S3-compatible storage)",
-        "keep the manifests in a Git repository, or push them as an OCI artifact, and declare an "
-        "Application that reads them instead",
+        "Flux Buckets on their own",
+        "name the bucket as an Application's s3:// source (or declare it next to its Flux Kustomization "
+        "in the gitward config) instead",
+        in_config=True,
     ),
     (_FLUX_SOURCE, "ExternalArtifact"): ForeignKind(
         "a Flux external artifact", "Flux ExternalArtifacts", _IN_GIT

@@ -34,6 +34,7 @@ from gitward.model.flux import (
     FLUX_VERSIONS,
     credentials_repository,
     from_flux,
+    is_flux_bucket,
     is_flux_git_repository,
     is_flux_kustomization,
     is_flux_oci_repository,
@@ -251,7 +252,9 @@ def _load_flux(
         repository = repositories.get((kind, *ref))
         if repository is None:
             raise ConversionError(f"{kind} {ref[0]}/{ref[1]} referenced by spec.sourceRef is not defined")
-        if kind == "OCIRepository":
+        if kind == "Bucket":
+            app = from_flux(kustomization=kustomization, bucket=repository)
+        elif kind == "OCIRepository":
             app = from_flux(kustomization=kustomization, oci_repository=repository)
         else:
             from_cluster = implied is not None
@@ -269,6 +272,7 @@ def _is_flux_source(document: Mapping[str, Any]) -> bool:
         is_flux_git_repository(document)
         or is_flux_oci_repository(document)
         or is_flux_helm_repository(document)
+        or is_flux_bucket(document)
     )
 
 

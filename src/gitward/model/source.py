@@ -12,6 +12,10 @@ without, an OCI artifact holding manifests (the layout ``flux push artifact`` wr
 default) is the tag ``latest``, as in Flux -- and rendered from ``path`` inside it like a Git folder.
 An artifact has no commit signatures, so ``verify`` is refused with it; its content is checked by digest.
 
+An ``s3://HOST/BUCKET[/PREFIX]`` URL (``s3+http://`` for a loopback server) is an S3-compatible bucket
+(a Flux Bucket, ``sources/bucket.py``), read anonymously as it is now: no ``revision`` but ``HEAD``,
+no chart, no ``verify``.
+
 The ``helm``/``kustomize``/``directory`` blocks carry options for that render; ``render_hint`` says
 which render the spec asks for explicitly. When it is ``None`` the render is detected from the files.
 
@@ -41,7 +45,8 @@ from gitward.model.common import (
 from gitward.model.helmparams import parse_path
 from gitward.model.trust import Decryption, SourceVerify
 
-_URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file", "oci", "git+ssh"})
+_URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file", "oci", "git+ssh", "s3", "s3+http"})
+_LOOPBACK = re.compile(r"^(?:localhost|127(?:\.\d{1,3}){3}|::1)$")
 _SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:(?!//)[^\s]+$")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The OCI distribution spec's repository name grammar (lowercase components joined by '/').
@@ -62,6 +67,17 @@ def _check_oci_url(value: str, parts: SplitResult) -> None:
         )
 
 
+def _check_bucket_url(value: str, parts: SplitResult) -> None:
+    if not parts.hostname or not parts.path.strip("/"):
+        raise ValueError(f"repoURL {redact_url(value)!r}: a bucket URL is s3://HOST[:PORT]/BUCKET[/PREFIX]")
+    if parts.query or parts.fragment:
+        raise ValueError("an s3:// repoURL has no query or fragment")
+    if parts.scheme.lower() == "s3+http" and not _LOOPBACK.match(parts.hostname):
+        raise ValueError(
+            "s3+http:// (plain HTTP) is for a loopback bucket server only: use s3:// (HTTPS) for any other"
+        )
+
+
 def check_repo_url(value: str) -> str:
     """A Git or Helm repository address without credentials; messages never show a secret."""
     if not value:
@@ -79,6 +95,8 @@ def check_repo_url(value: str) -> str:
             raise ValueError(f"repoURL scheme {parts.scheme!r} is not supported (use {allowed})")
         if parts.scheme.lower() == "oci":
             _check_oci_url(value, parts)
+        if parts.scheme.lower() in ("s3", "s3+http"):
+            _check_bucket_url(value, parts)
         return value
     if value.startswith("/") or _SCP_LIKE.match(value):
         return value
@@ -237,7 +255,19 @@ class Source(SpecModel):
             raise ValueError("decryption applies to plain and kustomize renders, not to Helm charts")
         if self.is_oci:
             self._check_oci()
+        if self.is_bucket:
+            self._check_bucket()
         return self
+
+    def _check_bucket(self) -> None:
+        if self.chart is not None:
+            raise ValueError("chart: a chart is not read from a bucket")
+        if self.verify is not None:
+            raise ValueError("verify checks Git commit signatures: a bucket has none")
+        if self.revision not in ("HEAD", "latest"):
+            raise ValueError(
+                f"revision {self.revision!r}: a bucket has no revisions, it is read as it is now"
+            )
 
     def _check_oci(self) -> None:
         if self.chart is not None and not _OCI_NAME.match(self.chart):
@@ -281,6 +311,11 @@ class Source(SpecModel):
     def is_oci(self) -> bool:
         """The repository is an OCI registry (a chart when ``chart`` is set, else an artifact)."""
         return self.repo_url.lower().startswith("oci://")
+
+    @property
+    def is_bucket(self) -> bool:
+        """Objects of an S3-compatible bucket (``sources/bucket.py``), read as they are now."""
+        return self.repo_url.lower().startswith(("s3://", "s3+http://"))
 
     @property
     def is_oci_artifact(self) -> bool:

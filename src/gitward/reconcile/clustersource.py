@@ -81,6 +81,7 @@ FOREIGN_KINDS = (
     ("source.toolkit.fluxcd.io/v1", "GitRepository"),
     ("source.toolkit.fluxcd.io/v1beta2", "OCIRepository"),
     ("source.toolkit.fluxcd.io/v1", "HelmRepository"),
+    ("source.toolkit.fluxcd.io/v1", "Bucket"),
     ("helm.toolkit.fluxcd.io/v2", "HelmRelease"),
 )
 

@@ -40,7 +40,15 @@ from gitward.render import (
     render_cached,
     render_inputs,
 )
-from gitward.sources import Artifact, FetchResult, GitCache, GitCredentials, fetch_chart, fetch_oci_artifact
+from gitward.sources import (
+    Artifact,
+    FetchResult,
+    GitCache,
+    GitCredentials,
+    fetch_bucket,
+    fetch_chart,
+    fetch_oci_artifact,
+)
 from gitward.sources.signatures import SignatureVerifier
 
 _INPUTS = "inputs:"  # prefix of an input key that covers paths outside the app's folder
@@ -189,6 +197,8 @@ class SourceFetcher:
         credentials = await self.credentials(source.repo_url)
         if source.chart:
             return await self._chart_artifact(app, revision, credentials)
+        if source.is_bucket:
+            return await self._bucket_artifact(app, revision, credentials)
         if source.is_oci_artifact:
             return await fetch_oci_artifact(
                 source.repo_url, revision, source.path, dest=self.charts_dir, credentials=credentials
@@ -207,6 +217,21 @@ class SourceFetcher:
         return await self.git.artifact(
             source.repo_url, revision, source.path, credentials=credentials, fetch=False
         )
+
+    async def _bucket_artifact(
+        self, app: Application, revision: str, credentials: GitCredentials | None
+    ) -> Artifact:
+        """A bucket is read anonymously as it is now (``sources/bucket.py``)."""
+        source = app.spec.source
+        if credentials is not None:
+            raise FetchError(
+                f"a Repository names credentials for {source.repo_url}: gitward reads buckets anonymously "
+                "only, so remove them (or make the bucket readable)",
+                reason="BucketCredentials",
+            )
+        if revision not in ("HEAD", "latest"):
+            raise FetchError(f"a bucket has no revision {revision!r}: it is read as it is now")
+        return await fetch_bucket(source.repo_url, source.path, dest=self.charts_dir)
 
     async def fetch_repository(self, url: str, *, credentials: GitCredentials | None = None) -> FetchResult:
         """Fetch ``url`` now (joining a fetch not yet under way) and mark it fresh for reconciles.
@@ -336,6 +361,12 @@ class SourceFetcher:
         )
         if not requirements:
             return
+        if source.is_bucket:
+            raise Stalled(
+                f"{requirements[0].where} requires signed commits, and {source.repo_url} is a bucket, "
+                "which has no commit signatures; nothing is applied",
+                reason="SignatureUnverifiable",
+            )
         if source.is_oci_artifact:
             raise Stalled(
                 f"{requirements[0].where} requires signed commits, and {source.repo_url} is an OCI artifact, "
@@ -366,7 +397,8 @@ class SourceFetcher:
         per commit: a commit never changes. The engine is None when the folder could not be read (the
         render then reports why).
         """
-        if app.spec.source.chart or app.spec.source.is_oci_artifact or not artifact.tree:
+        source = app.spec.source
+        if source.chart or source.is_oci_artifact or source.is_bucket or not artifact.tree:
             return artifact.tree, None
         params = render_params(app)
         memo = (app.spec.source.repo_url, artifact.commit, artifact.path, params.digest())

@@ -60,7 +60,7 @@ class IntervalResync:
         the mirror is now fresh enough for the pass (False: a chart, or the fetch failed and the pass
         should fetch and report it itself)."""
         source = rt.app.spec.source
-        if source.chart or source.is_oci_artifact or rt.app.spec.sources:
+        if source.chart or source.is_oci_artifact or source.is_bucket or rt.app.spec.sources:
             return False  # several sources: the pass fetches each itself
         url = source.repo_url
         window = max(rt.app.spec.sync_policy.interval / 2, self._settings.fetch_freshness)

@@ -182,9 +182,9 @@ def _key(keys: list[str]) -> str:
 
 async def current_input(fetcher: Fetcher, app: Application) -> str:
     """The app's input key in the mirrors as they are now (no fetch), computed as ``desired`` does;
-    a chart or OCI source cannot be read without the network, so such an app is always "changed"
+    a chart, OCI or bucket source cannot be read without the network, so such an app is always "changed"
     (its pass then fetches, and renders from cache when nothing did change)."""
-    if any(source.chart or source.is_oci for source in app.spec.sources):
+    if any(source.chart or source.is_oci or source.is_bucket for source in app.spec.sources):
         return SEVERAL + "unknown"
     parts = [part_of(app, source) for source in app.spec.sources]
     trees: dict[str, str] = {}

@@ -74,7 +74,11 @@ class RepositoryTriggers:
             if not self._registry.owns(rt.name):
                 continue  # another replica's: it hears of the push through the store (``pushes``)
             for source in rt.app.spec.all_sources:  # an app of several sources reads several repositories
-                if key and not source.is_oci and not source.chart and repository_key(source.repo_url) == key:
+                if (
+                    key
+                    and not (source.is_oci or source.chart or source.is_bucket)
+                    and (repository_key(source.repo_url) == key)
+                ):
                     apps = by_url.setdefault(source.repo_url, [])
                     if rt not in apps:
                         apps.append(rt)

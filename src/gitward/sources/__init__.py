@@ -1,12 +1,13 @@
 """gitward.sources (L2, docs/architecture.md, layers): Git mirrors and checkouts, Helm chart repositories
-(HTTP and OCI), OCI artifacts.
+(HTTP and OCI), OCI artifacts, S3-compatible buckets.
 
 Public entry points: ``GitCache`` (fetch, resolve, tree_hash, checkout, artifact), ``GitCredentials``,
-``fetch_chart`` (an ``oci://`` URL reads an OCI registry), ``fetch_oci_artifact`` and the immutable
-``Artifact`` a fetch produces.
+``fetch_chart`` (an ``oci://`` URL reads an OCI registry), ``fetch_oci_artifact``, ``fetch_bucket``
+and the immutable ``Artifact`` a fetch produces.
 """
 
 from gitward.sources.artifact import Artifact
+from gitward.sources.bucket import fetch_bucket
 from gitward.sources.chartarchive import ChartLimits
 from gitward.sources.credentials import GitCredentials
 from gitward.sources.gitcache import FetchResult, GitCache
@@ -19,6 +20,7 @@ __all__ = [
     "FetchResult",
     "GitCache",
     "GitCredentials",
+    "fetch_bucket",
     "fetch_chart",
     "fetch_oci_artifact",
 ]
