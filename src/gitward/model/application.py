@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from gitward.model.common import (
     Name,
@@ -82,7 +82,19 @@ DeletionPolicy = Literal["orphan", "foreground", "background"]
 DEFAULT_DELETION_POLICY: DeletionPolicy = "orphan"
 
 
+def _source_not_required(schema: dict[str, Any]) -> None:
+    """``source`` may be left out when ``sources`` is given (``_first_source``), so the schema, and the
+    CRD made from it, does not require it; the model still refuses an app with neither."""
+    required = [name for name in schema.get("required", ()) if name != "source"]
+    if required:
+        schema["required"] = required
+    else:
+        schema.pop("required", None)
+
+
 class ApplicationSpec(SpecModel):
+    model_config = ConfigDict(json_schema_extra=_source_not_required)
+
     project: Name = "default"
     source: Source
     # Several sources rendered and concatenated (``source`` is then the first of them): see

@@ -8,6 +8,7 @@ import pydantic
 import pytest
 
 from gitward.model import Application, from_argocd
+from gitward.model.crds import crds
 from gitward.model.errors import ConversionError
 
 CHARTS = "https://git.example.com/org/charts.git"
@@ -86,3 +87,17 @@ def test_gitward_sources_and_source_must_agree() -> None:
         Application.model_validate({**base, "spec": spec})
     with pytest.raises(pydantic.ValidationError, match=r"source\.ref names a source for the others"):
         Application.model_validate({**base, "spec": {"source": {"repoURL": CHARTS, "ref": "v"}}})
+
+
+def test_a_gitward_application_may_give_sources_alone_in_a_file_and_as_a_custom_resource() -> None:
+    sources = [{"repoURL": CHARTS, "path": "a"}, {"repoURL": CONFIG, "path": "b"}]
+    doc = {"apiVersion": "gitward.dev/v1alpha1", "kind": "Application", "metadata": {"name": "w"},
+           "spec": {"sources": sources}}  # fmt: skip
+    app = Application.model_validate(doc)
+    assert app.spec.source.repo_url == CHARTS
+    (crd,) = [c for c in crds() if c["spec"]["names"]["kind"] == "Application"]
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    assert "source" not in spec.get("required", ())  # the API server takes sources alone too
+    assert "sources" in spec["properties"]
+    with pytest.raises(pydantic.ValidationError, match="source"):
+        Application.model_validate({**doc, "spec": {}})
