@@ -1,7 +1,9 @@
 """``./dev bench [NAME ...]``: run benchmarks and print their Markdown tables (see docs/benchmarks.md).
 
 Names: ``sync`` (one app of N objects, in-process engine), ``b1`` .. ``b5`` (the scale benchmarks of
-``bench_scale``, gitward as its own process), ``ui`` (the web UI's list pages and 1,000 event streams
+``bench_scale``, gitward as its own process), ``b6`` (``--apps`` apps, 3,000 by default, over three
+replicas sharing PostgreSQL against one replica on SQLite: cold sync, takeover after SIGKILL, RSS per
+replica: ``bench_replicas``), ``ui`` (the web UI's list pages and 1,000 event streams
 at ``--ui-apps`` fabricated apps, no cluster: ``bench_ui``), ``streams`` (1,020 event streams against a
 real ``gitward run`` of ``--apps`` apps: heal latency, a burst, CPU: ``bench_streams``), ``all``
 (b1-b5; also writes docs/benchmarks.md and its plots). ``--docs`` writes the document for a partial run too;
@@ -29,10 +31,12 @@ def _sizes(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__)
-    parser.add_argument("names", nargs="*", default=["sync"], help="sync, b1, b2, b3, b4, b5 or all")
+    parser.add_argument("names", nargs="*", default=["sync"], help="sync, b1, b2, b3, b4, b5, b6 or all")
     parser.add_argument("--objects", type=int, default=500, help="sync: objects in the one app")
     parser.add_argument("--noop-runs", type=int, default=20)
-    parser.add_argument("--apps", type=int, default=1000, help="b1-b5: N apps (B2-B5 run at this N)")
+    parser.add_argument(
+        "--apps", type=int, default=None, help="b1-b5: N apps (B2-B5 run at this N) [1000]; b6: [3000]"
+    )
     parser.add_argument("--sizes", type=_sizes, default=None, help="b1: N values, default 100,500,--apps")
     parser.add_argument("--idle", type=float, default=300.0, help="b4: idle window in seconds")
     parser.add_argument("--interval", default="60s", help="the apps' resync interval")
@@ -60,16 +64,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ui-apps", type=int, default=10_000, help="ui: fabricated apps")
     parser.add_argument("--ui-requests", type=int, default=200, help="ui: requests per list query")
     parser.add_argument("--burst", type=int, default=200, help="streams: apps one Git push changes")
+    parser.add_argument("--replicas", type=int, default=3, help="b6: replicas sharing PostgreSQL")
+    parser.add_argument("--lease", type=float, default=15.0, help="b6: the replicas' lease duration (s)")
     parser.add_argument("--docs", action="store_true", help="write docs/benchmarks.md (always for 'all')")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
+    args.b6_apps = args.apps or 3000
+    args.apps = args.apps or 1000
 
     names = set(args.names)
     if names == {"report"}:
         return _report(args)
     if "all" in names:
         names = (names - {"all"}) | set(SCALE)
-    unknown = names - set(SCALE) - {"sync", "ui", "streams"}
+    unknown = names - set(SCALE) - {"sync", "ui", "streams", "b6"}
     if unknown:
         print(f"unknown benchmark(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
@@ -88,10 +96,34 @@ def main(argv: list[str] | None = None) -> int:
             args.json.write_text(json.dumps(result, indent=2))
     if "streams" in names:
         _streams(args)
+    if "b6" in names:
+        _b6(args)
     scale = names & set(SCALE)
     if scale:
         return _scale(scale, args, write_docs=args.docs or "all" in args.names)
     return 0
+
+
+def _b6(args: argparse.Namespace) -> None:
+    from bench import bench_replicas
+
+    apps = args.b6_apps
+    opts = bench_replicas.B6Options(
+        apps=apps,
+        replicas=args.replicas,
+        lease=args.lease,
+        interval=args.interval,
+        apiserver_args=args.apiserver_arg,
+        source=args.gitward_src.resolve() if args.gitward_src else None,
+    )
+    result = bench_replicas.run(opts, log=lambda m: print(f"==> {m}", file=sys.stderr, flush=True))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    command = f"./dev bench b6 --apps {apps} --replicas {args.replicas} --lease {args.lease:g}"
+    section = bench_replicas.report(result, command)
+    print(section)
+    if args.docs:
+        bench_replicas.write_doc(section)
 
 
 def _streams(args: argparse.Namespace) -> None:

@@ -67,6 +67,7 @@ class Metrics:
     fetches: float = 0.0
     queue_depth: float = 0.0
     resyncs_skipped: float = 0.0
+    replica_apps: float = 0.0  # with several replicas: the apps this one owns
     apps: dict[tuple[str, str], int] = field(default_factory=dict)  # by (sync, health)
     requests: dict[str, float] = field(default_factory=dict)  # by verb, all clusters and codes
     reconciles: dict[str, float] = field(default_factory=dict)  # by result
@@ -99,6 +100,8 @@ def parse_metrics(text: str) -> Metrics:
                 out.queue_depth = value
             elif name == "gitward_resyncs_skipped_total":
                 out.resyncs_skipped = value
+            elif name == "gitward_replica_apps":
+                out.replica_apps = value
             elif name == "gitward_apps":
                 out.apps[(labels.get("sync", ""), labels.get("health", ""))] = int(value)
             elif name == "gitward_git_fetch_duration_seconds_count":
@@ -121,6 +124,8 @@ class GitwardProcess:
     port: int = field(default_factory=free_port)
     source: Path | None = None  # a gitward ``src`` folder to run instead of the installed package
     profile: Path | None = None  # write py-spy's collapsed stacks of the whole run here
+    state_url: str | None = None  # a PostgreSQL ``--state`` instead of the SQLite file under ``root``
+    extra_args: list[str] = field(default_factory=list)  # more ``gitward run`` options (``--ha ...``)
     process: subprocess.Popen[bytes] | None = None
     profiler: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
@@ -129,6 +134,16 @@ class GitwardProcess:
     @property
     def state(self) -> Path:
         return self.root / "state" / "state.db"
+
+    @property
+    def token_file(self) -> Path:
+        """The admin token: next to the SQLite file, or named after the PostgreSQL URL."""
+        if self.state_url is None:
+            return self.state.with_name(f"{self.state.stem}.token")
+        from gitward.cli.run import state_anchor
+
+        anchor = state_anchor(self.state_url, self.root / "xdg" / "gitward")
+        return anchor.with_name(f"{anchor.stem}.token")
 
     @property
     def log(self) -> Path:
@@ -150,8 +165,15 @@ class GitwardProcess:
         env["GITWARD_HELM"] = str(toolchain.tool_path("helm"))
         if self.source is not None:
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(self.source), env.get("PYTHONPATH")) if p)
-        args = [str(GITWARD), "run", "--config", str(self.config), "--state", str(self.state)]
-        args += ["--listen", f"127.0.0.1:{self.port}"]
+        args = [
+            str(GITWARD),
+            "run",
+            "--config",
+            str(self.config),
+            "--state",
+            self.state_url or str(self.state),
+        ]
+        args += ["--listen", f"127.0.0.1:{self.port}", *self.extra_args]
         self.root.mkdir(parents=True, exist_ok=True)
         self.started_at = time.perf_counter()
         with self.log.open("wb") as log:
@@ -171,7 +193,7 @@ class GitwardProcess:
         """The API client, once the server has written its token (waits for it)."""
         if self._http is not None:
             return self._http
-        token_file = self.state.with_name(f"{self.state.stem}.token")
+        token_file = self.token_file
         deadline = time.monotonic() + timeout
         while True:
             self.check_alive()

@@ -167,7 +167,8 @@ class EngineCollector:
         )
         apps = GaugeMetricFamily(
             "gitward_apps",
-            "Applications by sync status (Synced, OutOfSync, Unknown) and health status.",
+            "Applications by sync status (Synced, OutOfSync, Unknown) and health status "
+            "(with several replicas: the ones this replica owns).",
             labels=["sync", "health"],
         )
         total_depth = total_hits = total_misses = 0

@@ -30,6 +30,8 @@ class Readings:
     def app_counts(self) -> dict[tuple[str, str], int]:
         counts: dict[tuple[str, str], int] = {}
         for rt in list(self._registry.runtimes.values()):  # a copy: a scrape may run on another thread
+            if not self._registry.owns(rt.name):
+                continue  # another replica's: summed over the replicas, each app counts once
             status = rt.status
             state = (status.sync_status.value, status.health_status.value)
             counts[state] = counts.get(state, 0) + 1
