@@ -37,6 +37,7 @@ from tests.e2e.process import GITWARD, free_port, unique
 
 from gitward.cli.run import state_anchor
 from gitward.core.localserver import server_record_path
+from gitward.model.crds import KINDS, crds
 from gitward.replicas import shares
 from gitward.store import Store
 from gitward.store.database import create_store_engine
@@ -90,10 +91,11 @@ class Replica:
         env["GITWARD_HELM"] = str(toolchain.tool_path("helm"))
         return env
 
-    def start(self, config: Path, kubeconfig: Path) -> None:
-        args = [str(GITWARD), "run", "--config", str(config), "--state", self.url]
+    def start(self, source: tuple[str, ...], kubeconfig: Path, *, leases: str = "gitward-ha") -> None:
+        """``gitward run`` with ``source`` (``--config DIR`` or ``--from-cluster ...``) as a replica."""
+        args = [str(GITWARD), "run", *source, "--state", self.url]
         args += ["--listen", f"127.0.0.1:{self.port}", "--ha", "--replica-id", self.replica_id]
-        args += ["--lease-namespace", "gitward-ha", "--lease-duration", LEASE_SECONDS]
+        args += ["--lease-namespace", leases, "--lease-duration", LEASE_SECONDS]
         args += ["--kubeconfig", str(kubeconfig), "--log-format", "json"]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(args, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
@@ -227,6 +229,7 @@ class HaWorld:
                     "replica": agent.rsplit("replica/", 1)[1].split()[0],
                     "verb": event["verb"],
                     "resource": str(ref.get("resource") or ""),
+                    "subresource": str(ref.get("subresource") or ""),
                     "namespace": str(ref.get("namespace") or ""),
                     "name": str(ref.get("name") or ""),
                     "at": _epoch(str(event["requestReceivedTimestamp"])),
@@ -320,7 +323,7 @@ def world(
         try:
             for replica in replicas.values():
                 replica.root.mkdir()
-                replica.start(config, cluster.kubeconfig)
+                replica.start(("--config", str(config)), cluster.kubeconfig)
             world.until(lambda: all(r.ready() for r in replicas.values()), what="replicas serving")
             world.until(lambda: _members(cluster) == set(REPLICAS), what="three replica Leases")
             time.sleep(2 * float(LEASE_SECONDS))  # each has listed the others since: their views agree
@@ -422,3 +425,89 @@ def test_an_action_asked_of_any_replica_is_run_by_the_apps_owner(world: HaWorld)
     assert world.replicas["gw-b"].api("GET", f"/apps/{app}").json()["suspendedBy"] == "user"
     missing = asked.api("POST", "/apps/no-such-app/sync")
     assert missing.status_code == 404
+
+
+FROM_CLUSTER = ("fc-a", "fc-b")
+
+
+def _conditions(cluster: ClusterHandle, namespace: str, name: str) -> dict[str, str]:
+    obj = cluster.get_json("applications.gitward.dev", name, "-n", namespace)
+    return {c["type"]: c["status"] for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+def test_from_the_cluster_each_applications_status_and_events_are_written_by_its_owner(
+    world: HaWorld, postgres_server: PostgresServer
+) -> None:
+    """``run --from-cluster --ha``, as the installed Deployment runs: two replicas read the same
+    Application objects; each object's status and Events are written by the replica that owns the
+    app alone, and the status of an Application the loader refuses (it belongs to no app) by the
+    leader alone."""
+    cluster = world.cluster
+    cluster.kubectl(
+        "apply", "--server-side", "--field-manager=gitward-test", "-f", "-", stdin=yaml.safe_dump_all(crds())
+    )
+    cluster.kubectl(
+        *("wait", "--for=condition=Established", "--timeout=60s", "crd"),
+        *(f"{info.plural}.gitward.dev" for info in KINDS.values()),
+    )
+    namespace = "gw-crs"
+    for created in (namespace, "gitward-fc"):
+        cluster.kubectl("create", "namespace", created)
+    apps = [f"fc-{i:02d}" for i in range(6)]
+    world.repo.commit({f"fc/{app}/cfg.yaml": _configmap("fc") for app in apps}, message="from the cluster")
+    objects = [
+        {
+            "apiVersion": "gitward.dev/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": app, "namespace": namespace},
+            "spec": {
+                "source": {"repoURL": world.repo_url, "revision": "main", "path": path},
+                "destination": {"cluster": "in-cluster", "namespace": f"gw-{app}"},
+                "syncPolicy": {
+                    "automated": {"prune": True, "selfHeal": True},
+                    "options": ["CreateNamespace=true"],
+                },
+            },
+        }
+        for app, path in [*((app, f"fc/{app}") for app in apps), ("fc-refused", "../escape")]
+    ]
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(objects))
+    database = unique("fc").replace("-", "_")
+    state_url = postgres_server.create_database(database)
+    replicas = [
+        Replica(r, world.replicas["gw-a"].root.parent / r, free_port(), state_url) for r in FROM_CLUSTER
+    ]
+    source = ("--from-cluster", "--namespace", namespace)
+    try:
+        for replica in replicas:
+            replica.root.mkdir()
+            replica.start(source, cluster.kubeconfig, leases="gitward-fc")
+        world.until(
+            lambda: all(_conditions(cluster, namespace, app).get("Ready") == "True" for app in apps),
+            what="every Application Ready in its own status",
+        )
+        world.until(
+            lambda: _conditions(cluster, namespace, "fc-refused").get("Stalled") == "True",
+            what="the refused Application Stalled in its status",
+        )
+        owners = {app: owner for owner, names in shares(apps, FROM_CLUSTER).items() for app in names}
+        status_writers: dict[str, set[str]] = {}
+        event_writers: dict[str, set[str]] = {}
+        for write in world.writes():
+            if write["namespace"] != namespace:
+                continue
+            if write["resource"] == "applications" and write["subresource"] == "status":
+                status_writers.setdefault(write["name"], set()).add(write["replica"])
+            elif write["resource"] == "events":
+                event_writers.setdefault(write["name"].split(".", 1)[0], set()).add(write["replica"])
+        refused_by = status_writers.pop("fc-refused")
+        assert len(refused_by) == 1
+        assert refused_by <= set(FROM_CLUSTER)
+        assert status_writers == {app: {owner} for app, owner in owners.items()}
+        assert event_writers
+        assert all(event_writers[app] == {owners[app]} for app in event_writers)
+    finally:
+        for replica in replicas:
+            replica.kill()
+        cluster.kubectl("delete", "applications.gitward.dev", "--all", "-n", namespace, "--wait=false")
+        postgres_server.drop_database(database)
