@@ -175,6 +175,22 @@ class Removals:
         if name in self._pending:
             self._launch(name)
 
+    def removed_elsewhere(self, tombstones: Mapping[str, dict[str, Any]]) -> list[str]:
+        """With several replicas: the tombstones another replica kept (read from the store). A new
+        one is released here too, as if removed here (its pending removal dropped, the apps its
+        marks refused tried again); the names newly known."""
+        new = [
+            name
+            for name in tombstones
+            if name not in self._tombstones and name not in self._registry.runtimes
+        ]
+        for name in new:
+            self._keep(name, tombstones[name])
+            self._pending.pop(name, None)
+            self._registry.forget_record(name)
+            self._on_removed(name)
+        return new
+
     async def stop(self) -> None:
         tasks = [*self._running.values(), *([self._retry] if self._retry else [])]
         for task in tasks:

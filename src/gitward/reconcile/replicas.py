@@ -398,21 +398,6 @@ class Replicas:
             metrics.REPLICA_WRITES_FENCED.inc(fenced - self._fenced_reported)
             self._fenced_reported = fenced
 
-    def describe(self) -> dict[str, Any]:
-        """What ``/api/v1/replicas`` shows: this replica, the view, the leader, the apps it owns."""
-        now = self._clock.monotonic()
-        return {
-            "replica": self.replica_id,
-            "identity": self.identity,
-            "namespace": self.settings.namespace,
-            "leaseDurationSeconds": self.terms.seconds,
-            "members": sorted(self.view),
-            "leader": self.leader,
-            "settled": self._own.settled(now),
-            "writable": self.fence.deadline > now,
-            "apps": len(self.fence.owned),
-        }
-
 
 def _role(lease: Mapping[str, Any]) -> str:
     return str(((lease.get("metadata") or {}).get("labels") or {}).get(ROLE_LABEL) or "")

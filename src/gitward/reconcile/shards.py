@@ -16,7 +16,9 @@ records and notifies only the apps it owns (``Registry.owns``, ``Records.owns``)
 - **Leading**: the leader writes the refused objects' status (``statuswriter``).
 - **The others' apps, as shown here**: every ``REFRESH_SECONDS`` the statuses the other replicas
   saved are read back into this replica's runtimes of their apps (changed ones only), so the list,
-  the pages and ``gitward app get`` through any replica show every app as its owner last saved it.
+  the pages and ``gitward app get`` through any replica show every app as its owner last saved it;
+  and the tombstones of apps another replica removed, so their marks bind nobody here either
+  (``removal``: an app of this replica adopts their objects as after a removal of its own).
 
 Deliberately not here: who owns what and when (``replicas``), the fence (``replicas/fence.py``).
 """
@@ -150,6 +152,7 @@ class Shards:
             await asyncio.sleep(REFRESH_SECONDS)
             try:
                 self.show_others(await asyncio.to_thread(self._store.all_statuses))
+                self._removals.removed_elsewhere(await asyncio.to_thread(self._store.removed_apps))
             except Exception:
                 log.exception("statuses of other replicas' apps not read")
 

@@ -72,7 +72,7 @@ class RepositoryTriggers:
         by_url: dict[str, list[AppRuntime]] = {}
         for rt in self._registry.runtimes.values():
             if not self._registry.owns(rt.name):
-                continue  # another replica's: it hears of the push through the store (``pushes``)
+                continue  # another replica's: it hears of the push through the store (``relay``)
             for source in rt.app.spec.all_sources:  # an app of several sources reads several repositories
                 if (
                     key
