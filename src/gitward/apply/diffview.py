@@ -2,7 +2,8 @@
 
 Each desired object is marked and sent as a server-side dry-run, so defaults, admission mutations and
 field ownership are the server's, not guessed; the result is compared with live under the app's ignore
-rules and shown as a unified diff with Secret values masked. Stale inventory entries appear as
+rules (a rule naming fields by manager reads the full live object, whose managedFields the cache
+drops) and shown as a unified diff with Secret values masked. Stale inventory entries appear as
 deletions. When the dry-run cannot run (its CRD is not installed yet, or the server refuses the object)
 the manifest itself stands in and the refusal is kept in ``message``.
 
@@ -22,9 +23,8 @@ from gitward.cluster.client import KubeClient
 from gitward.core.errors import GitwardError
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.marks import FIELD_MANAGER, is_owned_by, with_marks
-from gitward.diff.compare import compare
-from gitward.diff.ignore import IgnoreRule, apply_ignores, pointers_for
-from gitward.diff.normalize import normalize
+from gitward.diff.compare import compare, without_ignored
+from gitward.diff.ignore import IgnoreRule, needs_managed_fields
 from gitward.diff.unified import unified_diff
 
 LiveLookup = Callable[[ResourceKey], Mapping[str, Any] | None]
@@ -77,9 +77,7 @@ def _view(
         )
     if not result.changed:
         return ObjectDiffView(key=key, action="none", message=message)
-    pointers = pointers_for(key, ignore)
-    want = apply_ignores(normalize(predicted), pointers)
-    have = apply_ignores(normalize(current), pointers)
+    want, have = without_ignored(key, predicted, current, ignore)
     text = unified_diff(key, want, have)
     return ObjectDiffView(key=key, action="update", diff=text, paths=result.paths, message=message)
 
@@ -111,7 +109,12 @@ async def diff_app(
         key = ResourceKey.of(desired)
         async with limit:
             predicted, message = await _predict(client, desired)
-        return _view(key, predicted, live(key), ignore=ignore, message=message)
+            current = live(key)
+            if current is not None and needs_managed_fields(key, ignore):  # the cache drops them
+                current = await client.get(
+                    str(desired.get("apiVersion", "")), key.kind, key.namespace, key.name
+                )
+        return _view(key, predicted, current, ignore=ignore, message=message)
 
     views = list(await asyncio.gather(*(one(m) for m in manifests)))
     views.extend(_deletion(entry, live(entry.key), app) for entry in stale)

@@ -11,8 +11,10 @@
 - ``Replace=true``: PUT of the whole object instead of a merge (create when it is missing), decided by
   a PUT dry-run; with ``Force=true`` too, delete and create (``kubectl replace --force``);
 - ``RespectIgnoreDifferences=true`` (app-wide): for an object that exists, the fields its
-  ``ignoreDifferences`` rules name are sent with their live values (or left out when live has none),
-  so a sync never overwrites what the rules say belongs to someone else.
+  ``ignoreDifferences`` rules name in the manifest (by pointer, jq path expression, or field manager:
+  then the full object is read for its managedFields) are sent with their live values (or left out
+  when live has none), so a sync never overwrites what the rules say belongs to someone else;
+- ``keep`` (a drift fight, ``reconcile/fights.py``): the same for the fields self-heal pauses.
 
 Every path keeps the ownership rules: another app's mark refuses the write before any request, a PUT
 carries the seen ``resourceVersion`` as its precondition, and only an object carrying this app's mark
@@ -41,7 +43,8 @@ from gitward.core.errors import ClusterError, GitwardError
 from gitward.core.keys import ResourceKey, version_of
 from gitward.core.marks import FIELD_MANAGER, owner_of
 from gitward.diff import pointer
-from gitward.diff.ignore import IgnoreRule, pointers_for
+from gitward.diff.ignore import IgnoreRule, needs_managed_fields, places_in
+from gitward.diff.managers import managed_entries
 from gitward.plan import ObjectOptions, PlannedObject
 
 LiveLookup = Callable[[ResourceKey], Mapping[str, Any] | None]
@@ -65,6 +68,7 @@ class ObjectApply:
     digests: Mapping[ResourceKey, str] = field(default_factory=dict)
     force: bool = False  # server-side apply force for every object (a request, app-wide Force, self-heal)
     ignore: Sequence[IgnoreRule] = ()  # RespectIgnoreDifferences: the app's rules; () when off
+    keep: Mapping[ResourceKey, Sequence[str]] = field(default_factory=dict)  # pointers sent as live has them
     control: WaitControl | None = None  # for re-creations; without it an object is never re-created
     released: frozenset[str] = frozenset()  # removed apps whose marks bind nobody (``guard``)
 
@@ -74,11 +78,7 @@ async def apply_object(ctx: ObjectApply, planned: PlannedObject) -> Change:
     key, options = planned.key, planned.options
     live = ctx.live(key)
     digest = ctx.digests.get(key) or desired_digest(planned.manifest)
-    sent = (
-        keep_ignored(planned.manifest, live, pointers_for(key, ctx.ignore))
-        if ctx.ignore
-        else planned.manifest
-    )
+    sent = await _respecting(ctx, planned, live)
     validation = field_validation(options)
     if options.replace:
         return await _replace(ctx, planned, sent, live, digest=digest, validation=validation)
@@ -95,6 +95,22 @@ async def apply_object(ctx: ObjectApply, planned: PlannedObject) -> Change:
     if options.force and change.action is Action.FAILED and "field is immutable" in change.message:
         return await _recreate(ctx, planned, sent, live, digest=digest, why=change.message)
     return change
+
+
+async def _respecting(
+    ctx: ObjectApply, planned: PlannedObject, live: Mapping[str, Any] | None
+) -> Mapping[str, Any]:
+    """The manifest with the fields that are someone else's (the rules, a fight) as live has them."""
+    key = planned.key
+    if live is None or not (ctx.ignore or ctx.keep.get(key)):
+        return planned.manifest
+    managed: list[Mapping[str, Any]] = []
+    if needs_managed_fields(key, ctx.ignore):
+        full = await ctx.client.get(planned.api_version, key.kind, key.namespace, key.name)
+        managed = managed_entries(full or {})
+    pointers = places_in(key, planned.manifest, ctx.ignore, managed=managed)
+    pointers += [p for p in ctx.keep.get(key, ()) if p not in pointers]
+    return keep_ignored(planned.manifest, live, pointers)
 
 
 def keep_ignored(

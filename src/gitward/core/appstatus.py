@@ -91,6 +91,9 @@ class AppStatus:
     message: str | None = None
     step: str | None = None
     step_detail: str | None = None
+    # Fields whose self-heal a drift fight paused (``reconcile/fights.py``): object, field, manager,
+    # heals, since, pausedUntil, strikes and the suggested ``ignoreDifferences`` entry; None: none.
+    drift_fights: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The stored JSON document, with the keys of the fields that are set."""
@@ -164,6 +167,7 @@ _KEYS = (
     ("message", "message"),
     ("step", "step"),
     ("stepDetail", "step_detail"),
+    ("driftFights", "drift_fights"),
 )
 _NESTED = frozenset({"sync", "health", "sync_window"})
 

@@ -20,10 +20,11 @@ Deliberately not here: the status types (store/ and reconcile/ own them), Applic
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from gitward.core.jqpath import JqPath, JqPathError
 from gitward.model.common import (
     Name,
     Namespace,
@@ -49,14 +50,19 @@ class DependsOn(SpecModel):
 
 
 class IgnoreDifference(SpecModel):
-    """Fields of matching live objects that are not compared (and, with RespectIgnoreDifferences,
-    not overwritten). ``name``/``namespace`` None match any."""
+    """Fields of matching live objects that are not compared, not healed and not drift (and, with
+    RespectIgnoreDifferences, not overwritten): by JSON pointer, by jq path expression (the subset of
+    ``core/jqpath.py``, checked here so an expression outside it refuses the app at load, naming the
+    construct), or every field a named field manager owns. ``group`` and ``kind`` ``*`` match any;
+    ``name``/``namespace`` None match any."""
 
     group: str = ""
     kind: str = Field(min_length=1)
     name: str | None = None
     namespace: str | None = None
-    json_pointers: tuple[str, ...] = Field(min_length=1)
+    json_pointers: tuple[str, ...] = ()
+    jq_path_expressions: tuple[str, ...] = ()
+    managed_fields_managers: tuple[Annotated[str, Field(min_length=1)], ...] = ()
 
     @field_validator("json_pointers")
     @classmethod
@@ -68,10 +74,26 @@ class IgnoreDifference(SpecModel):
                 )
         return value
 
+    @field_validator("jq_path_expressions")
+    @classmethod
+    def _expressions_supported(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for expression in value:
+            try:
+                JqPath.parse(expression)
+            except JqPathError as err:
+                raise ValueError(f"{expression!r}: {err}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _names_fields(self) -> Self:
+        if not (self.json_pointers or self.jq_path_expressions or self.managed_fields_managers):
+            raise ValueError("name the fields: jsonPointers, jqPathExpressions or managedFieldsManagers")
+        return self
+
     def matches(self, *, group: str, kind: str, namespace: str, name: str) -> bool:
         return (
-            self.group == group
-            and self.kind == kind
+            self.group in ("*", group)
+            and self.kind in ("*", kind)
             and self.name in (None, name)
             and self.namespace in (None, namespace)
         )

@@ -2,7 +2,8 @@
 
 Field by field: ``source`` (``targetRevision`` -> ``revision``; helm, kustomize, directory),
 ``destination`` (``name`` is a gitward Cluster name; ``server`` only as the in-cluster address),
-``syncPolicy`` (``syncOptions`` -> ``options``), ``ignoreDifferences`` (JSON pointers only),
+``syncPolicy`` (``syncOptions`` -> ``options``), ``ignoreDifferences`` (JSON pointers, jq path
+expressions of the subset gitward reads, field managers),
 ``revisionHistoryLimit`` (how many deployments the history keeps), ``metadata.finalizers`` (Argo CD's
 cascade on deletion: ``resources-finalizer.argocd.argoproj.io`` -> ``deletionPolicy: foreground``,
 ``.../background`` -> ``background``, none -> ``orphan``; any other finalizer is refused by name).
@@ -16,8 +17,8 @@ other sources' Helm ``valueFiles`` written ``$ref/path``, and is rendered itself
 sources rendering the same object are refused (Argo CD lets the last win with a warning): one
 object, one declaration.
 
-Deliberately not here: AppProjects (``model/argoproject.py``), plugins, jsonnet, jq ignore rules
-and managed-namespace metadata. Each is refused with the field named.
+Deliberately not here: AppProjects (``model/argoproject.py``), plugins, jsonnet and managed-namespace
+metadata. Each is refused with the field named.
 """
 
 from __future__ import annotations
@@ -52,7 +53,15 @@ _HELM_FIELDS = {"releaseName", "values", "valuesObject", "valueFiles", "paramete
 _KUSTOMIZE_FIELDS = {"images", "namePrefix", "nameSuffix", "namespace", "commonLabels"}
 _DIRECTORY_FIELDS = {"recurse", "include", "exclude", "jsonnet"}
 _SYNC_FIELDS = {"automated", "syncOptions", "retry"}
-_IGNORE_FIELDS = {"group", "kind", "name", "namespace", "jsonPointers"}
+_IGNORE_FIELDS = {
+    "group",
+    "kind",
+    "name",
+    "namespace",
+    "jsonPointers",
+    "jqPathExpressions",
+    "managedFieldsManagers",
+}
 #: Argo CD's resources finalizers -> the deletion policy they ask for.
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 _FINALIZER_POLICIES = {

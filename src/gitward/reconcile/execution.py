@@ -33,7 +33,7 @@ from gitward.core.changes import Action, ChangeSet
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.status import OperationPhase
 from gitward.plan import SyncPlan, stale
-from gitward.reconcile import planning
+from gitward.reconcile import fights, planning
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.operation import OpenOperation, OperationRecorder, stored_plan
 from gitward.reconcile.pipeline import Prepared, ignore_rules, watch_kinds
@@ -136,6 +136,8 @@ async def sync(
         digests=prepared.digests,
         force=req.force,  # conflicts: one rule for every sync (apply/conflicts.py)
         ignore=ignore_rules(rt) if policy.respect_ignore_differences else (),
+        # fields a drift fight paused keep their live value, unless a person asked for this sync
+        keep={} if req.apply else fights.kept_fields(ctx, rt, prepared.digests),
         released=ctx.released_owners(),
     )
     try:

@@ -32,6 +32,7 @@ from gitward.core.logfields import fields
 from gitward.core.status import Health, HealthStatus, OperationPhase, SyncStatus
 from gitward.core.steps import Step
 from gitward.health import Decision, aggregate, builtin_decision
+from gitward.reconcile import fights
 from gitward.reconcile.heals import drift_of, heal_key
 from gitward.reconcile.runtime import AppRuntime
 
@@ -182,6 +183,10 @@ def record_success(
         messages.setdefault(
             entry.key, "requires pruning" + (" (IgnoreExtraneous)" if entry.key in ignored else "")
         )
+    fought = fights.shown(ctx, rt)  # a field a drift fight paused still differs from Git
+    out |= set(fought)
+    for key, note in fought.items():
+        messages.setdefault(key, note)
     rows, health = resource_rows(
         rt.inventory,
         live=prepared.connection.cache.get,
@@ -208,6 +213,9 @@ def record_success(
     ready = synced and health.status is HealthStatus.HEALTHY
     if ready:
         mark_result(status, now=now, ready=True, reason="Reconciled", message="", stalled=False)
+    elif not synced and out <= set(fought):
+        message = fights.ready_message(rt)
+        mark_result(status, now=now, ready=False, reason=fights.REASON, message=message, stalled=False)
     elif not synced:
         message = f"{len(out)} object(s) out of sync: {_listed(rows, out)}"
         mark_result(status, now=now, ready=False, reason="OutOfSync", message=message, stalled=False)

@@ -37,7 +37,6 @@ from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.steps import Step
 from gitward.diff import IgnoreRule
 from gitward.diff import compare as compare_objects
-from gitward.diff.drift import drift_paths, managers_of
 from gitward.diff.drift import project as live_projection
 from gitward.model import Application, Project
 from gitward.plan import SyncPlan, fill_namespaces, inventory_of, stale
@@ -45,6 +44,7 @@ from gitward.policy import Limits, validate_render
 from gitward.reconcile import planning
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.desired import Desired
+from gitward.reconcile.drift import ignore_rules as ignore_rules
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 
 log = logging.getLogger("gitward.reconcile")
@@ -260,7 +260,9 @@ def inventory_from_marks(
 
 
 def standings(rt: AppRuntime, conn: ClusterConnection, prepared: Prepared) -> dict[ResourceKey, Standing]:
-    """Where each object stands, for free; a drift only in fields ``ignoreDifferences`` names is none."""
+    """Where each object stands, for free; a drift only in fields ``ignoreDifferences`` names is none.
+    Rules naming fields by manager need the managedFields the cache drops: the drift journal
+    (``reconcile/drift.py``) reads the full object for those and corrects the standing."""
     rules = ignore_rules(rt)
     found: dict[ResourceKey, Standing] = {}
     for obj, (key, digest) in zip(prepared.objects, prepared.digests.items(), strict=True):
@@ -275,75 +277,10 @@ def standings(rt: AppRuntime, conn: ClusterConnection, prepared: Prepared) -> di
 def _only_ignored(
     obj: Mapping[str, Any], live: Mapping[str, Any], key: ResourceKey, rules: list[IgnoreRule]
 ) -> bool:
-    matching = [r for r in rules if r.matches(key)]
+    matching = [r for r in rules if r.matches(key) and not r.managers]
     if not matching:
         return False
     return not compare_objects(dict(obj), live_projection(obj, live), ignore=matching).changed
-
-
-async def report_drift(
-    ctx: PipelineContext,
-    rt: AppRuntime,
-    conn: ClusterConnection,
-    prepared: Prepared,
-    found: Mapping[ResourceKey, Standing],
-) -> list[ResourceKey]:
-    """Record one event per out-of-band change: the object, the fields, who changed them."""
-    drifted: list[ResourceKey] = []
-    for obj, key in zip(prepared.objects, prepared.digests, strict=True):
-        state = found.get(key)
-        if state not in (Standing.MISSING, Standing.DRIFTED):
-            continue
-        live = conn.cache.get(key)
-        if state is Standing.MISSING and rt.verdicts.get(key) is not None:
-            marker = "deleted"
-        elif state is Standing.DRIFTED and live is not None:
-            marker = str((live.get("metadata") or {}).get("resourceVersion", ""))
-        else:
-            continue
-        drifted.append(key)
-        if rt.reported_drift.get(key) == marker:
-            continue
-        rt.reported_drift[key] = marker
-        if marker == "deleted":
-            ctx.record_event(
-                rt.name,
-                type="Warning",
-                reason="Drift",
-                message=f"{key} was deleted out of band",
-                object_id=key.id,
-            )
-            continue
-        assert live is not None
-        full = await conn.client.get(str(obj["apiVersion"]), key.kind, key.namespace, key.name)
-        paths = drift_paths(obj, full if full is not None else live)
-        if full is not None and not paths:
-            continue  # the cache was behind gitward's own last write (a heal): nothing drifted
-        managers = managers_of(full, paths)
-        who = f" by {', '.join(managers)}" if managers else ""
-        ctx.record_event(
-            rt.name,
-            type="Warning",
-            reason="Drift",
-            message=f"{key} changed out of band{who}: {', '.join(paths) or '(fields)'}",
-            object_id=key.id,
-            fields=paths,
-            manager=", ".join(managers),
-        )
-    return drifted
-
-
-def ignore_rules(rt: AppRuntime) -> list[IgnoreRule]:
-    return [
-        IgnoreRule(
-            group=r.group,
-            kind=r.kind,
-            name=r.name or "",
-            namespace=r.namespace or "",
-            json_pointers=tuple(r.json_pointers),
-        )
-        for r in rt.app.spec.ignore_differences
-    ]
 
 
 async def compare(

@@ -30,7 +30,7 @@ from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.logfields import fields
 from gitward.model import Project
 from gitward.plan import SyncPlan
-from gitward.reconcile import execution, metrics, operation, pipeline
+from gitward.reconcile import drift, execution, fights, metrics, operation, pipeline
 from gitward.reconcile.clusters import Clusters
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.gates import Gates, before_pass
@@ -159,8 +159,8 @@ class ReconcilePass:
         op_id: int | None = None
         try:
             prepared = await pipeline.prepare(self, rt, req)
-            found = await self._observe(rt, prepared)
-            if self._should_apply(rt, req, prepared, found) or execution.resuming(rt):
+            found, held = await self._observe(rt, prepared)
+            if self._should_apply(rt, req, prepared, found, held) or execution.resuming(rt):
                 self._scheduler.dependencies.check(rt)
                 mark_reconciling(rt.status, now=self.clock.now(), message=req.trigger)
                 plan = await execution.sync_plan(self, rt, prepared, req)
@@ -187,21 +187,27 @@ class ReconcilePass:
             metrics.RECONCILE_SECONDS.labels(outcome).observe(time.monotonic() - started)
             if outcome != "fenced":
                 self._scheduler.schedule_interval(rt)
+                self._scheduler.wake_at(rt, fights.resume_at(self, rt))
                 with contextlib.suppress(Fenced):
                     self._records.save_status(rt)
         return op_id
 
-    async def _observe(self, rt: AppRuntime, prepared: pipeline.Prepared) -> dict[ResourceKey, Standing]:
+    async def _observe(
+        self, rt: AppRuntime, prepared: pipeline.Prepared
+    ) -> tuple[dict[ResourceKey, Standing], set[ResourceKey]]:
         """Watch what the app owns, rebuild a lost inventory, and say where each object stands
-        (recording drift as events)."""
+        (drift read from the server and recorded as events, ``drift.py``), and which drifted
+        objects self-heal leaves alone because a drift fight paused every field that drifted."""
         conn = prepared.connection
         await pipeline.watch_kinds(conn, prepared.objects, rt.inventory)
         if not rt.inventory_known:
             await pipeline.restore_inventory(self, rt, conn, prepared)
             self._registry.reindex(rt)
         found = pipeline.standings(rt, conn, prepared)
-        await pipeline.report_drift(self, rt, conn, prepared, found)
-        return found
+        await drift.examine(self, rt, conn, prepared.objects, prepared.digests, found)
+        automated = rt.app.spec.sync_policy.automated
+        held = fights.hold(self, rt, self_heal=automated is not None and automated.self_heal)
+        return found, held
 
     def _should_apply(
         self,
@@ -209,9 +215,11 @@ class ReconcilePass:
         req: SyncRequest,
         prepared: pipeline.Prepared,
         found: dict[ResourceKey, Standing],
+        held: set[ResourceKey],
     ) -> bool:
         """A person's sync applies (its window was checked when asked); automation applies what changed,
-        failed or drifted when its gates (suspension, sync windows) let it: ``reconcile/gates.py``."""
+        failed or drifted when its gates (suspension, sync windows) let it: ``reconcile/gates.py``.
+        Drift only in fields a drift fight paused (``held``) is no reason to self-heal."""
         before_pass(rt)
         if req.apply:
             return True
@@ -223,7 +231,10 @@ class ReconcilePass:
             status.last_synced_digest != prepared.desired.digest
             or bool(status.last_sync_failed)
             or (automated.prune and bool(pipeline.stale_pending(rt, prepared)))
-            or (automated.self_heal and any(s is not Standing.UNCHANGED for s in found.values()))
+            or (
+                automated.self_heal
+                and any(s is not Standing.UNCHANGED and k not in held for k, s in found.items())
+            )
         )
         return self._gates.admit(rt, wanted=wanted)
 
@@ -238,6 +249,7 @@ class ReconcilePass:
         """Run the operation's plan and record its outcome (raises when it did not succeed)."""
         result = await execution.sync(self, rt, prepared, req, op=op)
         metrics.record_sync(result.changes)
+        fights.after_sync(self, rt, result.changes, asked=req.apply)
         self._adopted(rt, result, adopted)
         with self.store.batch():  # the outcome's records commit together, once
             self._persist_sync(rt, result)

@@ -9,6 +9,8 @@ from typing import Any
 from gitward.apply import VerdictCache
 from gitward.core.appstatus import AppStatus
 from gitward.core.keys import InventoryEntry, ResourceKey
+from gitward.diff.drift import Drift
+from gitward.diff.fights import FightBook
 from gitward.model import Application
 
 
@@ -57,6 +59,16 @@ class AppRuntime:
     # Set by `gitward app terminate`; the executor stops at its next step (or wait) and clears it.
     terminate_requested: bool = False
     interrupted: InterruptedOperation | None = None  # a sync to resume, found at start
+    # The drift journal (``reconcile/drift.py``): per object, the (cached resourceVersion, verdict
+    # resourceVersion) a full read was made for, what it found and the version it read, so a pass
+    # that sees the same copies again reads nothing; and what this pass found drifted, for the heal.
+    drift_read: dict[ResourceKey, tuple[str, str, Drift, str]] = field(default_factory=dict)
+    drifted: dict[ResourceKey, Drift] = field(default_factory=dict)
+    # Drift fights (``reconcile/fights.py``): the book (made at the first pass, from the status), and
+    # the drifted fields of this pass that self-heal leaves alone because a fight paused them.
+    fights: FightBook | None = None
+    held: dict[ResourceKey, tuple[str, ...]] = field(default_factory=dict)
+    drift_due: float = 0.0  # monotonic time of a drift pass the scheduler owes (a pause's end); 0: none
 
     @property
     def name(self) -> str:

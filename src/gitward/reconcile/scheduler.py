@@ -106,6 +106,9 @@ class Scheduler:
             elif rt.next_due and rt.next_due <= now:
                 rt.next_due = 0.0
                 self.queue.add(name, priority=Priority.INTERVAL, reason="interval")
+            elif rt.drift_due and rt.drift_due <= now:
+                rt.drift_due = 0.0
+                self.queue.add(name, priority=Priority.DRIFT, reason="drift")
             else:
                 continue
             due.append(name)
@@ -130,6 +133,13 @@ class Scheduler:
     def schedule_interval(self, rt: AppRuntime) -> None:
         """The next interval pass of ``rt``, jittered."""
         rt.next_due = self._clock.monotonic() + jittered(rt.app.spec.sync_policy.interval)
+
+    def wake_at(self, rt: AppRuntime, when: float | None) -> None:
+        """A drift pass of ``rt`` at ``when`` (epoch seconds): the end of a drift fight's pause, when
+        the paused field is healed again (never skipped as an unchanged interval pass is)."""
+        if when is None:
+            return
+        rt.drift_due = self._clock.monotonic() + max(0.0, when - self._clock.now())
 
     def succeeded(self, rt: AppRuntime) -> None:
         """A full pass succeeded: no retry pending, and the apps that wait on ``rt`` may go now."""

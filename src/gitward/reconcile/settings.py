@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitward.cluster.connection import ConnectionSettings
+from gitward.diff.fights import FightSettings
 from gitward.render import RenderSettings
 
 
@@ -59,6 +60,8 @@ class EngineSettings:
     from_cluster: ClusterConfigSettings | None = None
     # One of several replicas (``run --ha``); None: the only one, exactly as without.
     replicas: ReplicaSettings | None = None
+    # When self-heal stops fighting another field manager over one field (``diff/fights.py``).
+    drift_fights: FightSettings = field(default_factory=FightSettings)
 
     @property
     def cache_dir(self) -> Path:

@@ -129,8 +129,8 @@ def test_argo_automated_disabled_means_manual() -> None:
         ({"source": {"repoURL": "https://x/y.git", "kustomize": {"patches": []}}}, "kustomize.patches"),
         ({"syncPolicy": {"managedNamespaceMetadata": {}}}, "syncPolicy.managedNamespaceMetadata"),
         (
-            {"ignoreDifferences": [{"kind": "Secret", "jqPathExpressions": [".data"]}]},
-            "ignoreDifferences[0].jqPathExpressions",
+            {"ignoreDifferences": [{"kind": "Secret", "jsonPointers": ["/data"], "compareOptions": 1}]},
+            "ignoreDifferences[0].compareOptions",
         ),
         ({"somethingNew": True}, "spec.somethingNew"),
     ],
@@ -139,6 +139,22 @@ def test_argo_unsupported_fields_are_refused_by_name(patch: dict[str, Any], frag
     with pytest.raises(ConversionError, match=r"not supported|destination") as info:
         from_argocd(_argo(**patch))
     assert fragment in str(info.value)
+
+
+def test_argo_ignore_differences_by_jq_expression_and_field_manager_are_read() -> None:
+    rules = [
+        {"group": "apps", "kind": "Deployment", "jqPathExpressions": ['.spec.x[] | select(.name == "a")']},
+        {"group": "*", "kind": "*", "managedFieldsManagers": ["kube-controller-manager"]},
+    ]
+    spec = from_argocd(_argo(ignoreDifferences=rules)).spec
+    assert spec.ignore_differences[0].jq_path_expressions == ('.spec.x[] | select(.name == "a")',)
+    assert spec.ignore_differences[1].managed_fields_managers == ("kube-controller-manager",)
+
+
+def test_argo_jq_expression_outside_the_subset_is_refused_naming_the_construct() -> None:
+    rules = [{"kind": "Deployment", "jqPathExpressions": [".spec.template | map(.x)"]}]
+    with pytest.raises(pydantic.ValidationError, match="'map' is not supported"):
+        from_argocd(_argo(ignoreDifferences=rules))
 
 
 @pytest.mark.parametrize(
