@@ -104,6 +104,23 @@ class WindowBlock(_Open):
     until: float | None = Field(None, description="when the answer changes (epoch seconds), if known")
 
 
+class DriftFight(_Open):
+    object: str = Field("", description="the object's inventory id")
+    group: str = ""
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    field: str = Field("", description="JSON pointer of the field fought over")
+    manager: str = Field("", description="the field manager that keeps changing it")
+    heals: int = Field(0, description="heals it undid before self-heal of the field paused")
+    since: float = Field(0.0, description="when the fight was first seen (epoch seconds)")
+    pausedUntil: float = Field(0.0, description="self-heal of the field resumes then (epoch seconds)")
+    strikes: int = Field(1, description="1 for a first fight; each undone retry doubles the pause")
+    suggestion: dict[str, Any] = Field(
+        default_factory=dict, description="the ignoreDifferences entries that would end the fight"
+    )
+
+
 class AppSummary(_Open):
     name: str
     project: str = ""
@@ -121,6 +138,9 @@ class AppSummary(_Open):
     terminating: bool = Field(False, description="a terminate was asked for the running operation")
     operation: LastOperation | None = None
     resources: list[ResourceStatus] = Field(default_factory=list)
+    driftFights: list[DriftFight] = Field(
+        default_factory=list, description="fields whose self-heal a drift fight paused"
+    )
     reason: str = Field("", description="the app's current reason (its Ready condition's), e.g. HookFailed")
     statusMessage: str = Field(
         "", description="the app's current message, naming the failing step and object"

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitward.apply._messages import safe_message
+from gitward.apply._messages import conflict_managers, safe_message
 from gitward.cluster.client import KubeClient
-from gitward.core.errors import GitwardError
+from gitward.core.errors import ClusterError, GitwardError
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.marks import FIELD_MANAGER, is_owned_by, with_marks
 from gitward.diff.compare import compare, without_ignored
@@ -56,8 +56,19 @@ class ObjectDiffView:
 
 
 async def _predict(client: KubeClient, desired: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+    """The server's dry-run. A conflict with other field managers (a field someone else changed) is
+    predicted again with force: the diff shows what Git sets, and says who holds the fields."""
     try:
         return await client.apply(desired, field_manager=FIELD_MANAGER, dry_run=True), ""
+    except ClusterError as error:
+        managers = conflict_managers(str(error)) if error.status == 409 else []
+        if not managers:
+            return desired, f"dry-run failed, showing the manifest as written: {safe_message(error, desired)}"
+        note = f"fields held by field manager(s) {', '.join(managers)}; shown as Git sets them"
+    except GitwardError as error:
+        return desired, f"dry-run failed, showing the manifest as written: {safe_message(error, desired)}"
+    try:
+        return await client.apply(desired, field_manager=FIELD_MANAGER, dry_run=True, force=True), note
     except GitwardError as error:
         return desired, f"dry-run failed, showing the manifest as written: {safe_message(error, desired)}"
 

@@ -50,6 +50,8 @@ def summary_of(
         "syncWindow": status.sync_window.to_dict() if status.sync_window else None,
         "operation": status.operation,
         "resources": status.resources or [],
+        # fields whose self-heal a drift fight paused, each with the ignoreDifferences entry ending it
+        "driftFights": status.drift_fights or [],
         "message": status.error or "",
         # the app's one current reason and message, and the step that failed ("" when none did)
         **current_reason(status),
@@ -97,6 +99,7 @@ def invalid_summary(name: str, message: str) -> dict[str, Any]:
         "syncWindow": None,
         "operation": None,
         "resources": [],
+        "driftFights": [],
         "message": message,
         "reason": "ValidationFailed",
         "statusMessage": message,

@@ -13,6 +13,7 @@ and suspend, resume and terminate (``app_control.py``, added to this group by ``
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.parse
 from pathlib import Path
@@ -94,6 +95,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
             ["TYPE", "STATUS", "REASON", "MESSAGE"],
             ([c.get("type"), c.get("status"), c.get("reason"), c.get("message")] for c in conditions),
         )
+    _print_fights(summary.get("driftFights") or [])
     resources = summary.get("resources") or []
     if resources:
         print_table(
@@ -109,6 +111,29 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 ]
                 for r in resources
             ),
+        )
+
+
+def _print_fights(fights: list[dict[str, Any]]) -> None:
+    """Fields whose self-heal a drift fight paused, and the entry that would end each fight."""
+    if not fights:
+        return
+    print_table(
+        ["KIND", "NAMESPACE", "NAME", "FIELD", "MANAGER", "HEALS", "PAUSED UNTIL"],
+        (
+            [f.get("kind"), f.get("namespace"), f.get("name"), f.get("field"), f.get("manager"),
+             f.get("heals"), timestamp(f.get("pausedUntil"))]
+            for f in fights
+        ),
+        title="Drift fights (self-heal of these fields is paused)",
+    )  # fmt: skip
+    for fight in fights:
+        entry = ((fight.get("suggestion") or {}).get("ignoreDifferences") or [{}])[0]
+        console().print(
+            f"To leave {fight.get('field')} of {fight.get('kind')} {fight.get('name')} to "
+            f"{fight.get('manager')}, add to spec.ignoreDifferences: {json.dumps(entry)}",
+            markup=False,
+            highlight=False,
         )
 
 

@@ -44,12 +44,6 @@ def _trimmed(desired: Mapping[str, Any]) -> dict[str, Any]:
     return trimmed
 
 
-def drift_paths(desired: Mapping[str, Any], live: Mapping[str, Any]) -> list[str]:
-    """JSON pointers of the desired fields the live object no longer has as desired."""
-    trimmed = _trimmed(desired)
-    return [p for p in changed_paths(trimmed, project(trimmed, live)) if p]
-
-
 @dataclass(frozen=True)
 class Drift:
     """What changed out of band in one object, from its full live copy."""
@@ -94,16 +88,3 @@ def drift_of(
     theirs = tuple(p for p in paths if owners.get(p) != own)
     mine = tuple(p for p in paths if owners.get(p) == own)
     return Drift(paths=theirs, managers={p: owners[p] for p in theirs if p in owners}, own=mine)
-
-
-def managers_of(full_live: Mapping[str, Any] | None, paths: list[str]) -> list[str]:
-    """Field managers owning the drifted paths, most specific first, without duplicates."""
-    if full_live is None:
-        return []
-    owners = field_managers(dict(full_live), paths)
-    seen: list[str] = []
-    for path in paths:
-        manager = owners.get(path)
-        if manager and manager not in seen:
-            seen.append(manager)
-    return seen

@@ -8,7 +8,7 @@ by the same field managers; the store then folds the second into the first entry
 drift-triggered sync that found nothing to write (the watch had not yet delivered the previous heal
 when the pass started) joins the heal before it instead of breaking the run.
 
-The drifted fields and their managers come from the Drift events ``pipeline.report_drift`` wrote for
+The drifted fields and their managers come from the Drift events the drift journal (``drift.py``) wrote for
 this pass just before the sync (the newest event per object). Deliberately not here: the folding
 itself (``store.history``) and when a sync counts as a heal rather than a deployment (``outcome``).
 """

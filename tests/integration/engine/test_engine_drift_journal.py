@@ -84,10 +84,12 @@ async def test_a_patch_under_another_field_manager_healed_is_one_drift_event(
 
     await conn.client.patch("apps/v1", "Deployment", namespace, app, patch, field_manager="intruder")
     await harness.until(
-        lambda: kube_cluster.get_json("deployment", app, "-n", namespace)["spec"]["template"]["spec"][
-            "containers"
-        ][0]["image"]
-        == "nginx:1.27"
+        lambda: (
+            kube_cluster.get_json("deployment", app, "-n", namespace)["spec"]["template"]["spec"][
+                "containers"
+            ][0]["image"]
+            == "nginx:1.27"
+        )
     )
     await _quiet(harness, app)
 
