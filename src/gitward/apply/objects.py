@@ -102,14 +102,18 @@ async def _respecting(
 ) -> Mapping[str, Any]:
     """The manifest with the fields that are someone else's (the rules, a fight) as live has them."""
     key = planned.key
-    if live is None or not (ctx.ignore or ctx.keep.get(key)):
+    kept = ctx.keep.get(key, ())
+    if live is None or not (ctx.ignore or kept):
         return planned.manifest
     managed: list[Mapping[str, Any]] = []
-    if needs_managed_fields(key, ctx.ignore):
+    if kept or needs_managed_fields(key, ctx.ignore):
+        # The server's copy: managedFields for the rules, and the fought field's value of now (the
+        # cache may be a change behind, and sending an older value would take the field back).
         full = await ctx.client.get(planned.api_version, key.kind, key.namespace, key.name)
+        live = full if full is not None else live
         managed = managed_entries(full or {})
     pointers = places_in(key, planned.manifest, ctx.ignore, managed=managed)
-    pointers += [p for p in ctx.keep.get(key, ()) if p not in pointers]
+    pointers += [p for p in kept if p not in pointers]
     return keep_ignored(planned.manifest, live, pointers)
 
 

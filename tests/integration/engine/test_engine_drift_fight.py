@@ -59,6 +59,11 @@ def _fights(engine: Engine, app: str) -> list[dict[str, Any]]:
     return [e for e in engine.events(app, limit=500) if e["reason"] == "DriftFight"]
 
 
+def _journal(engine: Engine, app: str) -> list[str]:
+    """What happened, oldest first: the context of a failed assertion."""
+    return [f"{e['reason']}: {e['message']}" for e in reversed(engine.events(app, limit=500))]
+
+
 async def _fought_app(
     harness: Harness, git_server: FileGitServer, namespace: str, settings: FightSettings
 ) -> tuple[Engine, ClusterConnection, str]:
@@ -77,7 +82,7 @@ async def _fought_app(
     for heal in range(settings.heals):
         await _scale(conn, namespace, "web", 3 + heal % 2)
         await _until_restored(conn, namespace, "web", heal=heal + 1)
-    assert _fights(engine, app) == []
+    assert _fights(engine, app) == [], _journal(engine, app)
     await _scale(conn, namespace, "web", 5)
     await harness.until(lambda: _fights(engine, app))
     await harness.settle()
@@ -89,7 +94,9 @@ async def test_a_field_fought_over_is_left_to_the_other_manager_and_the_rest_sti
 ) -> None:
     engine, conn, app = await _fought_app(harness, git_server, namespace, FightSettings(heals=3, pause=600))
 
-    [fight] = _fights(engine, app)
+    fights = _fights(engine, app)
+    assert len(fights) == 1, _journal(engine, app)
+    fight = fights[0]
     assert fight["manager"] == "autoscaler"
     assert fight["fields"] == ["/spec/replicas"]
     assert "after 3 heals" in fight["message"]
@@ -148,9 +155,9 @@ async def test_a_field_fought_over_is_left_to_the_other_manager_and_the_rest_sti
         )
     )
     await harness.settle()
-    assert await _replicas(conn, namespace, "web") == 6
-    assert len(_fights(engine, app)) == 1  # one fight, told once
-    assert harness.app(app)["reason"] == "DriftFight"
+    assert await _replicas(conn, namespace, "web") == 6, _journal(engine, app)
+    assert len(_fights(engine, app)) == 1, _journal(engine, app)  # one fight, told once
+    assert harness.app(app)["reason"] == "DriftFight", harness.app(app)["statusMessage"]
 
 
 async def test_after_the_pause_the_field_heals_once_more_and_a_renewed_fight_pauses_longer(
