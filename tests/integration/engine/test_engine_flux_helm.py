@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from devtools.gitservers import FileGitServer
 from devtools.helmrepo import HelmRepoServer
 from devtools.ociregistry import OciRegistry, package_chart
 from tests.integration.engine.harness import Harness
@@ -117,3 +118,74 @@ async def test_a_helmrelease_whose_source_is_refused_names_the_field(
     summary = harness.app(name)  # listed as an invalid app, as a refused Kustomization is
     assert "spec.postRenderers is not supported by gitward" in summary["message"]
     assert helm_repo.requests == []  # refused at load: nothing fetched, nothing applied
+
+
+async def test_a_helmrelease_of_a_chart_folder_in_a_git_repository_with_values_files(
+    harness: Harness, tmp_path: Path, namespace: str, kube_cluster: Any
+) -> None:
+    chart = {
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "charts/web/values.yaml": "greeting: hello\n",
+        "charts/web/values-prod.yaml": "greeting: prod\n",
+        "charts/web/templates/cm.yaml": (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-web\n"
+            "data:\n  greeting: {{ .Values.greeting | quote }}\n"
+        ),
+    }
+    with FileGitServer(tmp_path / "git") as git:
+        repo = git.create_repo("fleet", chart)
+        name = unique("gitchart")
+        metadata = {"name": "fleet", "namespace": "flux"}
+        git_spec = {"url": git.url("fleet"), "ref": {"branch": "main"}, "interval": "1h"}
+        repository = {"apiVersion": SOURCE, "kind": "GitRepository", "metadata": metadata, "spec": git_spec}
+        chart_spec = {"chart": "./charts/web", "sourceRef": {"kind": "GitRepository", "name": "fleet"},
+                      "valuesFiles": ["charts/web/values.yaml", "charts/web/values-prod.yaml"]}  # fmt: skip
+        release = {
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": "flux"},
+            "spec": {"interval": "1h", "chart": {"spec": chart_spec}, "targetNamespace": namespace,
+                     "releaseName": "site", "install": {"createNamespace": True}},
+        }  # fmt: skip
+        harness.configure(in_cluster(harness), repository, release)
+        engine = await harness.start()
+        await harness.until(lambda: harness.is_synced_healthy(name))
+        assert kube_cluster.get_json("configmap", "site-web", "-n", namespace)["data"] == {"greeting": "prod"}
+        assert harness.app(name)["sync"]["revision"] == repo.head()
+
+        repo.commit({"charts/web/values-prod.yaml": "greeting: changed\n"}, message="prod greeting")
+        assert await engine.trigger_repository(git.url("fleet")) == [name]
+        await harness.until(
+            lambda: (
+                kube_cluster.get_json("configmap", "site-web", "-n", namespace)["data"]
+                == {"greeting": "changed"}
+            )
+        )
+
+
+async def test_a_helmrelease_chart_ref_to_an_oci_repository(
+    harness: Harness, tmp_path: Path, namespace: str, kube_cluster: Any
+) -> None:
+    with OciRegistry(tmp_path / "registry") as registry:
+        chart = unique("refchart")
+        for version in ("1.0.0", "1.1.0", "2.0.0"):
+            registry.push_chart(package_chart(tmp_path / "charts", chart, version))
+        name = unique("release")
+        oci = {
+            "apiVersion": SOURCE, "kind": "OCIRepository", "metadata": {"name": "chart", "namespace": "flux"},
+            "spec": {"url": f"{registry.url('charts')}/{chart}", "ref": {"semver": "1.x"}, "insecure": True,
+                     "layerSelector": {"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                                       "operation": "copy"}},
+        }  # fmt: skip
+        release = {
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": "flux"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "chart"}, "targetNamespace": namespace,
+                     "releaseName": "byref", "install": {"createNamespace": True}},
+        }  # fmt: skip
+        harness.configure(in_cluster(harness), oci, release)
+        await harness.start()
+        await harness.until(lambda: harness.is_synced_healthy(name), within=60)
+        live = kube_cluster.get_json("configmap", "byref-config", "-n", namespace)["data"]
+        assert live["chartVersion"] == "1.1.0"  # the highest 1.x
