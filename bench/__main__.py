@@ -5,10 +5,11 @@ Names: ``sync`` (one app of N objects, in-process engine), ``b1`` .. ``b5`` (the
 replicas sharing PostgreSQL against one replica on SQLite: cold sync, takeover after SIGKILL, RSS per
 replica: ``bench_replicas``), ``ui`` (the web UI's list pages and 1,000 event streams
 at ``--ui-apps`` fabricated apps, no cluster: ``bench_ui``), ``streams`` (1,020 event streams against a
-real ``gitward run`` of ``--apps`` apps: heal latency, a burst, CPU: ``bench_streams``), ``all``
-(b1-b5; also writes docs/benchmarks.md and its plots). ``--docs`` writes the document for a partial run too;
-``report --json FILE`` rewrites the document from the raw results of an earlier run (``--json``
-saves them, also after each step).
+real ``gitward run`` of ``--apps`` apps: heal latency, a burst, CPU: ``bench_streams``), ``b7`` (10,000
+apps: cold sync against kubectl, then B2-B4), ``all`` (b1-b5; also writes docs/benchmarks.md and its
+plots). Flux and Argo CD, the peers of B1 (and of B2-B4 for Argo CD), are built on first use.
+``--docs`` writes the document for a partial run too; ``report --json FILE`` rewrites the document
+from the raw results of an earlier run (``--json`` saves them, also after each step).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 
 from bench import bench_sync
 
-SCALE = ("b1", "b2", "b3", "b4", "b5")
+SCALE = ("b1", "b2", "b3", "b4", "b5")  # what "all" runs
+LARGE = ("b7",)  # hours at 10,000 apps: only when named
 
 
 def _sizes(text: str) -> list[int]:
@@ -42,10 +44,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", default="60s", help="the apps' resync interval")
     parser.add_argument("--changes", type=int, default=20, help="b2: commits")
     parser.add_argument("--drifts", type=int, default=20, help="b3/b5: out-of-band patches")
-    parser.add_argument("--no-flux", action="store_true", help="b1: skip the Flux baseline")
+    parser.add_argument("--no-flux", action="store_true", help="b1: skip Flux with its default settings")
+    parser.add_argument("--no-flux-tuned", action="store_true", help="b1: skip Flux on gitward's budget")
+    parser.add_argument("--no-argocd", action="store_true", help="b1-b4: skip Argo CD")
     parser.add_argument(
         "--flux-timeout", type=float, default=900.0, help="b1: stop waiting for Flux after this many seconds"
     )
+    parser.add_argument(
+        "--argocd-timeout",
+        type=float,
+        default=1800.0,
+        help="stop waiting for Argo CD after this many seconds",
+    )
+    parser.add_argument("--concurrency", type=int, default=8, help="the budget: apps worked on at once")
+    parser.add_argument("--qps", type=float, default=500.0, help="the budget: client requests per second")
+    parser.add_argument("--burst", type=int, default=1000, help="the budget: client burst")
+    parser.add_argument("--b7-apps", type=int, default=10_000, help="b7: N apps (two objects each)")
+    parser.add_argument("--b7-peers", action="store_true", help="b7: tuned Flux and Argo CD too (hours)")
     parser.add_argument(
         "--apiserver-arg",
         action="append",
@@ -77,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return _report(args)
     if "all" in names:
         names = (names - {"all"}) | set(SCALE)
-    unknown = names - set(SCALE) - {"sync", "ui", "streams", "b6"}
+    unknown = names - set(SCALE) - set(LARGE) - {"sync", "ui", "streams", "b6"}
     if unknown:
         print(f"unknown benchmark(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
@@ -98,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         _streams(args)
     if "b6" in names:
         _b6(args)
-    scale = names & set(SCALE)
+    scale = names & (set(SCALE) | set(LARGE))
     if scale:
         return _scale(scale, args, write_docs=args.docs or "all" in args.names)
     return 0
@@ -185,7 +200,15 @@ def _scale(names: set[str], args: argparse.Namespace, *, write_docs: bool) -> in
         changes=args.changes,
         drifts=args.drifts,
         flux=not args.no_flux,
+        flux_tuned=not args.no_flux_tuned,
         flux_timeout=args.flux_timeout,
+        argocd=not args.no_argocd,
+        argocd_timeout=args.argocd_timeout,
+        concurrency=args.concurrency,
+        qps=args.qps,
+        burst=args.burst,
+        b7_apps=args.b7_apps,
+        b7_peers=args.b7_peers,
         apiserver_args=args.apiserver_arg,
         source=args.gitward_src.resolve() if args.gitward_src else None,
         checkpoint=args.json,
@@ -196,7 +219,7 @@ def _scale(names: set[str], args: argparse.Namespace, *, write_docs: bool) -> in
     def log(message: str) -> None:
         print(f"==> {message}", file=sys.stderr, flush=True)
 
-    results = asyncio.run(bench_scale.run(names, opts, log))
+    results = bench_scale.run(names, opts, log)
     load_after = os.getloadavg()
     conditions = (
         f"load average {load_before[0]:.2f} before and {load_after[0]:.2f} after the run on "

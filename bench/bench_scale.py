@@ -1,9 +1,11 @@
 """The "scale and speed" benchmarks, B1-B5, against ``gitward run`` as a separate process.
 
 B1 cold sync: N apps (Deployment, Service, ConfigMap, ServiceAccount, each app in its own namespace)
-   in one Git repository, from process start to every app Synced and Healthy; baselines in the same
-   run: the same objects in one ``kubectl apply --server-side``, and Flux (``devtools/flux.py``).
-   Each contender gets a fresh cluster, so none pays for another's objects.
+   in one Git repository, from process start to every app Synced and Healthy; the other contenders in
+   the same run: the same objects in one ``kubectl apply --server-side``, Flux with its default settings
+   and tuned to gitward's budget (without and with ``spec.wait``), and Argo CD tuned to the same budget
+   (``bench/peers.py``). Each contender gets a fresh cluster with the same API server flags, so none
+   pays for another's objects, and reads the same repository over smart HTTP.
 B2 change latency: 20 commits each touching one app, each announced by a signed webhook; push to the
    ConfigMap's new value visible in the API server; renders and fetches per commit from ``/metrics``.
 B3 drift latency: 20 out-of-band patches (ConfigMap data, Deployment image, alternately): patch to
@@ -11,12 +13,17 @@ B3 drift latency: 20 out-of-band patches (ConfigMap data, Deployment image, alte
 B4 idle cost: after B3, a window with only the interval resync running: CPU, requests by verb, RSS.
 B5 the fleet spread over 3 clusters: B1 (gitward only) and B3.
 
-B2-B4 run on the process B1 left running at the largest N; B5 starts its own clusters and process.
-Every cluster and process started here is stopped here, also on errors.
+B7 the same at 10,000 apps of one Deployment and one ConfigMap each: cold sync against kubectl, then B2,
+   B3 and B4 on that fleet.
+
+B2-B4 run on the process B1 left running at the largest N, for gitward and for Argo CD; B5 starts its
+own clusters and process. Every cluster and process started here is stopped here, also on errors.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -34,13 +41,15 @@ from typing import Any
 
 import httpx
 from devtools import localcluster, toolchain
-from devtools.gitservers import HttpGitServer, WorkRepo, git
+from devtools.gitservers import WorkRepo, git
 
-from bench import workload
+from bench import peers, workload
 from bench.gitwardproc import GitwardProcess
 from bench.kube import Kube
+from bench.peers import Budget
 
 READY_TIMEOUT = 1800.0
+B7_READY_TIMEOUT = 7200.0
 # The local clusters' default Service range is a /24 (254 Services); a fleet of 1000 apps has 1000.
 CLUSTER_ARGS = ["--service-cluster-ip-range=10.0.0.0/16"]
 LATENCY_TIMEOUT = 60.0
@@ -54,8 +63,16 @@ class Options:
     idle_seconds: float = 300.0
     changes: int = 20
     drifts: int = 20
-    flux: bool = True
+    flux: bool = True  # Flux with its default settings (wait on)
+    flux_tuned: bool = True  # Flux on gitward's budget, wait off and wait on
     flux_timeout: float = 900.0  # Flux's Kustomizations not all Ready by then: the count is reported
+    argocd: bool = True  # Argo CD on gitward's budget (B1, and B2-B4 at --apps)
+    argocd_timeout: float = 1800.0
+    concurrency: int = 8  # the budget of every tuned contender: apps at once, client QPS and burst
+    qps: float = 500.0
+    burst: int = 1000
+    b7_apps: int = 10_000
+    b7_peers: bool = False  # B7 with the tuned peers too (hours at 10,000 apps)
     apiserver_args: list[str] = field(default_factory=list)
     source: Path | None = None  # run gitward from this src folder (e.g. a worktree of a commit)
     checkpoint: Path | None = None  # results so far are written here after each step
@@ -71,6 +88,8 @@ class Results:
     b3: dict[str, Any] = field(default_factory=dict)
     b4: dict[str, Any] = field(default_factory=dict)
     b5: dict[str, Any] = field(default_factory=dict)
+    b7: dict[str, Any] = field(default_factory=dict)  # rows (cold sync) and b2/b3/b4 at 10,000 apps
+    peers: dict[str, dict[str, Any]] = field(default_factory=dict)  # contender -> {"b2", "b3", "b4"}
     notes: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -93,21 +112,67 @@ def load_average() -> str:
     return f"{one:.2f}/{five:.2f}"
 
 
+def budget(opts: Options) -> Budget:
+    return Budget(concurrency=opts.concurrency, qps=opts.qps, burst=opts.burst)
+
+
 # -- clusters -------------------------------------------------------------------------------------
 
 
 @contextmanager
-def clusters(names: list[str], apiserver_args: list[str]) -> Iterator[list[localcluster.LocalCluster]]:
+def clusters(
+    names: list[str], apiserver_args: list[str], *, pods: int = 0
+) -> Iterator[list[localcluster.LocalCluster]]:
+    """Fresh local clusters, stopped on exit; with room for ``pods`` pods (more kwok nodes if needed)."""
     started: list[str] = []
     try:
         out = []
         for name in names:
             started.append(name)
-            out.append(localcluster.up(name, apiserver_args=[*CLUSTER_ARGS, *apiserver_args]))
+            cluster = localcluster.up(name, apiserver_args=[*CLUSTER_ARGS, *apiserver_args])
+            add_pod_room(cluster.kubeconfig, pods)
+            out.append(cluster)
         yield out
     finally:
         for name in started:
             localcluster.down(name)
+
+
+NODE_PODS = 1000  # pods one kwok node of the local clusters takes
+BASE_NODES = 3  # kwok nodes a local cluster starts with
+
+
+def extra_nodes(pods: int) -> list[dict[str, Any]]:
+    """More kwok nodes, like the local cluster's own, so ``pods`` pods (and some to spare) fit: the
+    cluster starts with room for 3,000, too few for B7's 10,000 Deployments."""
+    wanted = -(-(pods + NODE_PODS // 2) // NODE_PODS)  # ceiling, with half a node to spare
+    capacity = {"cpu": "64", "memory": "256Gi", "pods": str(NODE_PODS)}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": f"kwok-bench-node-{index}",
+                "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+                "labels": {
+                    "type": "kwok",
+                    "kubernetes.io/hostname": f"kwok-bench-node-{index}",
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                },
+            },
+            "status": {"allocatable": capacity, "capacity": dict(capacity)},
+        }
+        for index in range(max(0, wanted - BASE_NODES))
+    ]
+
+
+def add_pod_room(kubeconfig: Path, pods: int) -> None:
+    nodes = extra_nodes(pods)
+    if nodes:
+        import yaml
+
+        toolchain.kubectl(kubeconfig, "apply", "-f", "-", stdin=yaml.safe_dump_all(nodes))
 
 
 def _cluster_name(tag: str) -> str:
@@ -121,11 +186,20 @@ def _cluster_name(tag: str) -> str:
 _REQUEST_LINE = re.compile(r'(?:"Response" verb="|\] )(GET|POST|PATCH|PUT|DELETE)"? (?:url=")?https?://')
 
 
-def kubectl_cold(opts: Options, apps: int, work: Path) -> dict[str, Any]:
+def kubectl_cold(
+    opts: Options,
+    apps: int,
+    work: Path,
+    kinds: tuple[str, ...] = workload.KINDS,
+    apiserver_args: list[str] | None = None,
+    timeout: float = READY_TIMEOUT,
+) -> dict[str, Any]:
     """One ``kubectl apply --server-side`` of every object; then until every Deployment is available."""
-    with clusters([_cluster_name(f"b1-kubectl-{apps}")], opts.apiserver_args) as (cluster,):
+    load_before = load_average()
+    args = opts.apiserver_args if apiserver_args is None else apiserver_args
+    with clusters([_cluster_name(f"kubectl-{apps}")], args, pods=apps) as (cluster,):
         file = work / f"kubectl-{apps}.yaml"
-        file.write_text(workload.kubectl_manifest(apps, prefix="kc"))
+        file.write_text(workload.kubectl_manifest(apps, prefix="kc", kinds=kinds))
         kubectl = str(toolchain.tool_path("kubectl"))
         argv = [kubectl, "--kubeconfig", str(cluster.kubeconfig), "apply", "--server-side", "-f", str(file)]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -144,7 +218,7 @@ def kubectl_cold(opts: Options, apps: int, work: Path) -> dict[str, Any]:
                 requests[match.group(1)] = requests.get(match.group(1), 0) + 1
         kube = Kube(cluster.kubeconfig)
         try:
-            available = _wait_available(kube, "kc-", apps, start)
+            available = _wait_available(kube, "kc-", apps, start, timeout)
         finally:
             kube.close()
     return {
@@ -155,11 +229,14 @@ def kubectl_cold(opts: Options, apps: int, work: Path) -> dict[str, Any]:
         "cpu_seconds": cpu,
         "peak_rss_mb": None,
         "requests": requests,
+        "load": {"before": load_before, "after": load_average()},
     }
 
 
-def _wait_available(kube: Kube, prefix: str, apps: int, start: float) -> float:
-    deadline = time.perf_counter() + READY_TIMEOUT
+def _wait_available(
+    kube: Kube, prefix: str, apps: int, start: float, timeout: float = READY_TIMEOUT
+) -> float:
+    deadline = time.perf_counter() + timeout
     while kube.count_available_deployments(prefix) < apps:
         if time.perf_counter() > deadline:
             raise RuntimeError("kubectl baseline: Deployments not available in time")
@@ -167,48 +244,51 @@ def _wait_available(kube: Kube, prefix: str, apps: int, start: float) -> float:
     return time.perf_counter() - start
 
 
-def flux_status() -> tuple[Any, str | None]:
-    """(the devtools.flux module, None) when Flux can run, else (None, why not)."""
-    try:
-        from devtools import flux  # type: ignore[attr-defined]
-    except ImportError:
-        return None, "devtools/flux.py is not in the tree yet"
-    reason = flux.available()
-    return (None, str(reason)) if reason else (flux, None)
+def flux_runs(opts: Options) -> list[tuple[Any, bool]]:
+    """The Flux runs of one N: (tuning, wait) pairs. Default settings with ``spec.wait`` (the run of
+    earlier reports), then on gitward's budget without and with ``spec.wait`` (the "applied" and
+    "ready" figures)."""
+    from devtools import flux
+
+    runs: list[tuple[Any, bool]] = []
+    if opts.flux:
+        runs.append((flux.Tuning(), True))
+    if opts.flux_tuned:
+        tuning = flux.tuned(concurrency=opts.concurrency, qps=opts.qps, burst=opts.burst)
+        runs += [(tuning, False), (tuning, True)]
+    return runs
 
 
-async def flux_cold(opts: Options, apps: int, work: Path, repo: WorkRepo) -> dict[str, Any]:
-    flux, reason = flux_status()
-    row: dict[str, Any] = {"contender": "flux", "apps": apps}
-    if flux is None:
-        return {**row, "skipped": reason}
-    server = HttpGitServer(work / f"flux-git-{apps}")
-    server.repos_dir.mkdir(parents=True, exist_ok=True)
-    git("clone", "-q", "--bare", str(repo.bare), str(server.repos_dir / "apps.git"))
-    server.start()
+def flux_cold(
+    opts: Options,
+    apps: int,
+    work: Path,
+    repo: WorkRepo,
+    tuning: Any,
+    *,
+    wait: bool,
+    apiserver_args: list[str],
+) -> dict[str, Any]:
+    label = "flux" if tuning.label == "default settings" else f"flux ({tuning.label})"
+    tag = f"flux-{tuning.label.split()[0]}-{'ready' if wait else 'applied'}-{apps}"
     try:
-        with clusters([_cluster_name(f"b1-flux-{apps}")], opts.apiserver_args) as (cluster,):
-            paths = [workload.app_path(i) for i in range(apps)]
-            result = await flux.run_flux(
-                cluster.kubeconfig,
-                server.url("apps"),
-                paths,
-                "fx-",
-                wait=True,  # Ready only once the objects are healthy, as gitward's Healthy
-                ready_within=opts.flux_timeout,
-                workdir=work / f"flux-{apps}",
+        with (
+            peers.served(repo, work / f"{tag}-git") as source,
+            clusters([_cluster_name(tag)], apiserver_args, pods=apps) as (cluster,),
+        ):
+            return asyncio.run(
+                peers.flux_cold(
+                    cluster.kubeconfig,
+                    source.url,
+                    apps,
+                    work / tag,
+                    tuning=tuning,
+                    wait=wait,
+                    within=opts.flux_timeout,
+                )
             )
-    finally:
-        server.stop()
-    return {
-        **row,
-        "wall_seconds": result.get("wall_seconds"),
-        "ready_seconds": result.get("wall_seconds"),
-        "cpu_seconds": result.get("cpu_seconds"),
-        "peak_rss_mb": result.get("peak_rss_mb"),
-        "ready": f"{result.get('ready')}/{result.get('total')}",
-        "requests": {},
-    }
+    except Exception as err:  # one contender's failure is a row; the others still run
+        return peers.failed(label, apps, err)
 
 
 # -- gitward --------------------------------------------------------------------------------------
@@ -223,20 +303,52 @@ class Fleet:
     repo_url: str
     apps: int
     kubes: list[Kube]
+    contender: str = "gitward"
+    kinds: tuple[str, ...] = workload.KINDS
 
     def kube_of(self, index: int) -> Kube:
         return self.kubes[index % len(self.kubes)]
 
+    def announce(self, index: int) -> float:
+        """After a push: the signed webhook (every app of the repository is looked at, not only
+        ``index``'s)."""
+        del index
+        return _webhook(self)
+
+    def settle(self, quiet: float, timeout: float) -> None:
+        self.process.wait_idle(quiet=quiet, timeout=timeout)
+
+    def counters(self) -> dict[str, float]:
+        metrics = self.process.metrics()
+        return {"renders": metrics.render_misses, "fetches": metrics.fetches}
+
+
+def gitward_args(opts: Options) -> list[str]:
+    """``gitward run`` flags for the budget; none when it is gitward's default (so a ``--gitward-src``
+    checkout older than the flags still runs)."""
+    if (opts.concurrency, opts.qps, opts.burst) == (8, 500.0, 1000):
+        return []
+    return [f"--concurrency={opts.concurrency}", f"--kube-qps={opts.qps:g}", f"--kube-burst={opts.burst}"]
+
 
 @contextmanager
 def gitward_fleet(
-    opts: Options, apps: int, work: Path, repo: WorkRepo, cluster_list: list[localcluster.LocalCluster]
+    opts: Options,
+    apps: int,
+    work: Path,
+    repo: WorkRepo,
+    cluster_list: list[localcluster.LocalCluster],
+    repo_url: str | None = None,
+    *,
+    kinds: tuple[str, ...] = workload.KINDS,
 ) -> Iterator[Fleet]:
+    """``gitward run`` over ``apps`` apps of ``repo`` (read from ``repo_url``, its ``file://`` URL when
+    None) on ``cluster_list``; the caller times the cold sync."""
     secret = work / "webhook.secret"
     secret.write_text(workload.SECRET)
     config = work / "config" / "gitward.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
-    repo_url = repo.bare.as_uri()
+    repo_url = repo_url or repo.bare.as_uri()
     cluster_map = {f"c{i}": c.kubeconfig for i, c in enumerate(cluster_list)}
     config.write_text(
         workload.gitward_config(
@@ -244,21 +356,27 @@ def gitward_fleet(
         )
     )
     profile = opts.profile / f"gitward-{apps}-apps-{len(cluster_list)}-clusters.txt" if opts.profile else None
-    process = GitwardProcess(root=work / "gitward", config=config.parent, source=opts.source, profile=profile)
+    process = GitwardProcess(
+        root=work / "gitward",
+        config=config.parent,
+        source=opts.source,
+        profile=profile,
+        extra_args=gitward_args(opts),
+    )
     kubes = [Kube(c.kubeconfig) for c in cluster_list]
     process.start()
     try:
-        yield Fleet(process=process, repo=repo, repo_url=repo_url, apps=apps, kubes=kubes)
+        yield Fleet(process=process, repo=repo, repo_url=repo_url, apps=apps, kubes=kubes, kinds=kinds)
     finally:
         process.stop()
         for kube in kubes:
             kube.close()
 
 
-def gitward_cold(fleet: Fleet, contender: str = "gitward") -> dict[str, Any]:
+def gitward_cold(fleet: Fleet, contender: str = "gitward", timeout: float = READY_TIMEOUT) -> dict[str, Any]:
     process = fleet.process
     names = [workload.app_name(i) for i in range(fleet.apps)]
-    synced, ready = process.wait_all_ready(names, timeout=READY_TIMEOUT, poll=0.5)
+    synced, ready = process.wait_all_ready(names, timeout=timeout, poll=0.5)
     own, children = process.cpu_split()
     _, peak = process.memory()
     metrics = process.metrics()
@@ -274,6 +392,7 @@ def gitward_cold(fleet: Fleet, contender: str = "gitward") -> dict[str, Any]:
         "requests": {k: int(v) for k, v in metrics.requests.items()},
         "renders": int(metrics.render_misses),
         "fetches": int(metrics.fetches),
+        "load": {"after": load_average()},
     }
 
 
@@ -299,50 +418,47 @@ def _webhook(fleet: Fleet) -> float:
     return time.perf_counter() - start
 
 
-def change_latency(fleet: Fleet, count: int) -> dict[str, Any]:
-    process = fleet.process
-    process.wait_idle(timeout=30.0)
+def change_latency(fleet: Any, count: int) -> dict[str, Any]:
+    """B2 for any contender ``fleet`` (gitward's ``Fleet``, ``peers.ArgoFleet``): commit, push,
+    announce, and poll the cluster until the ConfigMap holds the commit's value."""
+    fleet.settle(3.0, 30.0)
     samples: list[dict[str, Any]] = []
     for k, index in enumerate(_spread(count, fleet.apps)):
         revision = 1000 + k
         name, ns = workload.app_name(index), workload.namespace(index)
         path = f"{workload.app_path(index)}/objects.yaml"
-        fleet.repo.write({path: workload.app_file(index, revision=revision)})
+        fleet.repo.write({path: workload.app_file(index, revision=revision, kinds=fleet.kinds)})
         git("add", "-A", cwd=fleet.repo.work)
         git("commit", "-q", "-m", f"bench change {k}", cwd=fleet.repo.work)
-        before = process.metrics()
+        before = fleet.counters()
         start = time.perf_counter()
         fleet.repo.push()
         pushed = time.perf_counter()
-        webhook = _webhook(fleet)
+        webhook = fleet.announce(index)
         want = str(revision)
         seen = fleet.kube_of(index).wait_for(
             "ConfigMap", ns, name, lambda o, w=want: o.get("data", {}).get("revision") == w, LATENCY_TIMEOUT
         )
         # With a short resync interval a large fleet is never idle: wait a little, not for silence.
-        process.wait_idle(quiet=1.0, timeout=3.0)
-        delta = process.metrics().minus(before)
-        samples.append(
-            {
-                "app": name,
-                "latency": seen - start,
-                "push": pushed - start,
-                "webhook": webhook,
-                "renders": delta.render_misses,
-                "fetches": delta.fetches,
-            }
-        )
+        fleet.settle(1.0, 3.0)
+        after = fleet.counters()
+        sample = {"app": name, "latency": seen - start, "push": pushed - start, "webhook": webhook}
+        sample.update({key: after.get(key, 0.0) - value for key, value in before.items()})
+        samples.append(sample)
     latencies = [s["latency"] for s in samples]
-    return {
+    out = {
+        "contender": fleet.contender,
         "apps": fleet.apps,
         "clusters": len(fleet.kubes),
         "samples": samples,
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
         "max": max(latencies),
-        "renders_per_commit": sorted({s["renders"] for s in samples}),
-        "fetches_per_commit": sorted({s["fetches"] for s in samples}),
     }
+    for key in ("renders", "fetches", "ls_remotes"):
+        if key in samples[0]:
+            out[f"{key}_per_commit"] = sorted({s[key] for s in samples})
+    return out
 
 
 # -- B3 drift latency -----------------------------------------------------------------------------
@@ -366,9 +482,9 @@ def _drift(index: int, k: int) -> tuple[str, dict[str, Any], Callable[[dict[str,
     )
 
 
-def drift_latency(fleet: Fleet, count: int) -> dict[str, Any]:
-    process = fleet.process
-    process.wait_idle(timeout=30.0)
+def drift_latency(fleet: Any, count: int) -> dict[str, Any]:
+    """B3 for any contender ``fleet``: patch a managed object out of band, poll until it is healed."""
+    fleet.settle(3.0, 30.0)
     samples: list[dict[str, Any]] = []
     for k, index in enumerate(_spread(count, fleet.apps)[::-1]):
         name, ns = workload.app_name(index), workload.namespace(index)
@@ -378,9 +494,10 @@ def drift_latency(fleet: Fleet, count: int) -> dict[str, Any]:
         kube.patch(kind, ns, name, patch)
         seen = kube.wait_for(kind, ns, name, healed, LATENCY_TIMEOUT)
         samples.append({"app": name, "kind": kind, "latency": seen - start})
-        process.wait_idle(quiet=1.0, timeout=3.0)
+        fleet.settle(1.0, 3.0)
     latencies = [s["latency"] for s in samples]
     return {
+        "contender": fleet.contender,
         "apps": fleet.apps,
         "clusters": len(fleet.kubes),
         "samples": samples,
@@ -410,6 +527,7 @@ def idle_cost(fleet: Fleet, seconds: float, interval: str) -> dict[str, Any]:
     writes = sum(v for verb, v in delta.requests.items() if verb in ("apply", "delete", "other", "dryrun"))
     rss, peak = process.memory()
     return {
+        "contender": fleet.contender,
         "apps": fleet.apps,
         "interval": interval,
         "seconds": elapsed,
@@ -431,7 +549,7 @@ def idle_cost(fleet: Fleet, seconds: float, interval: str) -> dict[str, Any]:
 # -- the runs -------------------------------------------------------------------------------------
 
 
-async def run(names: set[str], opts: Options, log: Callable[[str], None]) -> Results:
+def run(names: set[str], opts: Options, log: Callable[[str], None]) -> Results:
     results = Results(options={k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()})
 
     def save() -> None:
@@ -440,6 +558,8 @@ async def run(names: set[str], opts: Options, log: Callable[[str], None]) -> Res
 
     if opts.apiserver_args:
         results.notes.append("kube-apiserver flags: " + " ".join(opts.apiserver_args))
+    refused = _build_peers(names, opts, log)
+    results.notes += [f"{name} not run: {why}" for name, why in refused.items()]
     with tempfile.TemporaryDirectory(prefix="gitward-bench-") as tmp:
         work = Path(tmp)
         sizes = sorted(set(opts.sizes if "b1" in names else []) | {opts.apps})
@@ -448,43 +568,220 @@ async def run(names: set[str], opts: Options, log: Callable[[str], None]) -> Res
             size_dir = work / f"n{apps}"
             repo = workload.create_fleet_repo(size_dir / "git", apps)
             if "b1" in names:
-                log(f"B1 kubectl, {apps} apps")
+                log(f"B1 kubectl, {apps} apps (load {load_average()})")
                 results.b1.append(kubectl_cold(opts, apps, size_dir))
                 save()
-                if opts.flux:
-                    log(f"B1 flux, {apps} apps")
-                    results.b1.append(await flux_cold(opts, apps, size_dir, repo))
-                    save()
-            with clusters([_cluster_name(f"b1-{apps}")], opts.apiserver_args) as cluster_list:
-                log(f"B1 gitward, {apps} apps (load {load_average()})")
-                with gitward_fleet(opts, apps, size_dir, repo, cluster_list) as fleet:
-                    results.b1.append(gitward_cold(fleet))  # every fleet start is a cold sync
-                    save()
-                    if apps != opts.apps:
-                        continue
-                    if "b2" in names:
-                        log(f"B2 change latency, {opts.changes} commits (load {load_average()})")
-                        results.b2 = change_latency(fleet, opts.changes)
-                        save()
-                    if "b3" in names:
-                        log(f"B3 drift latency, {opts.drifts} patches (load {load_average()})")
-                        results.b3 = drift_latency(fleet, opts.drifts)
-                        save()
-                    if "b4" in names:
-                        log(f"B4 idle for {opts.idle_seconds:.0f}s (load {load_average()})")
-                        results.b4 = idle_cost(fleet, opts.idle_seconds, opts.interval)
-                        results.b4["load"] = load_average()
-                        save()
+                results.b1 += _flux_rows(opts, apps, size_dir, repo, refused, log, save)
+            keep_running = apps == opts.apps and bool(names & {"b2", "b3", "b4"})
+            if opts.argocd and ("b1" in names or keep_running):
+                _argocd(names, opts, apps, size_dir, repo, refused, results, log, save, keep_running)
+            _gitward(names, opts, apps, size_dir, repo, results, log, save, keep_running)
         if "b5" in names:
             repo = workload.create_fleet_repo(work / "b5" / "git", opts.apps)
             names3 = [_cluster_name(f"b5-{i}") for i in range(3)]
-            log(f"B5 {opts.apps} apps over 3 clusters")
+            log(f"B5 {opts.apps} apps over 3 clusters (load {load_average()})")
             with (
                 clusters(names3, opts.apiserver_args) as cluster_list,
-                gitward_fleet(opts, opts.apps, work / "b5", repo, cluster_list) as fleet,
+                peers.served(repo, work / "b5" / "served") as source,
+                gitward_fleet(opts, opts.apps, work / "b5", source.repo, cluster_list, source.url) as fleet,
             ):
                 cold = gitward_cold(fleet, "gitward (3 clusters)")
                 drift = drift_latency(fleet, opts.drifts)
                 results.b5 = {"b1": cold, "b3": drift}
                 save()
+        if "b7" in names:
+            b7(opts, work / "b7", results, refused, log, save)
     return results
+
+
+def _build_peers(names: set[str], opts: Options, log: Callable[[str], None]) -> dict[str, str]:
+    """Build Flux and Argo CD when a benchmark that runs them was asked for (only ``./dev bench`` builds
+    them); returns the peers that cannot run and why."""
+    wanted = []
+    b7_peers = "b7" in names and opts.b7_peers
+    if ("b1" in names or b7_peers) and (opts.flux or opts.flux_tuned):
+        wanted.append("flux")
+    if opts.argocd and (names & {"b1", "b2", "b3", "b4"} or b7_peers):
+        wanted.append("argocd")
+    return peers.ensure_built(wanted, log)
+
+
+def _flux_rows(
+    opts: Options,
+    apps: int,
+    work: Path,
+    repo: WorkRepo,
+    refused: dict[str, str],
+    log: Callable[[str], None],
+    save: Callable[[], None],
+    *,
+    kinds: tuple[str, ...] = workload.KINDS,
+    apiserver_args: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    del kinds  # Flux reads the objects from the repository, whatever they are
+    if "flux" in refused:
+        return [peers.skipped("flux", apps, refused["flux"])] if opts.flux or opts.flux_tuned else []
+    rows = []
+    for tuning, wait in flux_runs(opts):
+        log(f"flux ({tuning.label}, wait {'on' if wait else 'off'}), {apps} apps (load {load_average()})")
+        args = opts.apiserver_args if apiserver_args is None else apiserver_args
+        rows.append(flux_cold(opts, apps, work, repo, tuning, wait=wait, apiserver_args=args))
+        save()
+    return rows
+
+
+def _argocd(
+    names: set[str],
+    opts: Options,
+    apps: int,
+    work: Path,
+    repo: WorkRepo,
+    refused: dict[str, str],
+    results: Results,
+    log: Callable[[str], None],
+    save: Callable[[], None],
+    keep_running: bool,
+    *,
+    rows: list[dict[str, Any]] | None = None,
+    peer_results: dict[str, dict[str, Any]] | None = None,
+    kinds: tuple[str, ...] = workload.KINDS,
+    apiserver_args: list[str] | None = None,
+    timeout: float | None = None,
+) -> None:
+    """Argo CD's cold sync of ``apps`` (a B1 row), and B2-B4 on the same processes when
+    ``keep_running``; a failure becomes a row saying so, and the run goes on."""
+    from devtools import argocd
+
+    rows = results.b1 if rows is None else rows
+    peer_results = results.peers.setdefault("argocd", {}) if peer_results is None else peer_results
+    if "argocd" in refused:
+        rows.append(peers.skipped("argocd", apps, refused["argocd"]))
+        return
+    tuning = argocd.tuned(
+        apps=apps, concurrency=opts.concurrency, qps=opts.qps, burst=opts.burst, resync=opts.interval
+    )
+    args = opts.apiserver_args if apiserver_args is None else apiserver_args
+    log(f"Argo CD ({tuning.label}), {apps} apps (load {load_average()})")
+    try:
+        with (
+            peers.served(repo, work / "argocd-git") as source,
+            clusters([_cluster_name(f"argocd-{apps}")], args, pods=apps) as (cluster,),
+            peers.argocd_fleet(
+                cluster, source, apps, work / "argocd", tuning, timeout or opts.argocd_timeout, kinds=kinds
+            ) as fleet,
+        ):
+            rows.append(fleet.cold)
+            save()
+            if not keep_running or fleet.cold.get("ready_seconds") is None:
+                return
+            _latencies(names, opts, fleet, peer_results, log, save)
+    except Exception as err:  # one contender's failure is a row; the others still run
+        log(f"Argo CD failed: {err}")
+        if not any(r.get("contender") == "argocd" and r.get("apps") == apps for r in rows):
+            rows.append(peers.failed("argocd", apps, err))
+        else:
+            peer_results["error"] = str(err)[:500]
+        save()
+
+
+def _latencies(
+    names: set[str],
+    opts: Options,
+    fleet: Any,
+    out: dict[str, Any],
+    log: Callable[[str], None],
+    save: Callable[[], None],
+) -> None:
+    """B2, B3 and B4 (those in ``names``) on a running fleet of any contender, into ``out``."""
+    if "b2" in names:
+        log(f"B2 {fleet.contender}: change latency, {opts.changes} commits (load {load_average()})")
+        out["b2"] = change_latency(fleet, opts.changes)
+        save()
+    if "b3" in names:
+        log(f"B3 {fleet.contender}: drift latency, {opts.drifts} patches (load {load_average()})")
+        out["b3"] = drift_latency(fleet, opts.drifts)
+        save()
+    if "b4" in names:
+        log(f"B4 {fleet.contender}: idle for {opts.idle_seconds:.0f}s (load {load_average()})")
+        if isinstance(fleet, Fleet):
+            out["b4"] = idle_cost(fleet, opts.idle_seconds, opts.interval)
+            out["b4"]["load"] = load_average()
+        else:
+            out["b4"] = peers.argocd_idle(fleet, opts.idle_seconds, opts.interval)
+        save()
+
+
+def _gitward(
+    names: set[str],
+    opts: Options,
+    apps: int,
+    work: Path,
+    repo: WorkRepo,
+    results: Results,
+    log: Callable[[str], None],
+    save: Callable[[], None],
+    keep_running: bool,
+) -> None:
+    with (
+        peers.served(repo, work / "gitward-git") as source,
+        clusters([_cluster_name(f"gitward-{apps}")], opts.apiserver_args, pods=apps) as cluster_list,
+    ):
+        log(f"B1 gitward, {apps} apps (load {load_average()})")
+        load_before = load_average()
+        with gitward_fleet(opts, apps, work, source.repo, cluster_list, source.url) as fleet:
+            row = gitward_cold(fleet)  # every fleet start is a cold sync
+            row["load"]["before"] = load_before
+            results.b1.append(row)
+            save()
+            if keep_running:
+                gitward_results: dict[str, Any] = {}
+                _latencies(names, opts, fleet, gitward_results, log, save)
+                results.b2 = gitward_results.get("b2", results.b2)
+                results.b3 = gitward_results.get("b3", results.b3)
+                results.b4 = gitward_results.get("b4", results.b4)
+                save()
+
+
+# -- B7: 10,000 apps ------------------------------------------------------------------------------
+
+
+def b7(
+    opts: Options,
+    work: Path,
+    results: Results,
+    refused: dict[str, str],
+    log: Callable[[str], None],
+    save: Callable[[], None],
+) -> None:
+    """``opts.b7_apps`` apps of one Deployment and one ConfigMap each: kubectl's cold sync, gitward's
+    cold sync then B2, B3 and B4 on it; with ``opts.b7_peers`` also tuned Flux (wait off and on) and
+    Argo CD (cold sync, B2-B4)."""
+    apps, kinds = opts.b7_apps, workload.B7_KINDS
+    results.b7 = {"apps": apps, "kinds": list(kinds), "rows": [], "peers": {}}
+    rows: list[dict[str, Any]] = results.b7["rows"]
+    repo = workload.create_fleet_repo(work / "git", apps, kinds=kinds)
+    log(f"B7 kubectl, {apps} apps (load {load_average()})")
+    rows.append(kubectl_cold(opts, apps, work, kinds=kinds, timeout=B7_READY_TIMEOUT))
+    save()
+    names = {"b2", "b3", "b4"}
+    if opts.b7_peers:
+        flux_opts = dataclasses.replace(opts, flux=False)
+        rows += _flux_rows(flux_opts, apps, work, repo, refused, log, save, kinds=kinds)
+        if opts.argocd:
+            peer_results = results.b7["peers"].setdefault("argocd", {})
+            _argocd(
+                names, opts, apps, work, repo, refused, results, log, save, True,
+                rows=rows, peer_results=peer_results, kinds=kinds, timeout=B7_READY_TIMEOUT,
+            )  # fmt: skip
+    with (
+        peers.served(repo, work / "gitward-git") as source,
+        clusters([_cluster_name(f"b7-gitward-{apps}")], opts.apiserver_args, pods=apps) as cluster_list,
+    ):
+        log(f"B7 gitward, {apps} apps (load {load_average()})")
+        load_before = load_average()
+        with gitward_fleet(opts, apps, work, source.repo, cluster_list, source.url, kinds=kinds) as fleet:
+            row = gitward_cold(fleet, timeout=B7_READY_TIMEOUT)
+            row["load"]["before"] = load_before
+            rows.append(row)
+            save()
+            _latencies(names, opts, fleet, results.b7, log, save)

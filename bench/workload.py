@@ -14,6 +14,8 @@ import yaml
 from devtools.gitservers import WorkRepo, create_repo
 
 RECEIVER = "bench-push"
+KINDS = ("ServiceAccount", "ConfigMap", "Service", "Deployment")  # B1-B5: four objects per app
+B7_KINDS = ("ConfigMap", "Deployment")  # B7: 10,000 apps of two objects each
 SECRET = "bench-webhook-secret-0123456789abcdef"
 
 
@@ -29,8 +31,11 @@ def app_path(index: int) -> str:
     return f"apps/{app_name(index)}"
 
 
-def app_objects(index: int, *, revision: int = 0, ns: str | None = None) -> list[dict[str, Any]]:
-    """The four objects of app ``index``; ``revision`` goes into the ConfigMap (what B2 commits change)."""
+def app_objects(
+    index: int, *, revision: int = 0, ns: str | None = None, kinds: tuple[str, ...] = KINDS
+) -> list[dict[str, Any]]:
+    """The objects of app ``index`` (those of ``kinds``, in this order: ServiceAccount, ConfigMap,
+    Service, Deployment); ``revision`` goes into the ConfigMap (what B2 commits change)."""
     name = app_name(index)
 
     def meta() -> dict[str, Any]:
@@ -43,7 +48,7 @@ def app_objects(index: int, *, revision: int = 0, ns: str | None = None) -> list
         "metadata": {"labels": {"app": name}},
         "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 8080}]}]},
     }
-    return [
+    objects = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta()},
         {
             "apiVersion": "v1",
@@ -64,26 +69,32 @@ def app_objects(index: int, *, revision: int = 0, ns: str | None = None) -> list
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}}, "template": template},
         },
     ]
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"no such kind in the workload: {', '.join(sorted(unknown))}")
+    return [o for o in objects if o["kind"] in kinds]
 
 
-def app_file(index: int, *, revision: int = 0) -> str:
-    return yaml.safe_dump_all(app_objects(index, revision=revision))
+def app_file(index: int, *, revision: int = 0, kinds: tuple[str, ...] = KINDS) -> str:
+    return yaml.safe_dump_all(app_objects(index, revision=revision, kinds=kinds))
 
 
-def create_fleet_repo(root: Path, apps: int) -> WorkRepo:
+def create_fleet_repo(root: Path, apps: int, *, kinds: tuple[str, ...] = KINDS) -> WorkRepo:
     """A bare repository (``root/apps.git``) holding ``apps`` apps in one commit, and its work clone."""
-    files: dict[str, str | bytes | None] = {f"{app_path(i)}/objects.yaml": app_file(i) for i in range(apps)}
+    files: dict[str, str | bytes | None] = {
+        f"{app_path(i)}/objects.yaml": app_file(i, kinds=kinds) for i in range(apps)
+    }
     return create_repo(root / "apps.git", root / "work", files)
 
 
-def kubectl_manifest(apps: int, prefix: str = "kc") -> str:
+def kubectl_manifest(apps: int, prefix: str = "kc", *, kinds: tuple[str, ...] = KINDS) -> str:
     """Every object of the fleet with its namespace set, namespaces first: one ``kubectl apply`` file."""
     docs: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace(i, prefix)}}
         for i in range(apps)
     ]
     for i in range(apps):
-        docs.extend(app_objects(i, ns=namespace(i, prefix)))
+        docs.extend(app_objects(i, ns=namespace(i, prefix), kinds=kinds))
     return yaml.safe_dump_all(docs)
 
 

@@ -23,8 +23,6 @@ import os
 import re
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,16 @@ from lightkube.types import on_error_retry
 from devtools import toolchain
 from devtools.gitservers import free_port
 from devtools.lifecycle import StartStop
+from devtools.peerproc import (
+    Child,
+    ProcessUsage,
+    counter_by_label,
+    http_ok,
+    http_text,
+    minus,
+    requests_by_verb,
+    stop_all,
+)
 
 FLUX_NAMESPACE = "flux-system"
 SOURCE_NAME = "bench"
@@ -105,47 +113,70 @@ def install_crds(kubeconfig: Path) -> list[str]:
     return names
 
 
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 (loopback)
-            return bool(resp.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
+REQUEST_METRIC = "rest_client_requests_total"  # client-go's counter, served by controller-runtime
 
 
-@dataclass
-class ProcessUsage:
-    """What the kernel counted for one process: CPU (user + system) and peak resident memory."""
+@dataclass(frozen=True)
+class Tuning:
+    """Flags of the two controllers; ``None`` keeps a controller's own default.
 
-    cpu_seconds: float
-    peak_rss_mb: float
+    Flux's defaults: kustomize-controller ``--concurrent=4 --concurrent-ssa=4``, source-controller
+    ``--concurrent=2``, both ``--kube-api-qps=50 --kube-api-burst=300``."""
+
+    label: str = "default settings"
+    concurrent: int | None = None  # both controllers' --concurrent
+    concurrent_ssa: int | None = None  # kustomize-controller's --concurrent-ssa
+    qps: float | None = None  # both controllers' --kube-api-qps
+    burst: int | None = None  # both controllers' --kube-api-burst
+
+    def args(self, controller: str) -> list[str]:
+        out: list[str] = []
+        if self.concurrent is not None:
+            out.append(f"--concurrent={self.concurrent}")
+        if self.concurrent_ssa is not None and controller == "kustomize-controller":
+            out.append(f"--concurrent-ssa={self.concurrent_ssa}")
+        if self.qps is not None:
+            out.append(f"--kube-api-qps={self.qps:g}")
+        if self.burst is not None:
+            out.append(f"--kube-api-burst={self.burst}")
+        return out
+
+    def describe(self) -> str:
+        flags = " ".join(self.args("kustomize-controller"))
+        return f"{self.label}: {flags}" if flags else self.label
 
 
-def process_usage(pid: int) -> ProcessUsage:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
-    status = Path(f"/proc/{pid}/status").read_text()
-    hwm = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
-    return ProcessUsage(cpu, int(hwm.group(1)) / 1024 if hwm else 0.0)
+def tuned(*, concurrency: int, qps: float, burst: int) -> Tuning:
+    """Flux on another contender's budget, as Flux's scaling advice goes (more workers, a higher client
+    rate limit): ``concurrency`` Kustomizations reconciled at once and as many objects applied at once
+    within one, the same client QPS and burst, in both controllers."""
+    return Tuning("tuned", concurrent=concurrency, concurrent_ssa=concurrency, qps=qps, burst=burst)
 
 
 @dataclass
 class Controller:
-    name: str
-    argv: list[str]
-    log: Path
+    """One controller process and the ports it serves on."""
+
+    child: Child
     health_port: int
-    process: subprocess.Popen[bytes] | None = None
+    metrics_port: int
+
+    @property
+    def name(self) -> str:
+        return self.child.name
 
     def workers_started(self, controller: str) -> bool:
         """controller-runtime logs "Starting workers" for a controller once its caches have synced; the
         health probe answers long before that (about 2 s on a small cluster)."""
-        needle = f'"msg":"Starting workers","controller":"{controller}"'
-        with contextlib.suppress(OSError):
-            return needle in self.log.read_text(errors="replace")
-        return False
+        return self.child.log_contains(f'"msg":"Starting workers","controller":"{controller}"')
+
+    def ready(self) -> bool:
+        healthy = http_ok(f"http://127.0.0.1:{self.health_port}/readyz")
+        return healthy and self.workers_started(MAIN_CONTROLLER[self.name])
+
+    def requests(self) -> dict[str, float]:
+        text = http_text(f"http://127.0.0.1:{self.metrics_port}/metrics")
+        return counter_by_label(text, REQUEST_METRIC, "method")
 
 
 @dataclass
@@ -157,14 +188,14 @@ class FluxControllers(StartStop):
 
     kubeconfig: Path
     workdir: Path
-    extra_args: dict[str, list[str]] = field(default_factory=dict)
+    tuning: Tuning = field(default_factory=Tuning)
     controllers: dict[str, Controller] = field(default_factory=dict)
     storage_port: int = 0
 
-    def _argv(self, name: str, health: int) -> list[str]:
+    def _argv(self, name: str, health: int, metrics: int) -> list[str]:
         argv = [
             str(toolchain.tool_path(name)),
-            f"--metrics-addr=127.0.0.1:{free_port()}",
+            f"--metrics-addr=127.0.0.1:{metrics}",
             f"--health-addr=127.0.0.1:{health}",
             "--enable-leader-election=false",
             "--watch-all-namespaces=true",
@@ -181,63 +212,37 @@ class FluxControllers(StartStop):
                 f"--storage-addr=127.0.0.1:{self.storage_port}",
                 f"--storage-adv-addr=127.0.0.1:{self.storage_port}",
             ]
-        return argv + self.extra_args.get(name, [])
+        return argv + self.tuning.args(name)
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "RUNTIME_NAMESPACE": FLUX_NAMESPACE}
+        env = {"KUBECONFIG": str(self.kubeconfig), "RUNTIME_NAMESPACE": FLUX_NAMESPACE}
         try:
             for name in toolchain.FLUX_CONTROLLERS:
-                health = free_port()
-                ctl = Controller(name, self._argv(name, health), self.workdir / f"{name}.log", health)
-                with ctl.log.open("ab") as log:
-                    ctl.process = subprocess.Popen(
-                        ctl.argv,
-                        env=env,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                self.controllers[name] = ctl
+                health, metrics = free_port(), free_port()
+                child = Child(name, self._argv(name, health, metrics), self.workdir / f"{name}.log", env)
+                self.controllers[name] = Controller(child, health, metrics)
+                child.start()
             for ctl in self.controllers.values():
-                self._wait_ready(ctl)
+                ctl.child.wait_until(ctl.ready, STARTUP_TIMEOUT, FluxError)
         except BaseException:
             self.stop()
             raise
 
-    def _wait_ready(self, ctl: Controller) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        url = f"http://127.0.0.1:{ctl.health_port}/readyz"
-        while time.monotonic() < deadline:
-            assert ctl.process is not None
-            if ctl.process.poll() is not None:
-                raise FluxError(f"{ctl.name} exited with code {ctl.process.returncode}; read {ctl.log}")
-            if _http_ok(url) and ctl.workers_started(MAIN_CONTROLLER[ctl.name]):
-                return
-            time.sleep(0.05)
-        raise FluxError(f"{ctl.name} not ready after {STARTUP_TIMEOUT:.0f}s; read {ctl.log}")
-
     def usage(self) -> dict[str, ProcessUsage]:
         """CPU seconds and peak RSS of each running controller so far."""
-        return {
-            name: process_usage(ctl.process.pid)
-            for name, ctl in self.controllers.items()
-            if ctl.process is not None and ctl.process.poll() is None
-        }
+        return {name: u for name, ctl in self.controllers.items() if (u := ctl.child.usage()) is not None}
+
+    def requests(self) -> dict[str, float]:
+        """Both controllers' Kubernetes requests so far, by HTTP method (client-go's own counter)."""
+        total: dict[str, float] = {}
+        for ctl in self.controllers.values():
+            for method, value in ctl.requests().items():
+                total[method] = total.get(method, 0.0) + value
+        return total
 
     def stop(self) -> None:
-        for ctl in self.controllers.values():
-            if ctl.process is not None and ctl.process.poll() is None:
-                ctl.process.terminate()
-        for ctl in self.controllers.values():
-            if ctl.process is None:
-                continue
-            try:
-                ctl.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                ctl.process.kill()
-                ctl.process.wait(timeout=10)
+        stop_all(ctl.child for ctl in self.controllers.values())
 
 
 def git_repository(
@@ -347,6 +352,7 @@ async def run_flux(
     wait: bool = False,
     ready_within: float = 600.0,
     workdir: Path | None = None,
+    tuning: Tuning | None = None,
 ) -> dict[str, Any]:
     """Flux's cold sync of ``paths`` (one Kustomization each) from ``repo_url`` into namespaces
     ``<namespace_prefix><i>``, on a cluster where Flux has not run yet.
@@ -356,7 +362,9 @@ async def run_flux(
     ``cpu_seconds`` is the two controllers' CPU (user + system) during that window, ``peak_rss_mb`` the sum
     of their peak resident sizes (VmHWM) over their whole life; per-controller numbers and start-up cost
     are in ``controllers`` and ``startup_seconds``. ``wait=True`` sets ``spec.wait`` (Ready only once the
-    applied objects are healthy), like gitward's health wait."""
+    applied objects are healthy), like gitward's health wait. ``tuning``: the controllers' flags (their
+    defaults when None). ``requests``: the Kubernetes requests both controllers sent in the window, by
+    verb, as their client counted them."""
     reason = available()
     if reason is not None:
         raise FluxError(reason)
@@ -367,12 +375,13 @@ async def run_flux(
     try:
         namespaces = [target_namespace(namespace_prefix, i) for i in range(len(paths))]
         await _ensure_namespaces(client, [FLUX_NAMESPACE, *namespaces])
-        controllers = FluxControllers(kubeconfig, work)
+        controllers = FluxControllers(kubeconfig, work, tuning or Tuning())
         started = time.perf_counter()
         await asyncio.to_thread(controllers.start)
         try:
             startup = time.perf_counter() - started
             before = controllers.usage()
+            requests_before = controllers.requests()
             names = {f"app-{i}" for i in range(len(paths))}
             t0 = time.perf_counter()
             await client.create(GitRepository.from_dict(git_repository(repo_url, branch=branch)))
@@ -382,6 +391,7 @@ async def run_flux(
             ready, pending = await wait_ready(client, names, ready_within)
             wall = time.perf_counter() - t0
             after = controllers.usage()
+            requests = requests_by_verb(minus(controllers.requests(), requests_before))
         finally:
             await asyncio.to_thread(controllers.stop)
     finally:
@@ -401,6 +411,8 @@ async def run_flux(
         "ready": ready,
         "total": len(paths),
         "pending": pending,
+        "requests": requests,
+        "settings": (tuning or Tuning()).describe(),
         "startup_seconds": round(startup, 3),
         "controllers": per,
         "versions": {name: version for name, (_, version) in toolchain.FLUX_CONTROLLERS.items()},

@@ -47,6 +47,49 @@ FLUX_SUBSTITUTES = {
     "source-controller": {"github.com/fluxcd/pkg/artifact": "v0.18.0"},
 }
 
+# Argo CD (benchmark peer): its application-controller and repo-server. From v3.3 on, Argo CD's go.mod
+# replaces its gitops-engine with a folder of its own repository, which a module download leaves out:
+# v3.4-v3.6 name it `github.com/argoproj/argo-cd/gitops-engine` (v3.6: `.../gitops-engine/v3`, whose
+# published v3.6.0/v3.6.1 fail `go get`), and v3.3's copy has API the separately published
+# `github.com/argoproj/gitops-engine` lacks at every version v3.3 could take (v3.3.19 with it fails:
+# "KubectlCmd has no field or method ManageServerSideDiffDryRuns"). v3.2 is the newest line that
+# requires the published module (at a pseudo-version the proxy serves) with no local replace.
+ARGOCD_VERSION = "v3.2.12"
+ARGOCD_MODULE = "github.com/argoproj/argo-cd/v3"
+ARGOCD_BINARY = "argocd"
+ARGOCD_MAIN = """package main
+
+// Argo CD's application-controller and repo-server in one binary; ARGOCD_BINARY_NAME picks which one
+// runs, as in Argo CD's own images (whose main also carries the CLI, the API server and the UI).
+
+import (
+\t"fmt"
+\t"os"
+
+\t"github.com/spf13/cobra"
+
+\tappcontroller "github.com/argoproj/argo-cd/v3/cmd/argocd-application-controller/commands"
+\treposerver "github.com/argoproj/argo-cd/v3/cmd/argocd-repo-server/commands"
+)
+
+func main() {
+\tvar command *cobra.Command
+\tswitch name := os.Getenv("ARGOCD_BINARY_NAME"); name {
+\tcase "argocd-application-controller":
+\t\tcommand = appcontroller.NewCommand()
+\tcase "argocd-repo-server":
+\t\tcommand = reposerver.NewCommand()
+\tdefault:
+\t\tfmt.Fprintf(os.Stderr, "ARGOCD_BINARY_NAME %q: neither of the two commands\\n",
+\t\t\tname)
+\t\tos.Exit(2)
+\t}
+\tif err := command.Execute(); err != nil {
+\t\tos.Exit(1)
+\t}
+}
+"""
+
 # Dex (the OIDC provider the SSO tests log in through). Its releases are tagged v2.x.y while its go.mod
 # says `module github.com/dexidp/dex`, so the module proxy serves them only as pseudo-versions: the one
 # below is the commit of release v2.41.1. The proxy refuses `@master`, `@v2.44.0` and the v2.40.x
@@ -304,6 +347,7 @@ def build_go_main(
     substitutes: dict[str, str] | None = None,
     module_version: str | None = None,
     cgo: bool = False,
+    main_go: str | None = None,
 ) -> Path:
     """Build the main package of a module that `go install` refuses because its go.mod has `replace`
     directives: a wrapper module requires it, copies its non-local replacements, and `go build`s it.
@@ -313,7 +357,9 @@ def build_go_main(
     which the proxy does not serve); `go build -mod=mod` resolves exactly what the binary imports.
     ``substitutes`` (module -> version) replaces a dependency the proxy does not serve with one it does.
     ``module_version``: the module version to require when it differs from the tool's (a pseudo-version).
-    ``cgo``: build with cgo (a C compiler on PATH) for a main package that needs it."""
+    ``cgo``: build with cgo (a C compiler on PATH) for a main package that needs it.
+    ``main_go``: the wrapper's own main package (built instead of ``package``), for a module whose main
+    links more than the benchmarks run."""
     if tool.is_built():
         return tool.path
     version = module_version or tool.version
@@ -328,10 +374,11 @@ def build_go_main(
     )
     if replacements:
         go_mod += "\nreplace (\n" + "\n".join(replacements) + "\n)\n"
-    work = _wrapper(f"{tool.name}-{tool.version}", go_mod, None, None)
+    work = _wrapper(f"{tool.name}-{tool.version}", go_mod, main_go, None)
     (work / "go.sum").unlink(missing_ok=True)
     out = work / "bin" / tool.name
-    argv = ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(out), package or module]
+    target = "." if main_go is not None else package or module
+    argv = ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(out), target]
     env = go_env()
     if cgo:
         env["CGO_ENABLED"] = "1"
@@ -347,6 +394,19 @@ def build_flux() -> dict[str, Path]:
         name: build_go_main(Tool(name, version), module, substitutes=FLUX_SUBSTITUTES.get(name))
         for name, (module, version) in FLUX_CONTROLLERS.items()
     }
+
+
+def build_argocd() -> Path:
+    """Argo CD's application-controller and repo-server (benchmark peers), one binary from a wrapper
+    module with its own small main: Argo CD's main also links the CLI, the API server and the web UI,
+    whose assets are not in the published module. About 20 minutes on 2 cores from empty caches."""
+    stamp = f"{ARGOCD_MODULE}/common"
+    return build_go_main(
+        Tool(ARGOCD_BINARY, ARGOCD_VERSION),
+        ARGOCD_MODULE,
+        ldflags=f"-s -w -X {stamp}.version={ARGOCD_VERSION.removeprefix('v')} -X {stamp}.gitTreeState=clean",
+        main_go=ARGOCD_MAIN,
+    )
 
 
 def build_dex() -> Path:
@@ -446,6 +506,7 @@ def tool_path(name: str) -> Path:
         "age-keygen": AGE_VERSION,
         "dex": DEX_VERSION,
         "registry": REGISTRY_VERSION,
+        ARGOCD_BINARY: ARGOCD_VERSION,
         **{n: v for n, (_, v) in FLUX_CONTROLLERS.items()},
     }.get(name, KUBERNETES_VERSION)
     tool = Tool(name, version)
@@ -463,6 +524,8 @@ def build_all(names: list[str] | None = None) -> dict[str, Path]:
             built.update(build_kubernetes())
         elif name == "flux":
             built.update(build_flux())
+        elif name == "argocd":
+            built[name] = build_argocd()
         elif name == "registry":
             built[name] = build_registry()
         else:
