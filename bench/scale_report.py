@@ -145,9 +145,13 @@ def b1_rows(rows: list[dict[str, Any]]) -> list[str]:
             continue
         applied, ready = _num(row.get("wall_seconds")), _num(row.get("ready_seconds"))
         if not _finished(row):
-            if row.get("mode") == "applied" or (row.get("ready_seconds") is None and "mode" not in row):
+            if row.get("mode") == "applied":
                 applied = _unfinished(row)
-            else:
+            elif row.get("mode") == "ready":
+                ready = _unfinished(row)
+            else:  # both figures from one run (Argo CD): each says how far it got
+                if row.get("wall_seconds") is None:
+                    applied = f"not finished: {row.get('applied', '?')}"
                 ready = _unfinished(row)
         base = kubectl.get(row["apps"], {})
         ratio = ""

@@ -53,8 +53,10 @@ FLUX_SUBSTITUTES = {
 # published v3.6.0/v3.6.1 fail `go get`), and v3.3's copy has API the separately published
 # `github.com/argoproj/gitops-engine` lacks at every version v3.3 could take (v3.3.19 with it fails:
 # "KubectlCmd has no field or method ManageServerSideDiffDryRuns"). v3.2 is the newest line that
-# requires the published module (at a pseudo-version the proxy serves) with no local replace.
-ARGOCD_VERSION = "v3.2.12"
+# requires the published module (at a pseudo-version the proxy serves) with no local replace; its last
+# release, v3.2.12, does not compile as published ("undefined: settings.ValidateExternalURL" in
+# controller/cache), so v3.2.11.
+ARGOCD_VERSION = "v3.2.11"
 ARGOCD_MODULE = "github.com/argoproj/argo-cd/v3"
 ARGOCD_BINARY = "argocd"
 ARGOCD_MAIN = """package main

@@ -135,3 +135,10 @@ def test_ten_thousand_apps_get_kwok_nodes_enough_for_their_pods() -> None:
     assert room >= 10_000 + 500
     assert all(n["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake" for n in nodes)
     assert len({n["metadata"]["name"] for n in nodes}) == len(nodes)
+
+
+def test_an_argocd_run_that_applied_everything_but_did_not_get_all_ready_says_both() -> None:
+    row = _row("argocd", 10, wall_seconds=5.0, ready_seconds=None, ready="8/10", applied="10/10")
+    row["waited_seconds"] = 600.0
+    cells = _lines(scale_report.b1_rows([row]))["Argo CD / -"]
+    assert cells[3:5] == ["5.00", "not finished: 8/10 after 600.00 s"]
