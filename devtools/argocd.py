@@ -303,7 +303,21 @@ def install(kubeconfig: Path, resync: str) -> str:
     manifests = crd_manifests()
     names = re.findall(r"^  name: (\S+)$", manifests, re.M)
     _kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=manifests)
-    _kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", *[f"crd/{n}" for n in names])
+    deadline = time.monotonic() + 60
+    while True:  # a CRD just created has no conditions yet, and kubectl wait refuses it then
+        try:
+            _kubectl(
+                kubeconfig,
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                *[f"crd/{n}" for n in names],
+            )
+            break
+        except ArgoCDError as err:
+            if "accessor error" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     objects = setup_objects(kubeconfig, resync)
     _kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(objects))
     return str(objects[3]["stringData"]["server"])
