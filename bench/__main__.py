@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         help="stop waiting for Argo CD after this many seconds",
     )
     parser.add_argument("--concurrency", type=int, default=8, help="the budget: apps worked on at once")
-    parser.add_argument("--qps", type=float, default=500.0, help="the budget: client requests per second")
-    parser.add_argument("--burst", type=int, default=1000, help="the budget: client burst")
+    parser.add_argument("--kube-qps", type=float, default=500.0, help="the budget: client requests/second")
+    parser.add_argument("--kube-burst", type=int, default=1000, help="the budget: client burst")
     parser.add_argument("--b7-apps", type=int, default=10_000, help="b7: N apps (two objects each)")
     parser.add_argument("--b7-peers", action="store_true", help="b7: tuned Flux and Argo CD too (hours)")
     parser.add_argument(
@@ -205,8 +205,8 @@ def _scale(names: set[str], args: argparse.Namespace, *, write_docs: bool) -> in
         argocd=not args.no_argocd,
         argocd_timeout=args.argocd_timeout,
         concurrency=args.concurrency,
-        qps=args.qps,
-        burst=args.burst,
+        qps=args.kube_qps,
+        burst=args.kube_burst,
         b7_apps=args.b7_apps,
         b7_peers=args.b7_peers,
         apiserver_args=args.apiserver_arg,
