@@ -32,6 +32,8 @@ HELM_VERSION = "v3.22.0"
 # reuses the packages the sops build compiled.
 SOPS_VERSION = "v3.13.3"
 AGE_VERSION = "v1.3.1"
+# go-jsonnet's `jsonnet` evaluates the *.jsonnet files of directory apps (src/gitward/render/jsonnet.py).
+JSONNET_VERSION = "v0.22.0"
 # Flux's controllers: the newest releases whose go.mod says `go 1.26.0` (v1.10.x says 1.27.0).
 FLUX_SOURCE_CONTROLLER_VERSION = "v1.9.6"
 FLUX_KUSTOMIZE_CONTROLLER_VERSION = "v1.9.6"
@@ -340,6 +342,12 @@ def build_age_keygen() -> Path:
     return _go_install(Tool("age-keygen", AGE_VERSION), "filippo.io/age/cmd/age-keygen", ldflags="-s -w")
 
 
+def build_jsonnet() -> Path:
+    return _go_install(
+        Tool("jsonnet", JSONNET_VERSION), "github.com/google/go-jsonnet/cmd/jsonnet", ldflags="-s -w"
+    )
+
+
 def build_go_main(
     tool: Tool,
     module: str,
@@ -494,6 +502,7 @@ BUILDERS = {
     "sops": build_sops,
     "age-keygen": build_age_keygen,
     "dex": build_dex,
+    "jsonnet": build_jsonnet,
 }
 
 
@@ -506,6 +515,7 @@ def tool_path(name: str) -> Path:
         "helm": HELM_VERSION,
         "sops": SOPS_VERSION,
         "age-keygen": AGE_VERSION,
+        "jsonnet": JSONNET_VERSION,
         "dex": DEX_VERSION,
         "registry": REGISTRY_VERSION,
         ARGOCD_BINARY: ARGOCD_VERSION,
@@ -519,7 +529,9 @@ def tool_path(name: str) -> Path:
 
 def build_all(names: list[str] | None = None) -> dict[str, Path]:
     """Build every pinned tool (or the named ones); already-built ones cost nothing."""
-    wanted = names or ["etcd", "kubernetes", "kwok", "kustomize", "helm", "dex", "sops", "age-keygen"]
+    wanted = names or [
+        *("etcd", "kubernetes", "kwok", "kustomize", "helm", "jsonnet", "dex", "sops", "age-keygen")
+    ]
     built: dict[str, Path] = {}
     for name in wanted:
         if name == "kubernetes":
@@ -561,7 +573,7 @@ def bin_dir() -> Path:
     """A folder of symlinks to every built tool, to put first on PATH."""
     target = cache_root() / "bin"
     target.mkdir(parents=True, exist_ok=True)
-    for name in ["etcd", "kwok", "kustomize", "helm", "dex", "sops", "age-keygen", *KUBE_COMMANDS]:
+    for name in ["etcd", "kwok", "kustomize", "helm", "jsonnet", "dex", "sops", "age-keygen", *KUBE_COMMANDS]:
         try:
             src = tool_path(name)
         except ToolError:

@@ -27,6 +27,7 @@ from gitward.model.loader import (
     load_objects,
 )
 from gitward.model.notification import Notification, NotificationSpec
+from gitward.model.plugin import Plugin, PluginSource, PluginSpec
 from gitward.model.project import DEFAULT_PROJECT, GroupKind, Project, ProjectDestination, ProjectSpec
 from gitward.model.receiver import Receiver, ReceiverSpec
 from gitward.model.source import DirectorySource, HelmParameter, HelmSource, KustomizeSource, Source
@@ -58,6 +59,9 @@ __all__ = [
     "NotificationSpec",
     "ObjectError",
     "ObjectMeta",
+    "Plugin",
+    "PluginSource",
+    "PluginSpec",
     "Project",
     "ProjectDestination",
     "ProjectSpec",

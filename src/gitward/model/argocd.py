@@ -1,6 +1,7 @@
 """Reading an Argo CD ``argoproj.io/v1alpha1`` Application as a gitward Application.
 
-Field by field: ``source`` (``targetRevision`` -> ``revision``; helm, kustomize, directory),
+Field by field: ``source`` (``targetRevision`` -> ``revision``; helm, kustomize, directory with its
+``jsonnet`` options, plugin with its ``name``, ``env`` and ``parameters``),
 ``destination`` (``name`` is a gitward Cluster name; ``server`` only as the in-cluster address),
 ``syncPolicy`` (``syncOptions`` -> ``options``), ``ignoreDifferences`` (JSON pointers, jq path
 expressions of the subset gitward reads, field managers),
@@ -17,8 +18,8 @@ other sources' Helm ``valueFiles`` written ``$ref/path``, and is rendered itself
 sources rendering the same object are refused (Argo CD lets the last win with a warning): one
 object, one declaration.
 
-Deliberately not here: AppProjects (``model/argoproject.py``), plugins, jsonnet and managed-namespace
-metadata. Each is refused with the field named.
+Deliberately not here: AppProjects (``model/argoproject.py``) and managed-namespace metadata.
+Each is refused with the field named.
 """
 
 from __future__ import annotations
@@ -48,10 +49,14 @@ _SPEC_FIELDS = {
 _SPEC_HARMLESS = {"info"}
 #: The spec fields of an Argo CD Application gitward reads (an ApplicationSet's template checks them).
 ARGO_SPEC_FIELDS = frozenset(_SPEC_FIELDS | _SPEC_HARMLESS)
-_SOURCE_FIELDS = {"repoURL", "targetRevision", "path", "chart", "helm", "kustomize", "directory", "ref"}
+_SOURCE_FIELDS = {
+    *("repoURL", "targetRevision", "path", "chart", "helm", "kustomize", "directory", "plugin", "ref"),
+}
 _HELM_FIELDS = {"releaseName", "values", "valuesObject", "valueFiles", "parameters", "namespace", "version"}
 _KUSTOMIZE_FIELDS = {"images", "namePrefix", "nameSuffix", "namespace", "commonLabels"}
 _DIRECTORY_FIELDS = {"recurse", "include", "exclude", "jsonnet"}
+_JSONNET_FIELDS = {"libs", "extVars", "tlas"}
+_PLUGIN_FIELDS = {"name", "env", "parameters"}
 _SYNC_FIELDS = {"automated", "syncOptions", "retry"}
 _IGNORE_FIELDS = {
     "group",
@@ -155,9 +160,13 @@ def _source(source: Mapping[str, Any], *, where: str = "spec.source") -> dict[st
         kustomize = mapping(source["kustomize"], f"{where}.kustomize")
         only(kustomize, allowed=_KUSTOMIZE_FIELDS, where=f"{where}.kustomize")
         out["kustomize"] = dict(kustomize)
+    if source.get("plugin") is not None:
+        plugin = mapping(source["plugin"], f"{where}.plugin")
+        only(plugin, allowed=_PLUGIN_FIELDS, where=f"{where}.plugin")
+        out["plugin"] = {key: value for key, value in plugin.items() if value not in (None, "")}
     if source.get("directory") is not None:
         out["directory"] = _directory(mapping(source["directory"], f"{where}.directory"), where=where)
-    elif not ({"helm", "kustomize", "chart"} & set(out)):
+    elif not ({"helm", "kustomize", "chart", "plugin"} & set(out)):
         # Argo CD reads only the top directory of a plain source unless told to recurse.
         out["directory"] = {"recurse": False}
     return out
@@ -190,9 +199,11 @@ def _helm(helm: Mapping[str, Any], *, where: str = "spec.source.helm") -> dict[s
 
 def _directory(directory: Mapping[str, Any], *, where: str = "spec.source") -> dict[str, Any]:
     only(directory, allowed=_DIRECTORY_FIELDS, where=f"{where}.directory")
-    if directory.get("jsonnet"):
-        raise ConversionError(f"{where}.directory.jsonnet is not supported by gitward")
     out = pick(directory, {"include": "include", "exclude": "exclude"})
+    if directory.get("jsonnet"):
+        jsonnet = mapping(directory["jsonnet"], f"{where}.directory.jsonnet")
+        only(jsonnet, allowed=_JSONNET_FIELDS, where=f"{where}.directory.jsonnet")
+        out["jsonnet"] = {key: value for key, value in jsonnet.items() if value}
     out["recurse"] = bool(directory.get("recurse", False))
     return out
 

@@ -145,6 +145,7 @@ KINDS: Final[Mapping[str, KindInfo]] = {
             ),
         ),
         KindInfo("ApplicationSet", "applicationsets", ("gwappset", "gwappsets")),
+        KindInfo("Plugin", "plugins", ("gwplugin",)),
     )
 }
 

@@ -57,6 +57,7 @@ from gitward.model.foreign import (
 )
 from gitward.model.healthcheck import HealthCheck
 from gitward.model.notification import Notification
+from gitward.model.plugin import Plugin
 from gitward.model.project import DEFAULT_PROJECT, Project
 from gitward.model.receiver import Receiver
 from gitward.model.repository import Repository
@@ -73,6 +74,7 @@ GitwardObject = (
     | Notification
     | HealthCheck
     | ApplicationSet
+    | Plugin
 )
 _GITWARD_KINDS: dict[str, type[GitwardObject]] = {
     "Application": Application,
@@ -86,6 +88,7 @@ _GITWARD_KINDS: dict[str, type[GitwardObject]] = {
     "Notification": Notification,
     "HealthCheck": HealthCheck,
     "ApplicationSet": ApplicationSet,
+    "Plugin": Plugin,
 }
 
 
@@ -106,6 +109,7 @@ class LoadedConfig:
     notifications: tuple[Notification, ...] = ()  # model/notification.py, sent by notify/
     health_checks: tuple[HealthCheck, ...] = ()  # model/healthcheck.py, evaluated by health/
     application_sets: tuple[ApplicationSet, ...] = ()  # model/appset.py, run by reconcile/appsets.py
+    plugins: tuple[Plugin, ...] = ()  # model/plugin.py, run by render/plugin.py
 
     def application(self, name: str) -> Application | None:
         return next((app for app in self.applications if app.name == name), None)
@@ -369,4 +373,5 @@ def _without_duplicates(loaded: list[tuple[int, GitwardObject]], errors: list[Ob
         notifications=tuple(o for o in by_name if isinstance(o, Notification)),
         health_checks=tuple(o for o in by_name if isinstance(o, HealthCheck)),
         application_sets=tuple(o for o in by_name if isinstance(o, ApplicationSet)),
+        plugins=tuple(o for o in by_name if isinstance(o, Plugin)),
     )

@@ -16,8 +16,10 @@ An ``s3://HOST/BUCKET[/PREFIX]`` URL (``s3+http://`` for a loopback server) is a
 (a Flux Bucket, ``sources/bucket.py``), read anonymously as it is now: no ``revision`` but ``HEAD``,
 no chart, no ``verify``.
 
-The ``helm``/``kustomize``/``directory`` blocks carry options for that render; ``render_hint`` says
-which render the spec asks for explicitly. When it is ``None`` the render is detected from the files.
+The ``helm``/``kustomize``/``directory`` blocks carry options for that render (``directory.jsonnet``:
+``model/jsonnet.py``); ``plugin`` hands the render to a config-management plugin (``model/plugin.py``).
+``render_hint`` says which render the spec asks for explicitly. When it is ``None`` the render is
+detected from the files.
 
 ``verify`` and ``decryption`` (``model/trust.py``) say which signatures a commit needs and which
 keys decrypt SOPS-encrypted files in the render.
@@ -43,6 +45,8 @@ from gitward.model.common import (
     check_relative_path,
 )
 from gitward.model.helmparams import parse_path
+from gitward.model.jsonnet import JsonnetSource
+from gitward.model.plugin import PluginSource
 from gitward.model.trust import Decryption, SourceVerify
 
 _URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file", "oci", "git+ssh", "s3", "s3+http"})
@@ -184,11 +188,13 @@ class KustomizeSource(SpecModel):
 
 
 class DirectorySource(SpecModel):
-    """Options for plain YAML/JSON rendering; include/exclude are globs on paths below ``path``."""
+    """Options for plain YAML/JSON (and Jsonnet) rendering; include/exclude are globs on paths below
+    ``path``; ``jsonnet`` options apply to its ``*.jsonnet`` files (``model/jsonnet.py``)."""
 
     recurse: bool = True
     include: Annotated[tuple[str, ...], BeforeValidator(split_globs)] = ()
     exclude: Annotated[tuple[str, ...], BeforeValidator(split_globs)] = ()
+    jsonnet: JsonnetSource | None = None
 
 
 class Source(SpecModel):
@@ -199,6 +205,7 @@ class Source(SpecModel):
     helm: HelmSource | None = None
     kustomize: KustomizeSource | None = None
     directory: DirectorySource | None = None
+    plugin: PluginSource | None = None  # a config-management plugin renders it (model/plugin.py)
     substitute: dict[str, str] = Field(default_factory=dict)
     verify: SourceVerify | None = None  # commit/tag signatures (model/trust.py)
     decryption: Decryption | None = None  # SOPS keys (model/trust.py, render/sops.py)
@@ -244,15 +251,19 @@ class Source(SpecModel):
     def _one_render(self) -> Self:
         if self.chart is not None and self.path:
             raise ValueError("set either chart (a Helm repository chart) or path, not both")
-        asked = [n for n in ("helm", "kustomize", "directory") if getattr(self, n) is not None]
-        if self.chart is not None and ("kustomize" in asked or "directory" in asked):
-            raise ValueError("a chart source is rendered by helm: remove kustomize/directory")
+        asked = [n for n in ("helm", "kustomize", "directory", "plugin") if getattr(self, n) is not None]
+        if self.chart is not None and {"kustomize", "directory", "plugin"} & set(asked):
+            raise ValueError("a chart source is rendered by helm: remove kustomize/directory/plugin")
         if len(asked) > 1:
-            raise ValueError(f"set at most one of helm, kustomize and directory (found {', '.join(asked)})")
+            raise ValueError(
+                f"set at most one of helm, kustomize, directory and plugin (found {', '.join(asked)})"
+            )
         if self.chart is not None and self.verify is not None:
             raise ValueError("verify checks Git commit signatures: a chart from a Helm repository has none")
         if self.decryption is not None and (self.chart is not None or self.helm is not None):
             raise ValueError("decryption applies to plain and kustomize renders, not to Helm charts")
+        if self.decryption is not None and self.plugin is not None:
+            raise ValueError("decryption applies to plain and kustomize renders, not to plugins")
         if self.is_oci:
             self._check_oci()
         if self.is_bucket:
@@ -296,11 +307,14 @@ class Source(SpecModel):
 
     @property
     def render_hint(self) -> str | None:
-        """``"helm"`` or ``"kustomize"`` when the spec asks for it; ``None``: detect from the files."""
+        """``"helm"``, ``"kustomize"`` or ``"plugin"`` when the spec asks for it; ``None``: detect from
+        the files."""
         if self.chart is not None or self.helm is not None:
             return "helm"
         if self.kustomize is not None:
             return "kustomize"
+        if self.plugin is not None:
+            return "plugin"
         return None
 
     @property

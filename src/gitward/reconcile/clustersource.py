@@ -70,6 +70,7 @@ GITWARD_KINDS = (
     "Notification",
     "HealthCheck",
     "ApplicationSet",
+    "Plugin",
 )
 #: Argo CD and Flux kinds read as-is when their CRDs exist (``model/argocd.py``, ``model/argoappset.py``,
 #: ``model/flux.py``).

@@ -21,10 +21,11 @@ from typing import Any
 
 from gitward.core.errors import FetchError, GitwardError, RenderError, Stalled
 from gitward.core.steps import Step
-from gitward.model import Application, Project, is_argocd_application, is_gitward_application
+from gitward.model import Application, Plugin, Project, is_argocd_application, is_gitward_application
 from gitward.model.helmparams import with_parameters
 from gitward.model.repository import Repository, credentials_for
 from gitward.reconcile import metrics, several
+from gitward.reconcile.renderinputs import DependencyCharts, build_environment, jsonnet_params, plugin_params
 from gitward.reconcile.secrets import ClusterSecrets
 from gitward.reconcile.trust import TrustKeys, check_signatures
 from gitward.reconcile.valuesfrom import helm_values
@@ -72,8 +73,9 @@ class Desired:
     engine: str
 
 
-def render_params(app: Application) -> RenderParams:
-    """Map the user's source spec onto render parameters."""
+def render_params(app: Application, plugins: tuple[Plugin, ...] = (), *, commit: str = "") -> RenderParams:
+    """Map the user's source spec onto render parameters; ``plugins`` are the config's (for an app
+    with ``plugin``), ``commit`` the revision a render that reads it sees (``renderinputs``)."""
     source = app.spec.source
     destination_ns = app.spec.destination.namespace or None
     helm = HelmParams()
@@ -100,10 +102,18 @@ def render_params(app: Application) -> RenderParams:
     directory = DirectoryParams()
     if source.directory is not None:
         d = source.directory
-        directory = DirectoryParams(recurse=d.recurse, include=tuple(d.include), exclude=tuple(d.exclude))
+        directory = DirectoryParams(
+            recurse=d.recurse, include=tuple(d.include), exclude=tuple(d.exclude), jsonnet=jsonnet_params(app)
+        )
     engine = "helm" if source.chart else source.render_hint
     return RenderParams(
-        engine=engine, helm=helm, kustomize=kustomize, directory=directory, substitute=dict(source.substitute)
+        engine=engine,
+        helm=helm,
+        kustomize=kustomize,
+        directory=directory,
+        substitute=dict(source.substitute),
+        plugin=plugin_params(app, plugins),
+        build_env=build_environment(app, commit=commit),
     )
 
 
@@ -154,6 +164,7 @@ class SourceFetcher:
         self.render_cache = RenderCache(max_entries=render_cache_entries)
         self.fetch_freshness = fetch_freshness
         self.repositories: tuple[Repository, ...] = ()
+        self.plugins: tuple[Plugin, ...] = ()  # the config's config-management plugins
         self.secrets: ClusterSecrets | None = None  # run --from-cluster: Secrets named by secretRef
         # the registry's project lookup, for the signature rules of an app's project (``trust``)
         self.project_of: Callable[[str], Project | None] = lambda _name: None
@@ -314,13 +325,21 @@ class SourceFetcher:
         tree, engine = await self.input_key(app, artifact)
         if extra_key:
             tree = _INPUTS + hashlib.sha256(f"{tree}\n{extra_key}".encode()).hexdigest()
-        params = dataclasses.replace(render_params(app), decryption=self.trust.decryption(app))
+        params = dataclasses.replace(
+            render_params(app, self.plugins, commit=artifact.commit), decryption=self.trust.decryption(app)
+        )
         values = await helm_values(app, self.secrets)  # helm.valuesFrom, read now
         if values is not None:
             params = dataclasses.replace(params, helm=dataclasses.replace(params.helm, values=values))
         if value_roots:
             roots = tuple((name, str(root)) for name, root in sorted(value_roots.items()))
             params = dataclasses.replace(params, helm=dataclasses.replace(params.helm, value_roots=roots))
+        charts = DependencyCharts(
+            repositories=self.repositories,
+            project=self.project_of(app.spec.project),
+            credentials=self.credentials,
+            dest=self.charts_dir,
+        )
         before = self.render_cache.misses
         started = time.monotonic()
         result: RenderResult = await render_cached(
@@ -334,6 +353,7 @@ class SourceFetcher:
             cache=self.render_cache,
             settings=self.render_settings,
             engine=engine,
+            charts=charts,
         )
         self.renders += self.render_cache.misses - before
         cache = "miss" if self.render_cache.misses > before else "hit"
@@ -400,7 +420,10 @@ class SourceFetcher:
         source = app.spec.source
         if source.chart or source.is_oci_artifact or source.is_bucket or not artifact.tree:
             return artifact.tree, None
-        params = render_params(app)
+        try:
+            params = render_params(app, self.plugins)
+        except RenderError:
+            return artifact.tree, None  # the render reports the problem
         memo = (app.spec.source.repo_url, artifact.commit, artifact.path, params.digest())
         found = self._input_keys.get(memo)
         if found is not None:

@@ -334,6 +334,7 @@ class Engine:
         config, windows = check_windows(config)
         self.gates.book = WindowBook(windows)
         self.fetcher.repositories = config.repositories
+        self.fetcher.plugins = config.plugins
         self.fetcher.project_of = self.registry.project  # signature rules (reconcile/trust.py)
         self.notifier.configure(config.notifications)
         return config

@@ -1,4 +1,5 @@
-"""gitward.render (L2): manifests from a checked-out directory — plain YAML/JSON, kustomize, helm.
+"""gitward.render (L2): manifests from a checked-out directory — plain YAML/JSON and Jsonnet, kustomize,
+helm (with chart dependencies), config-management plugins.
 
 Everything reads inside the checkout only (``safe_join`` is the one path rule, shared with other
 entry points), tools run on temporary copies with timeouts and output caps, YAML is parsed with
@@ -6,6 +7,7 @@ Kubernetes' 1.1 rules and bounded. See ``renderers.render`` for the entry point.
 """
 
 from gitward.render.cache import RenderCache, RenderKey
+from gitward.render.chartdeps import ChartSource
 from gitward.render.detect import detect_engine
 from gitward.render.inputs import RenderInputs, render_inputs
 from gitward.render.local import render_local
@@ -13,7 +15,12 @@ from gitward.render.params import (
     DEFAULT_SETTINGS,
     DirectoryParams,
     HelmParams,
+    JsonnetParams,
+    JsonnetVariable,
     KustomizeParams,
+    PluginDefinition,
+    PluginParameter,
+    PluginParams,
     RenderParams,
     RenderSettings,
     RenderTools,
@@ -25,9 +32,15 @@ from gitward.render.substitute import substitute_manifests
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "ChartSource",
     "DirectoryParams",
     "HelmParams",
+    "JsonnetParams",
+    "JsonnetVariable",
     "KustomizeParams",
+    "PluginDefinition",
+    "PluginParameter",
+    "PluginParams",
     "RenderCache",
     "RenderInputs",
     "RenderKey",

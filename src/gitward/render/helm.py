@@ -6,10 +6,11 @@ directory with ``safe_join`` (``../`` inside the checkout is fine, outside or ab
 parsed once with the bounded loader and passed as copies; ``spec.values`` becomes one more values
 file, last, so it wins. Chart archives in ``charts/`` are capped compressed and decompressed before
 Helm opens them (archive bombs, docs/reliability.md row 5). Helm's HOME and config/cache/data folders
-point into the temporary directory and no repository is configured, so dependencies must be vendored
-in ``charts/``: ``helm template`` is never asked to build dependencies and never downloads. A
-dependency whose repository is a ``file://`` path must still name a folder inside the checkout, so
-a chart cannot even point at content outside it (row 3).
+point into the temporary directory and no repository is configured: ``helm template`` is never asked
+to build dependencies and never downloads. Dependencies ``charts/`` lacks are placed there in the
+copy first (``chartdeps``: a ``file://`` folder of the checkout, or a chart gitward fetched itself
+from a Helm repository or OCI registry). A dependency whose repository is a ``file://`` path must
+name a folder inside the checkout, so a chart cannot even point at content outside it (row 3).
 
 ``helm template`` runs in the jail (``jail``): no network, so ``lookup`` finds nothing and no
 repository can be reached, and no file but the copies, so ``.Files`` and templates see the chart
@@ -30,6 +31,7 @@ from typing import Any
 import orjson
 
 from gitward.core.errors import RenderError
+from gitward.render.chartdeps import ChartSource, copy_dependencies, place_dependencies
 from gitward.render.jail import Confinement
 from gitward.render.manifests import collect_manifests
 from gitward.render.params import DEFAULT_SETTINGS, HelmParams, RenderSettings, RenderTools
@@ -169,11 +171,17 @@ async def render_helm(
     kube_version: str,
     api_versions: list[str],
     settings: RenderSettings = DEFAULT_SETTINGS,
+    charts: ChartSource | None = None,
 ) -> list[dict[str, Any]]:
-    """``helm template`` of the chart in ``directory`` (inside ``root``), run on checked copies."""
+    """``helm template`` of the chart in ``directory`` (inside ``root``), run on checked copies;
+    dependencies ``charts/`` lacks come through ``charts`` (none: they are refused)."""
     chart, values = await asyncio.to_thread(
         _prepare, directory, root=root, params=params, workdir=workdir, settings=settings
     )
+    # ``render`` passes both paths resolved
+    placed = await place_dependencies(directory, root=root, charts=charts, settings=settings)
+    if placed:
+        await asyncio.to_thread(copy_dependencies, placed, chart, settings=settings)
     release = params.release_name or chart.name
     arguments = helm_arguments(
         chart,

@@ -1,4 +1,4 @@
-"""The jail kustomize and helm run in: no network, and no file but the render's copy and the tool.
+"""The jail render tools run in: no network, and no file but the render's copy and the tool.
 
 The closure checks (``kustomize_refs``, ``helm``) decide what a tool should read and refuse the
 rest with a clear error; the jail decides what it can read, so a field or a trick those checks do
@@ -10,10 +10,15 @@ mount, pid, network, ipc, uts, cgroup) and drops every capability:
 - ``/`` is an empty tmpfs; the folders given (the render's temporary directory, holding only the
   checked copies) are bound read-only at their own paths, so arguments and messages need no
   translation; the tool's HOME is a fresh tmpfs over its folder, ``/tmp`` another;
-- the tool binary is bound read-only at its real path; a static executable (kustomize and helm as
-  gitward builds them) needs nothing else, while a script or a dynamically linked program also
-  gets the system folders (``/usr``, ``/bin``, ``/lib*``, ``/sbin``) read-only; never ``/etc``,
+- the tool binary is bound read-only at its real path; a static executable (kustomize, helm and
+  jsonnet as gitward builds them) needs nothing else, while a script or a dynamically linked program
+  also gets the system folders (``/usr``, ``/bin``, ``/lib*``, ``/sbin``) read-only, as does a
+  config-management plugin (``system``), whose commands are usually shell scripts; never ``/etc``,
   ``/home``, ``/root``, ``/var``, the checkout, gitward's state or credentials;
+- a plugin also gets gitward's render tools (kustomize, helm, jsonnet) read-only in ``/gitward/bin``
+  (``tools``), which its PATH names first;
+- the writable scratch folders (HOME, ``/tmp``) are memory-backed, so each is capped at
+  ``scratch_bytes`` when bwrap can size a tmpfs (``--size``, bubblewrap 0.8 and later);
 - the network namespace holds only its own loopback, on which nothing listens. Only when the
   operator allows remote kustomize content is the host network shared, with the system folders and
   the few ``/etc`` files DNS, TLS and git need, read-only;
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import os
 import struct
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +69,12 @@ class Confinement:
     readable: tuple[Path, ...]  # bound read-only at the same path
     home: Path  # a fresh tmpfs at this path (it must exist, inside a readable folder)
     network: bool = False  # share the host's network (remote kustomize content allowed)
+    system: bool = False  # bind the system folders even for a static executable (plugins)
+    tools: tuple[tuple[Path, str], ...] = ()  # (binary, path in the jail), bound read-only
+    scratch_bytes: int = 0  # size of each tmpfs (HOME, /tmp); 0: bwrap's default (unbounded)
+
+
+TOOLS_FOLDER = "/gitward/bin"  # where ``Confinement.tools`` are bound by convention
 
 
 def unavailable(name: str, cause: str) -> RenderError:
@@ -76,6 +88,7 @@ def jailed_argv(argv: Sequence[str], confinement: Confinement, *, name: str) -> 
     if not os.access(program, os.X_OK) or program.is_dir():
         raise unavailable(name, f"bubblewrap (bwrap) not found at {program}")
     binary = os.path.realpath(argv[0])
+    size = _size_option(program, confinement.scratch_bytes)
     wrapped = [
         str(program),
         "--unshare-all",
@@ -85,6 +98,7 @@ def jailed_argv(argv: Sequence[str], confinement: Confinement, *, name: str) -> 
         "ALL",
         "--dev",
         "/dev",
+        *size,
         "--tmpfs",
         "/tmp",
     ]
@@ -92,12 +106,38 @@ def jailed_argv(argv: Sequence[str], confinement: Confinement, *, name: str) -> 
         wrapped.append("--share-net")
         for path in _NETWORK_FILES:
             wrapped += ["--ro-bind-try", path, path]
-    if confinement.network or not is_static_executable(binary):
+    if confinement.network or confinement.system or not is_static_executable(binary):
         wrapped += _system_folders()
     for folder in confinement.readable:
         wrapped += ["--ro-bind", str(folder), str(folder)]
-    wrapped += ["--tmpfs", str(confinement.home), "--ro-bind", binary, binary, "--", binary, *argv[1:]]
+    for tool, inside in confinement.tools:
+        wrapped += ["--ro-bind", os.path.realpath(tool), inside]
+    wrapped += [*size, "--tmpfs", str(confinement.home)]
+    wrapped += ["--ro-bind", binary, binary, "--", binary, *argv[1:]]
     return wrapped
+
+
+_sizes: dict[tuple[str, int, int], bool] = {}
+
+
+def _size_option(program: Path, size: int) -> list[str]:
+    """``--size N`` for the next tmpfs when wanted and this bwrap knows it (asked once per binary)."""
+    if size <= 0:
+        return []
+    try:
+        info = os.stat(program)
+    except OSError:
+        return []
+    key = (str(program), info.st_size, info.st_mtime_ns)
+    if key not in _sizes:
+        try:
+            done = subprocess.run(
+                [str(program), "--help"], capture_output=True, text=True, timeout=10, check=False
+            )
+            _sizes[key] = "--size" in done.stdout + done.stderr
+        except (OSError, subprocess.SubprocessError):
+            _sizes[key] = False
+    return ["--size", str(size)] if _sizes[key] else []
 
 
 def _system_folders() -> list[str]:

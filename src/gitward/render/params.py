@@ -17,7 +17,7 @@ from typing import Any
 
 from gitward.render.tools import locate
 
-ENGINES = ("plain", "kustomize", "helm")
+ENGINES = ("plain", "kustomize", "helm", "plugin")
 SANDBOX_MODES = ("required", "off")
 
 
@@ -47,10 +47,59 @@ class KustomizeParams:
 
 
 @dataclass(frozen=True, kw_only=True)
+class JsonnetVariable:
+    """An ext var or top-level argument; ``value`` may name build variables (``core/buildenv.py``)."""
+
+    name: str
+    value: str
+    code: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class JsonnetParams:
+    libs: tuple[str, ...] = ()  # library folders, relative to the checkout root
+    ext_vars: tuple[JsonnetVariable, ...] = ()
+    tlas: tuple[JsonnetVariable, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (self.libs or self.ext_vars or self.tlas)
+
+
+@dataclass(frozen=True, kw_only=True)
 class DirectoryParams:
     recurse: bool = True
     include: tuple[str, ...] = ()  # globs on the path relative to the app directory; empty: all
     exclude: tuple[str, ...] = ()
+    jsonnet: JsonnetParams = field(default_factory=JsonnetParams)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PluginDefinition:
+    """A ``Plugin`` object as the render runs it (``model/plugin.py`` for the meaning)."""
+
+    name: str
+    generate: tuple[str, ...]  # program and arguments
+    init: tuple[str, ...] = ()  # empty: no init command
+    discover: str | None = None  # glob relative to the app's folder
+    timeout: float | None = None  # per command; None: the tools' timeout
+
+
+@dataclass(frozen=True, kw_only=True)
+class PluginParameter:
+    name: str
+    string: str | None = None
+    array: tuple[str, ...] | None = None
+    map: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PluginParams:
+    """The app's choice (``name`` None: discovery among ``candidates``) and what it passes."""
+
+    name: str | None = None
+    candidates: tuple[PluginDefinition, ...] = ()  # the named plugin, or every one with a discover rule
+    env: tuple[tuple[str, str], ...] = ()  # (name, value), values may name build variables
+    parameters: tuple[PluginParameter, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +121,10 @@ class RenderParams:
     directory: DirectoryParams = field(default_factory=DirectoryParams)
     substitute: dict[str, str] = field(default_factory=dict)
     decryption: DecryptionParams | None = None  # None: an encrypted file refuses the render
+    plugin: PluginParams | None = None  # engine "plugin" only
+    # the build variables the app provides (``core/buildenv.py``); the render adds the cluster's
+    # versions. Jsonnet values and plugins read them; a plugin also gets them in its environment.
+    build_env: dict[str, str] = field(default_factory=dict)
 
     def digest(self) -> str:
         """Stable sha256 of every parameter, for the render cache key."""
@@ -99,6 +152,10 @@ def _find_sops() -> Path:
     return _find("sops")
 
 
+def _find_jsonnet() -> Path:
+    return _find("jsonnet")
+
+
 @dataclass(frozen=True, kw_only=True)
 class RenderTools:
     kustomize: Path
@@ -106,10 +163,12 @@ class RenderTools:
     timeout: float = 60.0  # seconds per tool run; the process group is killed when it expires
     jail: Path = field(default_factory=_find_jail)  # bubblewrap, which runs kustomize and helm jailed
     sops: Path = field(default_factory=_find_sops)  # decrypts SOPS files in the jail (``sops``)
+    jsonnet: Path = field(default_factory=_find_jsonnet)  # evaluates *.jsonnet files (``jsonnet``)
 
     @classmethod
     def discover(cls, *, timeout: float = 60.0) -> RenderTools:
-        """Tools named by GITWARD_KUSTOMIZE / GITWARD_HELM / GITWARD_BWRAP / GITWARD_SOPS, else on PATH,
+        """Tools named by GITWARD_KUSTOMIZE / GITWARD_HELM / GITWARD_BWRAP / GITWARD_SOPS /
+        GITWARD_JSONNET, else on PATH,
         else next to gitward's own executable (``tools.find_tool``), else bare names. A bare name
         only fails when a render needs that tool, with how to install it.
         """
@@ -132,6 +191,10 @@ class RenderSettings:
     max_expanded_nodes: int = 2_000_000  # nodes per document once aliases are expanded
     max_output_bytes: int = 64 * MiB  # stdout of kustomize/helm
     max_stderr_bytes: int = 1 * MiB
+    # the data segment of each tool process (RLIMIT_DATA: the heap a Go program grows); 0: no limit
+    max_memory_bytes: int = 2048 * MiB
+    # each writable scratch folder of the jail (HOME, /tmp: memory-backed); 0: no limit
+    max_scratch_bytes: int = 512 * MiB
     max_chart_archive_bytes: int = 10 * MiB  # a .tgz in a chart's charts/ folder, compressed
     max_chart_unpacked_bytes: int = 100 * MiB  # the same archive, decompressed
     # remote content named by a kustomization (git bases, http files, chart repositories); when

@@ -5,10 +5,13 @@ Files are read in path order (so output order and digest are stable), recursivel
 relative to the app directory or the bare file name (``*.yaml``, ``prod/*``); with no include every
 file is taken, and exclude wins over include. Sizes are checked before anything is read.
 
-A folder with no manifest at all but files of a language gitward does not render (Jsonnet, CUE,
-TypeScript) is refused with that said (``refuse_unrendered``), rather than rendering to nothing: an app
-pointed at a Jsonnet folder is told why it is empty. Jsonnet-bundler files (``jsonnetfile.json``)
-count as Jsonnet there, not as manifests.
+``*.jsonnet`` files are selected by the same rules, as Argo CD selects them in a directory app, and
+evaluated by ``jsonnet`` (``directory`` puts both together, in path order); ``render_plain`` is the
+path for folders without them. ``*.libsonnet`` files are only ever imported, and jsonnet-bundler's
+files (``jsonnetfile.json``, ``jsonnetfile.lock.json``) are never manifests.
+
+A folder with no manifest at all but files of a language gitward does not render (CUE, TypeScript)
+is refused with that said (``refuse_unrendered``), rather than rendering to nothing.
 
 Deliberately not here: tool-based engines, substitution (applied by ``renderers`` to every engine).
 """
@@ -27,9 +30,10 @@ from gitward.render.sandbox import TreeFile, read_capped, walk_files
 from gitward.render.yamlload import load_json_document, load_yaml_documents
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+JSONNET_SUFFIX = ".jsonnet"
 
 #: Files of languages gitward does not render, by suffix, and the language's name.
-UNRENDERED_SUFFIXES = {".jsonnet": "Jsonnet", ".libsonnet": "Jsonnet", ".cue": "CUE", ".ts": "TypeScript"}
+UNRENDERED_SUFFIXES = {".cue": "CUE", ".ts": "TypeScript"}
 #: jsonnet-bundler's files: JSON, but never manifests.
 JSONNET_BUNDLER_FILES = frozenset({"jsonnetfile.json", "jsonnetfile.lock.json"})
 #: Files named in the error; the rest are counted.
@@ -40,10 +44,13 @@ def _base(file: TreeFile) -> str:
     return file.relative.rsplit("/", 1)[-1]
 
 
+def is_jsonnet(file: TreeFile) -> bool:
+    """A Jsonnet file the directory render evaluates (not a library: those are imported)."""
+    return file.relative.endswith(JSONNET_SUFFIX)
+
+
 def unrendered_language(name: str) -> str | None:
-    """The language of a file gitward does not render (``main.jsonnet`` -> Jsonnet), else None."""
-    if name in JSONNET_BUNDLER_FILES:
-        return "Jsonnet"
+    """The language of a file gitward does not render (``main.cue`` -> CUE), else None."""
     suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
     return UNRENDERED_SUFFIXES.get(suffix)
 
@@ -51,7 +58,7 @@ def unrendered_language(name: str) -> str | None:
 def refuse_unrendered(files: Sequence[TreeFile], *, directory: Path, root: Path) -> None:
     """Raise when ``files`` (every file of the folder) hold no manifest but files of a language
     gitward does not render; return otherwise (an empty folder renders to nothing, as before)."""
-    if any(_base(f).endswith(MANIFEST_SUFFIXES) and _base(f) not in JSONNET_BUNDLER_FILES for f in files):
+    if any(_renderable(_base(f)) for f in files):
         return
     foreign = [(f, language) for f in files if (language := unrendered_language(_base(f)))]
     if not foreign:
@@ -74,9 +81,13 @@ def _matches(patterns: tuple[str, ...], relative: str, name: str) -> bool:
     return any(fnmatchcase(relative, pattern) or fnmatchcase(name, pattern) for pattern in patterns)
 
 
+def _renderable(name: str) -> bool:
+    return name.endswith((*MANIFEST_SUFFIXES, JSONNET_SUFFIX)) and name not in JSONNET_BUNDLER_FILES
+
+
 def _selected(file: TreeFile, *, directory: Path, root: Path, params: DirectoryParams) -> bool:
     name = _base(file)
-    if not name.endswith(MANIFEST_SUFFIXES):
+    if not _renderable(name):
         return False
     if not (params.include or params.exclude):
         return True
@@ -103,13 +114,24 @@ def load_manifest_file(
 def selected_files(
     directory: Path, *, root: Path, params: DirectoryParams, settings: RenderSettings = DEFAULT_SETTINGS
 ) -> list[TreeFile]:
-    """The files ``render_plain`` reads, in its order; both paths already resolved. A folder holding
-    only files of a language gitward does not render is refused (``refuse_unrendered``)."""
+    """The files a directory render reads (manifests and ``*.jsonnet``), in its order; both paths
+    already resolved. A folder holding only files of a language gitward does not render is refused
+    (``refuse_unrendered``)."""
     walked = list(walk_files(directory, root=root, recurse=params.recurse, settings=settings, resolved=True))
     files = [file for file in walked if _selected(file, directory=directory, root=root, params=params)]
-    if all(_base(file) in JSONNET_BUNDLER_FILES for file in files):
+    if not files:
         refuse_unrendered(walked, directory=directory, root=root)
     return sorted(files, key=lambda file: file.relative)
+
+
+def load_manifest_files(files: Sequence[TreeFile], *, settings: RenderSettings) -> list[dict[str, Any]]:
+    """The manifests of ``files`` in order; Jsonnet files are refused here (they need ``jsonnet``)."""
+    manifests: list[dict[str, Any]] = []
+    for file in files:
+        if is_jsonnet(file):
+            raise RenderError(f"{file.relative}: Jsonnet files are evaluated by the directory render")
+        manifests.extend(load_manifest_file(file, settings=settings))
+    return manifests
 
 
 def render_plain(
@@ -127,7 +149,6 @@ def render_plain(
     """
     if not resolved:
         root, directory = root.resolve(), directory.resolve()
-    manifests: list[dict[str, Any]] = []
-    for file in selected_files(directory, root=root, params=params, settings=settings):
-        manifests.extend(load_manifest_file(file, settings=settings))
-    return manifests
+    return load_manifest_files(
+        selected_files(directory, root=root, params=params, settings=settings), settings=settings
+    )

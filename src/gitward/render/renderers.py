@@ -8,6 +8,11 @@ JSON, sorted keys), so an unchanged render is recognised without comparing objec
 SOPS-encrypted files the render reads are decrypted first (``sops``); a render that still holds
 ciphertext afterwards is refused whatever the engine.
 
+The engines: ``plain`` (YAML/JSON files, and ``*.jsonnet`` files evaluated by ``jsonnet``:
+``directory``), ``kustomize``, ``helm`` (with the dependencies ``chartdeps`` places through a
+``ChartSource``) and ``plugin`` (a config-management plugin: ``plugin``). Jsonnet values and plugins
+read the build variables: the app's (``RenderParams.build_env``) and the cluster's versions.
+
 Deliberately not here: caching (``cache``), policy checks on what was rendered.
 """
 
@@ -22,16 +27,19 @@ from typing import Any
 
 from gitward.core.errors import RenderError
 from gitward.render.cache import RenderCache, RenderKey
+from gitward.render.chartdeps import ChartSource, RememberedCharts, dependency_key, place_dependencies
 from gitward.render.detect import detect_engine
+from gitward.render.directory import render_directory
 from gitward.render.helm import render_helm
 from gitward.render.kustomize import render_kustomize
 from gitward.render.manifests import manifests_digest
 from gitward.render.params import DEFAULT_SETTINGS, RenderParams, RenderSettings, RenderTools
-from gitward.render.plain import render_plain
+from gitward.render.plain import is_jsonnet, load_manifest_files, selected_files
+from gitward.render.plugin import render_plugin
 from gitward.render.result import RenderResult
 from gitward.render.runner import tool_version
-from gitward.render.sandbox import safe_join_resolved
-from gitward.render.sops import Decryptor, ciphertext_left, refuse_ciphertext, render_plain_decrypted
+from gitward.render.sandbox import TreeFile, safe_join_resolved
+from gitward.render.sops import Decryptor, ciphertext_left, refuse_ciphertext
 from gitward.render.substitute import substitute_manifests
 
 
@@ -71,7 +79,8 @@ def _relative_part(directory: Path, *, root: Path, real_root: Path) -> PurePath:
 
 
 async def engine_version(engine: str, tools: RenderTools) -> str:
-    """What identifies the renderer's behaviour, for cache keys: the tool and its version."""
+    """What identifies the renderer's behaviour, for cache keys: the tool and its version (for a
+    plain folder, jsonnet's when it is there: the folder may hold Jsonnet files)."""
     if engine == "kustomize":
         return await tool_version(
             tools.kustomize, name="kustomize", args=["version"], time_limit=tools.timeout
@@ -80,7 +89,37 @@ async def engine_version(engine: str, tools: RenderTools) -> str:
         return await tool_version(
             tools.helm, name="helm", args=["version", "--short"], time_limit=tools.timeout
         )
-    return "plain"
+    if engine == "plain" and tools.jsonnet.is_file():
+        try:
+            jsonnet = await tool_version(
+                tools.jsonnet, name="jsonnet", args=["--version"], time_limit=tools.timeout
+            )
+        except RenderError:
+            return "plain"  # a jsonnet that cannot answer fails the renders that need it
+        return f"plain; {jsonnet}"
+    return engine
+
+
+def build_variables(
+    params: RenderParams, *, kube_version: str, api_versions: Sequence[str]
+) -> dict[str, str]:
+    """The build variables of this render: the app's, and the destination cluster's versions."""
+    return {
+        **params.build_env,
+        "KUBE_VERSION": kube_version,
+        "KUBE_API_VERSIONS": ",".join(api_versions),
+    }
+
+
+def _refuse_misplaced_options(engine: str, params: RenderParams) -> None:
+    """Options that only one engine acts on are refused for the others (accepted means acted on)."""
+    if engine != "plain" and not params.directory.jsonnet.is_empty():
+        raise RenderError(
+            f"spec.source.directory.jsonnet applies to directory apps; this folder is rendered by {engine}",
+            reason="JsonnetUnsupported",
+        )
+    if engine == "plugin" and params.plugin is None:
+        raise RenderError("the plugin engine needs spec.source.plugin", reason="PluginNotFound")
 
 
 async def _run_engine(
@@ -93,13 +132,18 @@ async def _run_engine(
     kube_version: str,
     api_versions: Sequence[str],
     settings: RenderSettings,
+    charts: ChartSource | None,
 ) -> list[dict[str, Any]]:
+    _refuse_misplaced_options(engine, params)
+    files: list[TreeFile] = []
     if engine == "plain":
-        manifests = await asyncio.to_thread(
-            render_plain, directory, root=root, params=params.directory, settings=settings, resolved=True
+        files = await asyncio.to_thread(
+            selected_files, directory, root=root, params=params.directory, settings=settings
         )
-        if ciphertext_left(manifests) is None:
-            return manifests
+        if not any(is_jsonnet(file) for file in files):
+            manifests = await asyncio.to_thread(load_manifest_files, files, settings=settings)
+            if ciphertext_left(manifests) is None:
+                return manifests
     elif engine == "helm" and params.decryption is not None:
         raise RenderError(
             "spec.source.decryption applies to plain and kustomize renders; this app renders a Helm chart",
@@ -109,10 +153,30 @@ async def _run_engine(
     try:
         await asyncio.to_thread((workdir / "home").mkdir)
         decryptor = Decryptor(params.decryption, tools=tools, workdir=workdir, settings=settings)
+        variables = build_variables(params, kube_version=kube_version, api_versions=api_versions)
         if engine == "plain":
-            # an encrypted file was met: read the folder again with its files decrypted (sops)
-            return await render_plain_decrypted(
-                directory, root=root, params=params.directory, settings=settings, decryptor=decryptor
+            # Jsonnet files to evaluate, or an encrypted file was met (decrypted by sops)
+            return await render_directory(
+                files,
+                directory=directory,
+                root=root,
+                params=params.directory,
+                variables=variables,
+                tools=tools,
+                workdir=workdir,
+                settings=settings,
+                decryptor=decryptor,
+            )
+        if engine == "plugin":
+            assert params.plugin is not None  # _refuse_misplaced_options
+            return await render_plugin(
+                directory,
+                root=root,
+                params=params.plugin,
+                variables=variables,
+                tools=tools,
+                workdir=workdir,
+                settings=settings,
             )
         if engine == "kustomize":
             return await render_kustomize(
@@ -133,6 +197,7 @@ async def _run_engine(
             kube_version=kube_version,
             api_versions=list(api_versions),
             settings=settings,
+            charts=charts,
         )
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
@@ -153,8 +218,12 @@ async def render(
     kube_version: str,
     api_versions: Sequence[str],
     settings: RenderSettings = DEFAULT_SETTINGS,
+    charts: ChartSource | None = None,
 ) -> RenderResult:
-    """Render the app in ``directory`` of the checkout at ``root``. Raises RenderError."""
+    """Render the app in ``directory`` of the checkout at ``root``. Raises RenderError.
+
+    ``charts`` fetches the chart dependencies a Helm chart's ``charts/`` lacks (``chartdeps``);
+    without it such a dependency is refused."""
     directory, root, engine = await asyncio.to_thread(_located, directory, root, params.engine)
     manifests = await _run_engine(
         engine,
@@ -165,6 +234,7 @@ async def render(
         kube_version=kube_version,
         api_versions=api_versions,
         settings=settings,
+        charts=charts,
     )
     refuse_ciphertext(manifests)  # docs/reliability.md, bad input 13: ciphertext is never applied
     manifests = substitute_manifests(manifests, params.substitute)
@@ -183,13 +253,17 @@ async def render_cached(
     cache: RenderCache,
     settings: RenderSettings = DEFAULT_SETTINGS,
     engine: str | None = None,
+    charts: ChartSource | None = None,
 ) -> RenderResult:
     """``render`` through ``cache``, keyed by tree hash, parameters, tool version and cluster version.
 
     Pass an artifact's ``tree``, ``root`` and ``directory``; with an empty ``tree`` (path unknown to
     Git) nothing is cached. ``engine``, when the caller already detected it for this tree, spares a
-    look at the folder on a cache hit.
+    look at the folder on a cache hit. A Helm chart's fetched dependencies are part of the key: they
+    are fetched first (once: the render reuses them), so a range that resolves to a newer chart
+    renders again.
     """
+    remembered = RememberedCharts(charts) if charts is not None else None
 
     async def produce() -> RenderResult:
         return await render(
@@ -200,6 +274,7 @@ async def render_cached(
             kube_version=kube_version,
             api_versions=api_versions,
             settings=settings,
+            charts=remembered,
         )
 
     if not tree:
@@ -208,6 +283,11 @@ async def render_cached(
         checked = await asyncio.to_thread(checked_directory, directory, root=root)
         engine = detect_engine(checked, hint=params.engine)
     tool = await engine_version(engine, tools)
+    if engine == "helm" and remembered is not None:
+        checked, real_root = await asyncio.to_thread(located_directory, directory, root=root)
+        placed = await place_dependencies(checked, root=real_root, charts=remembered, settings=settings)
+        if placed:
+            tool += f"; dependencies {dependency_key(placed)}"
     key = RenderKey.build(
         tree=tree, params=params.digest(), tool=tool, kube_version=kube_version, api_versions=api_versions
     )

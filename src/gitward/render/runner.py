@@ -1,4 +1,4 @@
-"""Run kustomize and helm: jailed, minimal environment, a timeout that kills, capped output.
+"""Run the render tools: jailed, minimal environment, a timeout that kills, capped output and memory.
 
 Each run gets an environment built from nothing but a PATH and a private HOME inside the render's
 temporary directory: no KUBECONFIG, no user plugins, no Helm repositories or registry logins, no
@@ -7,7 +7,10 @@ no file but the render's copies) unless the settings say ``sandbox="off"``; a ja
 made refuses the render (``SandboxUnavailable``), it never falls back to running unjailed. The tool
 runs in its own process group, so on timeout the whole group (including anything it spawned) is
 killed with SIGKILL before the error is raised (docs/reliability.md, row F6). Output beyond the
-caps kills the tool too; a tool that floods stdout must not exhaust memory.
+caps kills the tool too; a tool that floods stdout must not exhaust memory. Its own memory is capped
+as well: the tool starts under ``/bin/sh``'s ``ulimit -d`` (RLIMIT_DATA, which bounds the heap a Go
+program grows and which bwrap and the tool inherit), so a runaway render stops with "ran out of
+memory" instead of taking the host's memory.
 
 Deliberately not here: what arguments the tools get (``kustomize`` and ``helm`` modules).
 """
@@ -31,6 +34,9 @@ from gitward.render.tools import install_hint
 _SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _JAIL_PREFIX = "bwrap: "
 _MESSAGE_LIMIT = 2000
+_SHELL = "/bin/sh"
+# what a program says when an allocation fails: Go's runtime, the C library, Python
+_OUT_OF_MEMORY = ("out of memory", "cannot allocate memory", "memoryerror", "bad_alloc")
 
 
 def tool_environment(home: Path) -> dict[str, str]:
@@ -122,6 +128,25 @@ def _locate(program: str, *, name: str) -> str:
     return found
 
 
+def with_memory_limit(argv: list[str], limit: int) -> list[str]:
+    """``argv`` started by ``/bin/sh`` under ``ulimit -d`` (KiB); a hard limit already lower stays."""
+    if limit <= 0:
+        return argv
+    script = f'ulimit -d {max(limit // 1024, 1)} 2>/dev/null; exec "$@"'
+    return [_SHELL, "-c", script, "sh", *argv]
+
+
+def _failure(name: str, code: int, message: str, settings: RenderSettings) -> RenderError:
+    lowered = message.lower()
+    if settings.max_memory_bytes > 0 and any(sign in lowered for sign in _OUT_OF_MEMORY):
+        return RenderError(
+            f"{name} ran out of memory (each render tool may use {settings.max_memory_bytes} bytes) "
+            "and was stopped",
+            reason="RenderMemoryLimit",
+        )
+    return RenderError(f"{name} failed (exit {code}): {message or 'no message'}")
+
+
 def _with_hint(message: str, name: str) -> str:
     """``message`` and, for a renderer, how to install it (the same words as ``gitward run``'s start)."""
     hint = install_hint(name)
@@ -146,6 +171,7 @@ async def run_tool(
     jailed = confinement is not None and settings.sandbox != "off"
     if confinement is not None and jailed:
         argv = jailed_argv(argv, confinement, name=name)
+    argv = with_memory_limit(argv, settings.max_memory_bytes)
     try:
         process = await asyncio.create_subprocess_exec(
             *argv,
@@ -166,7 +192,7 @@ async def run_tool(
         if jailed and message.startswith(_JAIL_PREFIX):
             # bwrap's own messages: the jail was not made, the tool never ran
             raise unavailable(name, message.splitlines()[0].removeprefix(_JAIL_PREFIX))
-        raise RenderError(f"{name} failed (exit {code}): {message or 'no message'}")
+        raise _failure(name, code, message, settings)
     return ToolOutput(stdout=stdout, stderr=message)
 
 

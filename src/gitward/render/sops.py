@@ -43,10 +43,8 @@ from typing import Any
 from gitward.core.errors import RenderError
 from gitward.render.jail import Confinement
 from gitward.render.manifests import canonical_json
-from gitward.render.params import DecryptionParams, DirectoryParams, RenderSettings, RenderTools
-from gitward.render.plain import load_manifest_file, selected_files
+from gitward.render.params import DecryptionParams, RenderSettings, RenderTools
 from gitward.render.runner import run_tool
-from gitward.render.sandbox import TreeFile, read_capped
 
 _FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".env": "dotenv", ".ini": "ini"}
 _CIPHERTEXT = b"ENC[AES256_GCM,data:"
@@ -294,25 +292,3 @@ def refuse_ciphertext(manifests: Iterable[dict[str, Any]]) -> None:
             "(plain and kustomize apps decrypt with spec.source.decryption; Helm charts are not decrypted)",
             reason=NO_KEYS,
         )
-
-
-def _read_plain(
-    directory: Path, root: Path, params: DirectoryParams, settings: RenderSettings
-) -> list[tuple[TreeFile, bytes]]:
-    files = selected_files(directory, root=root, params=params, settings=settings)
-    return [(file, read_capped(file, settings=settings)) for file in files]
-
-
-async def render_plain_decrypted(
-    directory: Path, *, root: Path, params: DirectoryParams, settings: RenderSettings, decryptor: Decryptor
-) -> list[dict[str, Any]]:
-    """``render_plain`` with every sops-encrypted file read as its plaintext (paths resolved)."""
-    manifests: list[dict[str, Any]] = []
-    for file, data in await asyncio.to_thread(_read_plain, directory, root, params, settings):
-        if is_encrypted(data):
-            data = await decryptor.decrypt(data, shown=file.relative)
-        try:
-            manifests.extend(await asyncio.to_thread(load_manifest_file, file, settings=settings, data=data))
-        except RenderError as err:
-            raise decryptor.scrubbed(err) from None
-    return manifests

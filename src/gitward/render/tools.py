@@ -1,7 +1,8 @@
-"""Finding the renderers' programs (helm, kustomize, and the other tools a render runs) and saying so.
+"""Finding the renderers' programs (helm, kustomize, jsonnet, and other tools a render runs) and saying so.
 
 Where a tool is looked for, first match wins:
-1. the variable ``GITWARD_<NAME>`` (``GITWARD_HELM``, ``GITWARD_KUSTOMIZE``, ...): that path, as given;
+1. the variable ``GITWARD_<NAME>`` (``GITWARD_HELM``, ``GITWARD_KUSTOMIZE``, ``GITWARD_JSONNET``, ...):
+   that path, as given;
 2. ``PATH``;
 3. the folders of gitward's own executable: the folder of ``sys.argv[0]`` (as started and with links
    resolved) and the folder of ``sys.executable`` -- so tools installed into the same virtual
@@ -58,8 +59,8 @@ def _dotted(version: Version) -> str:
     return f"{major}.{minor}" + (f".{patch}" if patch else "")
 
 
-# Tested with the versions devtools/toolchain.py pins (helm v3.22.0, kustomize v5.8.1); the flags
-# gitward passes exist throughout these ranges. Helm 4 is not tested.
+# Tested with the versions devtools/toolchain.py pins (helm v3.22.0, kustomize v5.8.1, go-jsonnet
+# v0.22.0); the flags gitward passes exist throughout these ranges. Helm 4 is not tested.
 HELM = Renderer(
     name="helm",
     version_args=("version", "--short"),
@@ -76,7 +77,16 @@ KUSTOMIZE = Renderer(
     install="https://kubectl.docs.kubernetes.io/installation/kustomize/",
     renders="Kustomize apps",
 )
-RENDERERS = (HELM, KUSTOMIZE)
+# go-jsonnet's command (the C++ jsonnet takes the same flags but is not tested)
+JSONNET = Renderer(
+    name="jsonnet",
+    version_args=("--version",),
+    minimum=(0, 20, 0),
+    below=(1, 0, 0),
+    install="https://github.com/google/go-jsonnet",
+    renders="Jsonnet files of directory apps",
+)
+RENDERERS = (HELM, KUSTOMIZE, JSONNET)
 _BY_NAME = {r.name: r for r in RENDERERS}
 
 

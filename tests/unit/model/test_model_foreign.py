@@ -124,8 +124,11 @@ def test_argo_automated_disabled_means_manual() -> None:
         ({"sources": [{"repoURL": "https://x/y.git", "plugin": {"name": "cmp"}}]}, "spec.sources[0].plugin"),
         ({"destination": {"server": "https://10.0.0.1:6443"}}, "destination.name"),
         ({"destination": {"name": "a", "server": "https://kubernetes.default.svc"}}, "either name or server"),
-        ({"source": {"repoURL": "https://x/y.git", "plugin": {"name": "cmp"}}}, "spec.source.plugin"),
-        ({"source": {"repoURL": "https://x/y.git", "directory": {"jsonnet": {"libs": ["x"]}}}}, "jsonnet"),
+        ({"source": {"repoURL": "https://x/y.git", "plugin": {"kind": "cmp"}}}, "spec.source.plugin.kind"),
+        (
+            {"source": {"repoURL": "https://x/y.git", "directory": {"jsonnet": {"libs": ["x"], "x": 1}}}},
+            "spec.source.directory.jsonnet.x",
+        ),
         ({"source": {"repoURL": "https://x/y.git", "kustomize": {"patches": []}}}, "kustomize.patches"),
         ({"syncPolicy": {"managedNamespaceMetadata": {}}}, "syncPolicy.managedNamespaceMetadata"),
         (

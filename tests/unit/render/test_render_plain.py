@@ -11,10 +11,15 @@ import pytest
 from gitward.core.errors import RenderError
 from gitward.render import RenderParams, RenderTools, detect_engine, render
 from gitward.render.params import DirectoryParams, RenderSettings
-from gitward.render.plain import render_plain
+from gitward.render.plain import render_plain, selected_files
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\n"
-NO_TOOLS = RenderTools(kustomize=Path("/nonexistent/kustomize"), helm=Path("/nonexistent/helm"), timeout=5)
+NO_TOOLS = RenderTools(
+    kustomize=Path("/nonexistent/kustomize"),
+    helm=Path("/nonexistent/helm"),
+    jsonnet=Path("/nonexistent/jsonnet"),
+    timeout=5,
+)
 
 
 def write(path: Path, text: str) -> None:
@@ -173,28 +178,25 @@ async def _render(
     return list(result.manifests)
 
 
-async def test_a_jsonnet_folder_says_gitward_does_not_render_jsonnet(tmp_path: Path) -> None:
+async def test_a_jsonnet_folder_needs_the_jsonnet_program_and_says_how_to_get_it(tmp_path: Path) -> None:
     write(tmp_path / "apps" / "x" / "main.jsonnet", "{ apiVersion: 'v1', kind: 'ConfigMap' }\n")
     write(tmp_path / "apps" / "x" / "README.md", "how to run it\n")
     with pytest.raises(RenderError) as raised:
         await _render(tmp_path / "apps" / "x", tmp_path)
-    assert raised.value.reason == "UnrenderedLanguage"
-    assert str(raised.value).startswith(
-        "folder apps/x holds only Jsonnet files (main.jsonnet); gitward does not render Jsonnet"
-    )
+    assert raised.value.reason == "RenderToolMissing"
+    assert "jsonnet could not be started: /nonexistent/jsonnet" in str(raised.value)
+    assert "set GITWARD_JSONNET to its path" in str(raised.value)
 
 
-def test_jsonnet_bundler_files_and_libraries_count_as_jsonnet(tmp_path: Path) -> None:
+def test_jsonnet_bundler_files_and_libraries_are_never_manifests(tmp_path: Path) -> None:
     write(tmp_path / "jsonnetfile.json", '{"version": 1, "dependencies": []}\n')
-    write(tmp_path / "main.jsonnet", "{}\n")
+    write(tmp_path / "jsonnetfile.lock.json", '{"version": 1, "dependencies": []}\n')
     for i in range(3):
         write(tmp_path / "lib" / f"l{i}.libsonnet", "{}\n")
-    with pytest.raises(RenderError) as raised:
-        render_plain(tmp_path, root=tmp_path, params=DirectoryParams())
-    assert str(raised.value).startswith(
-        "the repository's top folder holds only Jsonnet files "
-        "(jsonnetfile.json, main.jsonnet, lib/l0.libsonnet and 2 more); gitward does not render Jsonnet"
-    )
+    write(tmp_path / "cm.yaml", CM % "cm")
+    assert names(tmp_path, tmp_path) == ["cm"]
+    chosen = selected_files(tmp_path, root=tmp_path, params=DirectoryParams())
+    assert [file.relative for file in chosen] == ["cm.yaml"]
 
 
 def test_cue_and_typescript_are_named_together(tmp_path: Path) -> None:
@@ -208,11 +210,21 @@ def test_cue_and_typescript_are_named_together(tmp_path: Path) -> None:
         render_plain(tmp_path / "app", root=tmp_path, params=DirectoryParams())
 
 
-def test_manifests_next_to_jsonnet_render_as_before(tmp_path: Path) -> None:
+def test_jsonnet_files_are_selected_with_the_manifests_by_the_same_rules(tmp_path: Path) -> None:
     write(tmp_path / "main.jsonnet", "{}\n")
+    write(tmp_path / "lib.libsonnet", "{}\n")
     write(tmp_path / "jsonnetfile.json", '{"version": 1}\n')
     write(tmp_path / "cm.yaml", CM % "cm")
-    assert names(tmp_path, tmp_path, DirectoryParams(exclude=("jsonnetfile.json",))) == ["cm"]
+    write(tmp_path / "sub" / "other.jsonnet", "{}\n")
+
+    def chosen(params: DirectoryParams) -> list[str]:
+        return [file.relative for file in selected_files(tmp_path, root=tmp_path, params=params)]
+
+    assert chosen(DirectoryParams()) == ["cm.yaml", "main.jsonnet", "sub/other.jsonnet"]
+    assert chosen(DirectoryParams(recurse=False)) == ["cm.yaml", "main.jsonnet"]
+    assert chosen(DirectoryParams(include=("*.jsonnet",))) == ["main.jsonnet", "sub/other.jsonnet"]
+    assert chosen(DirectoryParams(exclude=("sub/*",))) == ["cm.yaml", "main.jsonnet"]
+    assert names(tmp_path, tmp_path, DirectoryParams(exclude=("*.jsonnet",))) == ["cm"]
     # a folder with nothing at all, or only other files, still renders to nothing
     empty = tmp_path / "docs"
     write(empty / "README.md", "docs only\n")
