@@ -18,7 +18,9 @@ mount, pid, network, ipc, uts, cgroup) and drops every capability:
 - a plugin also gets gitward's render tools (kustomize, helm, jsonnet) read-only in ``/gitward/bin``
   (``tools``), which its PATH names first;
 - the writable scratch folders (HOME, ``/tmp``) are memory-backed, so each is capped at
-  ``scratch_bytes`` when bwrap can size a tmpfs (``--size``, bubblewrap 0.8 and later);
+  ``scratch_bytes`` when bwrap can size a tmpfs (``--size``, bubblewrap 0.8 and later); a plugin's
+  HOME is instead its render's own folder bound writable (``shared_home``), so what its ``init``
+  command prepares there its ``generate`` command finds;
 - the network namespace holds only its own loopback, on which nothing listens. Only when the
   operator allows remote kustomize content is the host network shared, with the system folders and
   the few ``/etc`` files DNS, TLS and git need, read-only;
@@ -68,6 +70,9 @@ class Confinement:
     program: Path  # bwrap
     readable: tuple[Path, ...]  # bound read-only at the same path
     home: Path  # a fresh tmpfs at this path (it must exist, inside a readable folder)
+    # bind ``home`` writable instead: what one command writes there the next one reads (a plugin's
+    # init prepares files for its generate); it is the render's own folder, removed with it
+    shared_home: bool = False
     network: bool = False  # share the host's network (remote kustomize content allowed)
     system: bool = False  # bind the system folders even for a static executable (plugins)
     tools: tuple[tuple[Path, str], ...] = ()  # (binary, path in the jail), bound read-only
@@ -112,7 +117,10 @@ def jailed_argv(argv: Sequence[str], confinement: Confinement, *, name: str) -> 
         wrapped += ["--ro-bind", str(folder), str(folder)]
     for tool, inside in confinement.tools:
         wrapped += ["--ro-bind", os.path.realpath(tool), inside]
-    wrapped += [*size, "--tmpfs", str(confinement.home)]
+    if confinement.shared_home:
+        wrapped += ["--bind", str(confinement.home), str(confinement.home)]
+    else:
+        wrapped += [*size, "--tmpfs", str(confinement.home)]
     wrapped += ["--ro-bind", binary, binary, "--", binary, *argv[1:]]
     return wrapped
 

@@ -38,6 +38,10 @@ from gitward.render.sandbox import TreeFile, copy_tree, safe_join_resolved
 from gitward.render.yamlload import load_json_document
 
 
+# failures that are about the tool, not the file: shown as they are
+_TOOL_REASONS = frozenset({"RenderToolMissing", "SandboxUnavailable"})
+
+
 @dataclass(frozen=True)
 class JsonnetLayout:
     """The copy jsonnet runs on and the arguments every evaluation shares."""
@@ -167,15 +171,20 @@ async def evaluate_jsonnet(
     )
     evaluated: dict[str, list[dict[str, Any]]] = {}
     for file in files:
-        output = await run_tool(
-            [str(tools.jsonnet), *layout.arguments, str(layout.repo / file.relative)],
-            name="jsonnet",
-            home=workdir / "home",
-            cwd=layout.folder,
-            time_limit=tools.timeout,
-            settings=settings,
-            scrub={f"{layout.repo}/": "", str(layout.repo): ".", str(workdir): "."},
-            confinement=confinement,
-        )
+        try:
+            output = await run_tool(
+                [str(tools.jsonnet), *layout.arguments, str(layout.repo / file.relative)],
+                name="jsonnet",
+                home=workdir / "home",
+                cwd=layout.folder,
+                time_limit=tools.timeout,
+                settings=settings,
+                scrub={f"{layout.repo}/": "", str(layout.repo): ".", str(workdir): "."},
+                confinement=confinement,
+            )
+        except RenderError as exc:
+            if exc.reason in _TOOL_REASONS:
+                raise
+            raise RenderError(f"{file.relative}: {exc}", reason=exc.reason) from None
         evaluated[file.relative] = manifests_of(output.stdout, where=file.relative, settings=settings)
     return evaluated

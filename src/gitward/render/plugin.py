@@ -8,8 +8,9 @@ How it runs, as Argo CD's sidecars run a plugin: on a copy of the whole checkout
 whole repository too), its ``init`` command then its ``generate`` command, both in the app's folder,
 with the build variables (``core/buildenv.py``), ``ARGOCD_ENV_<name>`` for each of the app's ``env``
 entries (values substituted), ``ARGOCD_APP_PARAMETERS`` and ``PARAM_*`` for its parameters. Unlike a
-sidecar, the command runs in the render jail (``jail``): the copy is read-only, HOME and ``/tmp``
-are small memory-backed scratch folders, there is no network, and it sees only the system folders and
+sidecar, the command runs in the render jail (``jail``): the copy is read-only, HOME is a writable
+folder shared by ``init`` and ``generate`` (``init`` prepares files there), ``/tmp`` a small
+memory-backed scratch folder of each command, there is no network, and it sees only the system folders and
 gitward's own render tools (kustomize, helm, jsonnet in ``/gitward/bin``, first on its PATH, so
 ``kustomize build --enable-helm`` finds helm). Each command has the plugin's timeout (else the
 tools'), after which its process group is killed; output and memory are capped as for every tool.
@@ -175,6 +176,7 @@ async def render_plugin(
         program=tools.jail,
         readable=(repo,),
         home=workdir / "home",
+        shared_home=True,
         system=True,
         tools=tuple((path, f"{TOOLS_FOLDER}/{name}") for name, path in known.items()),
         scratch_bytes=settings.max_scratch_bytes,

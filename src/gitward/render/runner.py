@@ -97,11 +97,22 @@ async def _communicate(
     """Read both streams and wait, all within ``time_limit``; kill the group on any way out."""
     assert process.stdout is not None
     assert process.stderr is not None
+
+    async def read(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, bool]:
+        # a stream over its cap kills the tool at once: blocked on the pipe nobody reads any more,
+        # it would otherwise hold the other stream open until the time limit
+        data, over = await _read_capped(stream, cap)
+        if over:
+            _kill_group(process)
+            while await stream.read(65536):  # to the end, so the pipe is closed with the process
+                pass
+        return data, over
+
     try:
         async with asyncio.timeout(time_limit):
             (stdout, out_over), (stderr, err_over) = await asyncio.gather(
-                _read_capped(process.stdout, settings.max_output_bytes),
-                _read_capped(process.stderr, settings.max_stderr_bytes),
+                read(process.stdout, settings.max_output_bytes),
+                read(process.stderr, settings.max_stderr_bytes),
             )
             if out_over or err_over:
                 raise RenderError(f"{name} output is larger than {settings.max_output_bytes} bytes")

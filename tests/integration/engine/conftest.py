@@ -17,10 +17,11 @@ from tests.integration.engine.harness import Harness
 
 @pytest.fixture(scope="session", autouse=True)
 def render_tools_on_env() -> Iterator[None]:
-    """The engine finds kustomize and helm through these variables (as a deployment would)."""
+    """The engine finds kustomize, helm and jsonnet through these variables (as a deployment would)."""
     mp = pytest.MonkeyPatch()
     mp.setenv("GITWARD_KUSTOMIZE", str(toolchain.tool_path("kustomize")))
     mp.setenv("GITWARD_HELM", str(toolchain.tool_path("helm")))
+    mp.setenv("GITWARD_JSONNET", str(toolchain.tool_path("jsonnet")))
     yield
     mp.undo()
 

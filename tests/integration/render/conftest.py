@@ -1,4 +1,4 @@
-"""The render tests' tools: the pinned kustomize and helm the suite builds."""
+"""The render tests' tools: the pinned kustomize, helm and jsonnet the suite builds."""
 
 from __future__ import annotations
 
@@ -10,4 +10,6 @@ from gitward.render import RenderTools
 
 @pytest.fixture(scope="module")
 def tools() -> RenderTools:
-    return RenderTools(kustomize=tool_path("kustomize"), helm=tool_path("helm"), timeout=60)
+    return RenderTools(
+        kustomize=tool_path("kustomize"), helm=tool_path("helm"), jsonnet=tool_path("jsonnet"), timeout=60
+    )
