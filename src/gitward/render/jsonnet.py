@@ -37,7 +37,6 @@ from gitward.render.runner import run_tool
 from gitward.render.sandbox import TreeFile, copy_tree, safe_join_resolved
 from gitward.render.yamlload import load_json_document
 
-
 # failures that are about the tool, not the file: shown as they are
 _TOOL_REASONS = frozenset({"RenderToolMissing", "SandboxUnavailable"})
 

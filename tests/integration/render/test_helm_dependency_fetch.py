@@ -175,7 +175,7 @@ async def test_a_repository_no_repository_object_covers_is_refused(
 ) -> None:
     repo = tmp_path / "repo"
     chart = web_chart(repo, f"  - {{name: greeter, version: 1.0.0, repository: '{helm_repo.url}'}}\n")
-    with pytest.raises(RenderError, match="no Repository object covers http://127.0.0.1") as refused:
+    with pytest.raises(RenderError, match=r"no Repository object covers http://127\.0\.0\.1") as refused:
         await render_chart(chart, repo, tools, charts(tmp_path, "https://charts.example.com/"))
     assert "chart dependency 'greeter'" in str(refused.value)
     assert helm_repo.requests == [] or all("greeter" not in r for r in helm_repo.requests)

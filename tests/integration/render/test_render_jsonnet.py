@@ -204,7 +204,8 @@ async def test_a_jsonnet_that_needs_too_much_memory_is_stopped_with_that_said(
     write(repo / "apps" / "web" / "main.jsonnet", "std.length(std.makeArray(100000000, function(i) [i]))\n")
     with pytest.raises(
         RenderError,
-        match=r"^apps/web/main.jsonnet: jsonnet ran out of memory \(each render tool may use 268435456 bytes\)",
+        match=r"^apps/web/main.jsonnet: jsonnet ran out of memory "
+        r"\(each render tool may use 268435456 bytes\)",
     ) as stopped:
         await render_app(repo, tools, RenderParams(), max_memory_bytes=256 * 1024 * 1024)
     assert stopped.value.reason == "RenderMemoryLimit"
@@ -214,6 +215,7 @@ async def test_jsonnet_options_on_a_kustomize_folder_are_refused(tmp_path: Path,
     repo = repository(tmp_path)
     write(repo / "apps" / "web" / "kustomization.yaml", "resources: [plain.yaml]\n")
     with pytest.raises(
-        RenderError, match="directory.jsonnet applies to directory apps; this folder is rendered by kustomize"
+        RenderError,
+        match=r"directory\.jsonnet applies to directory apps; this folder is rendered by kustomize",
     ):
         await render_app(repo, tools, params())

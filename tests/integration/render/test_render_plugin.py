@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import textwrap
 import socket
-from collections.abc import Iterator
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration.render.test_render_jail import sleeping
 
 from gitward.core.errors import RenderError
 from gitward.render import (
@@ -27,7 +27,6 @@ from gitward.render import (
     render,
     render_inputs,
 )
-from tests.integration.render.test_render_jail import sleeping
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +50,8 @@ data:
 EOF
 printf '%s' "$ARGOCD_APP_PARAMETERS" > /tmp/parameters.json
 echo "---"
-echo '{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "listed"}}]}'
+echo '{"apiVersion": "v1", "kind": "List", "items": [
+  {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "listed"}}]}'
 """
 
 
@@ -80,7 +80,8 @@ def repository(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     write(
         repo / "apps" / "web" / "kustomization.yaml",
-        "resources: [../../base]\nhelmCharts:\n- {name: web, releaseName: shop, valuesInline: {greeting: hi}}\n",
+        "resources: [../../base]\nhelmCharts:\n"
+        "- {name: web, releaseName: shop, valuesInline: {greeting: hi}}\n",
     )
     write(
         repo / "apps" / "web" / "charts" / "web" / "Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n"
@@ -88,7 +89,8 @@ def repository(tmp_path: Path) -> Path:
     write(repo / "apps" / "web" / "charts" / "web" / "values.yaml", "greeting: hello\n")
     write(
         repo / "apps" / "web" / "charts" / "web" / "templates" / "cm.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-web'}\ndata: {greeting: '{{ .Values.greeting }}'}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-web'}\n"
+        "data: {greeting: '{{ .Values.greeting }}'}\n",
     )
     write(repo / "base" / "kustomization.yaml", "resources: [cm.yaml]\n")
     write(repo / "base" / "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: base}\n")
@@ -268,11 +270,14 @@ async def test_discovery_picks_the_one_plugin_whose_glob_matches(tmp_path: Path,
     ) as both:
         await render_app(repo, tools, plugin_params(kustomize, charts, discover=True))
     assert both.value.reason == "PluginAmbiguous"
-    with pytest.raises(RenderError, match="no plugin's discover.fileName matches a file in folder apps/web"):
+    with pytest.raises(
+        RenderError, match=r"no plugin's discover\.fileName matches a file in folder apps/web"
+    ):
         await render_app(repo, tools, plugin_params(tanka, discover=True))
     with pytest.raises(
         RenderError,
-        match=r"plugin 'by-tanka' does not apply to folder apps/web: its discover.fileName 'jsonnetfile.json'",
+        match=r"plugin 'by-tanka' does not apply to folder apps/web: "
+        r"its discover\.fileName 'jsonnetfile\.json'",
     ) as named:
         await render_app(repo, tools, plugin_params(tanka))
     assert named.value.reason == "PluginNotDiscovered"
@@ -285,14 +290,12 @@ async def test_a_plugin_flooding_its_output_is_stopped(tmp_path: Path, tools: Re
         await render_app(repo, tools, plugin_params(flood), max_output_bytes=1024 * 1024)
 
 
-@pytest.fixture
-def parameters_file(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "parameters.json"
-
-
 async def test_parameters_json_is_argo_cds_shape(tmp_path: Path, tools: RenderTools) -> None:
     repo = repository(tmp_path)
-    script = 'printf "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: p}\\ndata: {json: \'%s\'}\\n" "$ARGOCD_APP_PARAMETERS"'
+    script = (
+        "printf \"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: p}\\ndata: {json: '%s'}\\n\" "
+        '"$ARGOCD_APP_PARAMETERS"'
+    )
     params = plugin_params(
         shell("json", script),
         parameters=(

@@ -37,8 +37,10 @@ def test_a_plugin_loads_with_its_commands_and_the_app_that_names_it() -> None:
     assert loaded.errors == ()
     (plugin,) = loaded.plugins
     assert plugin.spec.generate.argv == ("kustomize", "build", "--enable-helm", ".")
-    assert plugin.spec.init is not None and plugin.spec.init.argv == ("sh", "-c", "echo init")
-    assert plugin.spec.discover is not None and plugin.spec.discover.file_name == "./kustomization.yaml"
+    assert plugin.spec.init is not None
+    assert plugin.spec.init.argv == ("sh", "-c", "echo init")
+    assert plugin.spec.discover is not None
+    assert plugin.spec.discover.file_name == "./kustomization.yaml"
     assert plugin.spec.timeout == 120
     (application,) = loaded.applications
     assert application.spec.source.render_hint == "plugin"
@@ -83,7 +85,8 @@ def test_plugin_env_and_parameters_as_argo_cd_writes_them() -> None:
         }
     )
     plugin = Application.model_validate(source).spec.source.plugin
-    assert plugin is not None and plugin.name is None
+    assert plugin is not None
+    assert plugin.name is None
     assert [(e.name, e.value) for e in plugin.env] == [("FOO", "bar-$ARGOCD_APP_NAME-$$HOME")]
     assert [p.array for p in plugin.parameters] == [("a.yaml",), None, None]
 
@@ -107,7 +110,8 @@ def test_jsonnet_options_load_with_build_variables_and_code_values() -> None:
         }
     )
     directory = Application.model_validate(source).spec.source.directory
-    assert directory is not None and directory.jsonnet is not None
+    assert directory is not None
+    assert directory.jsonnet is not None
     assert directory.jsonnet.libs == ("vendor", "lib")
     assert [(v.name, v.code) for v in directory.jsonnet.tlas] == [("ns", False), ("f", True)]
 
@@ -135,7 +139,8 @@ def test_argo_cd_jsonnet_and_plugin_sources_convert() -> None:
         },
     }
     converted = from_argocd({**base, "spec": {**base["spec"], "source": jsonnet}}).spec.source
-    assert converted.directory is not None and converted.directory.jsonnet is not None
+    assert converted.directory is not None
+    assert converted.directory.jsonnet is not None
     assert converted.directory.recurse is True
     assert converted.directory.jsonnet.tlas[0].code is True
     plugin = {
@@ -144,7 +149,8 @@ def test_argo_cd_jsonnet_and_plugin_sources_convert() -> None:
         "plugin": {"env": [{"name": "FOO", "value": "x"}]},
     }
     converted = from_argocd({**base, "spec": {**base["spec"], "source": plugin}}).spec.source
-    assert converted.plugin is not None and converted.plugin.env[0].name == "FOO"
+    assert converted.plugin is not None
+    assert converted.plugin.env[0].name == "FOO"
     assert converted.directory is None  # a plugin source is not a plain folder
     empty = {"repoURL": "https://github.com/org/apps.git", "path": "cmp", "plugin": {}}
     assert (
