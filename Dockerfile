@@ -2,11 +2,11 @@
 # gitward's container image: `docker build -t gitward:0.1.0 .` (or `podman build`, `buildah bud`).
 #
 # Three stages:
-#   tools   -- helm, kustomize and sops built from source at the versions devtools/toolchain.py pins
+#   tools   -- helm, kustomize, jsonnet and sops built from source at the versions devtools/toolchain.py pins
 #              (same packages, same -ldflags, static: CGO_ENABLED=0);
 #   python  -- gitward and its dependencies installed from this checkout into a venv (/opt/gitward);
 #   final   -- Debian bookworm slim with what `gitward run` needs at run time (README "Install": git,
-#              bwrap, helm, kustomize, sops; plus openssh-client for SSH remotes and gpg for
+#              bwrap, helm, kustomize, jsonnet, sops; plus openssh-client for SSH remotes and gpg for
 #              `git verify-commit`), running as user 65532.
 #
 # Read-only root filesystem: nothing is written outside /var/lib/gitward (the state volume: the
@@ -22,6 +22,7 @@ FROM golang:1.26-${DEBIAN} AS tools
 ARG HELM_VERSION=v3.22.0
 ARG KUSTOMIZE_VERSION=v5.8.1
 ARG SOPS_VERSION=v3.13.3
+ARG JSONNET_VERSION=v0.22.0
 # The Kubernetes minor helm reports as its default (`.Capabilities.KubeVersion`): KUBERNETES_VERSION's.
 ARG KUBERNETES_MINOR=36
 ENV CGO_ENABLED=0 GOFLAGS=-mod=mod GOBIN=/out GOTOOLCHAIN=local
@@ -33,7 +34,9 @@ RUN go install -ldflags "-s -w \
       helm.sh/helm/v3/cmd/helm@${HELM_VERSION} \
  && go install -ldflags "-s -w" sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION} \
  && go install -ldflags "-s -w" github.com/getsops/sops/v3/cmd/sops@${SOPS_VERSION} \
- && /out/helm version --short && /out/kustomize version && /out/sops --version --disable-version-check
+ && go install -ldflags "-s -w" github.com/google/go-jsonnet/cmd/jsonnet@${JSONNET_VERSION} \
+ && /out/helm version --short && /out/kustomize version && /out/sops --version --disable-version-check \
+ && /out/jsonnet --version
 
 FROM debian:${DEBIAN}-slim AS python
 RUN apt-get update -q \
@@ -59,7 +62,7 @@ RUN apt-get update -q \
  && echo "gitward:x:65532:" >> /etc/group \
  && mkdir -p /var/lib/gitward/home /var/lib/gitward/state \
  && chown -R 65532:65532 /var/lib/gitward
-COPY --from=tools /out/helm /out/kustomize /out/sops /usr/local/bin/
+COPY --from=tools /out/helm /out/kustomize /out/sops /out/jsonnet /usr/local/bin/
 COPY --from=python /opt/gitward /opt/gitward
 ENV PATH=/opt/gitward/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/var/lib/gitward/home \

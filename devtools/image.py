@@ -6,8 +6,8 @@ so the same image is assembled from parts these machines can reach:
 - a minimal Debian rootfs made by ``debootstrap --variant=minbase`` from the Debian mirror, with the
   run-time packages of the Dockerfile's final stage included, cached as a tarball under
   ``~/.cache/gitward/image/`` by a key of suite, mirror and packages (a second build reuses it);
-- helm, kustomize and sops from the toolchain cache (``toolchain``: the pinned versions, built the way
-  the Dockerfile's ``tools`` stage builds them);
+- helm, kustomize, jsonnet and sops from the toolchain cache (``toolchain``: the pinned versions,
+  built the way the Dockerfile's ``tools`` stage builds them);
 - gitward and its dependencies as wheels made here (pip, from this checkout and PyPI), installed
   offline into ``/opt/gitward`` inside the image (``buildah run --isolation chroot``).
 
@@ -63,6 +63,7 @@ SMOKE = (
     ["helm", "version", "--short"],
     ["kustomize", "version"],
     ["sops", "--version", "--disable-version-check"],
+    ["jsonnet", "--version"],
     ["git", "--version"],
     ["sh", "-c", "ssh -V 2>&1"],  # ssh prints its version on stderr
     ["bwrap", "--version"],
@@ -201,6 +202,7 @@ def build() -> str:
         "helm": toolchain.build_helm(),
         "kustomize": toolchain.build_kustomize(),
         "sops": toolchain.build_sops(),
+        "jsonnet": toolchain.build_jsonnet(),
     }
     tarball = rootfs()
     ctr = _run(

@@ -41,6 +41,7 @@ def test_the_pinned_tools_are_the_toolchains_versions() -> None:
     assert args["HELM_VERSION"] == toolchain.HELM_VERSION
     assert args["KUSTOMIZE_VERSION"] == toolchain.KUSTOMIZE_VERSION
     assert args["SOPS_VERSION"] == toolchain.SOPS_VERSION
+    assert args["JSONNET_VERSION"] == toolchain.JSONNET_VERSION
     assert args["KUBERNETES_MINOR"] == toolchain.KUBERNETES_VERSION.split(".")[1]
     assert args["VERSION"] == gitward.__version__
     go = re.search(r"^FROM golang:(\d+\.\d+)", DOCKERFILE, re.M)
@@ -53,6 +54,7 @@ def test_the_tools_are_built_as_the_toolchain_builds_them() -> None:
     assert "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}" in run
     assert "sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}" in run
     assert "github.com/getsops/sops/v3/cmd/sops@${SOPS_VERSION}" in run
+    assert "github.com/google/go-jsonnet/cmd/jsonnet@${JSONNET_VERSION}" in run
     for stamp in (
         "internal/version.version=${HELM_VERSION}",
         "chartutil.k8sVersionMinor=${KUBERNETES_MINOR}",
