@@ -210,6 +210,7 @@ async def _prepare(
     runtime = AppRuntime(app=app, status=AppStatus(), verdicts=VerdictCache(), inventory=[])
     out = AppAtSide(app=app, context=ctx, runtime=runtime)
     ctx.fetcher.repositories = ctx.credentials + ctx.config.repositories
+    ctx.fetcher.plugins = ctx.config.plugins  # the side's config-management plugins
     ctx.fetcher.project_of = ctx.project  # signature rules of the side's projects
     try:
         conn = await ctx.connection(app.spec.destination.cluster)
