@@ -169,7 +169,7 @@ def test_two_sets_making_one_name_make_neither() -> None:
 
 
 def test_an_argo_cd_field_gitward_does_not_run_is_a_problem_of_that_app() -> None:
-    appset = argo_set(templatePatch="spec:\n  source:\n    plugin: {name: x}")
+    appset = argo_set(templatePatch="spec:\n  source:\n    kustomize: {patches: []}")
     stamped = Stamper(appset).stamp([{"name": "web"}])
     assert stamped.apps == {}
-    assert "spec.source.plugin is not supported by gitward" in stamped.problems[0]
+    assert "spec.source.kustomize.patches is not supported by gitward" in stamped.problems[0]
