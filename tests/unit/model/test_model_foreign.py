@@ -121,7 +121,7 @@ def test_argo_automated_disabled_means_manual() -> None:
 @pytest.mark.parametrize(
     ("patch", "fragment"),
     [
-        ({"sources": [{"repoURL": "https://x/y.git", "plugin": {"name": "cmp"}}]}, "spec.sources[0].plugin"),
+        ({"sources": [{"repoURL": "https://x/y.git", "plugin": {"x": 1}}]}, "spec.sources[0].plugin.x"),
         ({"destination": {"server": "https://10.0.0.1:6443"}}, "destination.name"),
         ({"destination": {"name": "a", "server": "https://kubernetes.default.svc"}}, "either name or server"),
         ({"source": {"repoURL": "https://x/y.git", "plugin": {"kind": "cmp"}}}, "spec.source.plugin.kind"),

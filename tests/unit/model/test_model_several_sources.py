@@ -74,8 +74,8 @@ def test_sources_the_model_refuses(sources: list[dict[str, Any]], fragment: str)
 
 
 def test_unsupported_fields_of_a_source_are_named_with_its_index() -> None:
-    with pytest.raises(ConversionError, match=r"spec\.sources\[1\]\.plugin is not supported"):
-        from_argocd(argo([{"repoURL": CONFIG, "path": "a"}, {"repoURL": CONFIG, "plugin": {"name": "x"}}]))
+    with pytest.raises(ConversionError, match=r"spec\.sources\[1\]\.plugin\.version is not supported"):
+        from_argocd(argo([{"repoURL": CONFIG, "path": "a"}, {"repoURL": CONFIG, "plugin": {"version": "x"}}]))
     with pytest.raises(ConversionError, match=r"spec\.source\.ref is only meaningful"):
         from_argocd({**argo([]), "spec": {"source": {"repoURL": CONFIG, "ref": "v"}}})
 
