@@ -106,12 +106,20 @@ DEFAULT_DELETION_POLICY: DeletionPolicy = "orphan"
 
 def _source_not_required(schema: dict[str, Any]) -> None:
     """``source`` may be left out when ``sources`` is given (``_first_source``), so the schema, and the
-    CRD made from it, does not require it; the model still refuses an app with neither."""
+    CRD made from it, does not require it; the model still refuses an app with neither, and the CRD
+    does too with a rule of its own."""
     required = [name for name in schema.get("required", ()) if name != "source"]
     if required:
         schema["required"] = required
     else:
         schema.pop("required", None)
+    # ... but the API server still refuses an Application with neither, naming the field.
+    schema["x-kubernetes-validations"] = [
+        {
+            "rule": "has(self.source) || (has(self.sources) && size(self.sources) > 0)",
+            "message": "spec.source (or spec.sources) is required",
+        }
+    ]
 
 
 class ApplicationSpec(SpecModel):

@@ -62,6 +62,7 @@ _DROPPED: Final = frozenset({"title", "description", "examples", "$defs", "discr
 # Value validations kept as they are.
 _KEPT: Final = frozenset(
     {"type", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems"}
+    | {"x-kubernetes-validations"}  # a model's own CEL rules (e.g. one of two fields required)
 )
 _CEL_RESERVED: Final = frozenset(
     {
