@@ -43,7 +43,7 @@ class HealthInfo(_Open):
 
 
 class ConditionModel(_Open):
-    type: str = Field(description="Ready | Reconciling | Stalled")
+    type: str = Field(description="Ready | Reconciling | Stalled | OrphanedResourceWarning")
     status: str = Field(description='"True" or "False"')
     reason: str = ""
     message: str = ""
@@ -121,6 +121,18 @@ class DriftFight(_Open):
     )
 
 
+class OrphanedResource(_Open):
+    group: str = ""
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+
+
+class OrphanedResources(_Open):
+    count: int = Field(0, description="how many there are")
+    resources: list[OrphanedResource] = Field(default_factory=list, description="the first 100, in key order")
+
+
 class AppSummary(_Open):
     name: str
     project: str = ""
@@ -140,6 +152,9 @@ class AppSummary(_Open):
     resources: list[ResourceStatus] = Field(default_factory=list)
     driftFights: list[DriftFight] = Field(
         default_factory=list, description="fields whose self-heal a drift fight paused"
+    )
+    orphanedResources: OrphanedResources | None = Field(
+        None, description="objects no app manages in the app's namespaces; null unless its Project lists them"
     )
     reason: str = Field("", description="the app's current reason (its Ready condition's), e.g. HookFailed")
     statusMessage: str = Field(

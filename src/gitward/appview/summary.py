@@ -52,6 +52,8 @@ def summary_of(
         "resources": status.resources or [],
         # fields whose self-heal a drift fight paused, each with the ignoreDifferences entry ending it
         "driftFights": status.drift_fights or [],
+        # objects no app manages in the app's namespaces, when its Project lists them; else None
+        "orphanedResources": status.orphaned,
         "message": status.error or "",
         # the app's one current reason and message, and the step that failed ("" when none did)
         **current_reason(status),
@@ -100,6 +102,7 @@ def invalid_summary(name: str, message: str) -> dict[str, Any]:
         "operation": None,
         "resources": [],
         "driftFights": [],
+        "orphanedResources": None,
         "message": message,
         "reason": "ValidationFailed",
         "statusMessage": message,

@@ -96,6 +96,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
             ([c.get("type"), c.get("status"), c.get("reason"), c.get("message")] for c in conditions),
         )
     _print_fights(summary.get("driftFights") or [])
+    _print_orphans(summary.get("orphanedResources"))
     resources = summary.get("resources") or []
     if resources:
         print_table(
@@ -134,7 +135,23 @@ def _print_fights(fights: list[dict[str, Any]]) -> None:
             f"{fight.get('manager')}, add to spec.ignoreDifferences: {json.dumps(entry)}",
             markup=False,
             highlight=False,
+            soft_wrap=True,  # one line, to copy whole
         )
+
+
+def _print_orphans(orphans: dict[str, Any] | None) -> None:
+    """Objects no app manages in the app's namespaces (when its Project lists them); gitward never
+    touches them."""
+    if not orphans or not orphans.get("count"):
+        return
+    rows = orphans.get("resources") or []
+    shown = f", the first {len(rows)}" if len(rows) < orphans["count"] else ""
+    title = f"Orphaned resources ({orphans['count']}{shown}): no app manages them; gitward leaves them alone"
+    print_table(
+        ["GROUP", "KIND", "NAMESPACE", "NAME"],
+        ([r.get("group"), r.get("kind"), r.get("namespace"), r.get("name")] for r in rows),
+        title=title,
+    )
 
 
 def _message(summary: dict[str, Any]) -> str:

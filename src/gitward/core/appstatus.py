@@ -94,6 +94,9 @@ class AppStatus:
     # Fields whose self-heal a drift fight paused (``reconcile/fights.py``): object, field, manager,
     # heals, since, pausedUntil, strikes and the suggested ``ignoreDifferences`` entry; None: none.
     drift_fights: list[dict[str, Any]] | None = None
+    # Objects no app manages in the app's namespaces, when its Project lists them
+    # (``reconcile/orphans.py``): {count, resources: [{group, kind, namespace, name}] (at most 100)}.
+    orphaned: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The stored JSON document, with the keys of the fields that are set."""
@@ -168,6 +171,7 @@ _KEYS = (
     ("step", "step"),
     ("stepDetail", "step_detail"),
     ("driftFights", "drift_fights"),
+    ("orphanedResources", "orphaned"),
 )
 _NESTED = frozenset({"sync", "health", "sync_window"})
 
@@ -200,6 +204,15 @@ def with_condition(status: AppStatus, condition: Condition) -> None:
     if condition.type is ConditionType.READY:  # the app's one current reason and message
         status.reason, status.message = condition.reason, condition.message
         status.step, status.step_detail = "", ""
+
+
+def mark_orphaned(status: AppStatus, *, now: float, message: str) -> None:
+    """The orphaned-objects warning ("" takes it away): a condition of its own, never Ready's."""
+    if message:
+        cond = Condition(ConditionType.ORPHANED_RESOURCES, True, "OrphanedResources", message, now)
+        status.conditions = list(set_condition(status.conditions, cond))
+    else:
+        status.conditions = [c for c in status.conditions if c.type is not ConditionType.ORPHANED_RESOURCES]
 
 
 def mark_reconciling(status: AppStatus, *, now: float, message: str) -> None:

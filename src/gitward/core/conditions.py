@@ -11,6 +11,8 @@ class ConditionType(enum.StrEnum):
     READY = "Ready"
     RECONCILING = "Reconciling"
     STALLED = "Stalled"
+    # Argo CD's warning: objects no app manages sit in the app's namespaces (``reconcile/orphans.py``)
+    ORPHANED_RESOURCES = "OrphanedResourceWarning"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Field by field: ``description``; ``sourceRepos`` (globs, ``!`` denies, as in git
 ``destinations`` (``name`` is a gitward Cluster name or glob; ``server`` only as ``*`` or the
 in-cluster address, since gitward names its clusters instead of addressing them; ``namespace`` a
 glob); the four resource lists (``{group, kind}`` globs); ``syncWindows`` (gitward reads Argo CD's
-window fields itself, ``model/project.py``).
+window fields itself, ``model/project.py``); ``orphanedResources`` (``warn`` and ``ignore`` entries
+of ``{group, kind, name}``, as gitward's Project has them).
 
 Argo CD and gitward read an omitted ``clusterResourceWhitelist`` differently: Argo CD allows no
 cluster-scoped kind, gitward every kind. The converted Project keeps Argo CD's meaning, so an
@@ -14,7 +15,7 @@ AppProject without the list gets an empty whitelist (no cluster-scoped kind); an
 Refused, naming the field: ``roles`` (gitward's access control is its own Role and RoleBinding
 objects, whose grammar differs from Argo CD's policies), ``signatureKeys`` (GPG key IDs of Argo CD's
 keyring, which gitward does not have: write a gitward Project with ``signatureKeys`` naming the
-keys), ``orphanedResources``, ``sourceNamespaces``, ``destinationServiceAccounts``,
+keys), ``sourceNamespaces``, ``destinationServiceAccounts``,
 ``permitOnlyProjectScopedClusters`` and any other field.
 """
 
@@ -36,13 +37,12 @@ _LISTS = (
     "namespaceResourceWhitelist",
     "namespaceResourceBlacklist",
 )
-_SPEC_FIELDS = {"description", "sourceRepos", "destinations", "syncWindows", *_LISTS}
+_SPEC_FIELDS = {"description", "sourceRepos", "destinations", "syncWindows", "orphanedResources", *_LISTS}
 _WHY_REFUSED = {
     "roles": "gitward's access control is its own Role and RoleBinding objects (Argo CD's policy "
     "grammar is not read)",
     "signatureKeys": "Argo CD names GPG key IDs of its own keyring, which gitward does not have; write "
     "a gitward Project whose signatureKeys names the keys",
-    "orphanedResources": "gitward does not report objects no app owns in a namespace",
     "sourceNamespaces": "gitward's Application names are global, not per namespace",
     "destinationServiceAccounts": "gitward applies with its own credentials for each cluster",
     "permitOnlyProjectScopedClusters": "gitward has no project-scoped clusters",
@@ -75,6 +75,8 @@ def from_argocd_project(obj: Mapping[str, Any]) -> Project:
     out.setdefault("clusterResourceWhitelist", [])  # Argo CD: none unless listed
     if spec.get("syncWindows"):
         out["syncWindows"] = list(_entries(spec["syncWindows"], "spec.syncWindows"))
+    if spec.get("orphanedResources") is not None:
+        out["orphanedResources"] = dict(mapping(spec["orphanedResources"], "spec.orphanedResources"))
     metadata = converted_metadata(obj, origin=f"{ARGO_API_VERSION}/{ARGO_PROJECT_KIND}")
     return Project.model_validate(
         {"apiVersion": API_VERSION, "kind": "Project", "metadata": metadata, "spec": out}

@@ -16,6 +16,12 @@ this model checks their shape; the schedule, duration and time zone are read by
 ``policy/windows.py`` when the configuration is loaded (``reconcile/windowbook.py``), so a bad window
 refuses its Project, naming the field, before any app of it syncs.
 
+``orphanedResources`` (Argo CD's AppProject field) turns on the listing of orphaned objects: objects
+in an app's namespaces that no app manages, never touched by gitward (``policy/orphans.py``,
+``reconcile/orphans.py``). ``warn`` (default true) also puts an ``OrphanedResourceWarning`` condition
+on each app of the project that has some; ``ignore`` entries (``group``, ``kind``, ``name``, each a
+glob) keep objects off the list.
+
 Deliberately not here: evaluating the rules against rendered objects (policy/), checking signatures
 (``sources/signatures.py``), roles (not modelled yet).
 """
@@ -65,6 +71,22 @@ class SyncWindowSpec(SpecModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+class OrphanedResourceIgnore(SpecModel):
+    """Objects never listed as orphaned: ``group`` ("" the core group), ``kind`` and ``name`` are globs;
+    one left out matches any."""
+
+    group: str | None = None
+    kind: str | None = None
+    name: str | None = None
+
+
+class OrphanedResources(SpecModel):
+    """Listing objects no app manages in the namespaces of the project's apps (opt-in, as in Argo CD)."""
+
+    warn: bool = True
+    ignore: tuple[OrphanedResourceIgnore, ...] = ()
+
+
 class ProjectSpec(SpecModel):
     description: str = ""
     source_repos: tuple[str, ...] = ("*",)
@@ -75,6 +97,7 @@ class ProjectSpec(SpecModel):
     namespace_resource_blacklist: tuple[GroupKind, ...] = ()
     signature_keys: SignatureKeys | None = None  # set: commits must be signed by one of these keys
     sync_windows: tuple[SyncWindowSpec, ...] = ()
+    orphaned_resources: OrphanedResources | None = None  # set: orphaned objects are listed
 
     @field_validator("source_repos")
     @classmethod

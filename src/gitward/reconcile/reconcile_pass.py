@@ -30,7 +30,7 @@ from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.logfields import fields
 from gitward.model import Project
 from gitward.plan import SyncPlan
-from gitward.reconcile import drift, execution, fights, metrics, operation, pipeline
+from gitward.reconcile import drift, execution, fights, metrics, operation, orphans, pipeline
 from gitward.reconcile.clusters import Clusters
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.gates import Gates, before_pass
@@ -172,6 +172,7 @@ class ReconcilePass:
                 out = await pipeline.compare(self, rt, prepared, found)
                 record_success(self, rt, prepared, result=None, op_id=None, out_of_sync=out)
                 outcome = "compared"
+            await orphans.refresh(self, rt, prepared.connection)
             self._scheduler.succeeded(rt)
         except Fenced as err:
             outcome = "fenced"

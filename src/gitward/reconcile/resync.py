@@ -88,6 +88,8 @@ class IntervalResync:
         ``poll_source``."""
         if not rt.settled_at or self._clock.monotonic() - rt.settled_at >= self._settings.full_resync:
             return False
+        if rt.lists_orphans:  # objects no app owns change without waking the app (``orphans``)
+            return False
         revision = rt.pinned_revision or rt.app.spec.source.revision
         try:
             return not await self._fetcher.input_changed(rt.app, revision, rt.status.tree)

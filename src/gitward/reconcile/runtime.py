@@ -69,6 +69,8 @@ class AppRuntime:
     fights: FightBook | None = None
     held: dict[ResourceKey, tuple[str, ...]] = field(default_factory=dict)
     drift_due: float = 0.0  # monotonic time of a drift pass the scheduler owes (a pause's end); 0: none
+    lists_orphans: bool = False  # its Project lists orphaned objects (``orphans.py``): never skipped
+    orphan_kinds_at: float = 0.0  # monotonic time the kinds to watch for them were last discovered
 
     @property
     def name(self) -> str:

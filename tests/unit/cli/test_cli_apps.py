@@ -69,6 +69,51 @@ def test_list_and_get_show_the_current_reason_and_message(runner: CliRunner, loc
     assert any(line.split()[:3] == ["Ready", "False", "HookFailed"] for line in table)
 
 
+def test_get_lists_drift_fights_with_their_entry_and_orphaned_resources(
+    runner: CliRunner, local: Served
+) -> None:
+    suggestion = {
+        "ignoreDifferences": [
+            {
+                "group": "apps",
+                "kind": "Deployment",
+                "name": "broken",
+                "namespace": "broken",
+                "jsonPointers": ["/spec/replicas"],
+            }
+        ],
+        "orByManager": {"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["autoscaler"]},
+    }
+    fight = {
+        "object": "broken_broken_apps_Deployment",
+        "group": "apps",
+        "kind": "Deployment",
+        "namespace": "broken",
+        "name": "broken",
+        "field": "/spec/replicas",
+        "manager": "autoscaler",
+        "heals": 3,
+        "since": 1_700_000_000.0,
+        "pausedUntil": 1_700_000_300.0,
+        "strikes": 1,
+        "suggestion": suggestion,
+    }
+    orphans = {
+        "count": 2,
+        "resources": [{"group": "", "kind": "ConfigMap", "namespace": "broken", "name": "stray"}],
+    }
+    local.engine.apps["broken"].update(driftFights=[fight], orphanedResources=orphans)
+    shown = invoke(runner, "app", "get", "broken").stdout
+    lines = shown.splitlines()
+    assert any(
+        line.split()[:6] == ["Deployment", "broken", "broken", "/spec/replicas", "autoscaler", "3"]
+        for line in lines
+    )
+    assert '"jsonPointers": ["/spec/replicas"]' in shown  # the entry to paste, as written
+    assert "Orphaned resources (2, the first 1)" in shown
+    assert any(line.split() == ["ConfigMap", "broken", "stray"] for line in lines)
+
+
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_list_machine_output(runner: CliRunner, local: Served, fmt: str) -> None:
     result = invoke(runner, "app", "list", "-o", fmt)

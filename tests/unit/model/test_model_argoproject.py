@@ -54,6 +54,29 @@ def test_an_appproject_becomes_a_project_with_argo_cd_meaning() -> None:
     assert [w.kind for w in spec.sync_windows] == ["deny"]
 
 
+def test_orphaned_resources_are_read_with_their_ignore_entries() -> None:
+    doc = appproject(
+        sourceRepos=["*"],
+        orphanedResources={
+            "warn": False,
+            "ignore": [{"kind": "ConfigMap", "name": "kube-*"}, {"group": "apps"}],
+        },
+    )
+    (project,) = load_objects([doc]).projects
+    orphans = project.spec.orphaned_resources
+    assert orphans is not None
+    assert orphans.warn is False
+    assert [(i.group, i.kind, i.name) for i in orphans.ignore] == [
+        (None, "ConfigMap", "kube-*"),
+        ("apps", None, None),
+    ]
+    (default,) = load_objects([appproject(sourceRepos=["*"], orphanedResources={})]).projects
+    assert default.spec.orphaned_resources is not None
+    assert default.spec.orphaned_resources.warn is True  # Argo CD warns unless told not to
+    refused = load_objects([appproject(orphanedResources={"ignore": [{"kind": "x", "namespace": "y"}]})])
+    assert "namespace" in refused.errors[0].message
+
+
 def test_omitted_repos_and_destinations_allow_nothing_as_in_argo_cd() -> None:
     (project,) = load_objects([appproject()]).projects
     assert project.spec.source_repos == ()
@@ -72,7 +95,6 @@ def test_a_listed_cluster_kind_is_allowed() -> None:
         ({"roles": [{"name": "ci", "policies": ["p, proj:team-a:ci, applications, sync, team-a/*, allow"]}]},
          "spec.roles is not supported by gitward: gitward's access control is its own Role"),
         ({"signatureKeys": [{"keyID": "4AEE18F83AFDEB23"}]}, "spec.signatureKeys is not supported"),
-        ({"orphanedResources": {"warn": True}}, "spec.orphanedResources is not supported"),
         ({"sourceNamespaces": ["team-a"]}, "spec.sourceNamespaces is not supported"),
         ({"destinationServiceAccounts": [{"server": "*", "namespace": "*", "defaultServiceAccount": "x"}]},
          "spec.destinationServiceAccounts is not supported"),
