@@ -82,6 +82,7 @@ def after_sync(ctx: PipelineContext, rt: AppRuntime, changes: Iterable[Change], 
     written = [c.key for c in changes if c.action.is_write]
     if asked:
         fights.forget(key.id for key in written)
+        rt.held = {k: v for k, v in rt.held.items() if k not in set(written)}  # written as Git has them
         return
     for key in written:
         drift = rt.drifted.get(key)

@@ -159,6 +159,14 @@ async def test_a_field_fought_over_is_left_to_the_other_manager_and_the_rest_sti
     assert len(_fights(engine, app)) == 1, _journal(engine, app)  # one fight, told once
     assert harness.app(app)["reason"] == "DriftFight", harness.app(app)["statusMessage"]
 
+    # A sync a person asks for writes every field as Git has it, and the fight starts over.
+    synced = await engine.sync_app(app)
+    assert synced["phase"] == "Succeeded", synced["message"]
+    assert harness.app(app)["sync"]["status"] == "Synced"  # as that sync recorded it
+    assert await _replicas(conn, namespace, "web") == 1
+    await harness.until(lambda: harness.is_synced_healthy(app))
+    assert harness.app(app)["driftFights"] == []
+
 
 async def test_after_the_pause_the_field_heals_once_more_and_a_renewed_fight_pauses_longer(
     harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any
