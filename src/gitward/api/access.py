@@ -11,6 +11,10 @@ Every credential a request may carry ends here, checked in this order:
 
 ``authorize`` is ``RoleBook.authorize``: routes call it once per request with the action and the
 resource, and a refusal becomes 403 with the message naming what is missing (``install_access``).
+The roles and providers follow the config (``configure``, called by ``server.py`` whenever the
+engine's access config changes); an OIDC user's grants are taken from the RoleBindings in force at
+each request, so an edited RoleBinding reaches an ID token already verified and a session already
+open.
 The UI (issue 13) plugs into the same two calls; a new way to sign in is one more branch here, never
 a check inside a route.
 
@@ -21,8 +25,11 @@ Deliberately not here: the routes (``routes.py``, ``token_routes.py``, ``login_r
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -33,12 +40,26 @@ from gitward.api.identity import Forbidden, Grant, Principal, Resource, Unauthen
 from gitward.api.oidc import OidcVerifier
 from gitward.api.roles import RoleBook
 from gitward.api.sessions import CSRF_HEADER, SESSION_COOKIE, SessionStore
+from gitward.model.access import OIDCProvider
 
 # Documents the bearer scheme in /openapi.json; the header itself is read by ``authenticate``, so a
 # missing one gives this module's 401, not FastAPI's 403.
 _BEARER = HTTPBearer(auto_error=False, description="The admin token, an API token or an OIDC ID token.")
 ADMIN = Principal(name="admin", via="admin-token", grants=(Grant("admin"),))
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: The client secret of a provider's web login, read when a login needs it (None: a public client).
+ClientSecret = Callable[[OIDCProvider], Awaitable[str | None]]
+
+
+async def client_secret_file(provider: OIDCProvider) -> str | None:
+    """The default reading: ``clientSecretFile`` as written (the engine's ``AccessBook`` resolves
+    relative paths and reads Secrets)."""
+    path = provider.spec.client_secret_file
+    if not path:
+        return None
+    text = await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
+    return text.strip()
 
 
 def _bearer(request: Request) -> str | None:
@@ -62,6 +83,7 @@ class Access:
         roles: RoleBook | None = None,
         oidc: OidcVerifier | None = None,
         sessions: SessionStore | None = None,
+        client_secret: ClientSecret = client_secret_file,
     ) -> None:
         if not admin_token:
             raise ValueError("the admin token must not be empty")
@@ -70,6 +92,26 @@ class Access:
         self.roles = roles or RoleBook()
         self.oidc = oidc
         self.sessions = sessions or SessionStore()
+        self.client_secret = client_secret
+
+    def configure(self, roles: RoleBook, providers: Sequence[OIDCProvider]) -> None:
+        """Use these roles and providers from now on. A verifier whose providers did not change is
+        kept, with the issuers' keys it has read; its principals get their grants anew (``_regranted``)."""
+        self.roles = roles
+        if not providers:
+            self.oidc = None
+        elif self.oidc is not None and self.oidc.providers == list(providers):
+            self.oidc.roles = roles
+        else:
+            self.oidc = OidcVerifier(providers, roles)
+
+    def _regranted(self, principal: Principal) -> Principal:
+        """An OIDC user's grants from the RoleBindings in force now (they may have changed since the
+        token was verified or the session made)."""
+        if principal.via != "oidc":
+            return principal
+        grants = self.roles.grants_for(principal.name, principal.groups)
+        return principal if grants == principal.grants else dataclasses.replace(principal, grants=grants)
 
     async def authenticate(self, request: Request, *, csrf: str | None = None) -> Principal:
         """The caller of ``request``; raises ``Unauthenticated``. ``csrf``: the session's CSRF token
@@ -87,7 +129,7 @@ class Access:
                 sent.encode(), session.csrf.encode()
             ):
                 raise Unauthenticated(f"a write through a login session needs the {CSRF_HEADER} header")
-            return session.principal
+            return self._regranted(session.principal)
         raise Unauthenticated("missing bearer token")
 
     async def authenticate_token(self, token: str) -> Principal:
@@ -97,7 +139,7 @@ class Access:
         if token.startswith(PREFIX):
             return self.tokens.verify(token)
         if token.count(".") == 2 and self.oidc is not None:
-            return await self.oidc.verify(token)
+            return self._regranted(await self.oidc.verify(token))
         raise Unauthenticated("missing or invalid bearer token")
 
     def authorize(self, principal: Principal, action: str, resource: Resource) -> None:

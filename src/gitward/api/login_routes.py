@@ -22,12 +22,12 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -37,7 +37,10 @@ from gitward.api.access import Access
 from gitward.api.identity import Principal, Unauthenticated
 from gitward.api.oidc import MAX_DOCUMENT_BYTES, OidcVerifier, check_http_url
 from gitward.api.sessions import SESSION_COOKIE
+from gitward.core.errors import GitwardError
 from gitward.model.access import OIDCProvider
+
+log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "gitward_csrf"
 PENDING_SECONDS = 600.0
@@ -73,11 +76,6 @@ def _exchange_blocking(url: str, form: dict[str, str], secret: str | None, clien
     if not isinstance(answer, dict):
         raise ValueError("token endpoint answered no JSON object")
     return answer
-
-
-def _client_secret(provider: OIDCProvider) -> str | None:
-    path = provider.spec.client_secret_file
-    return Path(path).read_text(encoding="utf-8").strip() if path else None
 
 
 def _local_path(value: str) -> str:
@@ -157,7 +155,8 @@ def build_login_router(access: Access) -> APIRouter:
         login = pending.pop(state, None)
         if login is None or time.monotonic() - login.started > PENDING_SECONDS:
             raise Unauthenticated("unknown or expired login; start again at /auth/login")
-        principal = await _finish(verifier(), login, code)
+        secret = await _client_secret(access, login.provider)
+        principal = await _finish(verifier(), login, code, secret)
         session = access.sessions.create(principal)
         secure = request.url.scheme == "https"
         answer = RedirectResponse(login.next_path, status_code=303)
@@ -179,8 +178,19 @@ def build_login_router(access: Access) -> APIRouter:
     return router
 
 
-async def _finish(oidc: OidcVerifier, login: _Pending, code: str) -> Principal:
-    """Exchange the code (with the PKCE verifier), then verify the ID token and its nonce."""
+async def _client_secret(access: Access, provider: OIDCProvider) -> str | None:
+    """The provider's client secret as it is now; one that cannot be read is a 503 naming where it
+    was looked for (the Secret or the file), never a value."""
+    try:
+        return await access.client_secret(provider)
+    except GitwardError as exc:
+        log.warning("web login through %s: %s", provider.name, exc.message)
+        raise HTTPException(503, detail=f"the login cannot finish: {exc.message}") from None
+
+
+async def _finish(oidc: OidcVerifier, login: _Pending, code: str, secret: str | None) -> Principal:
+    """Exchange the code (with the PKCE verifier and the client secret), then verify the ID token
+    and its nonce."""
     spec = login.provider.spec
     metadata = await oidc.metadata(spec.issuer)
     form = {
@@ -195,7 +205,7 @@ async def _finish(oidc: OidcVerifier, login: _Pending, code: str) -> Principal:
             _exchange_blocking,
             str(metadata["token_endpoint"]),
             form,
-            _client_secret(login.provider),
+            secret,
             spec.client_id,
         )
     except (OSError, ValueError) as exc:

@@ -6,8 +6,10 @@ would re-raise SIGINT after shutdown and cut the engine's stop short. ``run_stan
 life of ``gitward run``: admin token, API tokens, access config, TLS, engine, API, the local-server record,
 then on SIGINT/SIGTERM the reverse order -- the API stops taking requests before the engine stops.
 
-The access config (Roles, RoleBindings, OIDCProviders of ``model/access.py``) is read from the same
-``--config`` as the engine's objects, once at start, like the rest of the config.
+The access config (Roles, RoleBindings, OIDCProviders of ``model/access.py``) is the engine's: it
+comes from the same config (files or the cluster's custom resources) and follows every reload
+(``reconcile/accessbook.py``); ``follow_access`` makes the API's ``Access`` follow it, client
+secrets included.
 
 Deliberately not here: making certificates (``tls.py``) and the command line (``cli/run.py``).
 """
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import socket
@@ -30,19 +31,15 @@ from fastapi import FastAPI
 from gitward.api.access import Access
 from gitward.api.access_tokens import TokenRegistry
 from gitward.api.app import create_app
-from gitward.api.oidc import OidcVerifier
 from gitward.api.pageseam import PageRenderer
 from gitward.api.roles import RoleBook
 from gitward.api.tls import TlsFiles
 from gitward.api.tokens import load_or_create_token, remove_server_info, write_server_info
 from gitward.core.errors import ValidationError
 from gitward.core.localserver import ServerInfo, token_file_for
-from gitward.model.access import OIDCProvider
-from gitward.reconcile.config import load_config
+from gitward.reconcile.accessbook import AccessBook, AccessConfig
 from gitward.reconcile.service import EngineService, EngineViews
 from gitward.store.tokens import TokenStore
-
-log = logging.getLogger(__name__)
 
 
 class StoppableService(EngineService, Protocol):
@@ -117,28 +114,15 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
-def _resolved(provider: OIDCProvider, config_path: Path) -> OIDCProvider:
-    """A relative ``clientSecretFile`` is relative to the config's folder, as a Receiver's secret is."""
-    secret = provider.spec.client_secret_file
-    if secret is None or Path(secret).expanduser().is_absolute():
-        return provider
-    base = config_path if config_path.is_dir() else config_path.parent
-    spec = provider.spec.model_copy(update={"client_secret_file": str(base / secret)})
-    return provider.model_copy(update={"spec": spec})
+def follow_access(access: Access, book: AccessBook) -> Callable[[], None]:
+    """``access`` decides with the book's roles and providers from now on, and reads client secrets
+    through it; returns the way to stop following."""
+    access.client_secret = book.client_secret
 
+    def configure(config: AccessConfig) -> None:
+        access.configure(RoleBook.from_config(config.roles, config.role_bindings), config.oidc_providers)
 
-def build_access(*, admin_token: str, tokens: TokenRegistry, config_path: Path | None) -> Access:
-    """The identity seam of a server: its tokens, and the roles and providers its config declares."""
-    if config_path is None:
-        return Access(admin_token=admin_token, tokens=tokens)
-    config = load_config(config_path)
-    for error in config.errors:
-        if error.kind in ("Role", "RoleBinding", "OIDCProvider"):
-            log.error("access config: %s %s refused: %s", error.kind, error.name, error.message)
-    roles = RoleBook.from_config(config.roles, config.role_bindings)
-    providers = [_resolved(p, config_path) for p in config.oidc_providers]
-    oidc = OidcVerifier(providers, roles) if providers else None
-    return Access(admin_token=admin_token, tokens=tokens, roles=roles, oidc=oidc)
+    return book.listen(configure)
 
 
 async def run_standalone(
@@ -150,7 +134,6 @@ async def run_standalone(
     port: int,
     announce: Callable[[ServerInfo], None],
     stop: asyncio.Event | None = None,
-    config_path: Path | None = None,
     tls: TlsFiles | None = None,
     announce_ca: bool = False,
     ui: PageRenderer | None = None,
@@ -164,9 +147,7 @@ async def run_standalone(
     admin_token = load_or_create_token(token_file)
     token_store = TokenStore.open(database or state_file)
     try:
-        access = build_access(
-            admin_token=admin_token, tokens=TokenRegistry(token_store), config_path=config_path
-        )
+        access = Access(admin_token=admin_token, tokens=TokenRegistry(token_store))
         await _serve(
             start_engine,
             access,
@@ -211,6 +192,8 @@ async def _serve(
         except BaseException:
             await server.stop()
             raise
+        book = getattr(engine, "access_book", None)
+        unfollow = follow_access(access, book) if isinstance(book, AccessBook) else None
         try:
             await server.start(create_app(engine, access=access, ui=ui))
             ca_file = tls.cert if tls is not None and announce_ca else None
@@ -227,4 +210,6 @@ async def _serve(
             if isinstance(engine, EngineViews):
                 engine.feed.close()  # open event streams end, so the server's shutdown does not wait on them
             await server.stop()
+            if unfollow is not None:
+                unfollow()
             await engine.stop()

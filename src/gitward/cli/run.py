@@ -481,7 +481,6 @@ async def _serve(
         host=host,
         port=port,
         announce=announce,
-        config_path=settings.config_path,
         tls=tls_files,
         announce_ca=tls_files is not None and tls_files.cert == state_file.parent / "tls.crt",
         ui=renderer(),

@@ -5,7 +5,10 @@ as rules of allowed actions on resources (applications, projects, clusters, repo
 ``RoleBinding`` grants one role to OIDC users and groups, on every project or on one (a Project's
 roles, the README). API tokens carry their role and project themselves (``gitward token
 create``), so they need no binding. An ``OIDCProvider`` names an issuer whose ID tokens the API accepts
-and which ``gitward login`` signs in through; its client secret lives in a file, never inline.
+and which ``gitward login`` signs in through; its client secret (the web login's confidential client)
+is never inline: a file (``clientSecretFile``) in a config file, a Secret in the provider's namespace
+(``secretRef``, key ``clientSecret``) with ``run --from-cluster`` (``model/secretrefs.py`` refuses each
+where the other belongs).
 
 The vocabulary (``RESOURCES``, ``ACTIONS``) is defined here because a Role is validated against it
 when the config loads: a typo in a rule is an error on the Role, not a permission silently missing.
@@ -15,12 +18,13 @@ Deliberately not here: deciding a request (``api/roles.py``) and talking to the 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from gitward.model.common import FilePath, Name, SpecModel, TopLevelObject, check_no_credentials
+from gitward.model.repository import LocalSecretRef
 
 RESOURCES = ("applications", "projects", "clusters", "repositories")
 #: ``get`` is every read (list, get, diff, history, events); the others are writes on applications.
@@ -89,6 +93,8 @@ class RoleBinding(TopLevelObject):
 
 
 DEFAULT_SCOPES = ("openid", "email", "profile", "groups", "offline_access")
+#: The key of an OIDCProvider's Secret (``secretRef``) that holds the client secret.
+CLIENT_SECRET_KEY = "clientSecret"  # noqa: S105 (a key name, not a secret)
 
 
 class OIDCProviderSpec(SpecModel):
@@ -96,6 +102,7 @@ class OIDCProviderSpec(SpecModel):
     # Written clientID / cliClientID, as every OIDC provider's documentation spells them.
     client_id: str = Field(min_length=1, alias="clientID")
     client_secret_file: FilePath | None = None  # confidential client of the web login, if any
+    secret_ref: LocalSecretRef | None = None  # or: the Secret holding it under CLIENT_SECRET_KEY
     cli_client_id: str | None = Field(None, min_length=1, alias="cliClientID")  # public client of the CLI
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     username_claim: str = "email"
@@ -110,6 +117,15 @@ class OIDCProviderSpec(SpecModel):
         if not (value.startswith("https://") or (value.startswith("http://") and loopback)):
             raise ValueError("issuer must be an https:// URL (http:// only for a provider on loopback)")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_source_of_the_secret(self) -> Self:
+        if self.secret_ref is not None and self.client_secret_file is not None:
+            raise ValueError(
+                "secretRef and clientSecretFile exclude each other: the client secret comes either "
+                "from the Secret or from the file"
+            )
+        return self
 
     @property
     def audiences(self) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """Where credentials may come from, by where the config is read from.
 
-A Repository's credentials and a Cluster's kubeconfig come from files (``passwordFile``,
-``bearerTokenFile``, ``sshPrivateKeyFile``, ``knownHostsFile``; ``kubeconfig``) or from a Secret
-(``secretRef``, in the object's own namespace). Which one is up to where the config is read:
+A Repository's credentials, a Cluster's kubeconfig and an OIDCProvider's client secret come from
+files (``passwordFile``, ``bearerTokenFile``, ``sshPrivateKeyFile``, ``knownHostsFile``;
+``kubeconfig``; ``clientSecretFile``) or from a Secret (``secretRef``, in the object's own
+namespace). Which one is up to where the config is read:
 
 - ``run --from-cluster`` (``in_cluster``): the objects are custom resources, and gitward runs in a
   pod where a path in someone's custom resource names nothing they put there, so a field naming a
@@ -24,6 +25,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
+from gitward.model.access import CLIENT_SECRET_KEY, OIDCProvider
 from gitward.model.application import Application
 from gitward.model.cluster import Cluster
 from gitward.model.errors import ObjectError
@@ -63,6 +65,16 @@ def _cluster_file(cluster: Cluster) -> str:
     )
 
 
+def _oidc_client_secret_file(provider: OIDCProvider) -> str:
+    if provider.spec.client_secret_file is None:
+        return ""
+    return (
+        "clientSecretFile names a file, which gitward cannot read when its config comes from the "
+        f"cluster: put the client secret under the key {CLIENT_SECRET_KEY!r} of a Secret in the "
+        "OIDCProvider's namespace and name it with spec.secretRef"
+    )
+
+
 def _repository_secret(repo: Repository) -> str:
     if repo.spec.secret_ref is None:
         return ""
@@ -82,6 +94,15 @@ def _cluster_secret(cluster: Cluster) -> str:
     )
 
 
+def _oidc_secret_ref(provider: OIDCProvider) -> str:
+    if provider.spec.secret_ref is None:
+        return ""
+    return (
+        f"spec.secretRef needs the config to come from the cluster ({_CLUSTER_MODE}); in a config file "
+        "name the client secret's file with spec.clientSecretFile"
+    )
+
+
 def _application_values_from(app: Application) -> str:
     helm = app.spec.source.helm
     if helm is None or not helm.values_from:
@@ -94,13 +115,24 @@ def _application_values_from(app: Application) -> str:
 
 
 def in_cluster(config: LoadedConfig) -> LoadedConfig:
-    """The config read from custom resources: Repositories and Clusters naming files refused."""
-    return _refusing(config, repository=_repository_files, cluster=_cluster_file)
+    """The config read from custom resources: Repositories, Clusters and OIDCProviders naming files
+    refused."""
+    return _refusing(
+        config,
+        repository=_repository_files,
+        cluster=_cluster_file,
+        oidc_provider=_oidc_client_secret_file,
+    )
 
 
 def in_files(config: LoadedConfig) -> LoadedConfig:
-    """The file config: Repositories and Clusters naming a Secret refused."""
-    refused = _refusing(config, repository=_repository_secret, cluster=_cluster_secret)
+    """The file config: Repositories, Clusters and OIDCProviders naming a Secret refused."""
+    refused = _refusing(
+        config,
+        repository=_repository_secret,
+        cluster=_cluster_secret,
+        oidc_provider=_oidc_secret_ref,
+    )
     return _refusing(refused, application=_application_values_from)
 
 
@@ -110,6 +142,7 @@ def _refusing(
     repository: Callable[[Repository], str] = lambda _r: "",
     cluster: Callable[[Cluster], str] = lambda _c: "",
     application: Callable[[Application], str] = lambda _a: "",
+    oidc_provider: Callable[[OIDCProvider], str] = lambda _p: "",
 ) -> LoadedConfig:
     """``config`` without the objects a rule refuses (each rule says why, "" to accept)."""
     errors: list[ObjectError] = []
@@ -127,6 +160,7 @@ def _refusing(
     repositories = kept("Repository", config.repositories, repository)
     clusters = kept("Cluster", config.clusters, cluster)
     applications = kept("Application", config.applications, application)
+    oidc_providers = kept("OIDCProvider", config.oidc_providers, oidc_provider)
     if not errors:
         return config
     return dataclasses.replace(
@@ -134,5 +168,6 @@ def _refusing(
         repositories=repositories,
         clusters=clusters,
         applications=applications,
+        oidc_providers=oidc_providers,
         errors=config.errors + tuple(errors),
     )

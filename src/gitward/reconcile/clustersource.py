@@ -107,6 +107,8 @@ class ReadConfig:
     applications: dict[str, ObjectRef] = field(default_factory=dict)  # app name -> its object
     refused: dict[ObjectRef, str] = field(default_factory=dict)  # Application objects not read, why
     foreign: dict[str, ObjectRef] = field(default_factory=dict)  # app name -> its Argo CD or Flux object
+    # gitward's objects of the other kinds (Project, OIDCProvider, ...) -> why refused, "" when read
+    others: dict[ObjectRef, str] = field(default_factory=dict)
 
     def object_of(self, app: str) -> ObjectRef | None:
         """The custom resource ``app`` was read from, gitward's own or a foreign one."""
@@ -171,6 +173,7 @@ def read_objects(objects: Sequence[Mapping[str, Any]]) -> ReadConfig:
     documents: list[dict[str, Any]] = []
     refs: list[ObjectRef] = []
     refused: dict[ObjectRef, str] = {}
+    others: dict[ObjectRef, str] = {}
     for obj in sorted(objects, key=_created):
         if is_terminating(obj):
             continue  # being deleted: its app leaves the config (see the module docstring)
@@ -184,6 +187,8 @@ def read_objects(objects: Sequence[Mapping[str, Any]]) -> ReadConfig:
             log.warning("%s/%s refused: %s", ref.namespace, ref.name, message)
             if ref.api_version == API_VERSION and ref.kind == "Application":
                 refused[ref] = message
+            elif ref.api_version == API_VERSION:
+                others[ref] = message
             continue
         seen[key] = ref.namespace
         documents.append({k: v for k, v in obj.items() if k != "status"})
@@ -192,17 +197,39 @@ def read_objects(objects: Sequence[Mapping[str, Any]]) -> ReadConfig:
     applications = {
         ref.name: ref for ref in refs if ref.api_version == API_VERSION and ref.kind == "Application"
     }
+    others.update((ref, "") for ref in refs if ref.api_version == API_VERSION and ref.kind != "Application")
     for error in config.errors:
-        if error.kind == "Application" and error.name in applications and error.document >= 0:
-            ref = applications[error.name]
-            if refs[error.document] == ref:  # the loader's index is the document's
-                refused[ref] = error.message
+        about = _refused_object(error, refs)
+        if about is None:
+            continue
+        if about.kind == "Application" and applications.get(about.name) == about:
+            refused[about] = error.message
+        elif about in others:
+            others[about] = error.message
     foreign = {
         ref.name: ref
         for ref in refs
         if (ref.api_version, ref.kind) in _FOREIGN_APPS or _is_flux_kustomization(ref)
     }
-    return ReadConfig(config=config, applications=applications, refused=refused, foreign=foreign)
+    return ReadConfig(
+        config=config, applications=applications, refused=refused, foreign=foreign, others=others
+    )
+
+
+def _refused_object(error: ObjectError, refs: Sequence[ObjectRef]) -> ObjectRef | None:
+    """The gitward object an error of the loader is about: by the document's position, or (a rule
+    on the whole config, ``model/secretrefs.py``, knows none) by kind and name, unique once the
+    duplicates across namespaces are left out."""
+
+    def named(ref: ObjectRef) -> bool:
+        return ref.api_version == API_VERSION and (ref.kind, ref.name) == (error.kind, error.name)
+
+    if 0 <= error.document < len(refs):
+        ref = refs[error.document]
+        return ref if named(ref) else None
+    if error.document >= 0:
+        return None
+    return next((r for r in refs if named(r)), None)
 
 
 _FOREIGN_APPS = {(ARGO_API_VERSION, ARGO_KIND)}
@@ -284,11 +311,12 @@ class ClusterSource:
         """The config as the cluster holds it now (also kept as ``last``, for the status writer)."""
         self.last = read_objects(self.objects())
         config = self.last.config
-        if self.last.refused:
+        refused = {**self.last.refused, **{ref: why for ref, why in self.last.others.items() if why}}
+        if refused:
             known = {(e.kind, e.name) for e in config.errors}
             extra = tuple(
                 ObjectError(ref.kind, f"{ref.namespace}/{ref.name}", message, len(config.errors) + i)
-                for i, (ref, message) in enumerate(self.last.refused.items())
+                for i, (ref, message) in enumerate(refused.items())
                 if (ref.kind, ref.name) not in known
             )
             if extra:

@@ -36,6 +36,7 @@ from gitward.health import ENTRY_POINT_GROUP, load_plugins
 from gitward.model import Application, LoadedConfig, ObjectError, Receiver
 from gitward.notify import Notifier
 from gitward.reconcile import metrics, operation
+from gitward.reconcile.accessbook import AccessBook
 from gitward.reconcile.actions import Actions
 from gitward.reconcile.appindex import AppPage, AppQuery
 from gitward.reconcile.appsets import AppSets
@@ -75,8 +76,10 @@ log = logging.getLogger("gitward.engine")
 
 def unreadable(config: LoadedConfig) -> list[ObjectError]:
     """Errors that make the config as a whole unknown: a file that did not parse, a document that is
-    not an object or has no name. While any remains, no app counts as having left the config."""
-    return [e for e in config.errors if e.document < 0 or not e.name]
+    not an object or has no name. While any remains, no app counts as having left the config. An
+    object of a known kind and name refused by a rule on the whole config (``model/secretrefs.py``,
+    which knows no document position) is not one: it keeps its last good state like any other."""
+    return [e for e in config.errors if not e.name or (e.document < 0 and not e.kind)]
 
 
 @dataclass
@@ -160,6 +163,7 @@ class Engine:
             fetch_freshness=settings.fetch_freshness,
         )
         self.config_state = ConfigState()
+        self.access_book = AccessBook(config_path=settings.config_path)  # the API follows it
         self.config_watch: ConfigWatch | None = None
         self.cluster_source: ClusterSource | None = None  # the config from custom resources
         self.status_writer: StatusWriter | None = None
@@ -236,7 +240,7 @@ class Engine:
             engine.event_writer = EventWriter(engine.cluster_source.connection.client, engine.cluster_source)
             engine.records.event_listeners.append(engine.event_writer.recorded)
             secrets = ClusterSecrets(engine.cluster_source.connection.client, settings.cache_dir / "secrets")
-            engine.fetcher.secrets = engine.clusters.secrets = secrets
+            engine.fetcher.secrets = engine.clusters.secrets = engine.access_book.secrets = secrets
         engine.load()
         if engine.replicas is None:  # with several, each app's operation is adopted as it is taken
             engine.resume_interrupted()
@@ -337,6 +341,7 @@ class Engine:
         self.fetcher.plugins = config.plugins
         self.fetcher.project_of = self.registry.project  # signature rules (reconcile/trust.py)
         self.notifier.configure(config.notifications)
+        self.access_book.configure(config)
         return config
 
     def _config_loaded(self, config: LoadedConfig, *, kept_last_good: bool) -> None:

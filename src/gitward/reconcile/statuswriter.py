@@ -10,6 +10,9 @@ subresource (a merge patch, field manager ``gitward``): ``sync`` (status, revisi
 the paths ``kubectl get gwapp`` reads (``model/crds.py: STATUS_PATHS``), and ``kubectl wait
 --for=condition=Ready`` waits on them. An Application the loader refused (or a second one of a name
 already read in another namespace) gets Ready False and Stalled True with the refusal as message.
+gitward's objects of the other kinds (Project, Repository, OIDCProvider, RoleBinding, ...) get the
+same two conditions when refused, and Ready True (reason ``Accepted``) when read, so a refused
+OIDCProvider says why on itself and a fixed one says so too (``object_body``).
 
 The writer never blocks a reconcile: ``saved`` only takes the newest body per object into a pending
 map (bounded: one entry per Application) and wakes a task that writes them, at most ``qps`` writes a
@@ -140,6 +143,22 @@ def refused_body(message: str, generation: int, *, now: float) -> dict[str, Any]
     }
 
 
+def object_body(message: str, generation: int, *, now: float) -> dict[str, Any]:
+    """The ``.status`` of a gitward object of another kind than Application: read (``message`` "")
+    or refused, and why."""
+    if message:
+        conditions = [
+            _condition("Ready", False, "InvalidSpec", message, now, generation),
+            _condition("Stalled", True, "InvalidSpec", message, now, generation),
+        ]
+    else:
+        conditions = [
+            _condition("Ready", True, "Accepted", "read into gitward's config", now, generation),
+            _condition("Stalled", False, "Accepted", "", now, generation),
+        ]
+    return {"observedGeneration": generation, "conditions": conditions}
+
+
 def _digest(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -173,15 +192,19 @@ class StatusWriter(BackgroundLoop):
             log.exception("status of %s not queued for its Application object", rt.name)
 
     def config_read(self) -> None:
-        """The config was read again: the refused objects show why; objects no longer read are forgotten."""
+        """The config was read again: the refused objects show why, the other kinds' objects whether
+        they were read; objects no longer read are forgotten."""
         last = self._source.last
         live = {ref.uid for ref in last.applications.values()} | {ref.uid for ref in last.refused}
+        live |= {ref.uid for ref in last.others}
         for uid in [uid for uid in self._written if uid not in live]:
             del self._written[uid]
         if not self.refusals:
             return
         for ref, message in last.refused.items():
             self._put(ref, refused_body(message, ref.generation, now=time.time()), app=None)
+        for ref, message in last.others.items():
+            self._put(ref, object_body(message, ref.generation, now=time.time()), app=None)
 
     def forget(self, app: str) -> None:
         """``app`` moved to another replica: nothing of it is pending, and if it comes back its

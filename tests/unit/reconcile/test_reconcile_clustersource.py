@@ -8,7 +8,8 @@ from typing import Any
 from gitward.core.appstatus import AppStatus, HealthState, SyncState, mark_result
 from gitward.core.status import HealthStatus, SyncStatus
 from gitward.reconcile.clustersource import read_objects
-from gitward.reconcile.statuswriter import MAX_RESOURCES, refused_body, rfc3339, status_body
+from gitward.reconcile.engine import unreadable
+from gitward.reconcile.statuswriter import MAX_RESOURCES, object_body, refused_body, rfc3339, status_body
 
 API = "gitward.dev/v1alpha1"
 
@@ -107,3 +108,46 @@ def test_an_app_not_reconciled_yet_says_so_and_a_refused_one_is_stalled() -> Non
     stalled = next(c for c in refused["conditions"] if c["type"] == "Stalled")
     assert (stalled["status"], stalled["observedGeneration"]) == ("True", 2)
     assert "'..'" in stalled["message"]
+
+
+def _provider(name: str, namespace: str, *, created: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "OIDCProvider",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": f"{namespace}-{name}",
+            "generation": 2,
+            "creationTimestamp": created,
+        },
+        "spec": {"issuer": "https://sso.example.com", "clientID": "gitward", **spec},
+    }
+
+
+def test_the_other_kinds_objects_are_each_read_or_refused_with_why() -> None:
+    good = _provider("sso", "gitward", created="2024-01-01T00:00:00Z", secretRef={"name": "oidc"})
+    copy = _provider("sso", "team-b", created="2024-02-01T00:00:00Z", secretRef={"name": "oidc"})
+    by_file = _provider("files", "gitward", created="2024-01-01T00:00:00Z", clientSecretFile="/s")
+    app = _app("web", "gitward", created="2024-01-01T00:00:00Z")
+    read = read_objects([good, copy, by_file, app])
+    assert [p.name for p in read.config.oidc_providers] == ["sso"]
+    why = {(ref.namespace, ref.name): message for ref, message in read.others.items()}
+    assert why[("gitward", "sso")] == ""
+    assert "already defined in namespace 'gitward'" in why[("team-b", "sso")]
+    assert "clientSecretFile names a file" in why[("gitward", "files")]
+    assert set(why) == {("gitward", "sso"), ("team-b", "sso"), ("gitward", "files")}  # apps apart
+    # A rule on the whole config (no document position) refuses that object alone, not the config.
+    assert not unreadable(read.config)
+
+
+def test_an_other_kinds_object_says_ready_or_why_it_was_refused() -> None:
+    accepted = object_body("", 4, now=0.0)
+    assert accepted["observedGeneration"] == 4
+    ready = {c["type"]: c for c in accepted["conditions"]}
+    assert (ready["Ready"]["status"], ready["Ready"]["reason"]) == ("True", "Accepted")
+    assert ready["Stalled"]["status"] == "False"
+    refused = {c["type"]: c for c in object_body("clientSecretFile names a file", 5, now=0.0)["conditions"]}
+    assert (refused["Ready"]["status"], refused["Stalled"]["status"]) == ("False", "True")
+    assert refused["Stalled"]["message"] == "clientSecretFile names a file"
+    assert refused["Ready"]["observedGeneration"] == 5
