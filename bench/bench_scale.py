@@ -309,6 +309,9 @@ class Fleet:
     def kube_of(self, index: int) -> Kube:
         return self.kubes[index % len(self.kubes)]
 
+    def namespace(self, index: int) -> str:
+        return workload.namespace(index)
+
     def announce(self, index: int) -> float:
         """After a push: the signed webhook (every app of the repository is looked at, not only
         ``index``'s)."""
@@ -425,7 +428,7 @@ def change_latency(fleet: Any, count: int) -> dict[str, Any]:
     samples: list[dict[str, Any]] = []
     for k, index in enumerate(_spread(count, fleet.apps)):
         revision = 1000 + k
-        name, ns = workload.app_name(index), workload.namespace(index)
+        name, ns = workload.app_name(index), fleet.namespace(index)
         path = f"{workload.app_path(index)}/objects.yaml"
         fleet.repo.write({path: workload.app_file(index, revision=revision, kinds=fleet.kinds)})
         git("add", "-A", cwd=fleet.repo.work)
@@ -487,7 +490,7 @@ def drift_latency(fleet: Any, count: int) -> dict[str, Any]:
     fleet.settle(3.0, 30.0)
     samples: list[dict[str, Any]] = []
     for k, index in enumerate(_spread(count, fleet.apps)[::-1]):
-        name, ns = workload.app_name(index), workload.namespace(index)
+        name, ns = workload.app_name(index), fleet.namespace(index)
         kind, patch, healed = _drift(index, k)
         kube = fleet.kube_of(index)
         start = time.perf_counter()

@@ -171,6 +171,9 @@ class ArgoFleet:
     def kube_of(self, index: int) -> Kube:
         return self.kubes[index % len(self.kubes)]
 
+    def namespace(self, index: int) -> str:
+        return argocd_namespace(index)
+
     def announce(self, index: int) -> float:
         """After a push: the refresh Argo CD's webhook handler requests for the app the push touched."""
         start = time.perf_counter()
@@ -187,11 +190,14 @@ class ArgoFleet:
         return {"fetches": git_calls.get("fetch", 0.0), "ls_remotes": git_calls.get("ls-remote", 0.0)}
 
 
+def argocd_namespace(index: int) -> str:
+    return workload.namespace(index, ARGO_PREFIX.rstrip("-"))
+
+
 def argocd_names(apps: int) -> tuple[list[str], list[str], list[str]]:
     names = [workload.app_name(i) for i in range(apps)]
     paths = [workload.app_path(i) for i in range(apps)]
-    namespaces = [workload.namespace(i, ARGO_PREFIX.rstrip("-")) for i in range(apps)]
-    return names, paths, namespaces
+    return names, paths, [argocd_namespace(i) for i in range(apps)]
 
 
 @contextmanager

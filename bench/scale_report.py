@@ -75,6 +75,8 @@ def _verbs(requests: dict[str, Any]) -> str:
     if not requests:
         return "-"
     total = sum(int(v) for v in requests.values())
+    if total == 0:
+        return "0"
     return f"{total} (" + ", ".join(f"{k} {int(v)}" for k, v in sorted(requests.items()) if v) + ")"
 
 
@@ -275,9 +277,19 @@ B2_ROWS: list[tuple[str, Any]] = [
 ]
 
 
+def peer_errors(peers: dict[str, dict[str, Any]]) -> list[str]:
+    """A line for each peer whose latency or idle benchmarks broke off, with what broke."""
+    return [
+        f"{NAMES.get(name, name)} broke off after its cold sync: {data['error']}"
+        for name, data in sorted(peers.items())
+        if data.get("error")
+    ]
+
+
 def b2_table(results: Results, opts: Options, conditions: str) -> str:
     lines = _header("B2 change latency (push -> webhook -> cluster)", "b2", opts, conditions)
     lines += _table(_contenders(results.b2, results.peers, "b2"), B2_ROWS)
+    lines += ["", *peer_errors(results.peers)] if peer_errors(results.peers) else []
     lines += [
         "",
         "Each commit changes one app's ConfigMap; the clock starts before `git push` and stops when a GET "

@@ -38,6 +38,9 @@ class StandIn:
     def kube_of(self, index: int) -> InstantKube:
         return self.kubes[0]
 
+    def namespace(self, index: int) -> str:
+        return f"standin-{index}"
+
     def announce(self, index: int) -> float:
         self.announced.append(index)
         self.fetches += 1  # the contender fetched once for this push
@@ -59,6 +62,7 @@ def test_each_commit_changes_one_app_in_the_fleet_s_own_kinds_and_counts_per_com
     assert "renders_per_commit" not in result  # a contender that does not count renders has no row
     assert [s["app"] for s in result["samples"]] == [workload.app_name(i) for i in fleet.announced]
     assert {kind for kind, _, _ in fleet.kubes[0].seen} == {"ConfigMap"}
+    assert [ns for _, ns, _ in fleet.kubes[0].seen] == [f"standin-{i}" for i in fleet.announced]
     last = fleet.announced[-1]
     text = git("show", f"HEAD:{workload.app_path(last)}/objects.yaml", cwd=repo.work)
     objects = list(yaml.safe_load_all(text))
