@@ -52,7 +52,7 @@ def machine() -> str:
 
 
 def command(name: str, opts: Options) -> str:
-    parts = ["./dev bench", name, f"--apps {opts.apps}"]
+    parts = ["./dev bench", name] + ([] if name == "b7" else [f"--apps {opts.apps}"])
     if name in ("b1", "all"):
         parts.append("--sizes " + ",".join(str(s) for s in opts.sizes))
     if name in ("b4", "b7", "all"):
