@@ -14,9 +14,10 @@ The log goes to stderr as ``--log-format`` says (``cli/logsetup.py``); every lin
 ``redact_text``: a URL credential that reaches a log message by any route is masked there.
 
 At start, one log line per renderer says whether it was found (path, version, supported range) or is
-missing and how to install it (``render/tools.py``). Apps whose destination is ``in-cluster`` need
-``KUBECONFIG`` or the pod's service account (``cluster/incluster.py``); with neither, ``run`` stops
-with one error that says so, before anything is started.
+missing and how to install it (``render/tools.py``). ``in-cluster`` is reached through ``KUBECONFIG``,
+else, in a pod, through the pod's service account, set up whichever apps name it (ApplicationSets
+make apps the config does not list) (``cluster/incluster.py``); with neither, Applications naming it
+stop ``run`` with one error that says so, before anything is started.
 
 ``--from-cluster`` reads the config from the gitward custom resources of the management cluster
 (``reconcile/clustersource.py``), all namespaces or ``--namespace``, through ``--kubeconfig``, else
@@ -394,20 +395,24 @@ def _in_cluster_apps(config_path: Path) -> list[str]:
     return sorted(app.name for app in loaded.applications if app.spec.destination.cluster == IN_CLUSTER)
 
 
-def _reach_in_cluster(config_path: Path, state_dir: Path) -> None:
-    """``in-cluster`` through KUBECONFIG, else the pod's service account (a kubeconfig written into
-    the state folder, naming the mounted token), else one error naming both."""
+def _reach_in_cluster(config_path: Path, state_dir: Path, *, account_dir: Path | None = None) -> None:
+    """``in-cluster`` through KUBECONFIG, else, in a pod, the pod's service account (a kubeconfig
+    written into the state folder, naming the mounted token), whichever apps name it now: an app an
+    ApplicationSet generates, or one a later edit of the config adds, may name it too, and the
+    ApplicationSet clusters generator offers ``in-cluster`` only when it can be reached. Outside a
+    pod without KUBECONFIG, the config's Applications naming it stop the start with one error
+    naming both fixes (a generated one reports the same on its own status)."""
     if os.environ.get("KUBECONFIG"):
         return
-    apps = _in_cluster_apps(config_path)
-    if not apps:
-        return
-    from gitward.cluster.incluster import in_cluster_kubeconfig, no_in_cluster_message
+    from gitward.cluster.incluster import SERVICE_ACCOUNT_DIR, in_cluster_kubeconfig, no_in_cluster_message
 
-    text = in_cluster_kubeconfig(os.environ)
-    if text is None:
-        raise CliError(no_in_cluster_message(apps))
-    _write_in_cluster(state_dir, text)
+    text = in_cluster_kubeconfig(os.environ, account_dir=account_dir or SERVICE_ACCOUNT_DIR)
+    if text is not None:
+        _write_in_cluster(state_dir, text)
+        return
+    apps = _in_cluster_apps(config_path)
+    if apps:
+        raise CliError(no_in_cluster_message(apps, account_dir=account_dir or SERVICE_ACCOUNT_DIR))
 
 
 def _run_loop(main: Coroutine[Any, Any, None]) -> None:

@@ -339,4 +339,11 @@ def kubeconfig_of(
         return (path if path.is_absolute() else config_folder / path), spec.spec.context
     if cluster == IN_CLUSTER and os.environ.get("KUBECONFIG"):
         return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0]), None
+    if cluster == IN_CLUSTER:  # ``gitward run`` sets KUBECONFIG in a pod (cli/run.py)
+        raise ValidationError(
+            "cluster 'in-cluster' cannot be reached: KUBECONFIG is not set and gitward does not run in "
+            "a pod with a service account; set KUBECONFIG, run gitward in a pod, or define a Cluster "
+            "named 'in-cluster'",
+            reason="ClusterNotFound",
+        )
     raise ValidationError(f"cluster {cluster!r} is not defined", reason="ClusterNotFound")
