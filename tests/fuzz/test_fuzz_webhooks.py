@@ -40,6 +40,7 @@ from gitward.api.webhooks import (
 )
 from gitward.core.repourl import repository_key
 from gitward.model import Receiver
+from gitward.reconcile.secrets import receiver_secret
 
 pytestmark = pytest.mark.fuzz
 
@@ -314,6 +315,9 @@ class Engine:
 
     def webhook_receiver(self, name: str) -> Receiver | None:
         return self.receivers.get(name)
+
+    async def webhook_secret(self, receiver: Receiver) -> bytes:
+        return await receiver_secret(receiver, None)  # the engine's reading of a secretFile
 
     async def trigger_repository(self, url: str, *, refs: Mapping[str, str] | None = None) -> list[str]:
         self.triggered.append(url)

@@ -156,7 +156,6 @@ def test_unknown_enum_values_and_union_rules_are_refused(
     }
     message = _refusal(kube_cluster, notification)
     assert "spec.targets[0]" in message
-    assert "urlFile is required when type is slack" in message
     assert "secretFile is not allowed when type is slack" in message
 
 

@@ -1,7 +1,8 @@
 """``POST /api/v1/webhooks/{receiver}``: push notifications from Git hosts, turned into fetches.
 
-The route needs no bearer token: each Receiver (``model.receiver``) names a shared secret file and the
-request must prove it knows that secret, the way its host signs:
+The route needs no bearer token: each Receiver (``model.receiver``) names a shared secret (a file, or
+a Secret with ``run --from-cluster``: ``EngineService.webhook_secret`` reads it) and the request
+must prove it knows that secret, the way its host signs:
 
     github     X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>
     gitlab     X-Gitlab-Token: <the secret itself>
@@ -34,7 +35,6 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -45,7 +45,6 @@ from fastapi.responses import JSONResponse
 from gitward.api.pushrefs import pushed_refs
 from gitward.api.replay import RecentDeliveries, delivery_keys
 from gitward.core.repourl import repository_key
-from gitward.model import Receiver
 from gitward.reconcile.service import EngineService
 
 log = logging.getLogger(__name__)
@@ -106,17 +105,6 @@ _CREDENTIAL_HEADERS: dict[str, tuple[str, ...]] = {
     "bitbucket": ("x-hub-signature",),
     "generic": ("x-gitward-signature",),
 }
-
-
-def _read_secret(receiver: Receiver) -> bytes:
-    try:
-        secret = Path(receiver.spec.secret_file).read_bytes().strip()
-    except OSError as exc:
-        log.warning("webhook receiver %s: secret file unreadable: %s", receiver.name, exc.strerror)
-        secret = b""
-    if not secret:
-        raise Rejected(503, "ReceiverUnavailable", "the receiver's secret is not available")
-    return secret
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -245,7 +233,9 @@ def build_webhook_router(
         if receiver is None:
             raise Rejected(404, "NotFound", "no such webhook receiver")
         kind = receiver.spec.type
-        secret = _read_secret(receiver)
+        secret = await service.webhook_secret(receiver)
+        if not secret:
+            raise Rejected(503, "ReceiverUnavailable", "the receiver's secret is not available")
         unauthorized = Rejected(401, "Unauthorized", "missing or invalid webhook signature")
         if not any(request.headers.get(h) for h in _CREDENTIAL_HEADERS[kind]):
             raise unauthorized

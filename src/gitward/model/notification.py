@@ -4,8 +4,11 @@ A Notification names its ``triggers`` (what happened to an app), filters the app
 Project with the globs of project rules (``policy/globs.py``: ``!pattern`` denies), and lists
 ``targets``: a signed JSON webhook, a Slack-compatible or Microsoft Teams incoming webhook, or a
 commit status on GitHub, GitLab or Gitea. Every secret (the webhook's HMAC secret, a chat webhook's
-URL, an API token) lives in a file the config names, read when a message is sent, so the config can
-be committed and a rotated secret takes effect without a restart.
+URL, an API token) is read when a message is sent, so the config can be committed and a rotated
+secret takes effect without a restart: from a file the config names (``secretFile``, ``urlFile``,
+``tokenFile``) or, with ``run --from-cluster``, from a Secret in the Notification's namespace that
+the target's ``secretRef`` names (keys ``SECRET_KEYS``); ``model/secretrefs.py`` refuses each where
+the other belongs.
 
 Messages are made from a template over a fixed set of names (``TEMPLATE_FIELDS``): ``{app}``,
 ``{commit:.7}`` and the like, checked here when the config is loaded. No attribute access, no
@@ -13,7 +16,7 @@ indexing, no conversions, no widths: a template cannot reach anything but those 
 output cannot grow without bound. Every field that loads is acted on (docs/architecture.md, "Layers:
 folders are the architecture"); what could not be is refused here, naming the field.
 
-Deliberately not here: reading the files, matching, rendering and sending (``notify/``).
+Deliberately not here: reading the files and Secrets, matching, rendering and sending (``notify/``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from gitward.model.common import Duration, FilePath, SpecModel, TopLevelObject, check_no_credentials
+from gitward.model.repository import LocalSecretRef
 
 Trigger = Literal["SyncSucceeded", "SyncFailed", "HealthDegraded", "DriftHealed", "OutOfSync"]
 
@@ -109,12 +113,40 @@ class RateLimit(SpecModel):
     per: Duration = 60.0
 
 
+#: The keys of a target's Secret (``secretRef``): the webhook's HMAC secret (and its URL when ``url``
+#: is not written), a chat webhook's URL, a commit status API token.
+SECRET_KEYS = {"secret_file": "secret", "url_file": "url", "token_file": "token"}
+_FILE_FIELDS = {"secret_file": "secretFile", "url_file": "urlFile", "token_file": "tokenFile"}
+
+
 class TargetBase(SpecModel):
     name: str = Field(default="", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$|^$", max_length=63)
     retry: DeliveryRetry = DeliveryRetry()
     rate_limit: RateLimit = RateLimit()
     queue_size: int = Field(default=100, ge=1, le=10_000)  # messages waiting per target; more are dropped
     timeout: Duration = 10.0  # per request
+    secret_ref: LocalSecretRef | None = None  # the target's secrets are this Secret's keys (SECRET_KEYS)
+
+    def file_fields(self) -> list[str]:
+        """The fields set here that name files, as written in the config."""
+        return [written for field, written in _FILE_FIELDS.items() if getattr(self, field, None)]
+
+    @model_validator(mode="after")
+    def _secret_ref_alone(self) -> Self:
+        if self.secret_ref is not None and self.file_fields():
+            raise ValueError(
+                f"secretRef and {', '.join(self.file_fields())} exclude each other: the target's "
+                "secrets come either from the Secret or from files"
+            )
+        return self
+
+    def _one_of(self, field: str) -> None:
+        """``field`` (a file) or ``secretRef`` (its key in the Secret), exactly one."""
+        if (getattr(self, field) is None) == (self.secret_ref is None):
+            raise ValueError(
+                f"give exactly one of {_FILE_FIELDS[field]} (a config file) and secretRef (a Secret with "
+                f"the key {SECRET_KEYS[field]!r}, with gitward run --from-cluster)"
+            )
 
 
 class WebhookTarget(TargetBase):
@@ -123,12 +155,13 @@ class WebhookTarget(TargetBase):
     type: Literal["webhook"]
     url: HttpURL | None = None
     url_file: FilePath | None = None  # when the URL itself is a secret
-    secret_file: FilePath
+    secret_file: FilePath | None = None
 
     @model_validator(mode="after")
-    def _one_url(self) -> Self:
-        if (self.url is None) == (self.url_file is None):
+    def _sources(self) -> Self:
+        if self.secret_ref is None and (self.url is None) == (self.url_file is None):
             raise ValueError("give exactly one of url and urlFile")
+        self._one_of("secret_file")
         return self
 
 
@@ -136,7 +169,12 @@ class SlackTarget(TargetBase):
     """A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat): the URL is the secret."""
 
     type: Literal["slack"]
-    url_file: FilePath
+    url_file: FilePath | None = None
+
+    @model_validator(mode="after")
+    def _sources(self) -> Self:
+        self._one_of("url_file")
+        return self
 
 
 class TeamsTarget(TargetBase):
@@ -144,18 +182,28 @@ class TeamsTarget(TargetBase):
     (Office 365 connectors)."""
 
     type: Literal["teams"]
-    url_file: FilePath
+    url_file: FilePath | None = None
     format: Literal["adaptiveCard", "messageCard"] = "adaptiveCard"
+
+    @model_validator(mode="after")
+    def _sources(self) -> Self:
+        self._one_of("url_file")
+        return self
 
 
 class CommitStatusTarget(TargetBase):
     """A commit status on the app's repository (``repository`` overrides the one read from the
     app's repoURL); ``context`` is a template, so one status per app is kept apart."""
 
-    token_file: FilePath
+    token_file: FilePath | None = None
     base_url: HttpURL | None = Field(default=None, alias="baseURL")
     repository: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9_.\-/]+$")
     context: Template = "gitward/{app}"
+
+    @model_validator(mode="after")
+    def _sources(self) -> Self:
+        self._one_of("token_file")
+        return self
 
 
 class GitHubTarget(CommitStatusTarget):

@@ -10,7 +10,7 @@
 - ``teams``: an Adaptive Card inside a ``message`` (Teams' Workflows webhooks), or a legacy
   ``MessageCard`` (Office 365 connectors), as Microsoft documents them.
 
-Deliberately not here: reading secrets (``secrets``), retrying (``delivery``).
+Deliberately not here: where secrets are read from (``secrets``), retrying (``delivery``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import orjson
 from gitward.core.redact import redact_url
 from gitward.model.notification import SlackTarget, TeamsTarget, WebhookTarget
 from gitward.notify.message import USER_AGENT, Message, Request, rfc3339
-from gitward.notify.secrets import read_secret, read_url
+from gitward.notify.secrets import TargetSecrets
 from gitward.notify.template import TITLES
 
 SIGNATURE_HEADER = "X-Gitward-Signature"
@@ -61,10 +61,11 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def webhook_request(target: WebhookTarget, message: Message) -> Request:
+def webhook_request(target: WebhookTarget, message: Message, secrets: TargetSecrets | None = None) -> Request:
+    secrets = secrets or TargetSecrets(target)
     body = orjson.dumps(webhook_document(message))
-    secret = read_secret(target.secret_file, field="secretFile")
-    url = target.url or read_url(str(target.url_file), field="urlFile")
+    secret = secrets.get("secret_file")
+    url = target.url or secrets.url()
     headers = {
         **_JSON,
         SIGNATURE_HEADER: sign(secret, body),
@@ -78,11 +79,11 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack_request(target: SlackTarget, message: Message) -> Request:
+def slack_request(target: SlackTarget, message: Message, secrets: TargetSecrets | None = None) -> Request:
     text = _slack_escape(message.text)
     if message.link:
         text += f"\n<{message.link}|{_slack_escape(message.event.app)}>"
-    url = read_url(target.url_file, field="urlFile")
+    url = (secrets or TargetSecrets(target)).url()
     return Request(url=url, headers=_JSON, body=orjson.dumps({"text": text}))
 
 
@@ -146,7 +147,7 @@ def message_card(message: Message) -> dict[str, Any]:
     return card
 
 
-def teams_request(target: TeamsTarget, message: Message) -> Request:
+def teams_request(target: TeamsTarget, message: Message, secrets: TargetSecrets | None = None) -> Request:
     document = adaptive_card(message) if target.format == "adaptiveCard" else message_card(message)
-    url = read_url(target.url_file, field="urlFile")
+    url = (secrets or TargetSecrets(target)).url()
     return Request(url=url, headers=_JSON, body=orjson.dumps(document))

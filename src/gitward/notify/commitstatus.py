@@ -1,6 +1,6 @@
 """Commit statuses on GitHub, GitLab and Gitea: the state of a deployment shown on the commit.
 
-Each host's documented call, with the token read from the target's file:
+Each host's documented call, with the token read from the target's file or Secret (``secrets``):
 
 - GitHub: ``POST {baseURL}/repos/{owner}/{repo}/statuses/{sha}``, ``Authorization: Bearer <token>``,
   states ``success``, ``failure``, ``pending``.
@@ -30,7 +30,7 @@ import orjson
 from gitward.core.repourl import repository_key
 from gitward.model.notification import GiteaTarget, GitHubTarget, GitLabTarget
 from gitward.notify.message import USER_AGENT, Message, Request
-from gitward.notify.secrets import DeliveryError, Skipped, read_secret
+from gitward.notify.secrets import DeliveryError, Skipped, TargetSecrets
 
 CommitStatusTarget = GitHubTarget | GitLabTarget | GiteaTarget
 
@@ -66,12 +66,21 @@ def _description(text: str) -> str:
     return flat if len(flat) <= MAX_DESCRIPTION else flat[: MAX_DESCRIPTION - 1] + "…"
 
 
-def commit_status_request(target: CommitStatusTarget, message: Message, *, context: str) -> Request:
+def markable(target: CommitStatusTarget, message: Message) -> str:
+    """The repository whose commit is marked; ``Skipped`` when there is no commit id (checked before
+    any secret is read)."""
     event = message.event
     if not _SHA.match(event.commit):
         raise Skipped(f"no commit id to mark ({event.app} has {event.commit[:20]!r})")
-    repository = repository_of(target, event.repo_url)
-    token = read_secret(target.token_file, field="tokenFile")
+    return repository_of(target, event.repo_url)
+
+
+def commit_status_request(
+    target: CommitStatusTarget, message: Message, *, context: str, secrets: TargetSecrets | None = None
+) -> Request:
+    event = message.event
+    repository = markable(target, message)
+    token = (secrets or TargetSecrets(target)).get("token_file")
     base = (target.base_url or _DEFAULT_BASE[target.type]).rstrip("/")
     state = state_of(event.trigger, target.type)
     body: dict[str, str] = {"state": state, "description": _description(message.text)}

@@ -31,7 +31,7 @@ log = logging.getLogger("gitward.notify")
 
 #: Sends one request; returns (status code, Retry-After header); raises ``DeliveryError`` on no answer.
 Send = Callable[[Request, float], Awaitable[tuple[int, str | None]]]
-Build = Callable[[Message], Request]
+Build = Callable[[Message], Awaitable[Request]]
 OnFailure = Callable[[Message, str], None]
 
 
@@ -129,7 +129,7 @@ class TargetWorker:
         while True:
             attempts += 1
             try:
-                request = self._build(message)
+                request = await self._build(message)
                 error = check_answer(*await self._send(request, self.timeout))
             except Skipped as skipped:
                 count(self.label, "skipped")

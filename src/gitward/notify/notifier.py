@@ -15,6 +15,9 @@ The OutOfSync trigger needs time to pass without any status change, so a small t
 the apps that are OutOfSync and fires each Notification once per stretch of OutOfSync, when the
 stretch has lasted its ``outOfSyncAfter``.
 
+A reload of the config calls ``configure`` again: an unchanged Notification keeps its workers (and
+the messages they hold), a new or changed one gets workers that run at once, a removed one's stop.
+
 Messages waiting when the process stops are lost: notifications are sent at most once.
 Deliberately not here: telling events apart (``events``), bodies (``chat``, ``commitstatus``).
 """
@@ -25,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -34,10 +37,11 @@ from gitward.core.durations import format_duration
 from gitward.model import Application
 from gitward.model.notification import Notification, SlackTarget, TeamsTarget, WebhookTarget
 from gitward.notify.chat import slack_request, teams_request, webhook_request
-from gitward.notify.commitstatus import CommitStatusTarget, commit_status_request
+from gitward.notify.commitstatus import CommitStatusTarget, commit_status_request, markable
 from gitward.notify.delivery import TargetWorker
 from gitward.notify.events import OUT_OF_SYNC, AppEvent, Transitions
 from gitward.notify.message import Message, Request
+from gitward.notify.secrets import SecretValue, TargetSecrets, fetch_secrets
 from gitward.notify.template import render, variables
 from gitward.notify.transport import Transport
 from gitward.policy.globs import allowed_by
@@ -45,6 +49,10 @@ from gitward.policy.globs import allowed_by
 log = logging.getLogger("gitward.notify")
 
 NOTIFICATION_FAILED = "NotificationFailed"
+
+
+#: The target's secrets for one message, read when called (``notify/secrets.py``).
+Secrets = Callable[[], Awaitable[TargetSecrets]]
 
 
 class RecordEvent(Protocol):
@@ -75,17 +83,21 @@ class _Route:
         )
 
 
-def request_for(target: Any, message: Message) -> Request:
+async def request_for(target: Any, message: Message, *, secrets: Secrets) -> Request:
+    """The request for one message to one target, its secrets read now (``notify/secrets.py``)."""
+    if not isinstance(target, WebhookTarget | SlackTarget | TeamsTarget):
+        markable(target, message)  # a message with no commit to mark reads no secret
+    found = await secrets()
     if isinstance(target, WebhookTarget):
-        return webhook_request(target, message)
+        return webhook_request(target, message, found)
     if isinstance(target, SlackTarget):
-        return slack_request(target, message)
+        return slack_request(target, message, found)
     if isinstance(target, TeamsTarget):
-        return teams_request(target, message)
+        return teams_request(target, message, found)
     commit_target: CommitStatusTarget = target
     values = variables(message.event, notification=message.notification)
     return commit_status_request(
-        commit_target, message, context=render(commit_target.context, values, limit=255)
+        commit_target, message, context=render(commit_target.context, values, limit=255), secrets=found
     )
 
 
@@ -96,32 +108,57 @@ class Notifier:
         self._routes: tuple[_Route, ...] = ()
         self._transport = Transport()
         self._transitions = Transitions(started_at=clock.now())
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[TargetWorker, asyncio.Task[None]] = {}
+        self._timer: asyncio.Task[None] | None = None
+        self._started = False
         self._fired: dict[tuple[str, str], float] = {}  # (notification, app) -> OutOfSync stretch told
         self.out_of_sync_checks = 0  # passes of the OutOfSync timer
+        self.secrets: SecretValue | None = None  # the management cluster's Secrets (run --from-cluster)
 
     # -- set-up --------------------------------------------------------------------------------------
 
     def configure(self, notifications: Sequence[Notification]) -> None:
+        """Route to these Notifications from now on. Once started (a reload of the config), an
+        unchanged Notification keeps its workers and their queues, a new or changed one gets workers
+        that run at once, a removed one's stop; the first Notification of a running process tells
+        only what happens from then on."""
+        kept = {route.notification.name: route for route in self._routes}
         routes = []
         for notification in notifications:
+            old = kept.get(notification.name)
+            if old is not None and old.notification == notification:
+                routes.append(old)
+                continue
             names = notification.spec.target_names()
             workers = tuple(
-                self._worker(notification.name, name, target)
+                self._worker(notification, name, target)
                 for name, target in zip(names, notification.spec.targets, strict=True)
             )
             routes.append(_Route(notification, workers))
+        if self._started and routes and not self._routes:
+            self._transitions = Transitions(started_at=self._clock.now())
         self._routes = tuple(routes)
+        if self._started:
+            self._run_workers()
 
-    def _worker(self, notification: str, name: str, target: Any) -> TargetWorker:
+    def _worker(self, notification: Notification, name: str, target: Any) -> TargetWorker:
+        owner = f"Notification {notification.name!r}, target {name!r}"
+        namespace = notification.metadata.namespace or "default"
+
+        async def secrets() -> TargetSecrets:
+            return await fetch_secrets(target, reader=self.secrets, namespace=namespace, owner=owner)
+
+        async def build(message: Message) -> Request:
+            return await request_for(target, message, secrets=secrets)
+
         return TargetWorker(
-            label=f"{notification}/{name}",
-            description=f"notification {notification}, target {name} ({target.type})",
+            label=f"{notification.name}/{name}",
+            description=f"notification {notification.name}, target {name} ({target.type})",
             queue_size=target.queue_size,
             rate_limit=target.rate_limit,
             retry=target.retry,
             timeout=target.timeout,
-            build=lambda message: request_for(target, message),
+            build=build,
             send=self._transport.post,
             on_failure=self._delivery_failed,
             monotonic=self._clock.monotonic,
@@ -129,17 +166,28 @@ class Notifier:
 
     def start(self, apps: Iterable[AppWithStatus]) -> None:
         """Seed what each app is now (nothing stored is told again), start the workers and the timer."""
+        self._started = True
         if not self._routes:
             return
         now = self._clock.now()
         self._transitions = Transitions(started_at=now)
         for known in apps:
             self._transitions.seed(known.app, known.status, now=now)
-        for route in self._routes:
-            for worker in route.workers:
-                self._tasks.append(asyncio.create_task(worker.run(), name=f"gitward-notify-{worker.label}"))
+        self._run_workers()
+
+    def _run_workers(self) -> None:
+        """A task for each worker of the routes that has none, none for a worker no route has; the
+        OutOfSync timer (re)started for the timers of now."""
+        workers = {worker for route in self._routes for worker in route.workers}
+        for gone in [worker for worker in self._tasks if worker not in workers]:
+            self._tasks.pop(gone).cancel()
+        for worker in workers - self._tasks.keys():
+            self._tasks[worker] = asyncio.create_task(worker.run(), name=f"gitward-notify-{worker.label}")
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._timers():
-            self._tasks.append(asyncio.create_task(self._out_of_sync_timer(), name="gitward-notify-timer"))
+            self._timer = asyncio.create_task(self._out_of_sync_timer(), name="gitward-notify-timer")
 
     def seed(self, app: Application, status: Mapping[str, Any]) -> None:
         """``app`` is this process's to tell about from now on (with several replicas: it was taken
@@ -157,12 +205,15 @@ class Notifier:
         return all(worker.idle for route in self._routes for worker in route.workers)
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks.values(), *([self._timer] if self._timer is not None else [])]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._timer = None
+        self._started = False
         await self._transport.close()
 
     # -- what the engine calls -----------------------------------------------------------------------

@@ -36,10 +36,10 @@ log = logging.getLogger("gitward.engine")
 MAX_SECRET_BYTES = 64 * 1024
 
 
-class SecretData(Protocol):
-    """Reads a Secret's keys (``reconcile/secrets.py::ClusterSecrets``)."""
+class SecretValue(Protocol):
+    """Reads one key of a Secret (``reconcile/secrets.py::ClusterSecrets.value``)."""
 
-    async def data(self, namespace: str, name: str, *, owner: str) -> dict[str, str]: ...
+    async def value(self, namespace: str, name: str, key: str, *, owner: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class AccessBook:
     def __init__(self, *, config_path: Path) -> None:
         self._config_path = config_path
         self.current = AccessConfig()
-        self.secrets: SecretData | None = None  # the management cluster's (run --from-cluster)
+        self.secrets: SecretValue | None = None  # the management cluster's (run --from-cluster)
         self._listeners: list[Listener] = []
 
     def configure(self, config: LoadedConfig) -> bool:
@@ -120,15 +120,8 @@ class AccessBook:
         if spec.secret_ref is not None:
             if self.secrets is None:
                 raise FetchError(f"{owner}: spec.secretRef is read only with gitward run --from-cluster")
-            name = spec.secret_ref.name
-            data = await self.secrets.data(provider.metadata.namespace or "default", name, owner=owner)
-            value = (data.get(CLIENT_SECRET_KEY) or "").strip()
-            if not value:
-                raise FetchError(
-                    f"Secret {name!r} (the secretRef of {owner}) has no key {CLIENT_SECRET_KEY!r}",
-                    reason="SecretInvalid",
-                )
-            return value
+            namespace = provider.metadata.namespace or "default"
+            return await self.secrets.value(namespace, spec.secret_ref.name, CLIENT_SECRET_KEY, owner=owner)
         if spec.client_secret_file is not None:
             return await asyncio.to_thread(_read_file, self._file(spec.client_secret_file), owner=owner)
         return None

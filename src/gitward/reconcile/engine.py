@@ -60,7 +60,7 @@ from gitward.reconcile.removal import Removal, Removals
 from gitward.reconcile.replicas import Replicas
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
 from gitward.reconcile.scheduler import Scheduler
-from gitward.reconcile.secrets import ClusterSecrets
+from gitward.reconcile.secrets import ClusterSecrets, receiver_secret
 from gitward.reconcile.settings import EngineSettings
 from gitward.reconcile.shards import Shards
 from gitward.reconcile.statuswriter import StatusWriter
@@ -241,6 +241,7 @@ class Engine:
             engine.records.event_listeners.append(engine.event_writer.recorded)
             secrets = ClusterSecrets(engine.cluster_source.connection.client, settings.cache_dir / "secrets")
             engine.fetcher.secrets = engine.clusters.secrets = engine.access_book.secrets = secrets
+            engine.notifier.secrets = secrets
         engine.load()
         if engine.replicas is None:  # with several, each app's operation is adopted as it is taken
             engine.resume_interrupted()
@@ -597,6 +598,9 @@ class Engine:
 
     def webhook_receiver(self, name: str) -> Receiver | None:
         return self.actions.webhook_receiver(name)
+
+    async def webhook_secret(self, receiver: Receiver) -> bytes:
+        return await receiver_secret(receiver, self.fetcher.secrets)
 
     def explain_health(
         self, app: str, *, kind: str, name: str, namespace: str | None = None

@@ -243,8 +243,8 @@ class Registry:
     def webhook_receiver(self, name: str) -> Receiver | None:
         """The Receiver ``name``, its relative ``secretFile`` resolved against the config's folder."""
         receiver = self.receivers.get(name)
-        if receiver is None:
-            return None
+        if receiver is None or receiver.spec.secret_file is None:
+            return receiver
         secret = Path(receiver.spec.secret_file).expanduser()
         if not secret.is_absolute():
             secret = self._config_folder() / secret

@@ -4,7 +4,8 @@ A Repository's ``spec.secretRef`` names a Secret in the Repository's own namespa
 ``username`` and ``password``, or ``bearerToken``, or ``sshPrivateKey`` (and ``knownHosts``, without
 which no SSH host is trusted); a Cluster's ``spec.secretRef`` names one holding ``kubeconfig``. A Flux
 GitRepository's ``secretRef`` is read with Flux's keys (``username``/``password``, ``bearerToken``,
-``identity``/``known_hosts``).
+``identity``/``known_hosts``). An OIDCProvider's, a Receiver's and a Notification target's
+``secretRef`` is read one key at a time (``value``), at each use.
 
 The Secret is read (a GET through the cluster client) each time the credentials are needed, which is
 once per fetch of the repository, so a Secret changed with kubectl takes effect at the next fetch,
@@ -22,9 +23,11 @@ Deliberately not here: which object names which Secret (``model/``), handing cre
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,9 +36,12 @@ from gitward.cluster.client import KubeClient
 from gitward.core.errors import ClusterError, FetchError
 from gitward.model.cluster import Cluster
 from gitward.model.foreign import CONVERTED_FROM_ANNOTATION
+from gitward.model.receiver import RECEIVER_SECRET_KEY, Receiver
 from gitward.model.repository import Repository
 from gitward.sources.credentials import GitCredentials
 from gitward.store.private import PRIVATE_FILE, private_folder
+
+log = logging.getLogger("gitward.engine")
 
 #: Keys of a Repository's Secret (gitward's own, then Flux's spellings of the SSH ones).
 USERNAME, PASSWORD, BEARER_TOKEN = "username", "password", "bearerToken"
@@ -75,6 +81,16 @@ class ClusterSecrets:
         for key, value in (found.get("stringData") or {}).items():
             out[str(key)] = str(value)
         return out
+
+    async def value(self, namespace: str, name: str, key: str, *, owner: str) -> str:
+        """One key of a Secret (an OIDCProvider's client secret, a Receiver's or a Notification
+        target's secret), surrounding whitespace trimmed; an absent or empty key is an error naming it."""
+        found = ((await self.data(namespace, name, owner=owner)).get(key) or "").strip()
+        if not found:
+            raise FetchError(
+                f"Secret {name!r} (the secretRef of {owner}) has no key {key!r}", reason="SecretInvalid"
+            )
+        return found
 
     async def config_map(self, namespace: str, name: str, *, owner: str) -> dict[str, str]:
         """A ConfigMap's ``data`` (a Helm ``valuesFrom``); ``owner`` names who wants it."""
@@ -157,3 +173,24 @@ class ClusterSecrets:
             os.close(fd)
         tmp.replace(path)
         return path
+
+
+async def receiver_secret(receiver: Receiver, secrets: ClusterSecrets | None) -> bytes:
+    """A webhook Receiver's shared secret as it is now: its Secret's key ``secret`` (``secretRef``,
+    ``run --from-cluster``) or its ``secretFile`` (an absolute path: ``Registry.webhook_receiver``);
+    empty when it cannot be read, which is logged naming the Secret or the file, never a value."""
+    spec, owner = receiver.spec, f"Receiver {receiver.name!r}"
+    try:
+        if spec.secret_ref is not None:
+            if secrets is None:
+                raise FetchError(f"{owner}: spec.secretRef is read only with gitward run --from-cluster")
+            namespace = receiver.metadata.namespace or "default"
+            value = await secrets.value(namespace, spec.secret_ref.name, RECEIVER_SECRET_KEY, owner=owner)
+            return value.encode()
+        if spec.secret_file is not None:
+            return (await asyncio.to_thread(Path(spec.secret_file).read_bytes)).strip()
+    except FetchError as error:
+        log.warning("webhook receiver %s: %s", receiver.name, error.message)
+    except OSError as error:
+        log.warning("webhook receiver %s: secret file unreadable: %s", receiver.name, error.strerror)
+    return b""

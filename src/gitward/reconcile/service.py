@@ -124,6 +124,11 @@ class EngineService(Protocol):
         """The configured webhook Receiver ``name`` (``secretFile`` an absolute path), if any."""
         ...
 
+    async def webhook_secret(self, receiver: Receiver) -> bytes:
+        """The Receiver's shared secret as it is now (its file, or its Secret with ``run
+        --from-cluster``); empty when it cannot be read (the reason is logged, never a value)."""
+        ...
+
     def explain_health(
         self, app: str, *, kind: str, name: str, namespace: str | None = None
     ) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from gitward.api import create_app
 from gitward.model import Receiver
+from gitward.reconcile.secrets import receiver_secret
 
 TOKEN = "test-token-0123456789"
 SECRET = "webhook-secret-do-not-leak-0123"
@@ -49,6 +50,9 @@ class WebhookEngine:
 
     def webhook_receiver(self, name: str) -> Receiver | None:
         return self.receivers.get(name)
+
+    async def webhook_secret(self, receiver: Receiver) -> bytes:
+        return await receiver_secret(receiver, None)  # the engine's reading of a secretFile
 
     async def trigger_repository(self, url: str, *, refs: Mapping[str, str] | None = None) -> list[str]:
         from gitward.core.repourl import repository_key

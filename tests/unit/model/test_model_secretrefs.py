@@ -105,3 +105,90 @@ def test_an_oidc_secret_ref_and_file_exclude_each_other() -> None:
     assert not config.oidc_providers
     (error,) = config.errors
     assert "secretRef and clientSecretFile exclude each other" in error.message
+
+
+def _receiver(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "gitward.dev/v1alpha1",
+        "kind": "Receiver",
+        "metadata": {"name": name, "namespace": "gitward"},
+        "spec": {"type": "github", **spec},
+    }
+
+
+def _notification(name: str, *targets: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "gitward.dev/v1alpha1",
+        "kind": "Notification",
+        "metadata": {"name": name, "namespace": "gitward"},
+        "spec": {"triggers": ["SyncFailed"], "targets": list(targets)},
+    }
+
+
+HOOKS = [
+    _receiver("push-secret", secretRef={"name": "push"}),
+    _receiver("push-file", secretFile="/etc/gitward/push"),
+    _notification(
+        "by-secret",
+        {"type": "webhook", "secretRef": {"name": "hooks"}},  # url and secret from the Secret
+        {"type": "github", "secretRef": {"name": "hooks"}, "repository": "o/r"},
+    ),
+    _notification(
+        "by-file",
+        {"type": "webhook", "url": "https://hooks.example.com/x", "secretFile": "/s"},
+        {"type": "slack", "urlFile": "/u"},
+        {"type": "github", "tokenFile": "/t"},
+    ),
+    _notification("inline-url", {"type": "webhook", "url": "https://h/x", "secretRef": {"name": "hooks"}}),
+]
+
+
+def test_the_cluster_config_refuses_receivers_and_notification_targets_naming_files() -> None:
+    config = in_cluster(load_objects(HOOKS))
+    assert [r.name for r in config.receivers] == ["push-secret"]
+    assert [n.name for n in config.notifications] == ["by-secret", "inline-url"]
+    errors = {(e.kind, e.name): e.message for e in config.errors}
+    assert set(errors) == {("Receiver", "push-file"), ("Notification", "by-file")}
+    assert "secretFile names a file" in errors[("Receiver", "push-file")]
+    assert "key 'secret' of a Secret in the Receiver's namespace" in errors[("Receiver", "push-file")]
+    named = "spec.targets[0].secretFile, spec.targets[1].urlFile, spec.targets[2].tokenFile name files"
+    assert named in errors[("Notification", "by-file")]
+    assert "keys 'secret', 'url', 'token'" in errors[("Notification", "by-file")]
+
+
+def test_the_file_config_refuses_receivers_and_notification_targets_naming_a_secret() -> None:
+    config = in_files(load_objects(HOOKS))
+    assert [r.name for r in config.receivers] == ["push-file"]
+    assert [n.name for n in config.notifications] == ["by-file"]
+    errors = {(e.kind, e.name): e.message for e in config.errors}
+    assert set(errors) == {
+        ("Receiver", "push-secret"),
+        ("Notification", "by-secret"),
+        ("Notification", "inline-url"),
+    }
+    assert "spec.secretFile" in errors[("Receiver", "push-secret")]
+    assert errors[("Notification", "by-secret")].startswith(
+        "spec.targets[0].secretRef, spec.targets[1].secretRef"
+    )
+    assert all("--from-cluster" in message for message in errors.values())
+
+
+def test_a_target_or_receiver_takes_its_secret_from_exactly_one_place() -> None:
+    config = load_objects(
+        [
+            _receiver("both", secretFile="/s", secretRef={"name": "s"}),
+            _receiver("neither"),
+            _notification("both", {"type": "github", "tokenFile": "/t", "secretRef": {"name": "s"}}),
+            _notification("neither", {"type": "teams"}),
+        ]
+    )
+    assert not config.receivers
+    assert not config.notifications
+    messages = {(e.kind, e.name): e.message for e in config.errors}
+    assert "exactly one of secretFile (a config file) and secretRef" in messages[("Receiver", "both")]
+    assert "exactly one of secretFile" in messages[("Receiver", "neither")]
+    assert "secretRef and tokenFile exclude each other" in messages[("Notification", "both")]
+    assert (
+        "exactly one of urlFile (a config file) and secretRef (a Secret with the key 'url'"
+        in (messages[("Notification", "neither")])
+    )

@@ -48,7 +48,7 @@ def worker(label: str, answers: list[Any], failures: list[str], **settings: Any)
             raise answer
         return answer
 
-    def build(message: Message) -> Request:
+    async def build(message: Message) -> Request:
         if settings.get("skip"):
             raise Skipped("no commit")
         return Request("http://127.0.0.1:9/", {}, b"{}")

@@ -5,6 +5,7 @@ The notifier runs without its workers here, so what it routed stays in each targ
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -131,5 +132,27 @@ def test_without_notifications_nothing_is_kept_or_started() -> None:
     n, _ = notifier()
     n.status_saved(app("web"), failed(1))
     n.start([])
-    assert n._tasks == []
+    assert not n._tasks
     assert n._transitions.out_of_sync() == []
+
+
+async def test_a_notification_added_changed_or_removed_while_running_gets_or_loses_its_workers() -> None:
+    n, _ = notifier()
+    n.start([])
+    assert not n._tasks
+    first = load_objects([notification("deploys")]).notifications
+    n.configure(first)  # a reload of the config that adds a Notification
+    ((worker, task),) = n._tasks.items()
+    assert not task.done()
+    n.configure(load_objects([notification("deploys")]).notifications)  # the same again
+    assert n._tasks == {worker: task}
+    n.configure(load_objects([notification("deploys", triggers=["SyncSucceeded"])]).notifications)
+    ((changed, running),) = n._tasks.items()
+    assert changed is not worker
+    assert not running.done()
+    n.configure([])
+    assert not n._tasks
+    await asyncio.sleep(0)  # a cancelled task ends at the loop's next turn
+    assert task.cancelled()
+    assert running.cancelled()
+    await n.stop()

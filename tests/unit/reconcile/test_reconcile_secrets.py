@@ -13,8 +13,9 @@ from gitward.cluster.client import KubeClient
 from gitward.core.errors import ClusterError, FetchError
 from gitward.model.cluster import Cluster
 from gitward.model.flux import credentials_repository
+from gitward.model.receiver import Receiver
 from gitward.model.repository import Repository
-from gitward.reconcile.secrets import ClusterSecrets
+from gitward.reconcile.secrets import ClusterSecrets, receiver_secret
 
 
 def _b64(text: str) -> str:
@@ -118,3 +119,36 @@ async def test_a_flux_git_repository_secret_is_read_with_flux_keys_and_named_in_
         await secrets.git_credentials(repository)
     assert "GitRepository flux-system/fleet" in str(forbidden.value)
     assert "namespace 'flux-system'" in str(forbidden.value)
+
+
+async def test_a_receivers_secret_comes_from_its_secret_or_its_file_and_is_empty_when_unreadable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    kube = _Kube()
+    secrets = ClusterSecrets(cast(KubeClient, kube), tmp_path / "secrets")
+    by_secret = Receiver.model_validate(
+        {
+            "metadata": {"name": "push", "namespace": "gitward"},
+            "spec": {"type": "generic", "secretRef": {"name": "push"}},
+        }
+    )
+    kube.secrets[("gitward", "push")] = {"secret": "shared-value\n"}
+    assert await receiver_secret(by_secret, secrets) == b"shared-value"
+    kube.secrets[("gitward", "push")] = {"token": "under-another-key"}
+    assert await receiver_secret(by_secret, secrets) == b""
+    assert await receiver_secret(by_secret, None) == b""  # no management cluster to read it from
+
+    (tmp_path / "push.secret").write_text("from-a-file\n")
+    by_file = Receiver.model_validate(
+        {
+            "metadata": {"name": "file"},
+            "spec": {"type": "generic", "secretFile": str(tmp_path / "push.secret")},
+        }
+    )
+    assert await receiver_secret(by_file, secrets) == b"from-a-file"
+    (tmp_path / "push.secret").unlink()
+    assert await receiver_secret(by_file, secrets) == b""
+    logged = caplog.text
+    assert "Secret 'push' (the secretRef of Receiver 'push') has no key 'secret'" in logged
+    assert "secret file unreadable" in logged
+    assert "under-another-key" not in logged
