@@ -244,12 +244,19 @@ class SourceFetcher:
             raise FetchError(f"a bucket has no revision {revision!r}: it is read as it is now")
         return await fetch_bucket(source.repo_url, source.path, dest=self.charts_dir)
 
-    async def fetch_repository(self, url: str, *, credentials: GitCredentials | None = None) -> FetchResult:
-        """Fetch ``url`` now (joining a fetch not yet under way) and mark it fresh for reconciles.
+    async def fetch_repository(
+        self,
+        url: str,
+        *,
+        credentials: GitCredentials | None = None,
+        unless_held: Mapping[str, str] | None = None,
+    ) -> FetchResult:
+        """Fetch ``url`` now (joining a fetch not yet under way) and mark it fresh for reconciles;
+        ``unless_held``: the refs a push said it moved (``GitCache.fetch``).
 
         Metrics count the real fetches (``GitCache.on_fetch``), not the callers that shared one."""
         started = time.monotonic()
-        result = await self.git.fetch(url, credentials=credentials)
+        result = await self.git.fetch(url, credentials=credentials, unless_held=unless_held)
         self._fetched_at[url] = started
         return result
 

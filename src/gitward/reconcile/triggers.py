@@ -93,7 +93,8 @@ class RepositoryTriggers:
         per app."""
         if not self._fetcher.git.holds(url, refs):
             try:
-                await self._fetcher.fetch_repository(url, credentials=await self._fetcher.credentials(url))
+                credentials = await self._fetcher.credentials(url)
+                await self._fetcher.fetch_repository(url, credentials=credentials, unless_held=refs)
             except FetchError as err:
                 log.warning("fetch of %s after a push failed: %s", display_url(url), err)
                 failed = [rt for rt in apps if self._is_new_input(rt, _UNREADABLE + err.message)]

@@ -119,7 +119,9 @@ class GitCache:
         self.min_interval = min_interval  # seconds between the starts of two fetches of one mirror
         self.fetch_count = 0  # real git fetches run (coalesced calls do not count)
         self.on_fetch: FetchObserver | None = None
-        self._pending: dict[_FetchKey, asyncio.Future[FetchResult]] = {}
+        # The fetch waiting to start per mirror and credentials, with what each of its callers was
+        # told was pushed ({}: nothing known).
+        self._pending: dict[_FetchKey, tuple[asyncio.Future[FetchResult], list[Mapping[str, str]]]] = {}
         self._mirror_locks: dict[str, asyncio.Lock] = {}
         self._last_start: dict[str, float] = {}
         self._known_refs: dict[str, dict[str, str]] = {}  # per mirror: the refs its last fetch left
@@ -167,20 +169,31 @@ class GitCache:
 
     # -- network ----------------------------------------------------------------------------------
 
-    async def fetch(self, url: str, *, credentials: GitCredentials | None = None) -> FetchResult:
+    async def fetch(
+        self,
+        url: str,
+        *,
+        credentials: GitCredentials | None = None,
+        unless_held: Mapping[str, str] | None = None,
+    ) -> FetchResult:
         """Bring the mirror of ``url`` up to date, sharing work with concurrent callers.
 
         Callers join the fetch that waits to start, if there is one; once git is running, a new
         caller gets the next fetch (waiting behind it), never the running one: that one may have
-        started before the push the caller was told about, and must not hide it.
+        started before the push the caller was told about, and must not hide it. ``unless_held``
+        is what a push notification said it moved: when every caller of a waiting fetch gave such
+        refs and the fetch before it left the mirror holding them all (``holds``), git is not run.
         """
         check_url(url)
         key = (url.strip(), credentials)
-        pending = self._pending.get(key)
-        if pending is None:
-            pending = self._track(asyncio.ensure_future(self._fetch_locked(url, credentials, key)))
-            self._pending[key] = pending
-            pending.add_done_callback(lambda done: self._forget(key, done))
+        entry = self._pending.get(key)
+        if entry is None:
+            wants: list[Mapping[str, str]] = []
+            task = self._track(asyncio.ensure_future(self._fetch_locked(url, credentials, key, wants)))
+            entry = self._pending[key] = (task, wants)
+            task.add_done_callback(lambda done: self._forget(key, done))
+        pending, wants = entry
+        wants.append(unless_held or {})
         # shield: one caller being cancelled must not cancel the fetch the others are waiting for
         return await asyncio.shield(pending)
 
@@ -198,11 +211,12 @@ class GitCache:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _forget(self, key: _FetchKey, done: asyncio.Future[FetchResult]) -> None:
-        if self._pending.get(key) is done:
+        entry = self._pending.get(key)
+        if entry is not None and entry[0] is done:
             del self._pending[key]
 
     async def _fetch_locked(
-        self, url: str, credentials: GitCredentials | None, key: _FetchKey
+        self, url: str, credentials: GitCredentials | None, key: _FetchKey, wants: list[Mapping[str, str]]
     ) -> FetchResult:
         mirror_key = self._key(url)
         # Wait, still joinable, until ``min_interval`` after the last start (then for the running
@@ -214,6 +228,10 @@ class GitCache:
         async with lock:
             # From here on this fetch is under way: later callers must queue a new one.
             self._forget(key, asyncio.current_task())  # type: ignore[arg-type]
+            if wants and all(self.holds(url, refs) for refs in wants):
+                # every caller was told of a push the fetch before this one brought: nothing to learn
+                known = self._known_refs.get(self._key(url), {})
+                return FetchResult(url=url, changed=False, refs=dict(known))
             self._last_start[mirror_key] = started = time.monotonic()
             self.fetch_count += 1
             try:

@@ -221,6 +221,47 @@ async def test_holds_says_whether_the_last_fetch_brought_what_a_push_announced(
     assert cache.resolve(url, "main") == newer
 
 
+async def test_a_waiting_fetch_whose_callers_were_told_of_what_the_mirror_now_holds_runs_no_git(
+    http_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = http_server.create_repo("apps", APP_FILES)
+    creds = credentials_for("http_server", http_server)
+    url = http_server.url("apps")
+    cache = GitCache(tmp_path / "cache")
+    await cache.fetch(url, credentials=creds)
+    gate = FetchGate(monkeypatch)
+
+    pushed = repo.commit({"apps/web/a.yaml": "a: 1\n"})
+    told = {"refs/heads/main": pushed}
+    running = asyncio.create_task(cache.fetch(url, credentials=creds, unless_held=told))
+    await gate.started(1)  # git is reading the remote: it brings ``pushed``
+    late = [asyncio.create_task(cache.fetch(url, credentials=creds, unless_held=told)) for _ in range(50)]
+    await asyncio.sleep(0)
+    gate.released[0].set()
+    assert (await running).refs["refs/heads/main"] == pushed
+    answers = await asyncio.gather(*late)
+    assert cache.fetch_count == 2  # the first fetch and the one above: the waiting one ran no git
+    assert len(gate.released) == 1
+    assert all(a.refs["refs/heads/main"] == pushed and not a.changed for a in answers)
+
+    # one caller told nothing (or of something newer) makes the waiting fetch run
+    newer = repo.commit({"apps/web/b.yaml": "b: 1\n"})
+    first = asyncio.create_task(cache.fetch(url, credentials=creds, unless_held={"refs/heads/main": newer}))
+    await gate.started(2)
+    joined = [
+        asyncio.create_task(cache.fetch(url, credentials=creds, unless_held=told)),
+        asyncio.create_task(cache.fetch(url, credentials=creds)),
+    ]
+    await asyncio.sleep(0)
+    gate.released[1].set()
+    await first
+    await gate.started(3)
+    gate.released[2].set()
+    results = await asyncio.gather(*joined)
+    assert cache.fetch_count == 4
+    assert all(r.refs["refs/heads/main"] == newer for r in results)
+
+
 async def test_a_failed_fetch_forgets_what_the_mirror_held(http_server, tmp_path: Path) -> None:
     """A failed fetch may have moved some refs: until a fetch succeeds again, every push is fetched."""
     repo = http_server.create_repo("apps", APP_FILES)
