@@ -223,16 +223,17 @@ def test_an_argo_cd_application_is_synced_edited_and_deleted(world: World) -> No
 
 
 def test_an_argo_cd_application_gitward_refuses_says_why_in_an_event(world: World) -> None:
-    name = unique("argo-plugin")
+    name = unique("argo-refused")
     app = _argo_application(world, name, path="blue", target=unique("gw-never"))
     app["metadata"].pop("finalizers")
-    app["spec"]["source"]["plugin"] = {"name": "cmp"}  # config management plugins are not run
+    # namespace metadata gitward does not set: refused, never ignored
+    app["spec"].setdefault("syncPolicy", {})["managedNamespaceMetadata"] = {"labels": {"team": "a"}}
     _apply(world, app)
     refused = world.gitward.until(
         lambda: next((e for e in _events(world, name, ARGO) if e["reason"] == "InvalidSpec"), None)
     )
     assert refused["type"] == "Warning"
-    assert "spec.source.plugin" in refused["message"]
+    assert "managedNamespaceMetadata" in refused["message"]
     world.kube.kubectl("delete", "applications.argoproj.io", name, "-n", world.namespace)
 
 
