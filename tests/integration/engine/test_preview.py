@@ -35,7 +35,8 @@ pytestmark = pytest.mark.integration
 GITWARD = Path(sys.executable).with_name("gitward")
 BASE_SECRET = "base-s3cret-value-71"
 HEAD_SECRET = "head-s3cret-value-93"
-APPS = ("web", "api", "fresh", "gone")
+# Names no other test gives an app: marks on the shared cluster name apps by name only.
+APPS = ("pvweb", "pvapi", "pvfresh", "pvgone")
 
 
 def _secret(value: str) -> str:
@@ -89,7 +90,11 @@ def _config_documents(url: str, kubeconfig: Path, namespaces: dict[str, str], *n
     }
     apps = [
         application(
-            name, repo=url, path=f"apps/{name}", namespace=namespaces[name], automated=name != "fresh"
+            name,
+            repo=url,
+            path=f"apps/{name.removeprefix('pv')}",
+            namespace=namespaces[name],
+            automated=name != "pvfresh",
         )
         for name in names
     ]
@@ -100,7 +105,7 @@ def _config_documents(url: str, kubeconfig: Path, namespaces: dict[str, str], *n
 def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterator[World]:
     root = tmp_path_factory.mktemp("preview")
     suffix = uuid.uuid4().hex[:6]
-    namespaces = {name: f"pv-{suffix}-{name}" for name in (*APPS, "extra", "bad")}
+    namespaces = {name: f"pv-{suffix}-{name}" for name in (*APPS, "pvextra", "pvbad")}
     with HttpGitServer(root / "git") as git:
         url = git.url("apps")
         files = {
@@ -133,7 +138,7 @@ async def _deploy(harness: Harness) -> None:
     await harness.start()
     try:
         await harness.settle()
-        await harness.until(lambda: all(harness.is_synced_healthy(n) for n in ("web", "api", "gone")))
+        await harness.until(lambda: all(harness.is_synced_healthy(n) for n in ("pvweb", "pvapi", "pvgone")))
     finally:
         await harness.stop()
 
@@ -147,7 +152,7 @@ def _branches(repo: WorkRepo, url: str, kubeconfig: Path, namespaces: dict[str, 
             "apps/web/secret.yaml": _secret(HEAD_SECRET),
             "apps/web/old.yaml": None,
             "apps/fresh/b.yaml": None,
-            config: _config_documents(url, kubeconfig, namespaces, "web", "api", "fresh", "extra"),
+            config: _config_documents(url, kubeconfig, namespaces, "pvweb", "pvapi", "pvfresh", "pvextra"),
         },
         branch="feature",
         message="change web, add extra, remove gone",
@@ -163,7 +168,7 @@ def _branches(repo: WorkRepo, url: str, kubeconfig: Path, namespaces: dict[str, 
             "namespaceResourceWhitelist": [{"group": "", "kind": "ConfigMap"}],
         },
     }
-    bad = application("bad", repo=url, path="apps/web", namespace=namespaces["bad"], project="restricted")
+    bad = application("pvbad", repo=url, path="apps/web", namespace=namespaces["pvbad"], project="restricted")
     documents = _config_documents(url, kubeconfig, namespaces, *APPS)
     repo.commit({config: documents + "---\n" + yaml.safe_dump_all([project, bad])}, message="a forbidden app")
     _branch_from(repo, main, "broken")
@@ -241,16 +246,16 @@ def _names(entries: list[dict[str, Any]]) -> list[str]:
 
 def test_a_branch_shows_exactly_its_changes_and_writes_nothing(world: World) -> None:
     before = _snapshot(world.kubeconfig, list(world.namespaces.values()), world.state)
-    assert before["ConfigMap/" + world.namespaces["web"] + "/old"]  # deployed by the engine
+    assert before["ConfigMap/" + world.namespaces["pvweb"] + "/old"]  # deployed by the engine
     report = world.run("feature")
     after = _snapshot(world.kubeconfig, list(world.namespaces.values()), world.state)
     assert after == before
 
     apps = _by_name(report)
-    assert sorted(apps) == ["extra", "fresh", "gone", "web"]
-    assert report["unchanged"] == ["api"]
+    assert sorted(apps) == ["pvextra", "pvfresh", "pvgone", "pvweb"]
+    assert report["unchanged"] == ["pvapi"]
 
-    web = apps["web"]
+    web = apps["pvweb"]
     assert (web["change"], web["status"], web["prune"]) == ("changed", "ok", "automatic")
     assert _names(web["changed"]) == ["ConfigMap/web-cfg", "Secret/web-secret"]
     assert _names(web["created"]) == []
@@ -261,19 +266,19 @@ def test_a_branch_shows_exactly_its_changes_and_writes_nothing(world: World) -> 
     secret = next(e for e in web["changed"] if e["kind"] == "Secret")
     assert "password" in secret["diff"]  # the change shows, its values never do (last test)
 
-    extra = apps["extra"]
+    extra = apps["pvextra"]
     assert (extra["change"], extra["status"]) == ("added", "ok")
     assert _names(extra["created"]) == ["ConfigMap/extra-cfg"]
     assert extra["pruned"] == []
     assert extra["changed"] == []
 
-    fresh = apps["fresh"]  # never synced: prune is computed against the base's render
+    fresh = apps["pvfresh"]  # never synced: prune is computed against the base's render
     assert fresh["prune"] == "manual"
     assert _names(fresh["created"]) == ["ConfigMap/fresh-a"]
     assert _names(fresh["pruned"]) == ["ConfigMap/fresh-b"]
     assert "base only" in fresh["pruned"][0]["message"]
 
-    gone = apps["gone"]  # removed from the config: its deletionPolicy (orphan) releases its objects
+    gone = apps["pvgone"]  # removed from the config: its deletionPolicy (orphan) releases its objects
     assert gone["change"] == "removed"
     assert [(e["name"], e["action"]) for e in gone["pruned"]] == [("gone-cfg", "release")]
     assert report["summary"] == {
@@ -294,17 +299,17 @@ def test_a_local_config_is_the_same_for_both_revisions(world: World) -> None:
     report = world.run("feature", config=world.local_config)
     assert report["config"] == {"source": "local", "path": str(world.local_config)}
     apps = _by_name(report)
-    assert sorted(apps) == ["fresh", "web"]  # extra is not in the local config, gone still is
-    assert sorted(report["unchanged"]) == ["api", "gone"]
+    assert sorted(apps) == ["pvfresh", "pvweb"]  # extra is not in the local config, gone still is
+    assert sorted(report["unchanged"]) == ["pvapi", "pvgone"]
 
 
 def test_policy_violations_are_listed_and_nothing_of_the_app_is_shown_applied(world: World) -> None:
     report = world.run("violating")
-    bad = _by_name(report)["bad"]
+    bad = _by_name(report)["pvbad"]
     assert (bad["change"], bad["status"]) == ("added", "refused")
     rules = sorted({v["rule"] for v in bad["violations"]})
     assert rules == ["Destination", "NamespacedResource"]  # its namespace, and the Secret's kind
-    assert any(v["object"] == f"Secret/{world.namespaces['bad']}/web-secret" for v in bad["violations"])
+    assert any(v["object"] == f"Secret/{world.namespaces['pvbad']}/web-secret" for v in bad["violations"])
     assert bad["created"] == []
     assert bad["changed"] == []
     assert report["summary"]["violations"] == len(bad["violations"])
@@ -318,8 +323,8 @@ def test_the_command_prints_markdown_and_json_and_exits_by_outcome(world: World)
     assert "| Application | Cluster | Namespace |" in text
     assert text.count("<details>") == 4
     assert text.count("</details>") == 4
-    assert "<summary><b>web</b> (changed): 0 created, 2 changed, 1 pruned</summary>" in text
-    assert "Unchanged (1): <code>api</code>" in text
+    assert "<summary><b>pvweb</b> (changed): 0 created, 2 changed, 1 pruned</summary>" in text
+    assert "Unchanged (1): <code>pvapi</code>" in text
     assert not (world.root / "xdg").exists()  # no state folder, no database
 
     small = world.cli("--base", "main", "--head", "feature", "--config", "gitward", "--max-chars", "2000")
@@ -333,7 +338,7 @@ def test_the_command_prints_markdown_and_json_and_exits_by_outcome(world: World)
     )
     assert as_json.returncode == 0, as_json.stderr
     report = json.loads(as_json.stdout)
-    assert sorted(app["name"] for app in report["apps"]) == ["extra", "fresh", "gone", "web"]
+    assert sorted(app["name"] for app in report["apps"]) == ["pvextra", "pvfresh", "pvgone", "pvweb"]
     assert report["format"] == 1
     assert set(report) == {
         "format",
@@ -356,7 +361,7 @@ def test_the_command_prints_markdown_and_json_and_exits_by_outcome(world: World)
 
     broken = world.cli("--base", "main", "--head", "broken", "--config", "gitward", "-o", "json")
     assert broken.returncode == 1
-    web = _by_name(json.loads(broken.stdout))["web"]
+    web = _by_name(json.loads(broken.stdout))["pvweb"]
     assert web["status"] == "failed"
     assert web["error"]["step"] == "render"
     assert "could not be previewed" in broken.stderr
@@ -457,14 +462,14 @@ def test_an_unreachable_cluster_fails_its_apps_with_a_clear_message(world: World
         "metadata": {"name": "local"},
         "spec": {"kubeconfig": str(tmp_path / "dead.kubeconfig")},
     }
-    web = application("web", repo=world.url, path="apps/web", namespace=world.namespaces["web"])
+    web = application("pvweb", repo=world.url, path="apps/web", namespace=world.namespaces["pvweb"])
     config = tmp_path / "config"
     config.mkdir()
     (config / "gitward.yaml").write_text(yaml.safe_dump_all([dead, web]))
 
     result = world.cli("--base", "main", "--head", "feature", "--config", str(config), "-o", "json")
     assert result.returncode == 1
-    failed = _by_name(json.loads(result.stdout))["web"]
+    failed = _by_name(json.loads(result.stdout))["pvweb"]
     assert failed["status"] == "failed"
     assert failed["error"]["reason"] == "ClusterUnavailable"
     assert "127.0.0.1" in failed["error"]["message"]
@@ -478,7 +483,7 @@ def test_a_pull_request_head_on_no_branch_is_fetched_by_its_ref_or_its_commit(wo
     for head in ("refs/pull/2/head", commit):
         report = world.run(head)
         assert report["head"]["commit"] == commit
-        web = _by_name(report)["web"]
+        web = _by_name(report)["pvweb"]
         assert _names(web["changed"]) == ["ConfigMap/web-cfg"]
         assert "+  color: purple" in web["changed"][0]["diff"]
 
@@ -489,7 +494,7 @@ def test_a_pull_request_head_on_no_branch_is_fetched_by_its_ref_or_its_commit(wo
 
 def test_an_app_moved_to_another_repository_is_not_shown_as_removed(world: World) -> None:
     report = world.run("moved")
-    api = _by_name(report)["api"]
+    api = _by_name(report)["pvapi"]
     assert api["change"] == "changed"
     assert api["pruned"] == []
     assert "/other.git: not previewed" in api["notes"][0]
@@ -497,7 +502,7 @@ def test_an_app_moved_to_another_repository_is_not_shown_as_removed(world: World
 
 def test_the_heads_clusters_and_repositories_are_not_used(world: World) -> None:
     report = world.run("redirect")
-    web = _by_name(report)["web"]
+    web = _by_name(report)["pvweb"]
     assert web["status"] != "failed", web.get("error")  # previewed on the base's cluster
     assert _names(web["changed"]) == ["ConfigMap/web-cfg"]
     (note,) = report["configNotes"]
