@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from gitward.model.access import CLIENT_SECRET_KEY, OIDCProvider
 from gitward.model.application import Application
@@ -111,41 +111,39 @@ def _notification_files(notification: Notification) -> str:
     )
 
 
-def _repository_secret(repo: Repository) -> str:
-    if repo.spec.secret_ref is None:
-        return ""
-    return (
-        f"spec.secretRef needs the config to come from the cluster ({_CLUSTER_MODE}); in a config file "
-        "name the credentials' files (passwordFile, bearerTokenFile, sshPrivateKeyFile, "
-        "knownHostsFile), a mounted Secret for instance"
-    )
+def _secret_ref_in_files(instead: str) -> Callable[[Any], str]:
+    """The rule refusing ``spec.secretRef`` in a config file, saying what to name ``instead``."""
+
+    def refused(obj: Any) -> str:
+        if obj.spec.secret_ref is None:
+            return ""
+        return (
+            f"spec.secretRef needs the config to come from the cluster ({_CLUSTER_MODE}); in a config "
+            f"file {instead}"
+        )
+
+    return refused
 
 
-def _cluster_secret(cluster: Cluster) -> str:
-    if cluster.spec.secret_ref is None:
-        return ""
-    return (
-        f"spec.secretRef needs the config to come from the cluster ({_CLUSTER_MODE}); in a config file "
-        "name the kubeconfig file with spec.kubeconfig"
-    )
+_repository_secret: Callable[[Repository], str] = _secret_ref_in_files(
+    "name the credentials' files (passwordFile, bearerTokenFile, sshPrivateKeyFile, "
+    "knownHostsFile), a mounted Secret for instance"
+)
 
 
-def _oidc_secret_ref(provider: OIDCProvider) -> str:
-    if provider.spec.secret_ref is None:
-        return ""
-    return (
-        f"spec.secretRef needs the config to come from the cluster ({_CLUSTER_MODE}); in a config file "
-        "name the client secret's file with spec.clientSecretFile"
-    )
+_cluster_secret: Callable[[Cluster], str] = _secret_ref_in_files(
+    "name the kubeconfig file with spec.kubeconfig"
+)
 
 
-def _receiver_secret_ref(receiver: Receiver) -> str:
-    if receiver.spec.secret_ref is None:
-        return ""
-    return (
-        f"spec.secretRef needs the config to come from the cluster ({_CLUSTER_MODE}); in a config file "
-        "name the secret's file with spec.secretFile"
-    )
+_oidc_secret_ref: Callable[[OIDCProvider], str] = _secret_ref_in_files(
+    "name the client secret's file with spec.clientSecretFile"
+)
+
+
+_receiver_secret_ref: Callable[[Receiver], str] = _secret_ref_in_files(
+    "name the secret's file with spec.secretFile"
+)
 
 
 def _notification_secret_refs(notification: Notification) -> str:
