@@ -10,30 +10,19 @@ run, and a deleted Application's objects are pruned as its deletionPolicy says.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from devtools import toolchain
 from devtools.gitservers import HttpGitServer
+from tests.e2e.crdsupport import cluster_mode_environment
 from tests.e2e.process import GitwardProcess, configmap, free_port, unique
 
 from gitward.model.crds import KINDS, crds
 
 GROUP = "gitward.dev"
-
-
-def _environment(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITWARD_") and k != "KUBECONFIG"}
-    env["XDG_STATE_HOME"] = str(root / "xdg")
-    env["GITWARD_KUSTOMIZE"] = str(toolchain.tool_path("kustomize"))
-    env["GITWARD_HELM"] = str(toolchain.tool_path("helm"))
-    env["NO_COLOR"] = "1"
-    return env
 
 
 @dataclass(frozen=True)
@@ -80,7 +69,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterat
                 "green/cfg.yaml": configmap("cfg", {"color": "green"}),
             },
         )
-        process = GitwardProcess(root=root, env=_environment(root), port=free_port())
+        process = GitwardProcess(root=root, env=cluster_mode_environment(root), port=free_port())
         process.start(
             None,
             source=(

@@ -14,20 +14,17 @@ naming a file is refused on its own status while the last good one keeps working
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
 from devtools import dex as dexserver
-from devtools import toolchain
 from devtools.gitservers import HttpGitServer
-from tests.e2e.crdsupport import settle_crds
+from tests.e2e.crdsupport import cluster_mode_environment, settle_crds
 from tests.e2e.process import GITWARD, GitwardProcess, configmap, free_port, unique
 from tests.e2e.test_gitward_access import _login
 
@@ -67,15 +64,6 @@ class World:
         out = subprocess.run([str(GITWARD), *args], env=env, capture_output=True, text=True, timeout=300)
         self.gitward.outputs += [out.stdout, out.stderr]
         return out
-
-
-def _environment(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITWARD_") and k != "KUBECONFIG"}
-    env["XDG_STATE_HOME"] = str(root / "xdg")
-    env["GITWARD_KUSTOMIZE"] = str(toolchain.tool_path("kustomize"))
-    env["GITWARD_HELM"] = str(toolchain.tool_path("helm"))
-    env["NO_COLOR"] = "1"
-    return env
 
 
 def _object(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +118,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any, tools: An
     dex = dexserver.DexServer(root / "dex", free_port(), [f"http://127.0.0.1:{port}/auth/callback"])
     with HttpGitServer(root / "git") as git, dex:
         git.create_repo("apps", {f"{n}/cfg.yaml": configmap("cfg", {"n": n}) for n in (app_a, app_b)})
-        process = GitwardProcess(root=root, env=_environment(root), port=port)
+        process = GitwardProcess(root=root, env=cluster_mode_environment(root), port=port)
         world = World(process, dex, kube_cluster, namespace, app_a, app_b, f"http://127.0.0.1:{port}")
         _client_secret(world, WRONG_SECRET)  # put right in the web login's test
         refresh = {"resources": ["applications"], "actions": ["get", "refresh"]}

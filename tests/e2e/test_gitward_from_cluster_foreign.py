@@ -12,56 +12,28 @@ own controllers own it); what it records for their apps is told as Events on the
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from devtools import toolchain
 from devtools.gitservers import HttpGitServer
-from tests.e2e.crdsupport import settle_crds
+from tests.e2e.crdsupport import cluster_mode_environment, free_form_crd, install_crds, settle_crds
 from tests.e2e.process import GitwardProcess, configmap, free_port, unique
-
-from gitward.model.crds import KINDS, crds
 
 ARGO = "argoproj.io/v1alpha1"
 KUSTOMIZATION = "kustomize.toolkit.fluxcd.io/v1"
 SOURCE = "source.toolkit.fluxcd.io/v1"
 
 
-def _crd(group: str, version: str, kind: str, plural: str) -> dict[str, Any]:
-    """A structural schema of two free-form objects, ``spec`` and ``status``, with the status subresource."""
-    free = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{group}", "labels": {"gitward.dev/test": "foreign-kinds"}},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
-            "versions": [
-                {
-                    "name": version,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "schema": {
-                        "openAPIV3Schema": {"type": "object", "properties": {"spec": free, "status": free}}
-                    },
-                }
-            ],
-        },
-    }
-
-
 FOREIGN_CRDS = [
-    _crd("argoproj.io", "v1alpha1", "Application", "applications"),
-    _crd("kustomize.toolkit.fluxcd.io", "v1", "Kustomization", "kustomizations"),
-    _crd("source.toolkit.fluxcd.io", "v1", "GitRepository", "gitrepositories"),
+    free_form_crd("argoproj.io", "v1alpha1", "Application", "applications", label="foreign-kinds"),
+    free_form_crd(
+        "kustomize.toolkit.fluxcd.io", "v1", "Kustomization", "kustomizations", label="foreign-kinds"
+    ),
+    free_form_crd(
+        "source.toolkit.fluxcd.io", "v1", "GitRepository", "gitrepositories", label="foreign-kinds"
+    ),
 ]
 
 
@@ -74,36 +46,6 @@ class World:
     kube: Any
 
 
-def _environment(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITWARD_") and k != "KUBECONFIG"}
-    env["XDG_STATE_HOME"] = str(root / "xdg")
-    env["GITWARD_KUSTOMIZE"] = str(toolchain.tool_path("kustomize"))
-    env["GITWARD_HELM"] = str(toolchain.tool_path("helm"))
-    env["NO_COLOR"] = "1"
-    return env
-
-
-def _install_crds(kube: Any) -> list[str]:
-    """gitward's CRDs and the foreign ones not served yet; returns the names this module made."""
-    made = []
-    for crd in FOREIGN_CRDS:
-        name = crd["metadata"]["name"]
-        if not kube.kubectl("get", "crd", name, "-o", "name", check=False).strip():
-            made.append(name)
-    kube.kubectl(
-        "apply", "--server-side", "--field-manager=gitward-test", "-f", "-", stdin=yaml.safe_dump_all(crds())
-    )
-    made_crds = [c for c in FOREIGN_CRDS if c["metadata"]["name"] in made]
-    if made_crds:
-        kube.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(made_crds))
-    kube.kubectl(
-        *("wait", "--for=condition=Established", "--timeout=60s", "crd"),
-        *(f"{info.plural}.gitward.dev" for info in KINDS.values()),
-        *(c["metadata"]["name"] for c in FOREIGN_CRDS),
-    )
-    return made
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterator[World]:
     root = tmp_path_factory.mktemp("foreign-kinds")
@@ -111,7 +53,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterat
     had_crds = bool(
         kube_cluster.kubectl("get", "crd", "-l", "app.kubernetes.io/part-of=gitward", "-o", "name")
     )
-    made = _install_crds(kube_cluster)
+    made = install_crds(kube_cluster, FOREIGN_CRDS)
     namespace = unique("gw-foreign")
     kube_cluster.kubectl("create", "namespace", namespace)
     with HttpGitServer(root / "git") as git:
@@ -122,7 +64,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterat
                 "green/cfg.yaml": configmap("cfg", {"color": "green"}),
             },
         )
-        process = GitwardProcess(root=root, env=_environment(root), port=free_port())
+        process = GitwardProcess(root=root, env=cluster_mode_environment(root), port=free_port())
         process.start(
             None,
             source=("--from-cluster", "--namespace", namespace, "--kubeconfig", str(kube_cluster.kubeconfig)),

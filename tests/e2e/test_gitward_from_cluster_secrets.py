@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,9 +21,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from devtools import toolchain
 from devtools.gitservers import HttpGitServer
-from tests.e2e.crdsupport import settle_crds
+from tests.e2e.crdsupport import cluster_mode_environment, settle_crds
 from tests.e2e.process import GitwardProcess, configmap, free_port, unique
 from tests.integration.notify_receivers import LoopbackReceiver, receiver_thread
 
@@ -65,15 +63,6 @@ class World:
         return httpx.post(url, content=body, headers=headers, timeout=60)
 
 
-def _environment(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITWARD_") and k != "KUBECONFIG"}
-    env["XDG_STATE_HOME"] = str(root / "xdg")
-    env["GITWARD_KUSTOMIZE"] = str(toolchain.tool_path("kustomize"))
-    env["GITWARD_HELM"] = str(toolchain.tool_path("helm"))
-    env["NO_COLOR"] = "1"
-    return env
-
-
 def _object(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": API, "kind": kind, "metadata": {"name": name}, "spec": spec}
 
@@ -106,7 +95,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterat
     kube_cluster.kubectl("create", "namespace", namespace)
     with HttpGitServer(root / "git") as git, receiver_thread() as receiver:
         git.create_repo("apps", {f"{app}/cfg.yaml": configmap("cfg", {"n": app})})
-        process = GitwardProcess(root=root, env=_environment(root), port=free_port())
+        process = GitwardProcess(root=root, env=cluster_mode_environment(root), port=free_port())
         world = World(process, kube_cluster, namespace, app, git.url("apps"), receiver, root)
         world.apply(
             _object(
