@@ -70,6 +70,68 @@ async def test_an_argo_cd_application_in_a_render_becomes_a_child_app(
     assert not any(r["kind"] == "Application" for r in harness.app(parent)["resources"])
 
 
+APPS_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: apps\nversion: 0.1.0\n",
+    "templates/apps.yaml": """\
+{{- range .Values.apps }}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {{ . }}-{{ $.Values.suffix }}
+spec:
+  project: default
+  source:
+    repoURL: {{ $.Values.repoURL }}
+    targetRevision: main
+    path: workloads/{{ . }}
+  destination:
+    name: local
+    namespace: gw-{{ . }}-{{ $.Values.suffix }}
+  syncPolicy:
+    automated:
+      prune: true
+    syncOptions: [CreateNamespace=true]
+{{- end }}
+""",
+}
+
+
+async def test_an_argo_app_of_apps_chart_whose_values_name_the_repository_yields_child_apps_that_sync(
+    harness: Harness, git_server: FileGitServer, kube_cluster: Any
+) -> None:
+    suffix = uuid4().hex[:6]
+    parent = f"argo-chart-{suffix}"
+    url = git_server.url(parent)
+    values = yaml.safe_dump({"repoURL": url, "suffix": suffix, "apps": ["front", "back"]})
+    files = {f"apps/{name}": text for name, text in APPS_CHART.items()}
+    files["apps/values.yaml"] = values
+    for name in ("front", "back"):
+        files[f"workloads/{name}/cfg.yaml"] = configmap("cfg", {"tier": name})
+    git_server.create_repo(parent, files)
+    harness.configure(application(parent, repo=url, path="apps", namespace="default"))
+    engine = await harness.start()
+
+    children = {f"front-{suffix}", f"back-{suffix}"}
+    try:
+        await harness.until(lambda: children <= {a["name"] for a in engine.list_apps()})
+        for child in children:
+            await harness.until(lambda child=child: harness.is_synced_healthy(child))
+    except AssertionError as failed:  # say where each app stood
+        seen = {a["name"]: (a["sync"], a["health"], a.get("message")) for a in engine.list_apps()}
+        raise AssertionError(f"{failed}; apps: {seen}") from None
+    for child in children:
+        assert harness.app(child)["parent"] == parent
+    for name in ("front", "back"):
+        live = kube_cluster.get_json("configmap", "cfg", "-n", f"gw-{name}-{suffix}")
+        assert live["data"] == {"tier": name}
+    await harness.until(lambda: harness.is_synced_healthy(parent))
+    for name in ("front", "back"):
+        kube_cluster.kubectl(
+            "delete", "namespace", f"gw-{name}-{suffix}", "--wait=false", "--ignore-not-found"
+        )
+
+
 async def test_a_flux_helm_release_in_a_render_is_named_and_nothing_is_applied(
     harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any
 ) -> None:
