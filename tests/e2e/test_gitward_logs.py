@@ -107,7 +107,7 @@ def test_json_lines_say_which_renderers_are_missing_and_how_to_install_them(
     for line in parsed:
         assert {"time", "level", "logger", "message"} <= set(line)
     renderers = {line["renderer"]: line for line in parsed if "renderer" in line}
-    assert set(renderers) == {"helm", "kustomize"}
+    assert set(renderers) == {"helm", "kustomize", "jsonnet"}
     for name, line in renderers.items():
         assert line["found"] is False
         assert line["level"] == "warning"
@@ -119,7 +119,10 @@ def test_json_lines_say_which_renderers_are_missing_and_how_to_install_them(
 
 def test_found_renderers_are_logged_with_path_and_version(tmp_path: Path, runs: list[Run]) -> None:
     helm, kustomize = toolchain.tool_path("helm"), toolchain.tool_path("kustomize")
-    env = _env(tmp_path, GITWARD_HELM=str(helm), GITWARD_KUSTOMIZE=str(kustomize))
+    jsonnet = toolchain.tool_path("jsonnet")
+    env = _env(
+        tmp_path, GITWARD_HELM=str(helm), GITWARD_KUSTOMIZE=str(kustomize), GITWARD_JSONNET=str(jsonnet)
+    )
     run = _start(runs, tmp_path, env, "--log-format", "json")
     run.stop()
     renderers = {line["renderer"]: line for line in map(json.loads, run.lines()) if "renderer" in line}
@@ -127,6 +130,8 @@ def test_found_renderers_are_logged_with_path_and_version(tmp_path: Path, runs: 
     assert renderers["helm"]["version"].startswith(toolchain.HELM_VERSION)
     assert renderers["kustomize"]["path"] == str(kustomize)
     assert renderers["kustomize"]["version"].startswith(toolchain.KUSTOMIZE_VERSION)
+    assert renderers["jsonnet"]["path"] == str(jsonnet)
+    assert toolchain.JSONNET_VERSION.lstrip("v") in renderers["jsonnet"]["version"]
     assert {line["level"] for line in renderers.values()} == {"info"}
     assert all(line["found"] for line in renderers.values())
 
