@@ -93,3 +93,16 @@ def install_crds(kube: Any, foreign: Sequence[dict[str, Any]]) -> list[str]:
         *(c["metadata"]["name"] for c in foreign),
     )
     return made
+
+
+def prepare_cluster_mode(
+    kube: Any, foreign: Sequence[dict[str, Any]], prefix: str
+) -> tuple[bool, list[str], str]:
+    """Before a cluster-mode module: earlier deletions settled, the CRDs installed, a new namespace.
+    Returns whether gitward's CRDs were there before, the foreign CRDs made, the namespace."""
+    settle_crds(kube, names=tuple(c["metadata"]["name"] for c in foreign))
+    had_crds = bool(kube.kubectl("get", "crd", "-l", GITWARD_CRDS, "-o", "name"))
+    made = install_crds(kube, foreign)
+    namespace = f"{prefix}-{os.urandom(4).hex()}"
+    kube.kubectl("create", "namespace", namespace)
+    return had_crds, made, namespace

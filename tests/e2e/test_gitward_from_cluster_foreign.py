@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from devtools.gitservers import HttpGitServer
-from tests.e2e.crdsupport import cluster_mode_environment, free_form_crd, install_crds, settle_crds
+from tests.e2e.crdsupport import cluster_mode_environment, free_form_crd, prepare_cluster_mode
 from tests.e2e.process import GitwardProcess, configmap, free_port, unique
 
 ARGO = "argoproj.io/v1alpha1"
@@ -49,13 +49,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterator[World]:
     root = tmp_path_factory.mktemp("foreign-kinds")
-    settle_crds(kube_cluster, names=tuple(c["metadata"]["name"] for c in FOREIGN_CRDS))
-    had_crds = bool(
-        kube_cluster.kubectl("get", "crd", "-l", "app.kubernetes.io/part-of=gitward", "-o", "name")
-    )
-    made = install_crds(kube_cluster, FOREIGN_CRDS)
-    namespace = unique("gw-foreign")
-    kube_cluster.kubectl("create", "namespace", namespace)
+    had_crds, made, namespace = prepare_cluster_mode(kube_cluster, FOREIGN_CRDS, "gw-foreign")
     with HttpGitServer(root / "git") as git:
         git.create_repo(
             "apps",

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from devtools.helmrepo import HelmRepoServer
-from tests.e2e.crdsupport import cluster_mode_environment, free_form_crd, install_crds, settle_crds
+from tests.e2e.crdsupport import cluster_mode_environment, free_form_crd, prepare_cluster_mode
 from tests.e2e.process import GitwardProcess, free_port, unique
 
 HELM = "helm.toolkit.fluxcd.io/v2"
@@ -58,13 +58,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, kube_cluster: Any) -> Iterator[World]:
     root = tmp_path_factory.mktemp("foreign-helm")
-    settle_crds(kube_cluster, names=tuple(c["metadata"]["name"] for c in FOREIGN_CRDS))
-    had_crds = bool(
-        kube_cluster.kubectl("get", "crd", "-l", "app.kubernetes.io/part-of=gitward", "-o", "name")
-    )
-    made = install_crds(kube_cluster, FOREIGN_CRDS)
-    namespace = unique("gw-helm")
-    kube_cluster.kubectl("create", "namespace", namespace)
+    had_crds, made, namespace = prepare_cluster_mode(kube_cluster, FOREIGN_CRDS, "gw-helm")
     with HelmRepoServer(root / "charts") as charts:
         charts.add_chart("greeter", "1.0.0", CHART)
         process = GitwardProcess(root=root, env=cluster_mode_environment(root), port=free_port())
