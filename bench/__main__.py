@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         help="extra kube-apiserver flag for every cluster, e.g. --apiserver-arg=--max-requests-inflight=2000",
     )
     parser.add_argument(
+        "--controller-arg",
+        action="append",
+        default=[],
+        help="extra kube-controller-manager flag for every cluster, e.g. --controller-arg=--kube-api-qps=200",
+    )
+    parser.add_argument(
         "--gitward-src",
         type=Path,
         default=None,
@@ -129,12 +135,17 @@ def _b6(args: argparse.Namespace) -> None:
         lease=args.lease,
         interval=args.interval,
         apiserver_args=args.apiserver_arg,
+        controller_args=args.controller_arg,
         source=args.gitward_src.resolve() if args.gitward_src else None,
     )
     result = bench_replicas.run(opts, log=lambda m: print(f"==> {m}", file=sys.stderr, flush=True))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
-    command = f"./dev bench b6 --apps {apps} --replicas {args.replicas} --lease {args.lease:g}"
+    command = f"./dev bench b6 --apps {apps} --replicas {args.replicas} --lease {args.lease:g}" + "".join(
+        f" --{flag}-arg={value}"
+        for flag, values in (("apiserver", args.apiserver_arg), ("controller", args.controller_arg))
+        for value in values
+    )
     section = bench_replicas.report(result, command)
     print(section)
     if args.docs:
@@ -150,6 +161,7 @@ def _streams(args: argparse.Namespace) -> None:
         interval=args.interval,
         drifts=args.drifts,
         apiserver_args=args.apiserver_arg,
+        controller_args=args.controller_arg,
         source=args.gitward_src.resolve() if args.gitward_src else None,
         profile=args.profile.resolve() if args.profile else None,
     )
@@ -210,6 +222,7 @@ def _scale(names: set[str], args: argparse.Namespace, *, write_docs: bool) -> in
         b7_apps=args.b7_apps,
         b7_peers=args.b7_peers,
         apiserver_args=args.apiserver_arg,
+        controller_args=args.controller_arg,
         source=args.gitward_src.resolve() if args.gitward_src else None,
         checkpoint=args.json,
         profile=args.profile.resolve() if args.profile else None,

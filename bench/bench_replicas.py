@@ -49,6 +49,7 @@ class B6Options:
     lease: float = 15.0
     interval: str = "60s"
     apiserver_args: list[str] = field(default_factory=list)
+    controller_args: list[str] = field(default_factory=list)
     source: Path | None = None
 
 
@@ -66,6 +67,7 @@ def run(opts: B6Options, log: Callable[[str], None]) -> dict[str, Any]:
         apps=opts.apps,
         interval=opts.interval,
         apiserver_args=opts.apiserver_args,
+        controller_args=opts.controller_args,
         source=opts.source,
     )
     with tempfile.TemporaryDirectory(prefix="gitward-b6-") as tmp:
@@ -75,13 +77,17 @@ def run(opts: B6Options, log: Callable[[str], None]) -> dict[str, Any]:
             (work / folder).mkdir()
         log(f"B6 one replica on SQLite, {opts.apps} apps (load {os.getloadavg()[0]:.2f})")
         with (
-            clusters([_cluster_name("b6-one")], opts.apiserver_args) as cluster_list,
+            clusters(
+                [_cluster_name("b6-one")], opts.apiserver_args, controller_args=opts.controller_args
+            ) as cluster_list,
             gitward_fleet(scale, opts.apps, work / "one", repo, cluster_list) as fleet,
         ):
             result["one"] = gitward_cold(fleet, "gitward, 1 replica, SQLite")
         log(f"B6 {opts.replicas} replicas on PostgreSQL, {opts.apps} apps (load {os.getloadavg()[0]:.2f})")
         with (
-            clusters([_cluster_name("b6-ha")], opts.apiserver_args) as (cluster,),
+            clusters([_cluster_name("b6-ha")], opts.apiserver_args, controller_args=opts.controller_args) as (
+                cluster,
+            ),
             PostgresServer() as postgres,
         ):
             result["several"] = _replicas(

@@ -74,6 +74,7 @@ class Options:
     b7_apps: int = 10_000
     b7_peers: bool = False  # B7 with the tuned peers too (hours at 10,000 apps)
     apiserver_args: list[str] = field(default_factory=list)
+    controller_args: list[str] = field(default_factory=list)  # extra kube-controller-manager flags
     source: Path | None = None  # run gitward from this src folder (e.g. a worktree of a commit)
     checkpoint: Path | None = None  # results so far are written here after each step
     profile: Path | None = None  # a folder for py-spy profiles of each gitward process (skews its CPU)
@@ -121,15 +122,19 @@ def budget(opts: Options) -> Budget:
 
 @contextmanager
 def clusters(
-    names: list[str], apiserver_args: list[str], *, pods: int = 0
+    names: list[str], apiserver_args: list[str], *, pods: int = 0, controller_args: list[str] | None = None
 ) -> Iterator[list[localcluster.LocalCluster]]:
-    """Fresh local clusters, stopped on exit; with room for ``pods`` pods (more kwok nodes if needed)."""
+    """Fresh local clusters, stopped on exit; with room for ``pods`` pods (more kwok nodes if needed).
+    ``controller_args`` go to kube-controller-manager: its default client limit (20 requests per
+    second) is what bounds how fast Deployments become available, for every contender alike."""
     started: list[str] = []
     try:
         out = []
         for name in names:
             started.append(name)
-            cluster = localcluster.up(name, apiserver_args=[*CLUSTER_ARGS, *apiserver_args])
+            cluster = localcluster.up(
+                name, apiserver_args=[*CLUSTER_ARGS, *apiserver_args], controller_args=controller_args
+            )
             add_pod_room(cluster.kubeconfig, pods)
             out.append(cluster)
         yield out
@@ -197,7 +202,9 @@ def kubectl_cold(
     """One ``kubectl apply --server-side`` of every object; then until every Deployment is available."""
     load_before = load_average()
     args = opts.apiserver_args if apiserver_args is None else apiserver_args
-    with clusters([_cluster_name(f"kubectl-{apps}")], args, pods=apps) as (cluster,):
+    with clusters(
+        [_cluster_name(f"kubectl-{apps}")], args, pods=apps, controller_args=opts.controller_args
+    ) as (cluster,):
         file = work / f"kubectl-{apps}.yaml"
         file.write_text(workload.kubectl_manifest(apps, prefix="kc", kinds=kinds))
         kubectl = str(toolchain.tool_path("kubectl"))
@@ -274,7 +281,9 @@ def flux_cold(
     try:
         with (
             peers.served(repo, work / f"{tag}-git") as source,
-            clusters([_cluster_name(tag)], apiserver_args, pods=apps) as (cluster,),
+            clusters(
+                [_cluster_name(tag)], apiserver_args, pods=apps, controller_args=opts.controller_args
+            ) as (cluster,),
         ):
             return asyncio.run(
                 peers.flux_cold(
@@ -561,6 +570,8 @@ def run(names: set[str], opts: Options, log: Callable[[str], None]) -> Results:
 
     if opts.apiserver_args:
         results.notes.append("kube-apiserver flags: " + " ".join(opts.apiserver_args))
+    if opts.controller_args:
+        results.notes.append("kube-controller-manager flags: " + " ".join(opts.controller_args))
     refused = _build_peers(names, opts, log)
     results.notes += [f"{name} not run: {why}" for name, why in refused.items()]
     with tempfile.TemporaryDirectory(prefix="gitward-bench-") as tmp:
@@ -584,7 +595,7 @@ def run(names: set[str], opts: Options, log: Callable[[str], None]) -> Results:
             names3 = [_cluster_name(f"b5-{i}") for i in range(3)]
             log(f"B5 {opts.apps} apps over 3 clusters (load {load_average()})")
             with (
-                clusters(names3, opts.apiserver_args) as cluster_list,
+                clusters(names3, opts.apiserver_args, controller_args=opts.controller_args) as cluster_list,
                 peers.served(repo, work / "b5" / "served") as source,
                 gitward_fleet(opts, opts.apps, work / "b5", source.repo, cluster_list, source.url) as fleet,
             ):
@@ -668,7 +679,9 @@ def _argocd(
     try:
         with (
             peers.served(repo, work / "argocd-git") as source,
-            clusters([_cluster_name(f"argocd-{apps}")], args, pods=apps) as (cluster,),
+            clusters(
+                [_cluster_name(f"argocd-{apps}")], args, pods=apps, controller_args=opts.controller_args
+            ) as (cluster,),
             peers.argocd_fleet(
                 cluster, source, apps, work / "argocd", tuning, timeout or opts.argocd_timeout, kinds=kinds
             ) as fleet,
@@ -727,7 +740,12 @@ def _gitward(
 ) -> None:
     with (
         peers.served(repo, work / "gitward-git") as source,
-        clusters([_cluster_name(f"gitward-{apps}")], opts.apiserver_args, pods=apps) as cluster_list,
+        clusters(
+            [_cluster_name(f"gitward-{apps}")],
+            opts.apiserver_args,
+            pods=apps,
+            controller_args=opts.controller_args,
+        ) as cluster_list,
     ):
         log(f"B1 gitward, {apps} apps (load {load_average()})")
         load_before = load_average()
@@ -778,7 +796,12 @@ def b7(
             )  # fmt: skip
     with (
         peers.served(repo, work / "gitward-git") as source,
-        clusters([_cluster_name(f"b7-gitward-{apps}")], opts.apiserver_args, pods=apps) as cluster_list,
+        clusters(
+            [_cluster_name(f"b7-gitward-{apps}")],
+            opts.apiserver_args,
+            pods=apps,
+            controller_args=opts.controller_args,
+        ) as cluster_list,
     ):
         log(f"B7 gitward, {apps} apps (load {load_average()})")
         load_before = load_average()

@@ -135,7 +135,7 @@ def run(opts: Options, *, burst_apps: int, log: Callable[[str], None]) -> dict[s
         work = Path(tmp)
         repo = workload.create_fleet_repo(work / "git", opts.apps)
         with bench_scale.clusters(
-            [bench_scale._cluster_name("streams")], opts.apiserver_args
+            [bench_scale._cluster_name("streams")], opts.apiserver_args, controller_args=opts.controller_args
         ) as cluster_list:
             log(f"cold sync of {opts.apps} apps (load {bench_scale.load_average()})")
             with bench_scale.gitward_fleet(opts, opts.apps, work, repo, cluster_list) as fleet:

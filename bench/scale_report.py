@@ -60,6 +60,7 @@ def command(name: str, opts: Options) -> str:
     if name in ("b7", "all"):
         parts.append(f"--b7-apps {opts.b7_apps}" + (" --b7-peers" if opts.b7_peers else ""))
     parts += [f"--apiserver-arg={a}" for a in opts.apiserver_args]
+    parts += [f"--controller-arg={a}" for a in opts.controller_args]
     if opts.source is not None:
         parts.append(f"--gitward-src {opts.source}")
     return " ".join(parts)
@@ -90,6 +91,14 @@ def _header(title: str, name: str, opts: Options, conditions: str) -> list[str]:
         lines += [
             "API-server limits were lifted for this run: kube-apiserver ran with "
             + " ".join(f"`{a}`" for a in opts.apiserver_args)
+            + ".",
+            "",
+        ]
+    if opts.controller_args:
+        lines += [
+            "kube-controller-manager's client limits were lifted for this run (the pace at which it creates"
+            " ReplicaSets and Pods bounds every contender's time to all ready): it ran with "
+            + " ".join(f"`{a}`" for a in opts.controller_args)
             + ".",
             "",
         ]

@@ -278,7 +278,7 @@ def _apiserver_argv(cluster: LocalCluster, pki: dict[str, KeyPair], extra: list[
     ]
 
 
-def _controller_argv(cluster: LocalCluster, pki: dict[str, KeyPair]) -> list[str]:
+def _controller_argv(cluster: LocalCluster, pki: dict[str, KeyPair], extra: list[str]) -> list[str]:
     config = cluster.directory / "controller-manager.kubeconfig"
     return [
         str(toolchain.tool_path("kube-controller-manager")),
@@ -294,6 +294,7 @@ def _controller_argv(cluster: LocalCluster, pki: dict[str, KeyPair]) -> list[str
         "--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle",
         "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
         "--v=1",
+        *extra,
     ]
 
 
@@ -343,8 +344,11 @@ def _default_service_account(cluster: LocalCluster) -> bool:
     return True
 
 
-def up(name: str, *, apiserver_args: list[str] | None = None) -> LocalCluster:
-    """Start a cluster named ``name`` (or return the running one) and wait until it runs pods."""
+def up(
+    name: str, *, apiserver_args: list[str] | None = None, controller_args: list[str] | None = None
+) -> LocalCluster:
+    """Start a cluster named ``name`` (or return the running one) and wait until it runs pods; the
+    extra flags go to kube-apiserver and kube-controller-manager (benchmarks lift their limits)."""
     existing = LocalCluster.load(name)
     if existing is not None and existing.running():
         return existing
@@ -359,14 +363,16 @@ def up(name: str, *, apiserver_args: list[str] | None = None) -> LocalCluster:
     cluster.save()
     launcher = _Launcher(cluster)
     try:
-        _start_all(cluster, launcher, apiserver_args or [])
+        _start_all(cluster, launcher, apiserver_args or [], controller_args or [])
     except BaseException:
         stop_processes(cluster)  # keep the folder: the error names a log file in it
         raise
     return cluster
 
 
-def _start_all(cluster: LocalCluster, launcher: _Launcher, apiserver_args: list[str]) -> None:
+def _start_all(
+    cluster: LocalCluster, launcher: _Launcher, apiserver_args: list[str], controller_args: list[str]
+) -> None:
     pki = _pki(cluster)
     ca = pki["ca"].cert
     server = f"https://127.0.0.1:{cluster.ports['apiserver']}"
@@ -390,7 +396,7 @@ def _start_all(cluster: LocalCluster, launcher: _Launcher, apiserver_args: list[
         STARTUP_TIMEOUT,
     )
 
-    cm = launcher.start("kube-controller-manager", _controller_argv(cluster, pki))
+    cm = launcher.start("kube-controller-manager", _controller_argv(cluster, pki, controller_args))
     scheduler = launcher.start("kube-scheduler", _scheduler_argv(cluster))
     kwok = launcher.start("kwok", _kwok_argv(cluster))
     launcher.wait(
