@@ -137,6 +137,7 @@ def _b6(args: argparse.Namespace) -> None:
         apiserver_args=args.apiserver_arg,
         controller_args=args.controller_arg,
         source=args.gitward_src.resolve() if args.gitward_src else None,
+        profile=args.profile.resolve() if args.profile else None,
     )
     result = bench_replicas.run(opts, log=lambda m: print(f"==> {m}", file=sys.stderr, flush=True))
     if args.json:
@@ -146,6 +147,8 @@ def _b6(args: argparse.Namespace) -> None:
         for flag, values in (("apiserver", args.apiserver_arg), ("controller", args.controller_arg))
         for value in values
     )
+    if args.docs:
+        bench_replicas.plot(result)
     section = bench_replicas.report(result, command)
     print(section)
     if args.docs:

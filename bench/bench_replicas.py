@@ -51,6 +51,7 @@ class B6Options:
     apiserver_args: list[str] = field(default_factory=list)
     controller_args: list[str] = field(default_factory=list)
     source: Path | None = None
+    profile: Path | None = None  # a folder for py-spy profiles of every gitward process (skews its CPU)
 
 
 def run(opts: B6Options, log: Callable[[str], None]) -> dict[str, Any]:
@@ -69,6 +70,7 @@ def run(opts: B6Options, log: Callable[[str], None]) -> dict[str, Any]:
         apiserver_args=opts.apiserver_args,
         controller_args=opts.controller_args,
         source=opts.source,
+        profile=opts.profile,
     )
     with tempfile.TemporaryDirectory(prefix="gitward-b6-") as tmp:
         work = Path(tmp)
@@ -126,6 +128,7 @@ def _replicas(
             config=config.parent,
             source=opts.source,
             state_url=state_url,
+            profile=opts.profile / f"gitward-b6-replica-{i}.txt" if opts.profile else None,
             extra_args=[
                 *("--ha", "--replica-id", f"bench-{i}", "--lease-namespace", LEASE_NAMESPACE),
                 *("--lease-duration", str(opts.lease), "--kubeconfig", str(kubeconfig)),
@@ -187,10 +190,19 @@ def _until(check: Callable[[], bool], timeout: float, processes: list[GitwardPro
         time.sleep(0.5)
 
 
-def _usage(process: GitwardProcess) -> dict[str, float]:
+def _usage(process: GitwardProcess) -> dict[str, Any]:
+    """CPU and memory of one replica, and its counters: what it rendered and asked the cluster."""
     own, children = process.cpu_split()
     rss, peak = process.memory()
-    return {"cpu_seconds": own + children, "rss_mb": rss, "peak_rss_mb": peak}
+    metrics = process.metrics()
+    return {
+        "cpu_seconds": own + children,
+        "rss_mb": rss,
+        "peak_rss_mb": peak,
+        "renders": int(metrics.render_misses),
+        "fetches": int(metrics.fetches),
+        "requests": {verb: int(n) for verb, n in metrics.requests.items()},
+    }
 
 
 def _machine() -> str:
@@ -243,8 +255,70 @@ def report(result: dict[str, Any], command: str) -> str:
             f"| ... and every app Synced and Healthy again, queues empty | "
             f"| {takeover['settled_seconds']:.1f} s |",
             f"| RSS of the survivors after the takeover (MB) | | {after} |",
+            *_counter_rows(one, several["usage"]),
+            *(
+                []
+                if not (IMAGES / PLOT).exists()
+                else ["", f"![B6: 1 replica against {n}](benchmarks/{PLOT})"]
+            ),
         ]
     )
+
+
+def _counter_rows(one: dict[str, Any], usage: list[dict[str, Any]]) -> list[str]:
+    """Renders and applies per replica (runs before these were recorded have none)."""
+    if not all("renders" in u for u in usage):
+        return []
+    applies = " / ".join(str(u["requests"].get("apply", 0)) for u in usage)
+    renders = " / ".join(str(u["renders"]) for u in usage)
+    return [
+        f"| renders during the cold sync | {one['renders']} | {renders} |",
+        f"| server-side applies during the cold sync | {one['requests'].get('apply', 0)} | {applies} |",
+    ]
+
+
+IMAGES = DOC.parent / "benchmarks"
+PLOT = "b6-replicas.png"
+
+
+def plot(result: dict[str, Any]) -> Path:
+    """Three panels, 1 replica against the replicas: time to all ready (and to owned again after the
+    SIGKILL), CPU per process, peak RSS per process."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    one, several = result["one"], result["several"]
+    n = result["replicas"]
+    names = ["1 replica"] + [f"replica {i + 1}" for i in range(n)]
+    fig, (times, cpu, rss) = plt.subplots(1, 3, figsize=(11, 3.8))
+    takeover = several["takeover"]
+    bars = {
+        "cold sync, 1 replica": one["ready_seconds"],
+        f"cold sync, {n} replicas": several["cold_seconds"],
+        "SIGKILL to owned": takeover["taken_seconds"],
+        "SIGKILL to all ready": takeover["settled_seconds"],
+    }
+    times.barh(list(bars), list(bars.values()), color=["tab:blue", "tab:green", "tab:red", "tab:red"])
+    times.set_xlabel("seconds")
+    times.invert_yaxis()
+    colors = ["tab:blue"] + ["tab:green"] * n
+    cpu.bar(names, [one["cpu_seconds"]] + [u["cpu_seconds"] for u in several["usage"]], color=colors)
+    cpu.set_ylabel("CPU seconds, cold sync")
+    rss.bar(names, [one["peak_rss_mb"]] + [u["peak_rss_mb"] for u in several["usage"]], color=colors)
+    rss.set_ylabel("peak RSS (MB)")
+    for ax in (cpu, rss):
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    for ax in (times, cpu, rss):
+        ax.grid(alpha=0.3, axis="x" if ax is times else "y")
+    fig.suptitle(f"B6: {result['apps']} apps, 1 replica on SQLite against {n} replicas on PostgreSQL")
+    fig.tight_layout()
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    path = IMAGES / PLOT
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def write_doc(section: str, doc: Path = DOC) -> None:
