@@ -24,7 +24,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -72,6 +71,8 @@ def styled(value: Any) -> Text:
 def print_data(data: Any, fmt: OutputFormat) -> None:
     """Machine-readable output: plain text without colour or markup (``wide``: YAML, see above)."""
     if fmt in (OutputFormat.YAML, OutputFormat.WIDE):
+        import yaml  # only for -o yaml: a table or JSON never loads it
+
         typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
     else:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
