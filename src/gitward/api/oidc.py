@@ -31,13 +31,14 @@ import urllib.request
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from gitward.api.identity import Principal, Unauthenticated
 from gitward.api.roles import RoleBook
 from gitward.model.access import OIDCProvider
+
+if TYPE_CHECKING:
+    import jwt
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class OidcVerifier:
         return principal
 
     async def _verify(self, token: str) -> Principal:
+        import jwt  # PyJWT loads cryptography: a server without OIDC sign-in never needs it
+
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -188,6 +191,8 @@ class OidcVerifier:
                 return
             entry.fetched_at = self._clock()
             issuer = entry.provider.spec.issuer
+            import jwt
+
             try:
                 metadata = await self._fetch(f"{issuer}/.well-known/openid-configuration")
                 if str(metadata.get("issuer", "")).rstrip("/") != issuer:

@@ -23,7 +23,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import uvicorn
 from fastapi import FastAPI
@@ -33,13 +33,15 @@ from gitward.api.access_tokens import TokenRegistry
 from gitward.api.app import create_app
 from gitward.api.pageseam import PageRenderer
 from gitward.api.roles import RoleBook
-from gitward.api.tls import TlsFiles
 from gitward.api.tokens import load_or_create_token, remove_server_info, write_server_info
 from gitward.core.errors import ValidationError
 from gitward.core.localserver import ServerInfo, token_file_for
 from gitward.reconcile.accessbook import AccessBook, AccessConfig
 from gitward.reconcile.service import EngineService, EngineViews
 from gitward.store.tokens import TokenStore
+
+if TYPE_CHECKING:
+    from gitward.api.tls import TlsFiles  # its module loads cryptography, needed only with --tls
 
 
 class StoppableService(EngineService, Protocol):
@@ -84,6 +86,7 @@ class ApiServer:
             ssl_certfile=str(tls.cert) if tls else None,
             ssl_keyfile=str(tls.key) if tls else None,
             timeout_graceful_shutdown=10,  # a client that holds a connection open cannot hold up a stop
+            ws="none",  # the API has no WebSocket route (events are server-sent); its library stays unloaded
         )
         self._server = server = _OwnerHandlesSignals(config)
         self._task = asyncio.create_task(server.serve(sockets=[self._socket]))
@@ -91,7 +94,7 @@ class ApiServer:
             if self._task.done():
                 self._task.result()  # surfaces the startup error
                 raise RuntimeError("API server stopped during startup")
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.005)
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -45,6 +45,7 @@ import logging
 import os
 import re
 from collections.abc import Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -343,24 +344,30 @@ def _check_tls(
 
 
 def _tls_files(choice: tuple[TlsMode, Path | None, Path | None], state_file: Path, host: str) -> Any:
-    """The certificate and key to serve (None: plain HTTP); imported here because ``cryptography``
-    costs start-up time that ``gitward app ...`` should not pay."""
-    from gitward.api import tls
-
+    """The certificate and key to serve (None: plain HTTP); ``api/tls.py`` is imported only when TLS
+    is asked for, because ``cryptography`` costs start-up time a plain HTTP server should not pay."""
     mode, cert, key = choice
     if cert is not None and key is not None:
+        from gitward.api import tls
+
         return tls.operator_files(cert, key)
     if mode is TlsMode.AUTO:
+        from gitward.api import tls
+
         return tls.self_signed(state_file.parent, host=host)
     return None
 
 
-def _check_renderers() -> list[Any]:
+def _check_renderers() -> Future[list[Any]]:
     """Each renderer found (path, version) or missing; logged once the engine has started, so a
-    start that fails shows its one error alone."""
+    start that fails shows its one error alone. The check runs each tool's version command (tens
+    of milliseconds each), so it runs in a thread while the server starts instead of before it."""
     from gitward.render.tools import check_renderers
 
-    return check_renderers()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitward-renderers")
+    checks = pool.submit(check_renderers)
+    pool.shutdown(wait=False)  # its one thread ends with the check
+    return checks
 
 
 def _report_renderers(checks: list[Any]) -> None:
@@ -455,7 +462,7 @@ async def _serve(
     port: int,
     print_token: bool,
     tls_files: Any,
-    renderers: list[Any],
+    renderers: Future[list[Any]],
 ) -> None:
     from gitward.api.server import run_standalone
     from gitward.cli.output import console
@@ -475,8 +482,9 @@ async def _serve(
             )
 
     async def start_engine() -> Any:
+        checks = await asyncio.wrap_future(renderers)  # usually done: it ran while the API was set up
         engine = await engine_class.start(settings)
-        _report_renderers(renderers)  # before any app's first pass can run
+        _report_renderers(checks)  # before any app's first pass can run
         return engine
 
     await run_standalone(

@@ -19,9 +19,7 @@ the order against plugins and built-in checks (``assess``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
-
-import cel
+from typing import TYPE_CHECKING, Any, Final
 
 from gitward.core.status import Health, HealthStatus
 from gitward.health.common import conditions, spec, status
@@ -33,6 +31,9 @@ from gitward.model.healthcheck import (
     compile_expression,
     template_parts,
 )
+
+if TYPE_CHECKING:
+    import cel
 
 UNSET: Final = "<unset>"
 
@@ -55,6 +56,8 @@ def variables(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 def evaluate(check: HealthCheck, obj: Mapping[str, Any]) -> Decision | None:
     """The decision of the first matching rule of ``check``, or None when no rule matches."""
+    import cel  # imported with the first HealthCheck evaluated, as in ``model/healthcheck.py``
+
     context = cel.Context(variables=variables(obj))
     by_type = conditions(obj)
     for index, rule in enumerate(check.spec.rules, start=1):

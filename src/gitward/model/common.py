@@ -41,13 +41,19 @@ _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-
 
 
 class SpecModel(BaseModel):
-    """Base of every spec part: camelCase aliases, unknown fields forbidden, immutable."""
+    """Base of every spec part: camelCase aliases, unknown fields forbidden, immutable.
+
+    ``defer_build``: a model's validator is built when it is first used, not when its module is
+    imported; a config without Notifications or ApplicationSets never builds theirs, and
+    importing the model stays cheap for the commands that do not load a config.
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
         frozen=True,
+        defer_build=True,
     )
 
 
@@ -137,7 +143,9 @@ RelativePath = Annotated[str, AfterValidator(normalize_relative_path)]
 class ObjectMeta(BaseModel):
     """The metadata gitward reads; other metadata fields (uid, managedFields, ...) are ignored."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True, defer_build=True
+    )
 
     name: Name
     namespace: Namespace = ""

@@ -34,12 +34,14 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-import cel
 from pydantic import Field, field_validator, model_validator
 
 from gitward.model.common import SpecModel, TopLevelObject
+
+if TYPE_CHECKING:
+    import cel
 
 #: The variables an expression may read (``health/declared.py`` binds them).
 VARIABLES: Final = ("object", "metadata", "spec", "status", "conditions")
@@ -66,6 +68,8 @@ def compile_expression(source: str) -> cel.Program:
         raise ExpressionError("expression is empty")
     if len(source) > MAX_EXPRESSION:
         raise ExpressionError(f"expression is longer than {MAX_EXPRESSION} characters")
+    import cel  # only a config with HealthChecks loads CEL (its package also loads a REPL's libraries)
+
     try:
         program = cel.compile(source)
     except (ValueError, RuntimeError, TypeError) as exc:

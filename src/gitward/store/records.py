@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Executable, String, bindparam, cast, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.store.schema import documents, inventory, operations
@@ -47,11 +46,22 @@ def load_json(text: str) -> Any:
     return orjson.loads(text)
 
 
+def _dialect_module(dialect: str) -> Any:
+    """SQLAlchemy's dialect module with the upserts (``insert ... on conflict``), imported for the
+    database in use only: loading PostgreSQL's costs a SQLite server's start-up for nothing."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql
+
+
 @functools.cache
 def _upsert_document(dialect: str) -> Executable:
     """The dialect's upsert, built once: building the statement per call cost more than running it."""
-    module = sqlite if dialect == "sqlite" else postgresql
-    stmt = module.insert(documents)
+    stmt = _dialect_module(dialect).insert(documents)
     upsert: Executable = stmt.on_conflict_do_update(
         index_elements=["kind", "name"], set_={"data": stmt.excluded.data}
     )
@@ -112,8 +122,9 @@ def replace_inventory(conn: Connection, *, app: str, entries: Iterable[Inventory
 
 @functools.cache
 def _insert_inventory_if_absent(dialect: str) -> Executable:
-    module = sqlite if dialect == "sqlite" else postgresql
-    stmt: Executable = module.insert(inventory).on_conflict_do_nothing(index_elements=["app", "object_id"])
+    stmt: Executable = (
+        _dialect_module(dialect).insert(inventory).on_conflict_do_nothing(index_elements=["app", "object_id"])
+    )
     return stmt
 
 

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from gitward.ui.diffview import side_by_side
+
+if TYPE_CHECKING:
+    import jinja2
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -95,25 +97,42 @@ def _asset_versions() -> dict[str, str]:
     return out
 
 
+def _environment() -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=True,
+        undefined=jinja2.ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(tone=tone, short=short, when=when, ago=ago, side_by_side=side_by_side)
+    versions = _asset_versions()
+    env.globals["asset"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
+    return env
+
+
 class JinjaPages:
-    """Implements ``api.pageseam.PageRenderer``."""
+    """Implements ``api.pageseam.PageRenderer``.
+
+    Jinja2 is imported, and the assets hashed, when the first page is rendered: ``gitward run``
+    serves the API before anyone opens the UI, and a server nobody browses never pays for it."""
 
     static_dir = STATIC_DIR
 
     def __init__(self) -> None:
-        self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-            autoescape=True,
-            undefined=jinja2.ChainableUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self._env.filters.update(tone=tone, short=short, when=when, ago=ago, side_by_side=side_by_side)
-        versions = _asset_versions()
-        self._env.globals["asset"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
+        self._env: jinja2.Environment | None = None
+        self._lock = threading.Lock()  # pages render in the API's worker threads
 
     def render(self, template: str, context: Mapping[str, Any]) -> str:
-        return self._env.get_template(template).render(**context)
+        return self._templates().get_template(template).render(**context)
+
+    def _templates(self) -> jinja2.Environment:
+        with self._lock:
+            if self._env is None:
+                self._env = _environment()
+            return self._env
 
 
 def renderer() -> JinjaPages:
