@@ -171,6 +171,8 @@ class SourceFetcher:
         self.trust = TrustKeys()
         self.signatures = SignatureVerifier(cache_dir / "trust")
         self._fetched_at: dict[str, float] = {}
+        # the fetch each repository has under way (with when it was asked for), for ``join_running``
+        self._running: dict[tuple[str, GitCredentials | None], tuple[float, asyncio.Task[FetchResult]]] = {}
         self._input_keys: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
         self.renders = 0
 
@@ -216,7 +218,9 @@ class SourceFetcher:
             )
         do_fetch = self._needs_fetch(source.repo_url, fetch=fetch, force=force_fetch)
         if do_fetch:
-            await self.fetch_repository(source.repo_url, credentials=credentials)
+            await self.fetch_repository(
+                source.repo_url, credentials=credentials, join_running=not force_fetch
+            )
         try:
             return await self.git.artifact(
                 source.repo_url, revision, source.path, credentials=credentials, fetch=False
@@ -224,7 +228,7 @@ class SourceFetcher:
         except FetchError as exc:
             if do_fetch or "not been fetched" not in str(exc):
                 raise
-        await self.fetch_repository(source.repo_url, credentials=credentials)
+        await self.fetch_repository(source.repo_url, credentials=credentials, join_running=True)
         return await self.git.artifact(
             source.repo_url, revision, source.path, credentials=credentials, fetch=False
         )
@@ -250,15 +254,39 @@ class SourceFetcher:
         *,
         credentials: GitCredentials | None = None,
         unless_held: Mapping[str, str] | None = None,
+        join_running: bool = False,
     ) -> FetchResult:
         """Fetch ``url`` now (joining a fetch not yet under way) and mark it fresh for reconciles;
         ``unless_held``: the refs a push said it moved (``GitCache.fetch``).
 
+        ``join_running``: a reconcile that wants sources within the freshness window (not a user's
+        refresh, not a push) takes the result of a fetch of ``url`` already under way here when
+        that fetch was asked for within the window, the rule a finished fetch is held to
+        (``_needs_fetch``); ``GitCache`` would give it the next fetch, started no sooner than its
+        minimum interval after the running one (at start, every app of a repository but the first
+        waited that interval).
+
         Metrics count the real fetches (``GitCache.on_fetch``), not the callers that shared one."""
-        started = time.monotonic()
-        result = await self.git.fetch(url, credentials=credentials, unless_held=unless_held)
+        key = (url, credentials)
+        running = self._running.get(key) if join_running else None
+        if running is None or time.monotonic() - running[0] > self.fetch_freshness:
+            fetch = asyncio.ensure_future(
+                self.git.fetch(url, credentials=credentials, unless_held=unless_held)
+            )
+            running = self._running[key] = (time.monotonic(), fetch)
+            fetch.add_done_callback(lambda done: self._fetch_ended(key, done))
+        started, fetch = running
+        # shield: one caller cancelled must not cancel the fetch others share (``GitCache`` too)
+        result = await asyncio.shield(fetch)
         self._fetched_at[url] = started
         return result
+
+    def _fetch_ended(self, key: tuple[str, GitCredentials | None], done: asyncio.Task[FetchResult]) -> None:
+        current = self._running.get(key)
+        if current is not None and current[1] is done:
+            del self._running[key]
+        if not done.cancelled():
+            done.exception()  # read here, so a failure every caller left behind is not reported as lost
 
     async def _chart_artifact(
         self, app: Application, version_spec: str, credentials: GitCredentials | None

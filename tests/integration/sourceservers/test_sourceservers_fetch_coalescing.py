@@ -7,6 +7,8 @@
 - The waiting fetch starts no sooner than ``min_interval`` after the running one started, and every
   caller arriving meanwhile joins it.
 - ``holds``: whether the last fetch brought what a push announced (then a trigger needs no fetch).
+- ``SourceFetcher``: reconciles that want a fresh repository share the fetch under way (within the
+  freshness window) instead of waiting for the next; a push still gets the next.
 
 Git is gated (its start held back) only to fix the order of events; nothing here measures time.
 """
@@ -25,6 +27,8 @@ from tests.integration.sourceservers.transports import TRANSPORTS, credentials_f
 import gitward.sources.gitcache as gitcache_module
 from conftest import APP_FILES, HTTP_USER
 from gitward.core.errors import FetchError
+from gitward.reconcile.desired import SourceFetcher
+from gitward.render import RenderSettings, RenderTools
 from gitward.sources.credentials import GitCredentials
 from gitward.sources.gitcache import GitCache
 
@@ -273,3 +277,67 @@ async def test_a_failed_fetch_forgets_what_the_mirror_held(http_server, tmp_path
     with pytest.raises(FetchError):
         await cache.fetch(url, credentials=GitCredentials(username=HTTP_USER, password="wrong-password"))
     assert not cache.holds(url, {"refs/heads/main": repo.head()})
+
+
+def _fetcher(tmp_path: Path, *, freshness: float) -> SourceFetcher:
+    """No minimum interval between fetches: a fetch a caller did not share starts when the gate lets it."""
+    tools = RenderTools(kustomize=Path("/nonexistent/kustomize"), helm=Path("/nonexistent/helm"), timeout=5)
+    return SourceFetcher(
+        cache_dir=tmp_path / "cache",
+        tools=tools,
+        render_settings=RenderSettings(),
+        render_cache_entries=8,
+        fetch_freshness=freshness,
+        fetch_min_interval=0.0,
+    )
+
+
+async def test_reconciles_share_the_fetch_under_way_where_a_push_gets_the_next(
+    file_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At start every app of a repository wants it fresh: those arriving while the first fetch runs
+    take its answer instead of waiting ``min_interval`` for the next; a push still gets a fetch that
+    starts after it (``GitCache``), so what it announced is never hidden."""
+    repo = file_server.create_repo("apps", APP_FILES)
+    url = file_server.url("apps")
+    fetcher = _fetcher(tmp_path, freshness=60.0)
+    gate = FetchGate(monkeypatch)
+
+    first = asyncio.create_task(fetcher.fetch_repository(url, join_running=True))
+    await gate.started(1)
+    others = [asyncio.create_task(fetcher.fetch_repository(url, join_running=True)) for _ in range(20)]
+    pushed = repo.commit({"apps/web/a.yaml": "a: 1\n"})
+    push = asyncio.create_task(fetcher.fetch_repository(url, unless_held={"refs/heads/main": pushed}))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    gate.released[0].set()
+    # bounded: a caller given the next fetch instead would wait for a gate never opened before this
+    shared = await asyncio.wait_for(asyncio.gather(first, *others), timeout=60)
+    assert all(result is shared[0] for result in shared)
+    assert shared[0].refs["refs/heads/main"] != pushed
+
+    await gate.started(2)
+    gate.released[1].set()
+    assert (await push).refs["refs/heads/main"] == pushed
+    assert fetcher.git.fetch_count == 2  # the reconciles' one and the push's
+
+
+async def test_a_fetch_under_way_older_than_the_freshness_window_is_not_shared(
+    file_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file_server.create_repo("apps", APP_FILES)
+    url = file_server.url("apps")
+    fetcher = _fetcher(tmp_path, freshness=0.0)
+    gate = FetchGate(monkeypatch)
+
+    first = asyncio.create_task(fetcher.fetch_repository(url, join_running=True))
+    await gate.started(1)
+    later = asyncio.create_task(fetcher.fetch_repository(url, join_running=True))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    gate.released[0].set()
+    await gate.started(2)
+    gate.released[1].set()
+    one, two = await asyncio.gather(first, later)
+    assert fetcher.git.fetch_count == 2
+    assert one is not two

@@ -1,7 +1,8 @@
-"""diff_app, rebuild_inventory and message redaction against the in-memory fake."""
+"""diff_app, rebuild_inventory, the marked-object scan and message redaction against the in-memory fake."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -10,6 +11,7 @@ from apply_fakekube import FakeKube
 
 from gitward.apply import diff_app, rebuild_inventory
 from gitward.apply._messages import conflict_managers, safe_message
+from gitward.apply.inventory import marked_inventories
 from gitward.core.errors import ClusterError
 from gitward.core.keys import InventoryEntry, ResourceKey
 from gitward.core.marks import TRACKING_ANNOTATION, tracking_id, with_marks
@@ -103,6 +105,48 @@ async def test_rebuild_skips_unknown_kinds_and_raises_on_refusal() -> None:
     kube.deny_list["Secret"] = 403
     with pytest.raises(ClusterError):
         await rebuild_inventory(kube, [("v1", "Secret")], app=APP)
+
+
+class _CountingKube(FakeKube):
+    """Lists wait a turn of the loop, so listings that overlap can be counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listing = 0
+        self.most = 0
+
+    async def list(
+        self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None
+    ) -> tuple[list[dict[str, Any]], str]:
+        self.listing += 1
+        self.most = max(self.most, self.listing)
+        try:
+            await asyncio.sleep(0)
+            return await super().list(api_version, kind, namespace=namespace, label_selector=label_selector)
+        finally:
+            self.listing -= 1
+
+
+async def test_marked_scan_lists_kinds_side_by_side_within_its_limit() -> None:
+    kube = _CountingKube()
+    kube.put(with_marks(cm("mine", {}), APP))
+    kinds = [("v1", "ConfigMap")] + [(f"example.com/v{i}", "Widget") for i in range(12)]
+    found = await marked_inventories(kube, kinds, concurrency=4)
+    assert found == {APP: [InventoryEntry(ResourceKey("", "ConfigMap", "shop", "mine"), "v1")]}
+    assert kube.counts["list"] == 13
+    assert kube.most == 4
+
+
+async def test_marked_scan_raises_the_first_refused_kind_after_the_others() -> None:
+    kube = _CountingKube()
+    kube.deny_list["Secret"] = 403
+    kube.deny_list["Role"] = 500
+    kinds = [("v1", "ConfigMap"), ("v1", "Secret"), ("rbac.authorization.k8s.io/v1", "Role")]
+    with pytest.raises(ClusterError) as raised:
+        await marked_inventories(kube, kinds)
+    assert raised.value.status == 403
+    assert kube.counts["list"] == 3
+    assert kube.listing == 0
 
 
 def test_conflict_message_names_every_manager_once() -> None:
