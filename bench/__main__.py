@@ -6,8 +6,10 @@ replicas sharing PostgreSQL against one replica on SQLite: cold sync, takeover a
 replica: ``bench_replicas``), ``ui`` (the web UI's list pages and 1,000 event streams
 at ``--ui-apps`` fabricated apps, no cluster: ``bench_ui``), ``streams`` (1,020 event streams against a
 real ``gitward run`` of ``--apps`` apps: heal latency, a burst, CPU: ``bench_streams``), ``b7`` (10,000
-apps: cold sync against kubectl, then B2-B4), ``all`` (b1-b5; also writes docs/benchmarks.md and its
-plots). Flux and Argo CD, the peers of B1 (and of B2-B4 for Argo CD), are built on first use.
+apps: cold sync against kubectl, then B2-B4), ``startup`` (how long the CLI and ``gitward run`` take to
+start, ``--startup-runs`` times each, against ``--baseline REV`` too when given: ``bench_startup``),
+``all`` (b1-b5; also writes docs/benchmarks.md and its plots). Flux and Argo CD, the peers of B1 (and
+of B2-B4 for Argo CD), are built on first use.
 ``--docs`` writes the document for a partial run too; ``report --json FILE`` rewrites the document
 from the raw results of an earlier run (``--json`` saves them, also after each step).
 """
@@ -33,7 +35,9 @@ def _sizes(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__)
-    parser.add_argument("names", nargs="*", default=["sync"], help="sync, b1, b2, b3, b4, b5, b6 or all")
+    parser.add_argument(
+        "names", nargs="*", default=["sync"], help="sync, b1 .. b7, ui, streams, startup or all"
+    )
     parser.add_argument("--objects", type=int, default=500, help="sync: objects in the one app")
     parser.add_argument("--noop-runs", type=int, default=20)
     parser.add_argument(
@@ -87,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=200, help="streams: apps one Git push changes")
     parser.add_argument("--replicas", type=int, default=3, help="b6: replicas sharing PostgreSQL")
     parser.add_argument("--lease", type=float, default=15.0, help="b6: the replicas' lease duration (s)")
+    parser.add_argument("--startup-runs", type=int, default=10, help="startup: runs of each measurement")
+    parser.add_argument("--startup-apps", type=int, default=3, help="startup: apps of the gitward run config")
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        help="startup: also measure the src of this commit (e.g. main), alternating",
+    )
     parser.add_argument("--docs", action="store_true", help="write docs/benchmarks.md (always for 'all')")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
@@ -98,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         return _report(args)
     if "all" in names:
         names = (names - {"all"}) | set(SCALE)
-    unknown = names - set(SCALE) - set(LARGE) - {"sync", "ui", "streams", "b6"}
+    unknown = names - set(SCALE) - set(LARGE) - {"sync", "ui", "streams", "b6", "startup"}
     if unknown:
         print(f"unknown benchmark(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
@@ -119,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         _streams(args)
     if "b6" in names:
         _b6(args)
+    if "startup" in names:
+        _startup(args)
     scale = names & (set(SCALE) | set(LARGE))
     if scale:
         return _scale(scale, args, write_docs=args.docs or "all" in args.names)
@@ -153,6 +166,26 @@ def _b6(args: argparse.Namespace) -> None:
     print(section)
     if args.docs:
         bench_replicas.write_doc(section)
+
+
+def _startup(args: argparse.Namespace) -> None:
+    from bench import bench_startup
+
+    opts = bench_startup.StartupOptions(
+        runs=args.startup_runs,
+        apps=args.startup_apps,
+        baseline=args.baseline,
+        apiserver_args=tuple(args.apiserver_arg),
+    )
+    result = bench_startup.run(opts, log=lambda m: print(f"==> {m}", file=sys.stderr, flush=True))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    command = f"./dev bench startup --startup-runs {opts.runs} --startup-apps {opts.apps}"
+    command += f" --baseline {opts.baseline}" if opts.baseline else ""
+    section = bench_startup.report(result, command)
+    print(section)
+    if args.docs:
+        bench_startup.write_doc(section)
 
 
 def _streams(args: argparse.Namespace) -> None:
