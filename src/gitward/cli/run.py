@@ -275,8 +275,9 @@ CLUSTER_CONFIG_FOLDER = "cluster-config"
 def _collection_paused() -> Iterator[None]:
     """No cyclic garbage collection while the process starts: importing the engine and the API
     creates a few hundred thousand objects that all live as long as the process, and the
-    collector walked them over and over (about a tenth of the start-up). Serving resumes it
-    (``_resume_collection``); leaving ``run`` early, by an error, resumes it here."""
+    collector walked them over and over (about a tenth of the start-up). The engine's start resumes
+    it (``_resume_collection``), once everything is imported and before anything may wait on a
+    cluster; leaving ``run`` early, by an error, resumes it here."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -287,7 +288,7 @@ def _collection_paused() -> Iterator[None]:
 
 
 def _resume_collection() -> None:
-    """Once serving, collection resumes: the first passes and the requests make short-lived garbage."""
+    """Collection resumes: from here on the process makes mostly short-lived garbage."""
     gc.enable()
 
 
@@ -491,7 +492,6 @@ async def _serve(
     from gitward.ui.render import renderer
 
     def announce(info: ServerInfo) -> None:
-        _resume_collection()
         log.info("gitward API listening on %s", info.url, extra=fields(url=info.url))
         out = console()
         out.print(Text(f"gitward API listening on {info.url}", style="green"), soft_wrap=True)
@@ -505,6 +505,7 @@ async def _serve(
             )
 
     async def start_engine() -> Any:
+        _resume_collection()  # imports done; the engine's start may wait on a cluster (--from-cluster, --ha)
         checks = await asyncio.wrap_future(renderers)  # usually done: it ran while the API was set up
         engine = await engine_class.start(settings)
         _report_renderers(checks)  # before any app's first pass can run
