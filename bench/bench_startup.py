@@ -242,9 +242,10 @@ def run(opts: StartupOptions, log: Callable[[str], None]) -> dict[str, Any]:
 
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # the children run as installed (module doc)
     load_before = os.getloadavg()
+    label = _commit() or "current"
     with tempfile.TemporaryDirectory(prefix="gitward-bench-startup-") as tmp:
         work = Path(tmp)
-        variants = [Variant("current", None)]
+        variants = [Variant(label, None)]
         if opts.baseline:
             (work / "baseline").mkdir()
             variants.insert(0, Variant(opts.baseline, export_source(opts.baseline, work / "baseline")))
@@ -315,10 +316,16 @@ def report(result: dict[str, Any], command: str) -> str:
             numbers = result["results"][variant][key]
             cells += [f"{numbers['p50']:.2f} s", f"{numbers['p95']:.2f} s"]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    busy = result["load_before"] > 0.5
     lines += [
         "",
         f"Machine: {result['cores']} cores, load average {result['load_before']:.2f} before and "
-        f"{result['load_after']:.2f} after the run.",
+        f"{result['load_after']:.2f} after the run"
+        + (
+            ": the machine was busy, so every figure is high; compare the columns, not the numbers."
+            if busy
+            else "."
+        ),
     ]
     return "\n".join(lines)
 
