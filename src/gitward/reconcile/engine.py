@@ -340,6 +340,7 @@ class Engine:
         self.gates.book = WindowBook(windows)
         self.fetcher.repositories = config.repositories
         self.fetcher.plugins = config.plugins
+        self.fetcher.render_cache.fit(len(config.applications))
         self.fetcher.project_of = self.registry.project  # signature rules (reconcile/trust.py)
         self.notifier.configure(config.notifications)
         self.access_book.configure(config)

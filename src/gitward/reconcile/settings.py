@@ -48,7 +48,7 @@ class EngineSettings:
     fetch_freshness: float = 2.0  # seconds during which a fetched repository is not re-fetched
     fetch_timeout: float = 120.0  # a git fetch that takes longer is killed (a Git server that hangs)
     full_resync: float = 600.0  # an interval pass compares every object at least this often (resync)
-    render_cache_entries: int = 4096  # more than the apps of one process: a resync never re-renders
+    render_cache_entries: int = 4096  # the least; the engine fits it to the config's apps (RenderCache.fit)
     wait_crd_timeout: float = 60.0
     connection: ConnectionSettings = field(default_factory=ConnectionSettings)
     render: RenderSettings = field(default_factory=RenderSettings)

@@ -43,6 +43,7 @@ class RenderCache:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries
+        self._floor = max_entries
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[RenderKey, RenderResult] = OrderedDict()
@@ -63,6 +64,17 @@ class RenderCache:
     def put(self, key: RenderKey, result: RenderResult) -> None:
         self._entries[key] = result
         self._entries.move_to_end(key)
+        self._trim()
+
+    def fit(self, apps: int) -> None:
+        """Room for ``apps`` renders and a quarter more (a commit's new renders while the old ones are
+        still held), never less than the size the cache was made with. Why: a fleet larger than the
+        cache evicted every render before its app's next pass needed it, so each app was rendered
+        again by its health follow-up and by every interval pass."""
+        self.max_entries = max(self._floor, apps + apps // 4)
+        self._trim()
+
+    def _trim(self) -> None:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 

@@ -49,6 +49,7 @@ from gitward.sources.credentials import GitCredentials, display_url, git_environ
 from gitward.sources.gitcli import check_url, run_git
 from gitward.sources.gitread import (
     REMOTE_HEAD,
+    cache_large_trees,
     export_tree,
     make_writable,
     normalize_path,
@@ -114,6 +115,7 @@ class GitCache:
     ) -> None:
         self.root = root
         _make_private(root)
+        cache_large_trees()  # path lookups in big folders would re-parse them each time
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.min_interval = min_interval  # seconds between the starts of two fetches of one mirror

@@ -91,6 +91,31 @@ async def test_full_resync_bounds_how_long_passes_are_skipped(
     assert harness.is_synced_healthy(name)
 
 
+async def test_a_fleet_larger_than_the_render_cache_is_not_rendered_again_by_its_passes(
+    harness: Harness, git_server: FileGitServer, namespace: str
+) -> None:
+    """The cache is made for 1 render here and 3 apps share it: the engine fits it to the config's
+    apps, so their full passes (``full_resync=0``) find every render still cached."""
+    names = [unique(f"fleet{i}") for i in range(3)]
+    git_server.create_repo(names[0], {f"{n}/cm.yaml": configmap(n, {"v": "1"}) for n in names})
+    url = git_server.url(names[0])
+    harness.configure(
+        *(
+            _every_second(application(n, repo=url, path=n, namespace=f"{namespace}-{i}"))
+            for i, n in enumerate(names)
+        )
+    )
+    engine = await harness.start(full_resync=0.0, render_cache_entries=1)
+    for name in names:
+        await harness.until(lambda name=name: harness.is_synced_healthy(name))
+    await harness.settle()
+    misses, reconciles = engine.fetcher.render_cache.misses, engine.reconciles
+    assert misses == 3  # one render per app
+
+    await harness.until(lambda: engine.reconciles - reconciles >= 6)  # two full passes of each app
+    assert engine.fetcher.render_cache.misses == misses
+
+
 def _yaml(data: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 

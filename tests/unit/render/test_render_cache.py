@@ -79,3 +79,16 @@ async def test_errors_are_not_cached() -> None:
         return result("a")
 
     assert await cache.get_or_render(key("a"), succeed) == result("a")
+
+
+def test_fit_makes_room_for_every_app_and_a_quarter_more_never_less_than_its_floor() -> None:
+    cache = RenderCache(max_entries=4)
+    cache.fit(10_000)
+    assert cache.max_entries == 12_500
+    for index in range(10_000):  # a fleet larger than the floor: every render stays
+        cache.put(key(f"t{index}"), result(f"r{index}"))
+    assert all(cache.get(key(f"t{index}")) is not None for index in range(10_000))
+    cache.fit(2)  # the fleet shrank: back to the floor, the oldest dropped at once
+    assert (cache.max_entries, len(cache)) == (4, 4)
+    assert cache.get(key("t9999")) is not None
+    assert cache.get(key("t0")) is None
