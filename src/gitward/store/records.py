@@ -86,10 +86,19 @@ def get_document(conn: Connection, *, kind: str, name: str) -> dict[str, Any] | 
 
 
 def all_documents(conn: Connection, *, kind: str) -> dict[str, dict[str, Any]]:
+    return {name: as_document(text) for name, text in all_document_texts(conn, kind=kind).items()}
+
+
+def all_document_texts(conn: Connection, *, kind: str) -> dict[str, str]:
+    """Every document of ``kind`` as its stored JSON text, undecoded (``as_document`` decodes one)."""
     rows = conn.execute(
         select(documents.c.name, documents.c.data).where(documents.c.kind == kind).order_by(documents.c.name)
     )
-    return {name: _as_dict(load_json(text)) for name, text in rows}
+    return {name: text for name, text in rows}
+
+
+def as_document(text: str) -> dict[str, Any]:
+    return _as_dict(load_json(text))
 
 
 def delete_documents(conn: Connection, *, kinds: Iterable[str], name: str) -> None:

@@ -128,6 +128,12 @@ class Store:
         with self._read() as conn:
             return records.all_documents(conn, kind=records.STATUS)
 
+    def all_status_texts(self) -> dict[str, str]:
+        """Every app status as stored JSON text: a replica showing the others' apps compares the
+        texts and decodes only those that changed (``records.as_document``)."""
+        with self._read() as conn:
+            return records.all_document_texts(conn, kind=records.STATUS)
+
     # -- inventory ----------------------------------------------------------------------------
 
     def save_inventory(self, app: str, entries: Iterable[InventoryEntry]) -> None:

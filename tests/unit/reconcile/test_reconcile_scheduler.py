@@ -17,7 +17,7 @@ from gitward.model import Application, load_objects
 from gitward.reconcile.desired import SourceFetcher
 from gitward.reconcile.registry import Registry
 from gitward.reconcile.runtime import AppRuntime, SyncRequest
-from gitward.reconcile.scheduler import Scheduler
+from gitward.reconcile.scheduler import FULL_SCAN_SECONDS, Scheduler
 from gitward.reconcile.settings import EngineSettings
 from gitward.store import Store
 from gitward.testing.clock import FakeClock
@@ -103,6 +103,33 @@ def test_an_app_is_queued_when_its_jittered_interval_is_due_and_not_before() -> 
     assert world.scheduler.queue.is_busy("web")
     assert world.rt("web").next_due == 0.0  # queued once, not again at every tick
     assert world.scheduler.tick() == []
+
+
+def test_a_tick_looks_only_at_the_apps_whose_time_came_and_at_every_app_once_a_minute() -> None:
+    """Due times the scheduler set come from its heap; a due time set any other way is still found
+    by the look at every app (``FULL_SCAN_SECONDS``), not at every tick."""
+    world = World(application("web", interval="10s"), application("other"), application("idle"))
+    assert world.scheduler.tick() == []  # the first tick looks at every app: none is due
+    world.scheduler.schedule_interval(world.rt("web"))
+    world.scheduler.failed(world.rt("other"), GitwardError("boom"))  # retry in 10 s
+    world.rt("idle").next_due = world.clock.monotonic() + 1  # not set by the scheduler
+    world.clock.advance(12)
+    assert sorted(world.scheduler.tick()) == ["other", "web"]
+    assert not world.scheduler.queue.is_busy("idle")  # due, but not reminded: waits for the full look
+    world.clock.advance(30)
+    assert world.scheduler.tick() == []
+    world.clock.advance(FULL_SCAN_SECONDS)
+    assert world.scheduler.tick() == ["idle"]
+
+
+def test_a_reminder_whose_app_is_no_longer_due_queues_nothing() -> None:
+    world = World(application("web", interval="10s"))
+    world.scheduler.tick()
+    world.scheduler.schedule_interval(world.rt("web"))
+    world.rt("web").next_due = 0.0  # released to another replica, say
+    world.clock.advance(12)
+    assert world.scheduler.tick() == []
+    assert not world.scheduler.queue.is_busy("web")
 
 
 def test_jitter_spreads_the_intervals_of_many_apps() -> None:

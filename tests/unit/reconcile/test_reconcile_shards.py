@@ -1,14 +1,24 @@
-"""Where an app is placed among replicas (its shard key), and how an owner's answer to a relayed
-action comes back to the replica that was asked (the same kind of error, so the same HTTP status)."""
+"""Where an app is placed among replicas (its shard key), how an owner's answer to a relayed action
+comes back to the replica that was asked (the same kind of error, so the same HTTP status), and how
+the other replicas' apps are shown here."""
 
 from __future__ import annotations
 
+import json
+from typing import cast
+
 import pytest
+from tests.unit.reconcile.test_reconcile_scheduler import World, application
 
 from gitward.core.errors import GitwardError, Stalled, Transient
+from gitward.notify import Notifier
 from gitward.reconcile.relay import _kind, _unpack
+from gitward.reconcile.removal import Removals
+from gitward.reconcile.runtime import AppRuntime
 from gitward.reconcile.service import AppNotFound
-from gitward.reconcile.shards import _root
+from gitward.reconcile.shards import Shards, _root
+from gitward.reconcile.views import Views
+from gitward.store import Store
 
 pytestmark = pytest.mark.unit
 
@@ -49,3 +59,41 @@ def test_an_owners_error_is_raised_again_with_its_kind_reason_and_message(
     assert raised.value.reason == error.reason
     assert raised.value.message == error.message
     assert _unpack({"ok": {"phase": "Succeeded"}}) == {"phase": "Succeeded"}
+
+
+class SavedViews:
+    """What the list and streams were told: the runtimes whose shown status changed."""
+
+    def __init__(self) -> None:
+        self.saved: list[str] = []
+
+    def status_saved(self, rt: AppRuntime) -> None:
+        self.saved.append(rt.name)
+
+
+def _status(sync: str) -> str:
+    return json.dumps({"sync": {"status": sync}, "health": {"status": "Healthy"}})
+
+
+def test_the_others_apps_show_their_stored_status_decoding_only_what_changed() -> None:
+    world = World(application("mine"), application("theirs"))
+    world.registry.owns = lambda name: name == "mine"
+    views = SavedViews()
+    shards = Shards(
+        registry=world.registry,
+        store=cast(Store, None),
+        scheduler=world.scheduler,
+        notifier=cast(Notifier, None),
+        removals=cast(Removals, None),
+        views=cast(Views, views),
+        clock=world.clock,
+    )
+    stored = {"mine": _status("OutOfSync"), "theirs": _status("Synced")}
+    assert shards.show_others(stored) == 1
+    assert world.rt("theirs").status.sync_status.value == "Synced"
+    assert world.rt("mine").status.sync_status.value != "OutOfSync"  # its own status is this replica's
+    assert shards.show_others(stored) == 0  # unchanged text: nothing decoded, nobody told
+    stored["theirs"] = _status("OutOfSync")
+    assert shards.show_others(stored) == 1
+    assert world.rt("theirs").status.sync_status.value == "OutOfSync"
+    assert views.saved == ["theirs", "theirs"]
