@@ -69,7 +69,9 @@ class RepositoryTriggers:
         """Fetch the repository ``url`` names (unless the mirror holds ``refs``, what the push moved)
         and queue the apps whose input changed; their names."""
         key = repository_key(url)
-        by_url: dict[str, list[AppRuntime]] = {}
+        # Per spelling of the URL, its apps by name: an app of several sources counts once. (A list
+        # tested with ``in`` compared whole runtimes: quadratic, 30 s for 10,000 apps.)
+        by_url: dict[str, dict[str, AppRuntime]] = {}
         for rt in self._registry.runtimes.values():
             if not self._registry.owns(rt.name):
                 continue  # another replica's: it hears of the push through the store (``relay``)
@@ -79,10 +81,10 @@ class RepositoryTriggers:
                     and not (source.is_oci or source.chart or source.is_bucket)
                     and (repository_key(source.repo_url) == key)
                 ):
-                    apps = by_url.setdefault(source.repo_url, [])
-                    if rt not in apps:
-                        apps.append(rt)
-        found = await asyncio.gather(*(self._changed_apps(u, apps, refs or {}) for u, apps in by_url.items()))
+                    by_url.setdefault(source.repo_url, {})[rt.name] = rt
+        found = await asyncio.gather(
+            *(self._changed_apps(u, list(apps.values()), refs or {}) for u, apps in by_url.items())
+        )
         triggered = sorted(name for names in found for name in names)
         if triggered:
             log.info("push to %s: %d app(s) changed: %s", display_url(url), len(triggered), triggered)
