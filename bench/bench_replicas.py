@@ -34,12 +34,12 @@ from typing import Any
 from devtools import toolchain
 from devtools.postgres import PostgresServer
 
-from bench import workload
+from bench import docsection, workload
 from bench.bench_scale import READY_TIMEOUT, Options, _cluster_name, clusters, gitward_cold, gitward_fleet
 from bench.gitwardproc import GitwardProcess
 
 LEASE_NAMESPACE = "gitward-bench"
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+DOC = docsection.DOC
 
 
 @dataclass
@@ -323,15 +323,4 @@ def plot(result: dict[str, Any]) -> Path:
 
 def write_doc(section: str, doc: Path = DOC) -> None:
     """Replace the ``b6`` section of docs/benchmarks.md, or put it after the ``b5`` section."""
-    import re
-
-    text = doc.read_text()
-    block = f"<!-- bench:b6 -->\n{section.rstrip()}\n<!-- /bench:b6 -->"
-    pattern = re.compile(r"<!-- bench:b6 -->.*?<!-- /bench:b6 -->", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: block, text)
-    elif "<!-- /bench:b5 -->" in text:
-        text = text.replace("<!-- /bench:b5 -->", "<!-- /bench:b5 -->\n\n" + block, 1)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    doc.write_text(text.rstrip() + "\n")
+    docsection.write_section("b6", section, after="b5", doc=doc)

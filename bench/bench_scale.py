@@ -34,7 +34,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +141,15 @@ def clusters(
     finally:
         for name in started:
             localcluster.down(name)
+
+
+def own_cluster(
+    opts: Options, tag: str, *, pods: int
+) -> AbstractContextManager[list[localcluster.LocalCluster]]:
+    """One fresh cluster for a contender, with the run's flags for every cluster."""
+    return clusters(
+        [_cluster_name(tag)], opts.apiserver_args, pods=pods, controller_args=opts.controller_args
+    )
 
 
 NODE_PODS = 1000  # pods one kwok node of the local clusters takes
@@ -740,12 +749,7 @@ def _gitward(
 ) -> None:
     with (
         peers.served(repo, work / "gitward-git") as source,
-        clusters(
-            [_cluster_name(f"gitward-{apps}")],
-            opts.apiserver_args,
-            pods=apps,
-            controller_args=opts.controller_args,
-        ) as cluster_list,
+        own_cluster(opts, f"gitward-{apps}", pods=apps) as cluster_list,
     ):
         log(f"B1 gitward, {apps} apps (load {load_average()})")
         load_before = load_average()
@@ -796,12 +800,7 @@ def b7(
             )  # fmt: skip
     with (
         peers.served(repo, work / "gitward-git") as source,
-        clusters(
-            [_cluster_name(f"b7-gitward-{apps}")],
-            opts.apiserver_args,
-            pods=apps,
-            controller_args=opts.controller_args,
-        ) as cluster_list,
+        own_cluster(opts, f"b7-gitward-{apps}", pods=apps) as cluster_list,
     ):
         log(f"B7 gitward, {apps} apps (load {load_average()})")
         load_before = load_average()

@@ -24,7 +24,6 @@ machine), which no installed gitward pays. One unmeasured run of each command co
 from __future__ import annotations
 
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -39,9 +38,10 @@ import httpx
 import yaml
 from devtools.gitservers import create_repo
 
+from bench import docsection
 from bench.gitwardproc import GITWARD, GitwardProcess
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+DOC = docsection.DOC
 POLL = 0.005  # seconds between two probes of a starting server
 RUN_TIMEOUT = 120.0
 
@@ -242,7 +242,7 @@ def run(opts: StartupOptions, log: Callable[[str], None]) -> dict[str, Any]:
 
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # the children run as installed (module doc)
     load_before = os.getloadavg()
-    label = _commit() or "current"
+    label = docsection.commit() or "current"
     with tempfile.TemporaryDirectory(prefix="gitward-bench-startup-") as tmp:
         work = Path(tmp)
         variants = [Variant(label, None)]
@@ -275,7 +275,7 @@ def run(opts: StartupOptions, log: Callable[[str], None]) -> dict[str, Any]:
         "apps": opts.apps,
         "variants": [v.label for v in variants],
         "results": results,
-        "commit": _commit(),
+        "commit": docsection.commit(),
         "cores": os.cpu_count() or 0,
         "load_before": load_before[0],
         "load_after": os.getloadavg()[0],
@@ -332,17 +332,4 @@ def report(result: dict[str, Any], command: str) -> str:
 
 def write_doc(section: str, doc: Path = DOC) -> None:
     """Replace the ``startup`` section of docs/benchmarks.md (between its markers), or append it."""
-    text = doc.read_text()
-    block = f"<!-- bench:startup -->\n{section.rstrip()}\n<!-- /bench:startup -->"
-    pattern = re.compile(r"<!-- bench:startup -->.*?<!-- /bench:startup -->", re.S)
-    text = (
-        pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    )
-    doc.write_text(text.rstrip() + "\n")
-
-
-def _commit() -> str:
-    found = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return found.stdout.strip()
+    docsection.write_section("startup", section, doc=doc)

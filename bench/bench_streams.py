@@ -29,10 +29,10 @@ from typing import Any
 
 from devtools.gitservers import git
 
-from bench import bench_scale, workload
+from bench import bench_scale, docsection, workload
 from bench.bench_scale import Fleet, Options
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+DOC = docsection.DOC
 
 
 def burst(fleet: Fleet, count: int, revision: int) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def run(opts: Options, *, burst_apps: int, log: Callable[[str], None]) -> dict[s
     from bench.gitwardproc import cpu_split
 
     result: dict[str, Any] = {"apps": opts.apps, "cores": os.cpu_count(), "load_before": os.getloadavg()}
-    result["commit"] = _commit()  # the code gitward runs is imported at its start
+    result["commit"] = docsection.commit()  # the code gitward runs is imported at its start
     result["machine"] = _machine()
     with tempfile.TemporaryDirectory(prefix="gitward-bench-streams-") as tmp:
         work = Path(tmp)
@@ -177,17 +177,6 @@ def _machine() -> str:
     )
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {sys.version.split()[0]}"
-
-
-def _commit() -> str:
-    """HEAD, with ``+changes`` when ``src/`` differs from it."""
-    root = Path(__file__).resolve().parent.parent
-
-    def out(*args: str) -> str:
-        return subprocess.run(args, capture_output=True, text=True, check=False, cwd=root).stdout.strip()
-
-    head = out("git", "rev-parse", "--short", "HEAD")
-    return head + ("+changes" if out("git", "status", "--porcelain", "--", "src") else "")
 
 
 def _line(mode: dict[str, Any]) -> str:
@@ -250,15 +239,4 @@ def report(result: dict[str, Any], command: str) -> str:
 
 def write_doc(section: str, doc: Path = DOC) -> None:
     """Replace the ``streams`` section of docs/benchmarks.md, or put it after the ``ui`` section."""
-    import re
-
-    text = doc.read_text()
-    block = f"<!-- bench:streams -->\n{section.rstrip()}\n<!-- /bench:streams -->"
-    pattern = re.compile(r"<!-- bench:streams -->.*?<!-- /bench:streams -->", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: block, text)
-    elif "<!-- /bench:ui -->" in text:
-        text = text.replace("<!-- /bench:ui -->", "<!-- /bench:ui -->\n\n" + block, 1)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    doc.write_text(text.rstrip() + "\n")
+    docsection.write_section("streams", section, after="ui", doc=doc)

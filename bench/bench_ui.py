@@ -24,7 +24,6 @@ import json
 import multiprocessing
 import os
 import random
-import re
 import socket
 import statistics
 import time
@@ -34,8 +33,10 @@ from typing import Any
 
 import httpx
 
+from bench import docsection
+
 TOKEN = "bench-admin-token-0123456789"
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+DOC = docsection.DOC
 
 
 def fabricated(n: int) -> dict[str, dict[str, Any]]:
@@ -332,7 +333,7 @@ def run(
             "streamed": streamed,
             "delivered": delivered,
             "cores": os.cpu_count(),
-            "commit": _commit(),
+            "commit": docsection.commit(),
             "load": os.getloadavg()[0],
         }
     finally:
@@ -384,19 +385,4 @@ def report(result: dict[str, Any]) -> str:
 
 def write_doc(section: str, doc: Path = DOC) -> None:
     """Replace the ``ui`` section of docs/benchmarks.md (between its markers), or append it."""
-    text = doc.read_text()
-    block = f"<!-- bench:ui -->\n{section.rstrip()}\n<!-- /bench:ui -->"
-    pattern = re.compile(r"<!-- bench:ui -->.*?<!-- /bench:ui -->", re.S)
-    text = (
-        pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    )
-    doc.write_text(text.rstrip() + "\n")
-
-
-def _commit() -> str:
-    import subprocess
-
-    found = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return found.stdout.strip()
+    docsection.write_section("ui", section, doc=doc)

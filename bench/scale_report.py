@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 from pathlib import Path
 from typing import Any
 
 from devtools import toolchain
 
+from bench import docsection
 from bench.bench_scale import Options, Results
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -550,12 +550,6 @@ _INTRO = Path(__file__).with_name("benchmarks_intro.md")  # the top of a new doc
 def update_doc(sections: dict[str, str], doc: Path = DOC) -> None:
     text = doc.read_text() if doc.exists() else _INTRO.read_text()
     for name in ("b1", "b2", "b3", "b4", "b5", "b7"):
-        if name not in sections:
-            continue
-        block = f"<!-- bench:{name} -->\n{sections[name].rstrip()}\n<!-- /bench:{name} -->"
-        pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
-        if pattern.search(text):
-            text = pattern.sub(lambda _m, b=block: b, text)
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
+        if name in sections:
+            text = docsection.replace_section(text, name, sections[name])
     doc.write_text(text.rstrip() + "\n")
