@@ -75,7 +75,9 @@ class Views:
         must not fail the reconcile that fed it."""
         try:
             summary = app_summary(rt)
-            self._current_index().put(row_of(summary))
+            index = self._current_index()
+            if self._registry.runtimes.get(rt.name) is rt:  # not a pass that ended after its app left
+                index.put(row_of(summary))
             self.feed.publish(rt.name, rt.app.spec.project, status_event(summary))
         except Exception:
             log.exception("status view of %s not updated", rt.name)

@@ -60,3 +60,14 @@ def test_status_saves_between_membership_changes_do_not_list_every_name() -> Non
     views.status_saved(world.rt("a"))
     assert index.listed == compared + 1
     assert _listed(views) == ["a", "b", "c"]
+
+
+def test_a_status_saved_after_its_app_left_does_not_bring_it_back() -> None:
+    world = World(application("a"), application("b"))
+    views, _ = _views(world)
+    assert _listed(views) == ["a", "b"]
+    gone = world.rt("a")
+    world.registry.drop(["a"])
+    views.status_saved(gone)  # its last pass ended after the removal
+    views.status_saved(world.rt("b"))
+    assert _listed(views) == ["b"]
