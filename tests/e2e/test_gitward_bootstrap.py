@@ -11,7 +11,6 @@ a path holding other files fail with nothing applied and, for the path, nothing 
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
-from devtools import toolchain
 from devtools.gitservers import HttpGitServer, git
-from tests.e2e.crdsupport import settle_crds
+from tests.e2e.crdsupport import cluster_mode_environment, settle_crds
 from tests.e2e.process import GitwardProcess, free_port, unique
 from typer.testing import CliRunner
 
@@ -173,15 +171,6 @@ def test_a_second_run_commits_nothing(booted: Booted) -> None:
     assert PASSWORD not in again.output
 
 
-def _environment(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GITWARD_") and k != "KUBECONFIG"}
-    env["XDG_STATE_HOME"] = str(root / "xdg")
-    env["GITWARD_KUSTOMIZE"] = str(toolchain.tool_path("kustomize"))
-    env["GITWARD_HELM"] = str(toolchain.tool_path("helm"))
-    env["NO_COLOR"] = "1"
-    return env
-
-
 _CRD = "CustomResourceDefinition"
 _DROPPED_CRD = "notifications.gitward.dev"
 
@@ -201,7 +190,7 @@ def test_the_committed_manifests_make_gitward_manage_itself(booted: Booted) -> N
     kube, ns = booted.kube, booted.namespace
     root = booted.root / "run"
     root.mkdir()
-    process = GitwardProcess(root=root, env=_environment(root), port=free_port())
+    process = GitwardProcess(root=root, env=cluster_mode_environment(root), port=free_port())
     process.start(None, source=("--from-cluster", "--namespace", ns, "--kubeconfig", str(kube.kubeconfig)))
     try:
 

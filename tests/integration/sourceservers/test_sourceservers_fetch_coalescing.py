@@ -87,6 +87,13 @@ async def test_a_mirror_with_a_master_branch_does_not_answer_head_with_it(
         cache.resolve(url, "HEAD")
 
 
+def _apps_mirror(http_server: Any, tmp_path: Path) -> tuple[Any, Any, str, GitCache]:
+    """The ``apps`` repository on the smart-HTTP server: it, its credentials, its URL, an empty cache."""
+    repo = http_server.create_repo("apps", APP_FILES)
+    url = http_server.url("apps")
+    return repo, credentials_for("http_server", http_server), url, GitCache(tmp_path / "cache")
+
+
 class FetchGate:
     """Holds every ``git fetch`` back after git has read the remote and before the cache hears of
     it, so the test fixes the order of events: a push made while a fetch is held is one that fetch
@@ -117,10 +124,7 @@ class FetchGate:
 async def test_any_number_of_callers_share_one_running_and_one_waiting_fetch(
     http_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = http_server.create_repo("apps", APP_FILES)
-    creds = credentials_for("http_server", http_server)
-    url = http_server.url("apps")
-    cache = GitCache(tmp_path / "cache")
+    repo, creds, url, cache = _apps_mirror(http_server, tmp_path)
     gate = FetchGate(monkeypatch)
 
     before = repo.head()
@@ -228,10 +232,7 @@ async def test_holds_says_whether_the_last_fetch_brought_what_a_push_announced(
 async def test_a_waiting_fetch_whose_callers_were_told_of_what_the_mirror_now_holds_runs_no_git(
     http_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = http_server.create_repo("apps", APP_FILES)
-    creds = credentials_for("http_server", http_server)
-    url = http_server.url("apps")
-    cache = GitCache(tmp_path / "cache")
+    repo, creds, url, cache = _apps_mirror(http_server, tmp_path)
     await cache.fetch(url, credentials=creds)
     gate = FetchGate(monkeypatch)
 
@@ -268,10 +269,7 @@ async def test_a_waiting_fetch_whose_callers_were_told_of_what_the_mirror_now_ho
 
 async def test_a_failed_fetch_forgets_what_the_mirror_held(http_server, tmp_path: Path) -> None:
     """A failed fetch may have moved some refs: until a fetch succeeds again, every push is fetched."""
-    repo = http_server.create_repo("apps", APP_FILES)
-    creds = credentials_for("http_server", http_server)
-    url = http_server.url("apps")
-    cache = GitCache(tmp_path / "cache")
+    repo, creds, url, cache = _apps_mirror(http_server, tmp_path)
     await cache.fetch(url, credentials=creds)
     assert cache.holds(url, {"refs/heads/main": repo.head()})
     with pytest.raises(FetchError):
