@@ -173,7 +173,7 @@ class SourceFetcher:
         self._fetched_at: dict[str, float] = {}
         # the fetch each repository has under way (with when it was asked for), for ``join_running``
         self._running: dict[tuple[str, GitCredentials | None], tuple[float, asyncio.Task[FetchResult]]] = {}
-        self._input_keys: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
+        self._input_keys: dict[tuple[str, str, str, str, bool], tuple[str, str | None]] = {}
         self.renders = 0
 
     async def credentials(self, url: str) -> GitCredentials | None:
@@ -204,8 +204,16 @@ class SourceFetcher:
         return self._fetched_at
 
     async def artifact(
-        self, app: Application, revision: str, *, fetch: bool, force_fetch: bool = False
+        self,
+        app: Application,
+        revision: str,
+        *,
+        fetch: bool,
+        force_fetch: bool = False,
+        folder_only: bool = False,
     ) -> Artifact:
+        """The app's input at ``revision``; ``folder_only``: a Git checkout may hold only the app's
+        folder (``GitCache.checkout``), which ``folder_checkout`` then confirms or widens."""
         source = app.spec.source
         credentials = await self.credentials(source.repo_url)
         if source.chart:
@@ -223,15 +231,17 @@ class SourceFetcher:
             )
         try:
             return await self.git.artifact(
-                source.repo_url, revision, source.path, credentials=credentials, fetch=False
-            )
+                source.repo_url, revision, source.path, credentials=credentials, fetch=False,
+                folder_only=folder_only,
+            )  # fmt: skip
         except FetchError as exc:
             if do_fetch or "not been fetched" not in str(exc):
                 raise
         await self.fetch_repository(source.repo_url, credentials=credentials, join_running=True)
         return await self.git.artifact(
-            source.repo_url, revision, source.path, credentials=credentials, fetch=False
-        )
+            source.repo_url, revision, source.path, credentials=credentials, fetch=False,
+            folder_only=folder_only,
+        )  # fmt: skip
 
     async def _bucket_artifact(
         self, app: Application, revision: str, credentials: GitCredentials | None
@@ -323,7 +333,9 @@ class SourceFetcher:
             )  # fmt: skip
             return Desired(**dataclasses.asdict(combined))
         try:
-            artifact = await self.artifact(app, revision, fetch=fetch, force_fetch=force_fetch)
+            artifact = await self.artifact(
+                app, revision, fetch=fetch, force_fetch=force_fetch, folder_only=True
+            )
         except GitwardError as err:
             err.at(Step.FETCH)
             raise
@@ -339,10 +351,41 @@ class SourceFetcher:
             err.at(Step.VERIFY)
             raise
         try:
-            return await self.render_artifact(app, revision, artifact, kube_version, api_versions)
+            return await self._render_checkout(app, revision, artifact, kube_version, api_versions)
         except GitwardError as err:
             err.at(Step.RENDER)
             raise
+
+    async def _render_checkout(
+        self, app: Application, revision: str, artifact: Artifact, kube_version: str, api_versions: list[str]
+    ) -> Desired:
+        """Render from the app's folder alone when that is all it reads, else from the whole commit."""
+        artifact = await self.folder_checkout(app, artifact)
+        try:
+            return await self.render_artifact(app, revision, artifact, kube_version, api_versions)
+        except RenderError:
+            if not artifact.partial:
+                raise
+        # The folder alone did not render (a link or file outside it that the look ahead does not
+        # follow): the whole commit decides, and its error is the one reported.
+        artifact = await self.git.whole(app.spec.source.repo_url, artifact)
+        return await self.render_artifact(app, revision, artifact, kube_version, api_versions)
+
+    async def folder_checkout(self, app: Application, artifact: Artifact) -> Artifact:
+        """``artifact`` if its checkout of the app's folder alone is all the render reads, else the
+        same artifact with the whole commit checked out.
+
+        The folder alone is enough when ``input_key`` finds it reads nothing outside it (a path
+        outside that is missing from the one-folder checkout makes that look fail, and so also
+        leads here to the whole commit). A push then exports only the folders of the apps it
+        changed (docs/architecture.md, "Costs that grow with the fleet").
+        """
+        if not artifact.partial:
+            return artifact
+        key, engine = await self.input_key(app, artifact)
+        if engine is not None and key == artifact.tree:
+            return artifact
+        return await self.git.whole(app.spec.source.repo_url, artifact)
 
     async def render_artifact(
         self,
@@ -459,7 +502,7 @@ class SourceFetcher:
             params = render_params(app, self.plugins)
         except RenderError:
             return artifact.tree, None  # the render reports the problem
-        memo = (app.spec.source.repo_url, artifact.commit, artifact.path, params.digest())
+        memo = (app.spec.source.repo_url, artifact.commit, artifact.path, params.digest(), artifact.partial)
         found = self._input_keys.get(memo)
         if found is not None:
             return found

@@ -17,7 +17,8 @@ class Artifact:
     commit: str  # the resolved full commit SHA
     path: str  # the app's path inside the repository ("" for the root)
     tree: str  # Git tree hash of ``path`` at ``commit`` ("" when the path does not exist)
-    root: Path  # a directory holding the checkout of the whole commit (read-only use)
+    root: Path  # a directory holding the checkout of the commit (read-only use)
+    partial: bool = False  # the checkout holds only ``path`` (``GitCache.checkout``)
 
     @property
     def directory(self) -> Path:

@@ -19,8 +19,10 @@ HEAD is dangling (it points at a branch that does not exist): such a remote brea
 that ask for ``HEAD``, never those that name a branch, a tag or a commit (``gitread``).
 
 Layout under ``root``: ``mirrors/<sha256(url)[:32]>.git`` (bare), ``checkouts/<commit>/`` (export),
-``helpers/askpass.sh``. Mirrors hold only branches, tags and the remote's HEAD (not pull-request refs),
-plus the refs a caller fetches one by one (``fetch_ref``: ``gitward preview``'s pull-request heads).
+``checkouts/<commit>.<sha256(path)[:24]>/`` (export of one folder of the commit, for an app that reads
+nothing else: ``checkout``), ``helpers/askpass.sh``. Mirrors hold only branches, tags and the
+remote's HEAD (not pull-request refs), plus the refs a caller fetches one by one (``fetch_ref``:
+``gitward preview``'s pull-request heads).
 
 Deliberately not here: verifying commit signatures (``signatures``), garbage collection of old
 checkouts beyond ``discard_checkout``, and sharing one cache between processes (git's own locks keep
@@ -37,7 +39,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -144,8 +146,12 @@ class GitCache:
     def mirror_path(self, url: str) -> Path:
         return self.root / "mirrors" / f"{self._key(url)}.git"
 
-    def checkout_path(self, commit: str) -> Path:
-        return self.root / "checkouts" / commit
+    def checkout_path(self, commit: str, path: str = "") -> Path:
+        """Where ``commit`` is exported: whole, or with ``path`` only (``checkout``)."""
+        if not path:
+            return self.root / "checkouts" / commit
+        digest = hashlib.sha256(path.encode()).hexdigest()[:24]
+        return self.root / "checkouts" / f"{commit}.{digest}"
 
     def _repo(self, url: str) -> pygit2.Repository:
         """A new handle on the mirror (for a worker thread: handles are not shared across threads)."""
@@ -373,26 +379,38 @@ class GitCache:
             return name, None, resolve_revision(repo, f"refs/tags/{name}", url=display_url(url))
         return name, found[0], found[1]
 
-    async def checkout(self, url: str, commit: str) -> Path:
-        """A read-only directory holding ``commit``'s tree; exported once, then reused."""
-        final = self.checkout_path(commit)
+    async def checkout(self, url: str, commit: str, path: str = "") -> Path:
+        """A read-only directory holding ``commit``'s tree, exported once, then reused; with ``path``
+        (normalized), one holding only that folder or file at its place, unless the whole commit is
+        already exported.
+
+        Why one path: after a push only the apps whose folder changed render, and exporting the
+        whole commit for them costs as much as the repository is large (20,000 files of a fleet of
+        10,000 apps: most of the time from push to cluster). The caller falls back to the whole
+        commit when the render reads anything outside the folder (docs/architecture.md).
+        """
+        whole = self.checkout_path(commit)
+        if whole.is_dir():
+            return whole
+        final = self.checkout_path(commit, path)
         if final.is_dir():
             return final
-        running = self._checkouts.get(commit)
+        key = str(final)
+        running = self._checkouts.get(key)
         if running is None:
-            running = self._track(asyncio.ensure_future(asyncio.to_thread(self._export, url, commit)))
-            self._checkouts[commit] = running
-            running.add_done_callback(lambda _f: self._checkouts.pop(commit, None))
+            running = self._track(asyncio.ensure_future(asyncio.to_thread(self._export, url, commit, path)))
+            self._checkouts[key] = running
+            running.add_done_callback(lambda _f: self._checkouts.pop(key, None))
         return await asyncio.shield(running)
 
-    def _export(self, url: str, commit: str) -> Path:
-        final = self.checkout_path(commit)
+    def _export(self, url: str, commit: str, path: str) -> Path:
+        final = self.checkout_path(commit, path)
         if final.is_dir():
             return final
         final.parent.mkdir(parents=True, exist_ok=True)
-        staging = final.parent / f".export-{commit}-{uuid.uuid4().hex}"
+        staging = final.parent / f".export-{final.name}-{uuid.uuid4().hex}"
         try:
-            export_tree(self._repo(url), commit, staging, url=display_url(url))
+            export_tree(self._repo(url), commit, staging, url=display_url(url), path=path)
             os.rename(staging, final)
         except OSError:
             if not final.is_dir():
@@ -404,11 +422,11 @@ class GitCache:
         return final
 
     def discard_checkout(self, commit: str) -> None:
-        """Delete one exported commit (it is re-exported on the next ``checkout``)."""
-        final = self.checkout_path(commit)
-        if final.is_dir():
-            make_writable(final)
-            shutil.rmtree(final)
+        """Delete one exported commit, and its one-path exports (re-exported on the next ``checkout``)."""
+        for final in (self.checkout_path(commit), *self.root.joinpath("checkouts").glob(f"{commit}.*")):
+            if final.is_dir():
+                make_writable(final)
+                shutil.rmtree(final)
 
     async def artifact(
         self,
@@ -418,14 +436,29 @@ class GitCache:
         *,
         credentials: GitCredentials | None = None,
         fetch: bool = True,
+        folder_only: bool = False,
     ) -> Artifact:
-        """Fetch (unless ``fetch`` is False), resolve, hash the path and check out: one app's input."""
+        """Fetch (unless ``fetch`` is False), resolve, hash the path and check out: one app's input.
+        ``folder_only``: the checkout may hold only the path (``checkout``; ``Artifact.partial``)."""
         rel = normalize_path(path)
         if fetch:
             await self.fetch(url, credentials=credentials)
         commit = self.resolve(url, revision)
         tree = self.tree_hash(url, commit, rel)
-        root = await self.checkout(url, commit)
+        root = await self.checkout(url, commit, rel if folder_only and tree else "")
         return Artifact(
-            url=display_url(url), revision=revision, commit=commit, path=rel, tree=tree, root=root
+            url=display_url(url),
+            revision=revision,
+            commit=commit,
+            path=rel,
+            tree=tree,
+            root=root,
+            partial=root != self.checkout_path(commit),
         )
+
+    async def whole(self, url: str, artifact: Artifact) -> Artifact:
+        """``artifact`` with the checkout of its whole commit (``url`` as the caller wrote it)."""
+        if not artifact.partial:
+            return artifact
+        root = await self.checkout(url, artifact.commit)
+        return replace(artifact, root=root, partial=False)

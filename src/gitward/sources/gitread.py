@@ -140,39 +140,80 @@ def _check_name(name: str, where: str) -> None:
         raise FetchError(f"refusing unsafe tree entry {where}/{name!r}", reason="UnsafeTree")
 
 
-def export_tree(repo: pygit2.Repository, commit: str, dest: Path, *, url: str) -> None:
-    """Write the commit's tree under ``dest`` (which must not exist), read-only, symlinks kept as links.
+def export_tree(repo: pygit2.Repository, commit: str, dest: Path, *, url: str, path: str = "") -> None:
+    """Write the commit's tree under ``dest`` (which must not exist), read-only, symlinks kept as links;
+    with ``path``, only that folder or file of it, at its place (its parent folders hold nothing else).
 
     Symlinks are recreated verbatim and never followed here: the render sandbox decides whether one
-    escapes. Submodules become empty directories (their content is another repository).
+    escapes (one that points outside ``path`` dangles in a one-path export, and the render says so).
+    Submodules become empty directories (their content is another repository). A ``path`` the
+    commit lacks leaves ``dest`` holding only the folders above it.
     """
     dest.mkdir(mode=0o700)
     directories = [dest]
-    stack: list[tuple[pygit2.Tree, Path]] = [(_commit(repo, commit, url).tree, dest)]
+    tree = _commit(repo, commit, url).tree
+    parts = [p for p in normalize_path(path).split("/") if p]
+    where = dest
+    for index, name in enumerate(parts):
+        _check_name(name, where.relative_to(dest).as_posix())
+        try:
+            entry = tree[name]
+        except KeyError:
+            break  # absent: the caller reports the missing path
+        if index == len(parts) - 1:
+            _export_entry(repo, entry, where / name, dest, directories)
+            break
+        if entry.filemode != pygit2.enums.FileMode.TREE:
+            break  # a file or link above the path: the path is absent, as ``path_hash`` sees it
+        where = where / name
+        where.mkdir(mode=0o700)
+        directories.append(where)
+        tree = _typed(repo, entry.id, pygit2.Tree)
+    else:
+        _export_children(repo, tree, dest, dest, directories)
+    for directory in reversed(directories):
+        directory.chmod(0o555)
+
+
+def _export_children(
+    repo: pygit2.Repository, tree: pygit2.Tree, target: Path, dest: Path, directories: list[Path]
+) -> None:
+    """Write every entry of ``tree`` into the existing folder ``target`` (names checked)."""
+    stack: list[tuple[pygit2.Tree, Path]] = [(tree, target)]
     while stack:
         tree, where = stack.pop()
         for entry in tree:
             name = entry.name or ""
             _check_name(name, where.relative_to(dest).as_posix())
-            target = where / name
-            mode = entry.filemode
-            if mode == pygit2.enums.FileMode.TREE:
-                target.mkdir(mode=0o700)
-                directories.append(target)
-                stack.append((_typed(repo, entry.id, pygit2.Tree), target))
-            elif mode == pygit2.enums.FileMode.LINK:
-                link = os.fsdecode(_typed(repo, entry.id, pygit2.Blob).data)
-                if "\0" in link:
-                    raise FetchError(f"refusing symlink with a NUL byte: {name!r}", reason="UnsafeTree")
-                os.symlink(link, target)
-            elif mode == pygit2.enums.FileMode.COMMIT:
-                target.mkdir(mode=0o700)
-                directories.append(target)
+            if entry.filemode == pygit2.enums.FileMode.TREE:
+                (where / name).mkdir(mode=0o700)
+                directories.append(where / name)
+                stack.append((_typed(repo, entry.id, pygit2.Tree), where / name))
             else:
-                executable = mode == pygit2.enums.FileMode.BLOB_EXECUTABLE
-                _write_file(target, _typed(repo, entry.id, pygit2.Blob).data, executable=executable)
-    for directory in reversed(directories):
-        directory.chmod(0o555)
+                _export_entry(repo, entry, where / name, dest, directories)
+
+
+def _export_entry(
+    repo: pygit2.Repository, entry: pygit2.Object, target: Path, dest: Path, directories: list[Path]
+) -> None:
+    """Write one tree entry at ``target``: a folder with everything below it, a file, a link or an
+    empty folder for a submodule."""
+    mode = entry.filemode
+    if mode == pygit2.enums.FileMode.TREE:
+        target.mkdir(mode=0o700)
+        directories.append(target)
+        _export_children(repo, _typed(repo, entry.id, pygit2.Tree), target, dest, directories)
+    elif mode == pygit2.enums.FileMode.LINK:
+        link = os.fsdecode(_typed(repo, entry.id, pygit2.Blob).data)
+        if "\0" in link:
+            raise FetchError(f"refusing symlink with a NUL byte: {entry.name!r}", reason="UnsafeTree")
+        os.symlink(link, target)
+    elif mode == pygit2.enums.FileMode.COMMIT:
+        target.mkdir(mode=0o700)
+        directories.append(target)
+    else:
+        executable = mode == pygit2.enums.FileMode.BLOB_EXECUTABLE
+        _write_file(target, _typed(repo, entry.id, pygit2.Blob).data, executable=executable)
 
 
 def _typed(repo: pygit2.Repository, oid: pygit2.Oid, kind: type[_T]) -> _T:
