@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,21 @@ def command(name: str, opts: Options) -> str:
     parts += [f"--apiserver-arg={a}" for a in opts.apiserver_args]
     parts += [f"--controller-arg={a}" for a in opts.controller_args]
     if opts.source is not None:
-        parts.append(f"--gitward-src {opts.source}")
+        parts.append("--gitward-src DIR")
     return " ".join(parts)
+
+
+def source_commit(source: Path) -> str:
+    """The commit a ``--gitward-src`` folder is checked out at (a local path means nothing to a
+    reader of the document), with ``+changes`` when its ``src/`` differs from it."""
+
+    def out(*args: str) -> str:
+        return subprocess.run(args, capture_output=True, text=True, check=False, cwd=source).stdout.strip()
+
+    head = out("git", "rev-parse", "--short", "HEAD")
+    if not head:
+        return "unknown"
+    return head + ("+changes" if out("git", "status", "--porcelain", "--", ".") else "")
 
 
 def _num(value: Any, fmt: str = ".2f", unit: str = "") -> str:
@@ -86,7 +100,15 @@ def _values(values: list[float]) -> str:
 
 
 def _header(title: str, name: str, opts: Options, conditions: str) -> list[str]:
-    lines = [f"### {title}", "", f"Machine: {machine()}.", "", f"Command: `{command(name, opts)}`.", ""]
+    where = "" if opts.source is None else f" (DIR: a checkout of commit {source_commit(opts.source)})"
+    lines = [
+        f"### {title}",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        f"Command: `{command(name, opts)}`{where}.",
+        "",
+    ]
     if opts.apiserver_args:
         lines += [
             "API-server limits were lifted for this run: kube-apiserver ran with "
@@ -202,8 +224,8 @@ B1_NOTE = (
     'Kustomization was Ready, which without `spec.wait` means applied. "ready" adds the wait until every '
     "Deployment is available: kubectl's by polling the Deployments; gitward's and Argo CD's until every "
     "app is also Healthy; Flux's (wait on) until every Kustomization with `spec.wait` was Ready. That wait "
-    "is bounded by the cluster itself (kube-controller-manager creating ReplicaSets and Pods at its default "
-    "client QPS, kwok starting them), the same for every contender. Each contender ran on its own fresh "
+    "is bounded by the cluster itself (kube-controller-manager creating ReplicaSets and Pods at its "
+    "client limit, kwok starting them), the same for every contender. Each contender ran on its own fresh "
     "cluster with the same kube-apiserver flags and read the same repository over smart HTTP. gitward's "
     "times start at process start (interpreter, config load, state database); Flux's and Argo CD's when "
     "their objects are created, once their controllers run. CPU and peak RSS: gitward's process with the "
