@@ -36,6 +36,7 @@ import hashlib
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -62,6 +63,11 @@ from gitward.sources.signatures import revision_tag, tag_object
 
 _FetchKey = tuple[str, GitCredentials | None]
 _T = TypeVar("_T")
+# A commit whose folders this many apps asked for is exported whole for the next ones: a push that
+# changes a few apps exports their folders (fast, whatever the repository's size), a first sync of
+# thousands exports the commit once instead of once per app (a folder's export costs more than its
+# share of the whole: a directory, a rename and a worker thread each).
+FOLDERS_BEFORE_WHOLE = 32
 _MEMO_LIMIT = 65_536  # remembered path hashes (about 10 MB at most)
 # ``HEAD*`` rather than ``HEAD``: a glob that matches nothing is not an error, so a dangling remote HEAD
 # leaves the fetch of every branch and tag working (and ``--prune`` drops a HEAD that stopped existing).
@@ -134,6 +140,16 @@ class GitCache:
         # Reads on the event loop reuse one open repository per mirror and remember answers: a
         # revision's commit until the next fetch of its mirror, a path's hash at a commit for good.
         self._open: dict[str, pygit2.Repository] = {}
+        # Exports run in worker threads; each thread keeps its own handle per mirror (opening one reads
+        # the mirror's refs and pack indexes: milliseconds, more than exporting one app's folder),
+        # reopened once a fetch of that mirror bumped its generation.
+        self._thread_repos = threading.local()
+        # Exports known to exist, and commits whose whole export was looked for and absent (until
+        # this process exports it: another process's export of it is simply not used).
+        self._exports: set[Path] = set()
+        self._not_whole: set[str] = set()
+        self._folders_asked: dict[str, int] = {}  # per commit: one-folder checkouts asked for
+        self._generations: dict[str, int] = {}
         self._resolved: dict[tuple[str, str], str] = {}
         self._hashes: dict[tuple[str, str, str], str] = {}
 
@@ -168,10 +184,25 @@ class GitCache:
             found = self._open[key] = self._repo(url)
         return found
 
+    def _worker_repo(self, url: str) -> pygit2.Repository:
+        """This worker thread's handle on the mirror, opened once per fetch of it."""
+        key = self._key(url)
+        handles: dict[str, tuple[int, pygit2.Repository]] | None = getattr(
+            self._thread_repos, "handles", None
+        )
+        if handles is None:
+            handles = self._thread_repos.handles = {}
+        generation = self._generations.get(key, 0)
+        found = handles.get(key)
+        if found is None or found[0] != generation:
+            found = handles[key] = (generation, self._repo(url))
+        return found[1]
+
     def _fetched(self, url: str) -> None:
         """Forget what the last fetch of ``url``'s mirror may have changed."""
         key = self._key(url)
         self._open.pop(key, None)
+        self._generations[key] = self._generations.get(key, 0) + 1
         for entry in [e for e in self._resolved if self._key(e[0]) == key]:
             del self._resolved[entry]
 
@@ -382,7 +413,7 @@ class GitCache:
     async def checkout(self, url: str, commit: str, path: str = "") -> Path:
         """A read-only directory holding ``commit``'s tree, exported once, then reused; with ``path``
         (normalized), one holding only that folder or file at its place, unless the whole commit is
-        already exported.
+        already exported or more than ``FOLDERS_BEFORE_WHOLE`` folders of it were asked for.
 
         Why one path: after a push only the apps whose folder changed render, and exporting the
         whole commit for them costs as much as the repository is large (20,000 files of a fleet of
@@ -390,18 +421,47 @@ class GitCache:
         commit when the render reads anything outside the folder (docs/architecture.md).
         """
         whole = self.checkout_path(commit)
-        if whole.is_dir():
+        if (not path or commit not in self._not_whole) and self._exported(whole):
             return whole
+        if path:
+            self._not_whole.add(commit)  # looked for once: each app of a push would ask again
+            asked = self._folders_asked[commit] = self._folders_asked.get(commit, 0) + 1
+            if asked > FOLDERS_BEFORE_WHOLE:
+                path = ""  # many apps of one commit (a first sync): one export serves them all
         final = self.checkout_path(commit, path)
-        if final.is_dir():
+        if self._exported(final):
             return final
         key = str(final)
         running = self._checkouts.get(key)
         if running is None:
             running = self._track(asyncio.ensure_future(asyncio.to_thread(self._export, url, commit, path)))
             self._checkouts[key] = running
-            running.add_done_callback(lambda _f: self._checkouts.pop(key, None))
+            running.add_done_callback(lambda done: self._export_done(key, commit, path, done))
         return await asyncio.shield(running)
+
+    def _exported(self, final: Path) -> bool:
+        """Whether ``final`` holds an export: remembered once seen (a look on disk costs a stat per
+        app, slow on layered file systems), looked up otherwise."""
+        if final in self._exports:
+            return True
+        if final.is_dir():
+            self._remember(final)
+            return True
+        return False
+
+    def _remember(self, final: Path) -> None:
+        if len(self._exports) >= _MEMO_LIMIT:
+            self._exports.clear()
+            self._not_whole.clear()
+            self._folders_asked.clear()
+        self._exports.add(final)
+
+    def _export_done(self, key: str, commit: str, path: str, done: asyncio.Future[Path]) -> None:
+        self._checkouts.pop(key, None)
+        if not done.cancelled() and done.exception() is None:
+            self._remember(done.result())
+            if not path:
+                self._not_whole.discard(commit)
 
     def _export(self, url: str, commit: str, path: str) -> Path:
         final = self.checkout_path(commit, path)
@@ -410,7 +470,7 @@ class GitCache:
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = final.parent / f".export-{final.name}-{uuid.uuid4().hex}"
         try:
-            export_tree(self._repo(url), commit, staging, url=display_url(url), path=path)
+            export_tree(self._worker_repo(url), commit, staging, url=display_url(url), path=path)
             os.rename(staging, final)
         except OSError:
             if not final.is_dir():
@@ -424,6 +484,7 @@ class GitCache:
     def discard_checkout(self, commit: str) -> None:
         """Delete one exported commit, and its one-path exports (re-exported on the next ``checkout``)."""
         for final in (self.checkout_path(commit), *self.root.joinpath("checkouts").glob(f"{commit}.*")):
+            self._exports.discard(final)
             if final.is_dir():
                 make_writable(final)
                 shutil.rmtree(final)

@@ -17,7 +17,7 @@ from gitward.core.steps import Step
 from gitward.model import Application, load_objects
 from gitward.reconcile.desired import SourceFetcher
 from gitward.render import RenderSettings, RenderTools
-from gitward.sources.gitcache import GitCache
+from gitward.sources.gitcache import FOLDERS_BEFORE_WHOLE, GitCache
 
 pytestmark = pytest.mark.integration
 
@@ -176,3 +176,25 @@ async def test_one_path_checkouts_hold_only_that_path_until_the_whole_commit_is_
 
     cache.discard_checkout(commit)
     assert not (cache.root / "checkouts").exists() or not _exports(cache)
+
+
+async def test_a_commit_whose_folders_many_apps_ask_for_is_exported_whole_once(
+    file_server: FileGitServer, tmp_path: Path
+) -> None:
+    """A first sync of many apps exports the commit once, not once per app."""
+    count = FOLDERS_BEFORE_WHOLE + 2
+    repo = file_server.create_repo(
+        "fleet", {f"apps/a{i}/cm.yaml": _configmap(f"a{i}", "v") for i in range(count)}
+    )
+    url = file_server.url("fleet")
+    cache = GitCache(tmp_path / "cache")
+    await cache.fetch(url)
+    commit = repo.head()
+
+    roots = [await cache.checkout(url, commit, f"apps/a{i}") for i in range(count)]
+    assert roots[:FOLDERS_BEFORE_WHOLE] == [
+        cache.checkout_path(commit, f"apps/a{i}") for i in range(FOLDERS_BEFORE_WHOLE)
+    ]
+    assert roots[FOLDERS_BEFORE_WHOLE:] == [cache.checkout_path(commit)] * 2
+    assert (cache.checkout_path(commit) / "apps/a0/cm.yaml").is_file()
+    assert await cache.checkout(url, commit, "apps/a1") == cache.checkout_path(commit)
