@@ -3,6 +3,8 @@ the tables put every contender's "applied" and "ready" side by side. No cluster 
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -142,3 +144,22 @@ def test_an_argocd_run_that_applied_everything_but_did_not_get_all_ready_says_bo
     row["waited_seconds"] = 600.0
     cells = _lines(scale_report.b1_rows([row]))["Argo CD / -"]
     assert cells[3:5] == ["5.00", "not finished: 8/10 after 600.00 s"]
+
+
+def test_a_section_names_the_commit_of_gitward_src_never_its_local_path(tmp_path: Path) -> None:
+    checkout = tmp_path / "gw-checkout"
+    checkout.mkdir()
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (checkout / "a.txt").write_text("a\n")
+    subprocess.run([*git, "add", "a.txt"], check=True)
+    subprocess.run([*git, "commit", "-qm", "a"], check=True)
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], check=True, capture_output=True, text=True)
+
+    b3 = {"contender": "gitward", "apps": 10, "clusters": 1, "p50": 0.05, "p99": 0.05, "max": 0.05}
+    b3["samples"] = [{"latency": 0.05}]
+    text = scale_report.b3_table(Results(b3=b3), Options(sizes=[10], apps=10, source=checkout), "quiet.")
+    assert f"--gitward-src DIR` (DIR: a checkout of commit {head.stdout.strip()})" in text
+    assert str(checkout) not in text
+    (checkout / "a.txt").write_text("changed\n")
+    assert scale_report.source_commit(checkout).endswith("+changes")
