@@ -20,9 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
 from devtools.toolchain import tool_path
 
-from bench.workload import app_path, create_fleet_repo
+from bench.workload import create_fleet_repo, gitward_config
 from gitward.model import Application, load_objects
 from gitward.reconcile.desired import SourceFetcher
 from gitward.render import RenderSettings, RenderTools
@@ -30,20 +31,16 @@ from gitward.sources import gitcache
 from gitward.sources.gitread import make_writable
 
 
-def _apps(url: str, count: int) -> list[Application]:
-    docs = [
-        {
-            "apiVersion": "gitward.dev/v1alpha1",
-            "kind": "Application",
-            "metadata": {"name": f"app-{i}"},
-            "spec": {
-                "source": {"repoURL": url, "path": app_path(i), "revision": "main"},
-                "destination": {"cluster": "c1", "namespace": f"app-{i}"},
-            },
-        }
-        for i in range(count)
-    ]
-    return load_objects(docs).applications
+def _apps(url: str, count: int, work: Path) -> list[Application]:
+    """The apps B7 runs (``workload.gitward_config``), with their sync policy and render settings."""
+    text = gitward_config(
+        clusters={"c1": work / "no-kubeconfig"}, repo_url=url, apps=count, interval="60s",
+        secret_file=work / "no-secret",
+    )  # fmt: skip
+    config = load_objects(list(yaml.safe_load_all(text)))
+    if config.errors:
+        raise SystemExit(f"the benchmark's config is refused: {config.errors}")
+    return config.applications
 
 
 def _whole_exports_only() -> None:
@@ -59,7 +56,7 @@ def _whole_exports_only() -> None:
 async def measure(count: int, work: Path) -> dict[str, float]:
     repo = create_fleet_repo(work / "repo", count, kinds=("ConfigMap", "Deployment"))
     url = f"file://{repo.bare}"
-    apps = _apps(url, count)
+    apps = _apps(url, count, work)
     tools = RenderTools(kustomize=tool_path("kustomize"), helm=tool_path("helm"))
     fetcher = SourceFetcher(
         cache_dir=work / "cache", tools=tools, render_settings=RenderSettings(),

@@ -148,7 +148,7 @@ class GitCache:
         # this process exports it: another process's export of it is simply not used).
         self._exports: set[Path] = set()
         self._not_whole: set[str] = set()
-        self._folders_asked: dict[str, int] = {}  # per commit: one-folder checkouts asked for
+        self._folders_asked: dict[str, int] = {}  # per commit: folders asked for and not yet exported
         self._generations: dict[str, int] = {}
         self._resolved: dict[tuple[str, str], str] = {}
         self._hashes: dict[tuple[str, str, str], str] = {}
@@ -425,12 +425,13 @@ class GitCache:
             return whole
         if path:
             self._not_whole.add(commit)  # looked for once: each app of a push would ask again
+            folder = self.checkout_path(commit, path)
+            if self._exported(folder):
+                return folder  # an app's later passes at the same commit
             asked = self._folders_asked[commit] = self._folders_asked.get(commit, 0) + 1
             if asked > FOLDERS_BEFORE_WHOLE:
                 path = ""  # many apps of one commit (a first sync): one export serves them all
         final = self.checkout_path(commit, path)
-        if self._exported(final):
-            return final
         key = str(final)
         running = self._checkouts.get(key)
         if running is None:

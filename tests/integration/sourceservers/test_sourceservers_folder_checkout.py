@@ -191,6 +191,9 @@ async def test_a_commit_whose_folders_many_apps_ask_for_is_exported_whole_once(
     await cache.fetch(url)
     commit = repo.head()
 
+    for _ in range(FOLDERS_BEFORE_WHOLE + 1):  # one app's passes at one commit count once
+        assert await cache.checkout(url, commit, "apps/a0") == cache.checkout_path(commit, "apps/a0")
+    assert not cache.checkout_path(commit).exists()
     roots = [await cache.checkout(url, commit, f"apps/a{i}") for i in range(count)]
     assert roots[:FOLDERS_BEFORE_WHOLE] == [
         cache.checkout_path(commit, f"apps/a{i}") for i in range(FOLDERS_BEFORE_WHOLE)
