@@ -30,12 +30,15 @@ def write_section(name: str, section: str, *, after: str | None = None, doc: Pat
     doc.write_text(replace_section(doc.read_text(), name, section, after=after).rstrip() + "\n")
 
 
-def commit() -> str:
-    """The checkout's HEAD, with ``+changes`` when ``src/`` differs from it (the code measured)."""
-    root = DOC.parent.parent
+def commit(root: Path | None = None, *, under: str = "src") -> str:
+    """The HEAD of the checkout at ``root`` (this one by default), with ``+changes`` when ``under``
+    differs from it (the code measured); "" outside a Git checkout."""
+    where = root if root is not None else DOC.parent.parent
 
     def out(*args: str) -> str:
-        return subprocess.run(args, capture_output=True, text=True, check=False, cwd=root).stdout.strip()
+        return subprocess.run(args, capture_output=True, text=True, check=False, cwd=where).stdout.strip()
 
     head = out("git", "rev-parse", "--short", "HEAD")
-    return head + ("+changes" if out("git", "status", "--porcelain", "--", "src") else "")
+    if not head:
+        return ""
+    return head + ("+changes" if out("git", "status", "--porcelain", "--", under) else "")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -69,15 +68,8 @@ def command(name: str, opts: Options) -> str:
 
 def source_commit(source: Path) -> str:
     """The commit a ``--gitward-src`` folder is checked out at (a local path means nothing to a
-    reader of the document), with ``+changes`` when its ``src/`` differs from it."""
-
-    def out(*args: str) -> str:
-        return subprocess.run(args, capture_output=True, text=True, check=False, cwd=source).stdout.strip()
-
-    head = out("git", "rev-parse", "--short", "HEAD")
-    if not head:
-        return "unknown"
-    return head + ("+changes" if out("git", "status", "--porcelain", "--", ".") else "")
+    reader of the document), with ``+changes`` when that folder differs from it."""
+    return docsection.commit(source, under=".") or "unknown"
 
 
 def _num(value: Any, fmt: str = ".2f", unit: str = "") -> str:
