@@ -205,6 +205,7 @@ class ReconcilePass:
             await pipeline.restore_inventory(self, rt, conn, prepared)
             self._registry.reindex(rt)
         found = pipeline.standings(rt, conn, prepared)
+        fights.recheck(self, rt, prepared.objects, prepared.digests, conn.cache.get, found)
         await drift.examine(self, rt, conn, prepared.objects, prepared.digests, found)
         automated = rt.app.spec.sync_policy.automated
         held = fights.hold(self, rt, self_heal=automated is not None and automated.self_heal)

@@ -168,6 +168,48 @@ async def test_a_field_fought_over_is_left_to_the_other_manager_and_the_rest_sti
     assert harness.app(app)["driftFights"] == []
 
 
+async def _paint(conn: ClusterConnection, namespace: str, field: str, value: str, manager: str) -> None:
+    patch = {"data": {field: value}}
+    await conn.client.patch("v1", "ConfigMap", namespace, "cfg", patch, field_manager=manager)
+
+
+async def test_a_heal_of_another_field_leaves_the_app_showing_the_fight_while_nothing_else_writes(
+    harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any
+) -> None:
+    """No controller touches a ConfigMap: after a heal that sent the fought field's live value, the
+    object keeps the resourceVersion of that heal. It still differs from Git, so the app must stay
+    OutOfSync with the fight shown, not turn Synced until someone else writes it."""
+    app = f"fight-{uuid4().hex[:6]}"
+    data = {"color": "blue", "size": "small"}
+    git_server.create_repo(app, {"app/cfg.yaml": configmap("cfg", data)})
+    harness.configure(application(app, repo=git_server.url(app), path="app", namespace=namespace))
+    engine = await harness.start(drift_fights=FightSettings(heals=2, pause=600))
+    await harness.until(lambda: harness.is_synced_healthy(app))
+    conn = engine.connections.get("local")
+    assert conn is not None
+    for paint in ("red", "green"):
+        await _paint(conn, namespace, "color", paint, "painter")
+        await harness.until(
+            lambda: kube_cluster.get_json("configmap", "cfg", "-n", namespace)["data"]["color"] == "blue"
+        )
+    await _paint(conn, namespace, "color", "pink", "painter")  # the third change: a fight
+    await harness.until(lambda: _fights(engine, app))
+    await harness.settle()
+
+    await _paint(conn, namespace, "size", "large", "intruder")  # healed, the fought field kept
+    await harness.until(
+        lambda: kube_cluster.get_json("configmap", "cfg", "-n", namespace)["data"]["size"] == "small"
+    )
+    await harness.settle()
+    live = await conn.client.get("v1", "ConfigMap", namespace, "cfg")
+    assert live is not None
+    assert live["data"] == {"color": "pink", "size": "small"}, _journal(engine, app)
+    summary = harness.app(app)
+    assert summary["sync"]["status"] == "OutOfSync", _journal(engine, app)
+    assert summary["reason"] == "DriftFight", summary["statusMessage"]
+    assert [f["field"] for f in summary["driftFights"]] == ["/data/color"]
+
+
 async def test_after_the_pause_the_field_heals_once_more_and_a_renewed_fight_pauses_longer(
     harness: Harness, git_server: FileGitServer, namespace: str, kube_cluster: Any
 ) -> None:
