@@ -7,6 +7,10 @@ Measured from outside, wall time from just before the process is started, ``--ru
 - ``gitward --help``;
 - ``gitward app list``: the CLI finding the local server (its record in ``XDG_STATE_HOME``) and
   listing the apps over the API, against a ``gitward run`` that is already serving;
+- the libraries alone: a fresh interpreter importing, in the same order and with the collector
+  paused as ``gitward run`` has it, every third-party module that importing ``gitward run``'s modules
+  loads (``RUN_MODULES``), and no gitward module. What no change inside gitward can go below: the
+  floor under "start to ``/healthz``";
 - ``gitward run`` with a small config (``--startup-apps`` apps of one ConfigMap each, on a fresh local
   cluster, a fresh state file each run): until ``/healthz`` answers, and until the first app and then
   every app reports Synced. Each run's apps have names and namespaces of their own, so every run
@@ -99,17 +103,72 @@ def export_source(revision: str, into: Path) -> Path:
 
 # -- the CLI ---------------------------------------------------------------------------------------
 
+# The modules ``gitward run`` imports before it serves and syncs: the command group, the command, and
+# what the command imports when it runs (the engine, the API server, the UI's renderer).
+RUN_MODULES = (
+    "gitward.cli.main",
+    "gitward.cli.run",
+    "gitward.reconcile.engine",
+    "gitward.api.server",
+    "gitward.ui.render",
+)
+
+# Prints, in import order, the modules outside the standard library and gitward that importing
+# RUN_MODULES loads (those already loaded at interpreter start left out).
+_LIST_LIBRARIES = """
+import importlib, sys
+before = set(sys.modules)
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+stdlib = sys.stdlib_module_names
+for name in list(sys.modules):
+    root = name.partition(".")[0]
+    if name not in before and root not in stdlib and root != "gitward":
+        print(name)
+"""
+
+# Imports the modules named on its command line, in order, with the collector paused as ``gitward
+# run`` pauses it; a module that only loads as a side effect of another (and fails alone) is skipped.
+_IMPORT_LIBRARIES = """
+import gc, importlib, sys
+gc.disable()
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+"""
+
+
+def run_libraries(env: dict[str, str]) -> list[str]:
+    """The third-party modules ``gitward run`` loads, in the order it loads them."""
+    listed = subprocess.run(
+        [sys.executable, "-c", _LIST_LIBRARIES, *RUN_MODULES],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return listed.stdout.split()
+
 
 def measure_cli(variants: list[Variant], runs: int) -> dict[str, dict[str, list[float]]]:
-    """``import gitward.cli.main`` and ``gitward --help``, alternating variants run by run."""
-    out: dict[str, dict[str, list[float]]] = {v.label: {"import": [], "help": []} for v in variants}
+    """``import gitward.cli.main``, ``gitward --help`` and the libraries ``gitward run`` loads, alone,
+    alternating variants run by run."""
+    out: dict[str, dict[str, list[float]]] = {
+        v.label: {"import": [], "help": [], "libraries": []} for v in variants
+    }
+    libraries = {v.label: run_libraries(v.env()) for v in variants}
     for variant in variants:  # unmeasured: files into the disk cache
         timed([str(GITWARD), "--help"], variant.env())
+        timed([sys.executable, "-c", _IMPORT_LIBRARIES, *libraries[variant.label]], variant.env())
     for _ in range(runs):
         for variant in variants:
             env = variant.env()
             out[variant.label]["import"].append(timed([sys.executable, "-c", "import gitward.cli.main"], env))
             out[variant.label]["help"].append(timed([str(GITWARD), "--help"], env))
+            loading = [sys.executable, "-c", _IMPORT_LIBRARIES, *libraries[variant.label]]
+            out[variant.label]["libraries"].append(timed(loading, env))
     return out
 
 
@@ -267,6 +326,7 @@ def run(opts: StartupOptions, log: Callable[[str], None]) -> dict[str, Any]:
         results[label] = {
             "import": summary(cli[label]["import"]),
             "help": summary(cli[label]["help"]),
+            "libraries": summary(cli[label]["libraries"]),
             "app_list": summary(listing[label]),
             **{key: summary(values) for key, values in runs[label].items()},
         }
@@ -288,6 +348,7 @@ ROWS = (
     ("import", "`python -c 'import gitward.cli.main'`"),
     ("help", "`gitward --help`"),
     ("app_list", "`gitward app list` (3 apps, local server)"),
+    ("libraries", "the third-party modules `gitward run` loads, imported alone (no gitward module)"),
     ("serving", "`gitward run`: start to `/healthz` answering"),
     ("first_synced", "`gitward run`: start to the first app Synced"),
     ("all_synced", "`gitward run`: start to every app Synced"),
@@ -310,6 +371,8 @@ def report(result: dict[str, Any], command: str) -> str:
         "|---|" + "---:|" * (2 * len(variants)),
     ]
     for key, label in ROWS:
+        if any(key not in result["results"][variant] for variant in variants):
+            continue  # a row measured only since a later commit
         label = label.replace("3 apps", f"{result['apps']} apps")
         cells = []
         for variant in variants:
