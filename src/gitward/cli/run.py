@@ -289,6 +289,7 @@ def _collection_paused() -> Iterator[None]:
 
 def _resume_collection() -> None:
     """Collection resumes: from here on the process makes mostly short-lived garbage."""
+    gc.freeze()
     gc.enable()
 
 

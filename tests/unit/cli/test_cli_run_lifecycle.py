@@ -98,3 +98,22 @@ def test_run_serves_until_sigint(
     assert f"admin token file: {state_home / 'gitward' / 'state.token'}" in result.stdout
     assert (seen["token"] in result.stdout) is print_token
     assert not server_json.exists()
+
+
+def test_collection_resumes_with_what_start_up_allocated_frozen_out_of_its_reach() -> None:
+    """The objects the imports made live as long as the process: the first collections after start
+    must not walk them (docs/architecture.md, "Start-up: what the CLI imports")."""
+    import gc
+
+    from gitward.cli import run as run_command
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        run_command._resume_collection()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        if not was_enabled:
+            gc.disable()
