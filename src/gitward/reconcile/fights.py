@@ -82,9 +82,9 @@ def recheck(
     the app would say Synced, and drop the fight from its status, until another writer touched the
     object. The drift journal's read is remembered per resourceVersion, so this costs one GET per
     change of the object, and only for objects in a fight."""
-    if rt.fights is None:
-        return
     now = ctx.clock.now()
+    if rt.fights is None or rt.fights.next_resume(now=now) is None:
+        return  # no pause runs: the usual pass pays nothing per object
     for obj, key in zip(objects, keys, strict=True):
         if found.get(key) is not Standing.UNCHANGED or not rt.fights.paused(key.id, now=now):
             continue
