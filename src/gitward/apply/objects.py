@@ -14,7 +14,8 @@
   ``ignoreDifferences`` rules name in the manifest (by pointer, jq path expression, or field manager:
   then the full object is read for its managedFields) are sent with their live values (or left out
   when live has none), so a sync never overwrites what the rules say belongs to someone else;
-- ``keep`` (a drift fight, ``reconcile/fights.py``): the same for the fields self-heal pauses.
+- ``keep`` (a drift fight, ``reconcile/fights.py``): the same for the fields self-heal pauses; the
+  verdict then vouches for the manifest but not for the live copy, which is not as Git has it.
 
 Every path keeps the ownership rules: another app's mark refuses the write before any request, a PUT
 carries the seen ``resourceVersion`` as its precondition, and only an object carrying this app's mark
@@ -74,7 +75,20 @@ class ObjectApply:
 
 
 async def apply_object(ctx: ObjectApply, planned: PlannedObject) -> Change:
-    """Apply ``planned`` (its manifest already marked) if it drifted, as its options say."""
+    """Apply ``planned`` (its manifest already marked) if it drifted, as its options say.
+
+    With a fought field kept (``keep``), what the server holds afterwards is not as Git has it: the
+    verdict then vouches for the manifest only, never for the live copy's resourceVersion, so every
+    later look (a pass's standing, a dry run) compares the live object with Git again and finds the
+    field still differs, until a sync writes it as Git has it."""
+    change = await _apply_object(ctx, planned)
+    verdict = ctx.verdicts.get(planned.key)
+    if ctx.keep.get(planned.key) and verdict is not None:
+        ctx.verdicts.record(planned.key, digest=verdict.digest, resource_version="")
+    return change
+
+
+async def _apply_object(ctx: ObjectApply, planned: PlannedObject) -> Change:
     key, options = planned.key, planned.options
     live = ctx.live(key)
     digest = ctx.digests.get(key) or desired_digest(planned.manifest)

@@ -2,7 +2,9 @@
 
 For each object it last applied or verified, the ``VerdictCache`` keeps the digest of the marked
 manifest and the live ``resourceVersion`` seen right after. When both are unchanged the object cannot
-have drifted and neither a dry-run nor an apply is needed (docs/architecture.md, one reconcile).
+have drifted and neither a dry-run nor an apply is needed (docs/architecture.md, one reconcile). An
+empty ``resourceVersion`` vouches for the manifest only: the live object is compared again at every
+look (an apply that sent a drift fight's field as live has it, ``apply/objects.py``).
 
 One cache per app and cluster: keys carry no cluster name. The cache is plain data and can be exported
 to JSON-ready dicts and imported again, so the store can persist it; losing it only costs one dry-run

@@ -3,7 +3,8 @@
 Connecting subscribes once per cluster to the watch-fed cache (a changed object wakes its app:
 ``triggers.ObjectTriggers``) and to the reachability probe (every app of the cluster shows an outage
 at once, and compares again when it ends). After the state database was lost, the cluster's marked
-objects are scanned once for every app that must rebuild its inventory.
+objects are scanned once for every app that must rebuild its inventory; the first pass of such an app
+starts that scan (``scan_ahead``) before it fetches and renders, so the two overlap.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Clusters:
         self._subscribed: set[str] = set()
         self._marked_scans: dict[str, dict[str, list[InventoryEntry]]] = {}
         self._scan_locks: dict[str, asyncio.Lock] = {}
+        self._scans_ahead: dict[str, asyncio.Future[None]] = {}
         self.secrets: ClusterSecrets | None = None  # run --from-cluster: kubeconfigs in Secrets
 
     async def connection(self, cluster: str) -> ClusterConnection:
@@ -75,6 +77,32 @@ class Clusters:
                 found = await marked_inventories(conn.client, await pipeline.listable_kinds(conn))
                 self._marked_scans[conn.name] = found
             return found
+
+    def scan_ahead(self, cluster: str) -> None:
+        """Start the marked-object scan of ``cluster`` now, once, for an app that lost its stored
+        inventory: it then runs while the app's source is fetched and rendered, and the pass's own
+        ``marked_inventories`` finds it kept or waits for it. A failed scan is not kept: the pass's
+        call scans again and raises the error where the pass can report it."""
+        if cluster in self._marked_scans or cluster in self._scans_ahead:
+            return
+        scan = asyncio.ensure_future(self._scan(cluster))
+        self._scans_ahead[cluster] = scan
+        scan.add_done_callback(lambda done: self._scanned_ahead(cluster, done))
+
+    async def _scan(self, cluster: str) -> None:
+        await self.marked_inventories(await self.connection(cluster))
+
+    def _scanned_ahead(self, cluster: str, done: asyncio.Future[None]) -> None:
+        self._scans_ahead.pop(cluster, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: the pass meets the failure again where it waits
+
+    async def stop(self) -> None:
+        """End the scans started ahead (the connections they use close next)."""
+        running = list(self._scans_ahead.values())
+        for scan in running:
+            scan.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     def _on_reachability(self, cluster: str, state: Reachability) -> None:
         """The cluster's probe flipped: its apps show it now; once reachable they compare again."""

@@ -301,6 +301,7 @@ class Engine:
         self.gates.close()
         await self.notifier.stop()
         await self.scheduler.stop()
+        await self.clusters.stop()
         await self.fetcher.git.close()
         await self.connections.close_all()
         if self.replicas is not None:

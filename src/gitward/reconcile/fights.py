@@ -11,8 +11,6 @@ The book (``diff/fights.py``) decides; this module applies it to one pass:
   has it and starts the counts of the objects it wrote again.
 - ``shown``: the fights on the status (``driftFights``, restored from it after a restart), and the
   rows and Ready message of an app whose only difference from Git is a held field.
-- ``recheck``: an object last applied with a paused field's live value is, by its verdict, as last
-  applied; while the pause runs it is still not as Git has it, so the drift journal reads it again.
 - ``resume_at``: when the earliest pause ends, so the app is looked at (and the field healed) then.
 
 Deliberately not here: counting and backoff (``diff/fights.py``), reading drift (``drift.py``).
@@ -21,13 +19,11 @@ Deliberately not here: counting and backoff (``diff/fights.py``), reading drift 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gitward.apply import Standing
 from gitward.core.changes import Change
 from gitward.core.keys import ResourceKey
-from gitward.diff import is_subset
 from gitward.diff.fights import Fight, FightBook
 from gitward.reconcile.context import PipelineContext
 from gitward.reconcile.runtime import AppRuntime
@@ -64,33 +60,6 @@ def hold(ctx: PipelineContext, rt: AppRuntime, *, self_heal: bool) -> set[Resour
     return {
         k for k, paths in held.items() if set(rt.drifted[k].paths) <= set(paths) and not rt.drifted[k].own
     }
-
-
-def recheck(
-    ctx: PipelineContext,
-    rt: AppRuntime,
-    objects: Sequence[Mapping[str, Any]],
-    keys: Iterable[ResourceKey],
-    live: Callable[[ResourceKey], Mapping[str, Any] | None],
-    found: MutableMapping[ResourceKey, Standing],
-) -> None:
-    """Mark DRIFTED the objects with a paused field that the verdict alone calls unchanged.
-
-    A heal sends a paused field with its live value and records the verdict under the manifest's
-    digest (``kept_fields``); until the object's next change, its cached copy carries that verdict's
-    resourceVersion and reads as unchanged, although the field still differs from Git. Without this
-    the app would say Synced, and drop the fight from its status, until another writer touched the
-    object. The drift journal's read is remembered per resourceVersion, so this costs one GET per
-    change of the object, and only for objects in a fight."""
-    now = ctx.clock.now()
-    if rt.fights is None or rt.fights.next_resume(now=now) is None:
-        return  # no pause runs: the usual pass pays nothing per object
-    for obj, key in zip(objects, keys, strict=True):
-        if found.get(key) is not Standing.UNCHANGED or not rt.fights.paused(key.id, now=now):
-            continue
-        copy = live(key)
-        if copy is not None and not is_subset(obj, copy):
-            found[key] = Standing.DRIFTED
 
 
 def kept_fields(

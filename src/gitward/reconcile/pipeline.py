@@ -19,7 +19,6 @@ shape (``outcome``, ``core/appstatus.py``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -97,8 +96,6 @@ async def prepare(ctx: PipelineContext, rt: AppRuntime, req: SyncRequest) -> Pre
     conn = await ctx.connection(app.spec.destination.cluster)
     kube_version = await conn.client.server_version()
     api_versions = await conn.client.api_versions()
-    if not rt.inventory_known:
-        _scan_ahead(ctx, conn)
     revision = req.revision or rt.pinned_revision or app.spec.source.revision
     desired = await ctx.fetcher.desired(
         app,
@@ -234,24 +231,6 @@ async def listable_kinds(conn: ClusterConnection) -> list[tuple[str, str]]:
         if "list" in res.verbs:
             versions.setdefault((res.group, res.kind), res.api_version)
     return sorted((api_version, kind) for (_, kind), api_version in versions.items())
-
-
-_SCANS_AHEAD: set[asyncio.Future[Any]] = set()  # held until done: the loop keeps weak references
-
-
-def _scan_ahead(ctx: PipelineContext, conn: ClusterConnection) -> None:
-    """Start the marked-object scan that ``restore_inventory`` will wait for, so that it runs while
-    the source is fetched and rendered instead of after. The scan is kept per cluster once it
-    succeeded; a failed one is not kept, and the pass's own call scans again and raises its error."""
-    scan = asyncio.ensure_future(ctx.marked_inventories(conn))
-    _SCANS_AHEAD.add(scan)
-    scan.add_done_callback(_scan_done)
-
-
-def _scan_done(scan: asyncio.Future[Any]) -> None:
-    _SCANS_AHEAD.discard(scan)
-    if not scan.cancelled():
-        scan.exception()  # retrieved here; the pass meets the failure again where it waits
 
 
 async def restore_inventory(

@@ -158,6 +158,8 @@ class ReconcilePass:
         started, outcome = time.monotonic(), "failed"
         op_id: int | None = None
         try:
+            if not rt.inventory_known:
+                self._clusters.scan_ahead(rt.app.spec.destination.cluster)
             prepared = await pipeline.prepare(self, rt, req)
             found, held = await self._observe(rt, prepared)
             if self._should_apply(rt, req, prepared, found, held) or execution.resuming(rt):
@@ -205,7 +207,6 @@ class ReconcilePass:
             await pipeline.restore_inventory(self, rt, conn, prepared)
             self._registry.reindex(rt)
         found = pipeline.standings(rt, conn, prepared)
-        fights.recheck(self, rt, prepared.objects, prepared.digests, conn.cache.get, found)
         await drift.examine(self, rt, conn, prepared.objects, prepared.digests, found)
         automated = rt.app.spec.sync_policy.automated
         held = fights.hold(self, rt, self_heal=automated is not None and automated.self_heal)

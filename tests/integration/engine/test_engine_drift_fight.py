@@ -178,7 +178,8 @@ async def test_a_heal_of_another_field_leaves_the_app_showing_the_fight_while_no
 ) -> None:
     """No controller touches a ConfigMap: after a heal that sent the fought field's live value, the
     object keeps the resourceVersion of that heal. It still differs from Git, so the app must stay
-    OutOfSync with the fight shown, not turn Synced until someone else writes it."""
+    OutOfSync with the fight shown, not turn Synced until someone else writes it, and a dry run of a
+    person's sync must show the field it would write."""
     app = f"fight-{uuid4().hex[:6]}"
     data = {"color": "blue", "size": "small"}
     git_server.create_repo(app, {"app/cfg.yaml": configmap("cfg", data)})
@@ -208,6 +209,11 @@ async def test_a_heal_of_another_field_leaves_the_app_showing_the_fight_while_no
     assert summary["sync"]["status"] == "OutOfSync", _journal(engine, app)
     assert summary["reason"] == "DriftFight", summary["statusMessage"]
     assert [f["field"] for f in summary["driftFights"]] == ["/data/color"]
+    # A person's sync would write the field as Git has it, and its dry run says so.
+    plan = await engine.dry_run_sync(app)
+    [row] = [o for step in plan["steps"] for o in step["objects"] if o["name"] == "cfg"]
+    assert row["action"] == "configure", row
+    assert "pink" in row["diff"] and "blue" in row["diff"], row["diff"]
 
 
 async def test_after_the_pause_the_field_heals_once_more_and_a_renewed_fight_pauses_longer(
