@@ -213,7 +213,8 @@ async def test_a_heal_of_another_field_leaves_the_app_showing_the_fight_while_no
     plan = await engine.dry_run_sync(app)
     [row] = [o for step in plan["steps"] for o in step["objects"] if o["name"] == "cfg"]
     assert row["action"] == "configure", row
-    assert "pink" in row["diff"] and "blue" in row["diff"], row["diff"]
+    assert "pink" in row["diff"], row["diff"]
+    assert "blue" in row["diff"], row["diff"]
 
 
 async def test_after_the_pause_the_field_heals_once_more_and_a_renewed_fight_pauses_longer(
